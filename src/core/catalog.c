@@ -1,0 +1,409 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/catalog.h"
+#include "core/csvfile.h"
+#include "core/date.h"
+
+struct catalog {
+	catalog_country *countries;
+	size_t ncountries;
+	catalog_mechanism *mechanisms;
+	size_t nmechanisms;
+	catalog_category *categories;
+	size_t ncategories;
+	/* Every string above points into this list of owned copies. */
+	char **strings;
+	size_t nstrings;
+	size_t capstrings;
+};
+
+typedef struct load {
+	catalog *c;
+	const char *path;
+	size_t cap;
+} load;
+
+static const char *
+keep(catalog *c, const char *s)
+{
+	if (c->nstrings == c->capstrings) {
+		size_t cap = c->capstrings ? c->capstrings * 2 : 1024;
+		char **p = realloc(c->strings, cap * sizeof(*p));
+		if (p == NULL) {
+			return NULL;
+		}
+		c->strings = p;
+		c->capstrings = cap;
+	}
+	char *copy = strdup(s);
+	if (copy != NULL) {
+		c->strings[c->nstrings++] = copy;
+	}
+	return copy;
+}
+
+static bool
+grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap) {
+		return true;
+	}
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, ncap * elem);
+	if (p == NULL) {
+		return false;
+	}
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+static int
+cmp_country(const void *a, const void *b)
+{
+	return strcmp(((const catalog_country *) a)->code,
+	    ((const catalog_country *) b)->code);
+}
+
+static int
+cmp_mechanism(const void *a, const void *b)
+{
+	return strcmp(((const catalog_mechanism *) a)->id,
+	    ((const catalog_mechanism *) b)->id);
+}
+
+static int
+cmp_category(const void *a, const void *b)
+{
+	return strcmp(((const catalog_category *) a)->key,
+	    ((const catalog_category *) b)->key);
+}
+
+#define OOM(l) err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: out of memory", \
+    (l)->path)
+
+static spreg_status
+country_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	catalog *c = l->c;
+	const char *code = row->fields[0];
+
+	if (strlen(code) != 2 || code[0] < 'A' || code[0] > 'Z' ||
+	    code[1] < 'A' || code[1] > 'Z') {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: code: '%s' is not two capital letters", l->path,
+		    row->line, code);
+	}
+	if (!grow((void **) &c->countries, &l->cap, c->ncountries,
+	        sizeof(*c->countries))) {
+		return OOM(l);
+	}
+	catalog_country *cc = &c->countries[c->ncountries];
+	if ((cc->code = keep(c, code)) == NULL ||
+	    (cc->name = keep(c, row->fields[1])) == NULL) {
+		return OOM(l);
+	}
+	c->ncountries++;
+	return SPREG_OK;
+}
+
+static spreg_status
+parse_day(const load *l, const csvfile_row *row, size_t col,
+    const char *name, int32_t *day, err *e)
+{
+	const char *s = row->fields[col];
+	if (s[0] == '\0') {
+		*day = CATALOG_DAY_NONE;
+		return SPREG_OK;
+	}
+	if (!date_parse(s, day)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: %s: '%s' is not a YYYY-MM-DD date", l->path,
+		    row->line, name, s);
+	}
+	return SPREG_OK;
+}
+
+bool
+catalog_regime_valid(const char *regime)
+{
+	return strcmp(regime, "EU") == 0 || strcmp(regime, "UK") == 0 ||
+	    strcmp(regime, "CH") == 0;
+}
+
+static spreg_status
+mechanism_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	catalog *c = l->c;
+	char *const *f = row->fields;
+	catalog_mechanism m;
+	spreg_status st;
+
+	memset(&m, 0, sizeof(m));
+	if (!catalog_regime_valid(f[1])) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: regime: '%s' is not EU, UK or CH", l->path,
+		    row->line, f[1]);
+	}
+	if ((st = parse_day(l, row, 4, "valid_from", &m.valid_from, e)) !=
+	        SPREG_OK ||
+	    (st = parse_day(l, row, 5, "valid_until", &m.valid_until, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	if (m.valid_from != CATALOG_DAY_NONE &&
+	    m.valid_until != CATALOG_DAY_NONE && m.valid_until < m.valid_from) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: valid_until: before valid_from", l->path,
+		    row->line);
+	}
+	if (strcmp(f[7], "yes") != 0 && strcmp(f[7], "no") != 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: needs_tia: '%s' is not yes or no", l->path,
+		    row->line, f[7]);
+	}
+	m.needs_tia = strcmp(f[7], "yes") == 0;
+	if ((m.id = keep(c, f[0])) == NULL || (m.regime = keep(c, f[1])) ==
+	        NULL || (m.name = keep(c, f[2])) == NULL ||
+	    (m.legal_basis = keep(c, f[3])) == NULL ||
+	    (m.superseded_by = keep(c, f[6])) == NULL ||
+	    (m.notes = keep(c, f[8])) == NULL ||
+	    (m.source = keep(c, f[9])) == NULL) {
+		return OOM(l);
+	}
+	if (!grow((void **) &c->mechanisms, &l->cap, c->nmechanisms,
+	        sizeof(m))) {
+		return OOM(l);
+	}
+	c->mechanisms[c->nmechanisms++] = m;
+	return SPREG_OK;
+}
+
+static spreg_status
+category_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	catalog *c = l->c;
+	char *const *f = row->fields;
+	catalog_category cat;
+
+	memset(&cat, 0, sizeof(cat));
+	if (f[0][0] == '\0' || f[1][0] == '\0') {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: key and name are required", l->path, row->line);
+	}
+	/* The key must be the parent's key plus one segment. */
+	size_t plen = strlen(f[2]);
+	const char *leaf = f[0];
+	if (plen > 0) {
+		if (strncmp(f[0], f[2], plen) != 0 || f[0][plen] != '.') {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: key: '%s' is not under its parent '%s'",
+			    l->path, row->line, f[0], f[2]);
+		}
+		leaf = f[0] + plen + 1;
+	}
+	if (leaf[0] == '\0' || strchr(leaf, '.') != NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: key: '%s' must add exactly one segment to its "
+		    "parent", l->path, row->line, f[0]);
+	}
+	cat.special = f[3][0] != '\0';
+	if ((cat.key = keep(c, f[0])) == NULL ||
+	    (cat.name = keep(c, f[1])) == NULL ||
+	    (cat.parent = keep(c, f[2])) == NULL ||
+	    (cat.special_note = keep(c, f[3])) == NULL) {
+		return OOM(l);
+	}
+	if (!grow((void **) &c->categories, &l->cap, c->ncategories,
+	        sizeof(cat))) {
+		return OOM(l);
+	}
+	c->categories[c->ncategories++] = cat;
+	return SPREG_OK;
+}
+
+static spreg_status
+read_file(catalog *c, const char *dir, const char *file,
+    const char *const *cols, size_t ncols, csvfile_row_fn fn, err *e)
+{
+	char path[4096];
+	load l = {c, path, 0};
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return csvfile_read(path, cols, ncols, fn, &l, e);
+}
+
+static spreg_status
+check_unique(const char *what, const char *prev, const char *cur, err *e)
+{
+	if (prev != NULL && strcmp(prev, cur) == 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: '%s' twice",
+		    what, cur);
+	}
+	return SPREG_OK;
+}
+
+/* Parents exist; special marks flow down to every descendant. */
+static spreg_status
+link_categories(catalog *c, err *e)
+{
+	/* Sorted by key, a parent comes before its children. */
+	for (size_t i = 0; i < c->ncategories; i++) {
+		catalog_category *cat = &c->categories[i];
+		if (cat->parent[0] == '\0') {
+			continue;
+		}
+		const catalog_category *p = catalog_category_find(c,
+		    cat->parent);
+		if (p == NULL) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "data_categories.csv: parent: '%s' of '%s' is not "
+			    "a key", cat->parent, cat->key);
+		}
+		if (p->special && !cat->special) {
+			cat->special = true;
+			cat->special_note = p->special_note;
+		}
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+catalog_load(const char *data_dir, catalog **out, err *e)
+{
+	static const char *const country_cols[] = {"code", "name"};
+	static const char *const mech_cols[] = {"mechanism_id", "regime",
+	    "name", "legal_basis", "valid_from", "valid_until",
+	    "superseded_by", "needs_tia", "notes", "source"};
+	static const char *const cat_cols[] = {"key", "name", "parent",
+	    "special_category"};
+	spreg_status st;
+	catalog *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	if ((st = read_file(c, data_dir, "countries.csv", country_cols, 2,
+	         country_row, e)) != SPREG_OK ||
+	    (st = read_file(c, data_dir, "mechanisms.csv", mech_cols, 10,
+	         mechanism_row, e)) != SPREG_OK ||
+	    (st = read_file(c, data_dir, "data_categories.csv", cat_cols, 4,
+	         category_row, e)) != SPREG_OK) {
+		goto fail;
+	}
+	qsort(c->countries, c->ncountries, sizeof(*c->countries), cmp_country);
+	qsort(c->mechanisms, c->nmechanisms, sizeof(*c->mechanisms),
+	    cmp_mechanism);
+	qsort(c->categories, c->ncategories, sizeof(*c->categories),
+	    cmp_category);
+	for (size_t i = 0; i < c->ncountries; i++) {
+		if ((st = check_unique("countries.csv: code",
+		         i ? c->countries[i - 1].code : NULL,
+		         c->countries[i].code, e)) != SPREG_OK) {
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < c->nmechanisms; i++) {
+		const catalog_mechanism *m = &c->mechanisms[i];
+		if ((st = check_unique("mechanisms.csv: mechanism_id",
+		         i ? c->mechanisms[i - 1].id : NULL, m->id, e)) !=
+		    SPREG_OK) {
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < c->nmechanisms; i++) {
+		const catalog_mechanism *m = &c->mechanisms[i];
+		if (m->superseded_by[0] != '\0' &&
+		    catalog_mechanism_find(c, m->superseded_by) == NULL) {
+			st = err_set(e, SPREG_INVALID_ARGUMENT,
+			    "mechanisms.csv: superseded_by: '%s' of '%s' is "
+			    "not a mechanism", m->superseded_by, m->id);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < c->ncategories; i++) {
+		if ((st = check_unique("data_categories.csv: key",
+		         i ? c->categories[i - 1].key : NULL,
+		         c->categories[i].key, e)) != SPREG_OK) {
+			goto fail;
+		}
+	}
+	if ((st = link_categories(c, e)) != SPREG_OK) {
+		goto fail;
+	}
+	*out = c;
+	return SPREG_OK;
+
+fail:
+	catalog_destroy(c);
+	return st;
+}
+
+void
+catalog_destroy(catalog *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < c->nstrings; i++) {
+		free(c->strings[i]);
+	}
+	free(c->strings);
+	free(c->countries);
+	free(c->mechanisms);
+	free(c->categories);
+	free(c);
+}
+
+const catalog_country *
+catalog_country_find(const catalog *c, const char *code)
+{
+	catalog_country key = {.code = code};
+	return bsearch(&key, c->countries, c->ncountries,
+	    sizeof(*c->countries), cmp_country);
+}
+
+const catalog_mechanism *
+catalog_mechanism_find(const catalog *c, const char *id)
+{
+	catalog_mechanism key = {.id = id};
+	return bsearch(&key, c->mechanisms, c->nmechanisms,
+	    sizeof(*c->mechanisms), cmp_mechanism);
+}
+
+const catalog_category *
+catalog_category_find(const catalog *c, const char *key)
+{
+	catalog_category k = {.key = key};
+	return bsearch(&k, c->categories, c->ncategories,
+	    sizeof(*c->categories), cmp_category);
+}
+
+size_t
+catalog_category_count(const catalog *c)
+{
+	return c->ncategories;
+}
+
+const catalog_category *
+catalog_category_at(const catalog *c, size_t i)
+{
+	return i < c->ncategories ? &c->categories[i] : NULL;
+}
+
+size_t
+catalog_mechanism_count(const catalog *c)
+{
+	return c->nmechanisms;
+}
+
+const catalog_mechanism *
+catalog_mechanism_at(const catalog *c, size_t i)
+{
+	return i < c->nmechanisms ? &c->mechanisms[i] : NULL;
+}

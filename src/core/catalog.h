@@ -1,0 +1,67 @@
+/*
+ * The reference data shipped in data/: ISO 3166-1 country codes, transfer
+ * mechanisms and the data-category taxonomy. Loaded and validated once at
+ * start; immutable afterwards, so every thread reads it without locks.
+ */
+#ifndef CORE_CATALOG_H
+#define CORE_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define CATALOG_DAY_NONE INT32_MIN	/* an open-ended validity bound */
+
+typedef struct catalog catalog;
+
+typedef struct catalog_country {
+	const char *code;	/* "US" */
+	const char *name;
+} catalog_country;
+
+typedef struct catalog_mechanism {
+	const char *id;		/* "eu-scc-2021-m2" */
+	const char *regime;	/* "EU", "UK" or "CH" */
+	const char *name;
+	const char *legal_basis;
+	int32_t valid_from;	/* day, or CATALOG_DAY_NONE */
+	int32_t valid_until;	/* day, or CATALOG_DAY_NONE */
+	const char *superseded_by;	/* id or "" */
+	bool needs_tia;
+	const char *notes;
+	const char *source;
+} catalog_mechanism;
+
+typedef struct catalog_category {
+	const char *key;	/* "user.financial.bank_account" */
+	const char *name;
+	const char *parent;	/* "" for a root */
+	bool special;		/* Art. 9 / Art. 10, itself or inherited */
+	const char *special_note;	/* why, from the nearest marked key */
+} catalog_category;
+
+/* Loads DIR/countries.csv, DIR/mechanisms.csv, DIR/data_categories.csv.
+ * Errors name the file, line and field. Caller destroys *out. */
+spreg_status catalog_load(const char *data_dir, catalog **out, err *e);
+void catalog_destroy(catalog *c);
+
+/* NULL when unknown. Codes are upper case, exact match. */
+const catalog_country *catalog_country_find(const catalog *c,
+    const char *code);
+const catalog_mechanism *catalog_mechanism_find(const catalog *c,
+    const char *id);
+const catalog_category *catalog_category_find(const catalog *c,
+    const char *key);
+
+/* In key order. */
+size_t catalog_category_count(const catalog *c);
+const catalog_category *catalog_category_at(const catalog *c, size_t i);
+size_t catalog_mechanism_count(const catalog *c);
+const catalog_mechanism *catalog_mechanism_at(const catalog *c, size_t i);
+
+/* Is regime one of "EU", "UK", "CH"? */
+bool catalog_regime_valid(const char *regime);
+
+#endif

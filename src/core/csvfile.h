@@ -1,0 +1,30 @@
+/*
+ * Reading the CSV files of data/ with libcsv (RFC 4180 quoting handled by
+ * a library rather than by us). Rows come back with their line number so
+ * errors can name the line and field at fault.
+ */
+#ifndef CORE_CSVFILE_H
+#define CORE_CSVFILE_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+
+typedef struct csvfile_row {
+	size_t line;		/* 1-based line where the row starts */
+	size_t nfields;
+	char **fields;		/* valid during the callback only */
+} csvfile_row;
+
+/*
+ * Called for each row after the header. The header must equal the
+ * columns given (same names, same order); returning non-OK stops the
+ * read and that status is returned.
+ */
+typedef spreg_status (*csvfile_row_fn)(void *arg, const csvfile_row *row,
+    err *e);
+
+spreg_status csvfile_read(const char *path, const char *const *columns,
+    size_t ncolumns, csvfile_row_fn fn, void *arg, err *e);
+
+#endif

@@ -1,0 +1,152 @@
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/date.h"
+
+/* Howard Hinnant's days_from_civil / civil_from_days. */
+static int32_t
+days_from_civil(int y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned) (y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int32_t) doe - 719468;
+}
+
+static void
+civil_from_days(int32_t z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned) (z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int yy = (int) yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static bool
+is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+bool
+date_parse(const char *s, int32_t *day_out)
+{
+	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31};
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
+		return false;
+	}
+	for (int i = 0; i < 10; i++) {
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
+			return false;
+		}
+	}
+	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	unsigned m = (unsigned) ((s[5] - '0') * 10 + (s[6] - '0'));
+	unsigned d = (unsigned) ((s[8] - '0') * 10 + (s[9] - '0'));
+	if (y < 1900 || m < 1 || m > 12 || d < 1) {
+		return false;
+	}
+	unsigned maxd = mdays[m - 1] + (m == 2 && is_leap(y) ? 1 : 0);
+	if (d > maxd) {
+		return false;
+	}
+	*day_out = days_from_civil(y, m, d);
+	return true;
+}
+
+void
+date_format(int32_t day, char buf[DATE_BUF])
+{
+	int y;
+	unsigned m, d;
+
+	civil_from_days(day, &y, &m, &d);
+	y = y < 0 ? 0 : y % 10000;
+	buf[0] = (char) ('0' + y / 1000);
+	buf[1] = (char) ('0' + y / 100 % 10);
+	buf[2] = (char) ('0' + y / 10 % 10);
+	buf[3] = (char) ('0' + y % 10);
+	buf[4] = '-';
+	buf[5] = (char) ('0' + m / 10);
+	buf[6] = (char) ('0' + m % 10);
+	buf[7] = '-';
+	buf[8] = (char) ('0' + d / 10);
+	buf[9] = (char) ('0' + d % 10);
+	buf[10] = '\0';
+}
+
+int32_t
+date_from_ms(int64_t unix_ms)
+{
+	int64_t days = unix_ms / 86400000;
+	if (unix_ms < 0 && unix_ms % 86400000 != 0) {
+		days--;
+	}
+	return (int32_t) days;
+}
+
+void
+time_format(int64_t unix_ms, char buf[TIME_BUF])
+{
+	char day[DATE_BUF];
+	int32_t d = date_from_ms(unix_ms);
+	int64_t ms = unix_ms - (int64_t) d * 86400000;
+
+	date_format(d, day);
+	/* ms is in [0, 86400000), so every field has its width. */
+	unsigned h = (unsigned) (ms / 3600000) % 24;
+	unsigned mi = (unsigned) (ms / 60000 % 60);
+	unsigned s = (unsigned) (ms / 1000 % 60);
+	unsigned milli = (unsigned) (ms % 1000);
+	memcpy(buf, day, 10);
+	buf[10] = 'T';
+	buf[11] = (char) ('0' + h / 10);
+	buf[12] = (char) ('0' + h % 10);
+	buf[13] = ':';
+	buf[14] = (char) ('0' + mi / 10);
+	buf[15] = (char) ('0' + mi % 10);
+	buf[16] = ':';
+	buf[17] = (char) ('0' + s / 10);
+	buf[18] = (char) ('0' + s % 10);
+	buf[19] = '.';
+	buf[20] = (char) ('0' + milli / 100);
+	buf[21] = (char) ('0' + milli / 10 % 10);
+	buf[22] = (char) ('0' + milli % 10);
+	buf[23] = 'Z';
+	buf[24] = '\0';
+}
+
+static int64_t
+real_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Atomic(int64_t (*)(void)) clock_fn = real_now_ms;
+
+int64_t
+time_now_ms(void)
+{
+	return atomic_load(&clock_fn)();
+}
+
+void
+time_set_clock(int64_t (*now_ms)(void))
+{
+	atomic_store(&clock_fn, now_ms != NULL ? now_ms : real_now_ms);
+}

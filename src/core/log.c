@@ -1,0 +1,39 @@
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "core/date.h"
+#include "core/log.h"
+
+static atomic_int min_level = LOG_INFO;
+
+void
+log_set_level(log_level level)
+{
+	atomic_store(&min_level, (int) level);
+}
+
+bool
+log_enabled(log_level level)
+{
+	return (int) level >= atomic_load(&min_level);
+}
+
+void
+log_msg(log_level level, const char *fmt, ...)
+{
+	static const char *const tags[] = {"debug", "info", "warn", "error"};
+	char line[1024];
+	char now[TIME_BUF];
+	va_list ap;
+
+	if (!log_enabled(level)) {
+		return;
+	}
+	time_format(time_now_ms(), now);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One fprintf per line so lines from threads do not interleave. */
+	fprintf(stderr, "%s %s %s\n", now, tags[level], line);
+}

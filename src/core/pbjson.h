@@ -1,0 +1,43 @@
+/*
+ * JSON form of protobuf-c messages, driven by the generated descriptors
+ * (so every message of the API gets it for free): proto field names,
+ * fields at their default value omitted, enums as their short lower-case
+ * name ("active" for SUBPROCESSOR_STATUS_ACTIVE; the full name is accepted
+ * on input too), bytes as base64. YAML input is read into the same JSON
+ * tree first, so JSON and YAML files share one path.
+ */
+#ifndef CORE_PBJSON_H
+#define CORE_PBJSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "core/err.h"
+
+/* Returns a new JSON object; caller json_decref()s. NULL only on OOM. */
+json_t *pbjson_from_message(const ProtobufCMessage *msg);
+
+/*
+ * Builds a message of type desc from a JSON object. An unknown field, a
+ * value of the wrong type or out of range, or an unknown enum name fails
+ * with INVALID_ARGUMENT and a message naming the field path
+ * ("locations[1].country"). On success *msg_out is set; caller frees it
+ * with protobuf_c_message_free_unpacked(msg, NULL).
+ */
+spreg_status pbjson_to_message(const json_t *json,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg_out,
+    err *e);
+
+/*
+ * Parses a document that is JSON or YAML (YAML 1.1 via libyaml; JSON is
+ * tried first). Scalars from YAML become JSON strings, numbers, booleans
+ * or null by YAML's plain-scalar rules, quoted scalars stay strings.
+ * INVALID_ARGUMENT with line and column on a syntax error. Caller
+ * json_decref()s *out.
+ */
+spreg_status pbjson_parse_text(const char *text, size_t len, json_t **out,
+    err *e);
+
+#endif

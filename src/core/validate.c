@@ -1,0 +1,387 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "core/date.h"
+#include "core/pb.h"
+#include "core/validate.h"
+
+static const char *const location_roles[] = {"hosting", "processing",
+    "storage", "backup", "support", "development"};
+
+bool
+validate_slug(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > VALIDATE_ID_MAX) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    (ch == '-' && i > 0);
+		if (!ok) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+validate_category_key(const char *s)
+{
+	size_t n = strlen(s);
+	bool seg_empty = true;
+
+	if (n == 0 || n > 255) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (seg_empty) {
+				return false;
+			}
+			seg_empty = true;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '_') {
+			seg_empty = false;
+		} else {
+			return false;
+		}
+	}
+	return !seg_empty;
+}
+
+bool
+validate_text(const char *s, bool multiline)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	while (*p) {
+		unsigned c = *p;
+		size_t len;
+		unsigned cp;
+		if (c < 0x80) {
+			if ((c < 0x20 || c == 0x7f) &&
+			    !(multiline && (c == '\n' || c == '\t'))) {
+				return false;
+			}
+			p++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80) {
+				return false;
+			}
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates and beyond U+10FFFF. */
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			return false;
+		}
+		p += len;
+	}
+	return true;
+}
+
+static spreg_status
+check_text(const char *field, const char *s, size_t max, bool required,
+    bool multiline, err *e)
+{
+	if (required && s[0] == '\0') {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: required", field);
+	}
+	if (strlen(s) > max) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: longer than %zu bytes", field, max);
+	}
+	if (!validate_text(s, multiline)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: not valid UTF-8 text (or has control characters)",
+		    field);
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+check_date(const char *field, const char *s, bool required, int32_t *day,
+    err *e)
+{
+	*day = CATALOG_DAY_NONE;
+	if (s[0] == '\0') {
+		return required ? err_set(e, SPREG_INVALID_ARGUMENT,
+		                      "%s: required (YYYY-MM-DD)", field)
+		                : SPREG_OK;
+	}
+	if (!date_parse(s, day)) {
+		char shown[40];
+		snprintf(shown, sizeof(shown), "%.32s", s);
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: '%s' is not a YYYY-MM-DD date", field,
+		    validate_text(shown, false) ? shown : "?");
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+check_count(const char *field, size_t n, err *e)
+{
+	if (n > VALIDATE_LIST_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: more than %d entries", field, VALIDATE_LIST_MAX);
+	}
+	return SPREG_OK;
+}
+
+/* Shows s in a message only when it is printable and short. */
+static const char *
+shown(const char *s)
+{
+	return strlen(s) <= 80 && validate_text(s, false) ? s : "?";
+}
+
+static spreg_status
+check_categories(const char *field, char **keys, size_t n,
+    validate_category_fn has, void *arg, const catalog *cat, err *e)
+{
+	spreg_status st;
+
+	if ((st = check_count(field, n, e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!validate_category_key(keys[i]) ||
+		    (catalog_category_find(cat, keys[i]) == NULL &&
+		        (has == NULL || !has(arg, keys[i])))) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s[%zu]: unknown data category '%s'", field, i,
+			    shown(keys[i]));
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(keys[i], keys[j]) == 0) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "%s[%zu]: '%s' listed twice", field, i,
+				    keys[i]);
+			}
+		}
+	}
+	return SPREG_OK;
+}
+
+/* Is key equal to or below one of the keys? */
+static bool
+covered(const char *key, char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(keys[i]);
+		if (strncmp(key, keys[i], len) == 0 &&
+		    (key[len] == '\0' || key[len] == '.')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static spreg_status
+check_location(const catalog *cat, validate_category_fn has, void *arg,
+    const Spreg__V1__Subprocessor *sp, size_t i, err *e)
+{
+	Spreg__V1__Location *loc = sp->locations[i];
+	char field[64];
+	spreg_status st;
+
+	loc->base.n_unknown_fields = 0;
+	if (catalog_country_find(cat, loc->country) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "locations[%zu].country: '%s' is not an ISO 3166-1 "
+		    "alpha-2 code", i, shown(loc->country));
+	}
+	bool role_ok = false;
+	for (size_t r = 0; r < sizeof(location_roles) / sizeof(*location_roles);
+	     r++) {
+		role_ok = role_ok || strcmp(loc->role, location_roles[r]) == 0;
+	}
+	if (!role_ok) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "locations[%zu].role: '%s' is not one of hosting, "
+		    "processing, storage, backup, support, development", i,
+		    shown(loc->role));
+	}
+	snprintf(field, sizeof(field), "locations[%zu].data_categories", i);
+	if ((st = check_categories(field, loc->data_categories,
+	         loc->n_data_categories, has, arg, cat, e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t k = 0; k < loc->n_data_categories; k++) {
+		if (!covered(loc->data_categories[k], sp->data_categories,
+		        sp->n_data_categories)) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s[%zu]: '%s' is not within the subprocessor's "
+			    "data_categories", field, k,
+			    loc->data_categories[k]);
+		}
+	}
+	for (size_t j = 0; j < i; j++) {
+		if (strcmp(sp->locations[j]->country, loc->country) == 0 &&
+		    strcmp(sp->locations[j]->role, loc->role) == 0) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "locations[%zu]: %s/%s listed twice", i,
+			    loc->country, loc->role);
+		}
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+check_safeguard(const catalog *cat, Spreg__V1__Safeguard *sg, size_t i,
+    err *e)
+{
+	const catalog_mechanism *m;
+	char field[64];
+	int32_t signed_on, expires_on;
+	spreg_status st;
+
+	sg->base.n_unknown_fields = 0;
+	if ((m = catalog_mechanism_find(cat, sg->mechanism)) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "safeguards[%zu].mechanism: unknown mechanism '%s'", i,
+		    shown(sg->mechanism));
+	}
+	if (!catalog_regime_valid(sg->regime)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "safeguards[%zu].regime: '%s' is not EU, UK or CH", i,
+		    shown(sg->regime));
+	}
+	if (strcmp(sg->regime, m->regime) != 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "safeguards[%zu].regime: mechanism '%s' belongs to "
+		    "regime %s, not %s", i, m->id, m->regime, sg->regime);
+	}
+	snprintf(field, sizeof(field), "safeguards[%zu].signed_on", i);
+	if ((st = check_date(field, sg->signed_on, true, &signed_on, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	snprintf(field, sizeof(field), "safeguards[%zu].expires_on", i);
+	if ((st = check_date(field, sg->expires_on, false, &expires_on, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if (expires_on != CATALOG_DAY_NONE && expires_on <= signed_on) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: must be after signed_on", field);
+	}
+	snprintf(field, sizeof(field), "safeguards[%zu].document_ref", i);
+	if ((st = check_text(field, sg->document_ref, VALIDATE_TEXT_MAX,
+	         false, false, e)) != SPREG_OK) {
+		return st;
+	}
+	snprintf(field, sizeof(field), "safeguards[%zu].tia_ref", i);
+	return check_text(field, sg->tia_ref, VALIDATE_TEXT_MAX, false, false,
+	    e);
+}
+
+spreg_status
+validate_subprocessor(const catalog *cat, validate_category_fn has,
+    void *arg, Spreg__V1__Subprocessor *sp, err *e)
+{
+	int32_t from, until, dpf;
+	spreg_status st;
+
+	sp->base.n_unknown_fields = 0;
+	if (!validate_slug(sp->id)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "id: '%s' must match [a-z0-9][a-z0-9-]{0,63}",
+		    shown(sp->id));
+	}
+	if ((st = check_text("name", sp->name, 200, true, false, e)) !=
+	        SPREG_OK ||
+	    (st = check_text("legal_entity", sp->legal_entity, 200, false,
+	         false, e)) != SPREG_OK ||
+	    (st = check_text("purpose", sp->purpose, VALIDATE_TEXT_MAX, false,
+	         true, e)) != SPREG_OK ||
+	    (st = check_text("website", sp->website, VALIDATE_URL_MAX, false,
+	         false, e)) != SPREG_OK) {
+		return st;
+	}
+	if (sp->website[0] != '\0' && strncmp(sp->website, "https://", 8) != 0 &&
+	    strncmp(sp->website, "http://", 7) != 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "website: must start with https:// or http://");
+	}
+	if ((st = check_count("services", sp->n_services, e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < sp->n_services; i++) {
+		if (!validate_slug(sp->services[i])) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "services[%zu]: '%s' must match "
+			    "[a-z0-9][a-z0-9-]{0,63}", i,
+			    shown(sp->services[i]));
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(sp->services[i], sp->services[j]) == 0) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "services[%zu]: '%s' listed twice", i,
+				    sp->services[i]);
+			}
+		}
+	}
+	if ((st = check_categories("data_categories", sp->data_categories,
+	         sp->n_data_categories, has, arg, cat, e)) != SPREG_OK ||
+	    (st = check_count("locations", sp->n_locations, e)) != SPREG_OK ||
+	    (st = check_count("safeguards", sp->n_safeguards, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < sp->n_locations; i++) {
+		if ((st = check_location(cat, has, arg, sp, i, e)) != SPREG_OK) {
+			return st;
+		}
+	}
+	for (size_t i = 0; i < sp->n_safeguards; i++) {
+		if ((st = check_safeguard(cat, sp->safeguards[i], i, e)) !=
+		    SPREG_OK) {
+			return st;
+		}
+	}
+	if ((st = check_date("dpf_certified_on", sp->dpf_certified_on, false,
+	         &dpf, e)) != SPREG_OK ||
+	    (st = check_date("effective_from", sp->effective_from, true, &from,
+	         e)) != SPREG_OK ||
+	    (st = check_date("effective_until", sp->effective_until, false,
+	         &until, e)) != SPREG_OK) {
+		return st;
+	}
+	if (until != CATALOG_DAY_NONE && until < from) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "effective_until: before effective_from");
+	}
+	switch (sp->status) {
+	case SP_STATUS_UNSPECIFIED:
+		sp->status = SP_STATUS_ACTIVE;
+		break;
+	case SP_STATUS_PROPOSED:
+	case SP_STATUS_ACTIVE:
+	case SP_STATUS_RETIRED:
+		break;
+	default:
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "status: %d is not a known status", (int) sp->status);
+	}
+	return SPREG_OK;
+}

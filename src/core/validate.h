@@ -1,0 +1,43 @@
+/*
+ * Input validation: every string and record a client sends is checked
+ * here before it reaches the store. protobuf-c checks neither UTF-8 nor
+ * our formats, so this is the single place that does.
+ */
+#ifndef CORE_VALIDATE_H
+#define CORE_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/catalog.h"
+#include "core/err.h"
+#include "spreg/v1/registry.pb-c.h"
+
+#define VALIDATE_ID_MAX 64
+#define VALIDATE_TEXT_MAX 1000		/* name, purpose, references */
+#define VALIDATE_URL_MAX 2048
+#define VALIDATE_LIST_MAX 256		/* any repeated field */
+
+/* Is key a data category, shipped or added by a user? */
+typedef bool (*validate_category_fn)(void *arg, const char *key);
+
+/* [a-z0-9][a-z0-9-]{0,63} */
+bool validate_slug(const char *s);
+/* Well-formed UTF-8 without control characters (tab allowed when
+ * multiline; newline too). */
+bool validate_text(const char *s, bool multiline);
+/* A dotted category key: segments of [a-z0-9_], 1..255 bytes. */
+bool validate_category_key(const char *s);
+
+/*
+ * Checks a subprocessor sent by a client and normalises it in place:
+ * status UNSPECIFIED becomes ACTIVE, unknown protobuf fields are dropped
+ * (so nothing unvalidated is stored), server-set fields are cleared.
+ * INVALID_ARGUMENT names the field, e.g. "locations[1].country: 'XX' is
+ * not an ISO 3166-1 alpha-2 code".
+ */
+spreg_status validate_subprocessor(const catalog *cat,
+    validate_category_fn has_category, void *arg,
+    Spreg__V1__Subprocessor *sp, err *e);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * The LMDB store. One environment per process, opened once with every
+ * sub-database. Threads work through a db_session: it owns the thread's
+ * read transaction (renewed per request, reset after) and lets a writer
+ * that finds the map full quiesce every session and grow the map.
+ *
+ * Ownership: pointers into LMDB pages never leave this folder; records
+ * are decoded into the caller's arena and are valid until it is reset.
+ */
+#ifndef DB_DB_H
+#define DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+#define DB_SCHEMA_VERSION 1
+
+typedef struct db db;
+typedef struct db_session db_session;
+
+typedef struct db_options {
+	const char *dir;	/* created when missing */
+	size_t map_size;	/* initial map size in bytes; 0: 64 MiB */
+	size_t map_max;		/* growth stops here; 0: 1 TiB */
+} db_options;
+
+/* A transaction and the first LMDB error met in it (sticky: after a
+ * failed put the transaction is dead and only abort is left). */
+typedef struct db_txn {
+	MDB_txn *txn;
+	db *d;
+	int mdb_rc;
+} db_txn;
+
+spreg_status db_open(const db_options *o, db **out, err *e);
+/* All sessions must be destroyed first. */
+void db_close(db *d);
+
+spreg_status db_session_create(db *d, db_session **out);
+void db_session_destroy(db_session *s);
+
+/* Starts the session's read transaction; db_read_end must follow. */
+spreg_status db_read_begin(db_session *s, db_txn *t, err *e);
+void db_read_end(db_session *s);
+
+/*
+ * Runs fn in a write transaction and commits it durably (fsync) before
+ * returning OK. fn may run more than once: when the map is full the
+ * transaction is aborted, the map grown and fn run again, so fn must
+ * derive everything from the transaction. The session must not be in a
+ * read.
+ */
+typedef spreg_status (*db_write_fn)(db_txn *t, void *arg, err *e);
+spreg_status db_write(db_session *s, db_write_fn fn, void *arg, err *e);
+
+/* Current map size in bytes. */
+size_t db_map_size(db *d);
+
+/* Converts an LMDB error, remembering it in t (sticky). */
+spreg_status db_fail(db_txn *t, int rc, const char *what, err *e);
+
+/* Sub-databases. */
+typedef enum db_table {
+	DB_META,
+	DB_SP,		/* id -> packed Subprocessor (current revision) */
+	DB_SP_HIST,	/* id NUL be64(revision) -> packed Subprocessor */
+	DB_CHANGES,	/* be64(seq) -> packed Change */
+	DB_IDX_CATEGORY,	/* key and every ancestor -> id (dupsort) */
+	DB_IDX_COUNTRY,	/* country -> id (dupsort) */
+	DB_IDX_MECHANISM,	/* mechanism id -> id (dupsort) */
+	DB_IDX_SERVICE,	/* service -> id (dupsort) */
+	DB_IDX_STATUS,	/* "active" etc. -> id (dupsort) */
+	DB_REQUESTS,	/* be64(request id) -> be64(time) digest reply */
+	DB_REQUEST_TIMES,	/* be64(time) be64(request id) -> "" */
+	DB_CATEGORIES,	/* user-added category key -> packed DataCategory */
+	DB_NTABLES
+} db_table;
+
+MDB_dbi db_dbi(const db *d, db_table table);
+
+/* Big-endian fixed-width keys: memcmp order is numeric order. */
+void db_be64_put(unsigned char out[8], uint64_t v);
+uint64_t db_be64_get(const unsigned char in[8]);
+
+#endif

@@ -1,0 +1,843 @@
+#include <string.h>
+
+#include "core/date.h"
+#include "db/record.h"
+
+#define KEY_MAX 511	/* LMDB's default maximum key size */
+
+static MDB_val
+str_val(const char *s)
+{
+	return (MDB_val) {strlen(s), (void *) s};
+}
+
+/* Packs msg straight into an LMDB-reserved value (no copy). */
+static spreg_status
+put_message(db_txn *t, db_table table, MDB_val *k,
+    const ProtobufCMessage *msg, unsigned flags, const char *what, err *e)
+{
+	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
+	int rc = mdb_put(t->txn, db_dbi(t->d, table), k, &v,
+	    flags | MDB_RESERVE);
+
+	if (rc != 0) {
+		return db_fail(t, rc, what, e);
+	}
+	protobuf_c_message_pack(msg, v.mv_data);
+	return SPREG_OK;
+}
+
+static spreg_status
+unpack(const ProtobufCMessageDescriptor *desc, const MDB_val *v, arena *a,
+    ProtobufCMessage **out, const char *what, err *e)
+{
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, &a->pb,
+	    v->mv_size, v->mv_data);
+
+	if (m == NULL) {
+		return a->exhausted ?
+		    err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		        "%s: decode budget exceeded", what) :
+		    err_set(e, SPREG_DATA_LOSS, "%s: stored record does not "
+		        "decode", what);
+	}
+	*out = m;
+	return SPREG_OK;
+}
+
+static size_t
+hist_key(unsigned char *buf, const char *id, uint64_t revision)
+{
+	size_t n = strlen(id);
+	memcpy(buf, id, n);
+	buf[n] = '\0';
+	db_be64_put(buf + n + 1, revision);
+	return n + 9;
+}
+
+spreg_status
+db_sp_get(db_txn *t, const char *id, uint64_t revision, arena *a,
+    Spreg__V1__Subprocessor **out, err *e)
+{
+	unsigned char kbuf[KEY_MAX];
+	MDB_val k, v;
+	int rc;
+
+	if (strlen(id) + 9 > KEY_MAX) {
+		return err_set(e, SPREG_NOT_FOUND, "id: no subprocessor '%s'",
+		    "?");
+	}
+	if (revision == 0) {
+		k = str_val(id);
+		rc = mdb_get(t->txn, db_dbi(t->d, DB_SP), &k, &v);
+	} else {
+		k = (MDB_val) {hist_key(kbuf, id, revision), kbuf};
+		rc = mdb_get(t->txn, db_dbi(t->d, DB_SP_HIST), &k, &v);
+	}
+	if (rc == MDB_NOTFOUND) {
+		if (revision != 0) {
+			return err_set(e, SPREG_NOT_FOUND,
+			    "revision: subprocessor '%s' has no revision %llu",
+			    id, (unsigned long long) revision);
+		}
+		return err_set(e, SPREG_NOT_FOUND, "id: no subprocessor '%s'",
+		    id);
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "subprocessor", e);
+	}
+	return unpack(&spreg__v1__subprocessor__descriptor, &v, a,
+	    (ProtobufCMessage **) out, "subprocessor", e);
+}
+
+static const char *
+status_key(Spreg__V1__SubprocessorStatus s)
+{
+	switch (s) {
+	case SP_STATUS_PROPOSED:
+		return "proposed";
+	case SP_STATUS_ACTIVE:
+		return "active";
+	case SP_STATUS_RETIRED:
+		return "retired";
+	default:
+		return "unspecified";
+	}
+}
+
+/* Adds (or removes) one index entry; duplicates and misses are fine
+ * because ancestors and countries repeat across a record's fields. */
+static spreg_status
+index_one(db_txn *t, db_table table, const char *key, size_t keylen,
+    const char *id, bool add, err *e)
+{
+	MDB_val k = {keylen, (void *) key};
+	MDB_val v = str_val(id);
+	int rc;
+
+	if (keylen == 0 || keylen > KEY_MAX) {
+		return SPREG_OK;
+	}
+	if (add) {
+		rc = mdb_put(t->txn, db_dbi(t->d, table), &k, &v,
+		    MDB_NODUPDATA);
+		if (rc == MDB_KEYEXIST) {
+			rc = 0;
+		}
+	} else {
+		rc = mdb_del(t->txn, db_dbi(t->d, table), &k, &v);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+		}
+	}
+	return rc == 0 ? SPREG_OK : db_fail(t, rc, "index", e);
+}
+
+/* A category is indexed under itself and every ancestor, so a filter on
+ * a parent key is one exact index lookup. */
+static spreg_status
+index_category(db_txn *t, const char *key, const char *id, bool add,
+    err *e)
+{
+	spreg_status st = index_one(t, DB_IDX_CATEGORY, key, strlen(key), id,
+	    add, e);
+
+	for (const char *p = key; st == SPREG_OK && *p; p++) {
+		if (*p == '.') {
+			st = index_one(t, DB_IDX_CATEGORY, key,
+			    (size_t) (p - key), id, add, e);
+		}
+	}
+	return st;
+}
+
+static spreg_status
+index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
+{
+	const char *id = sp->id;
+	const char *status = status_key(sp->status);
+	spreg_status st;
+
+	st = index_one(t, DB_IDX_STATUS, status, strlen(status), id, add, e);
+	for (size_t i = 0; st == SPREG_OK && i < sp->n_services; i++) {
+		st = index_one(t, DB_IDX_SERVICE, sp->services[i],
+		    strlen(sp->services[i]), id, add, e);
+	}
+	for (size_t i = 0; st == SPREG_OK && i < sp->n_data_categories; i++) {
+		st = index_category(t, sp->data_categories[i], id, add, e);
+	}
+	for (size_t i = 0; st == SPREG_OK && i < sp->n_locations; i++) {
+		const Spreg__V1__Location *loc = sp->locations[i];
+		st = index_one(t, DB_IDX_COUNTRY, loc->country,
+		    strlen(loc->country), id, add, e);
+		for (size_t j = 0; st == SPREG_OK && j < loc->n_data_categories;
+		     j++) {
+			st = index_category(t, loc->data_categories[j], id, add,
+			    e);
+		}
+	}
+	for (size_t i = 0; st == SPREG_OK && i < sp->n_safeguards; i++) {
+		st = index_one(t, DB_IDX_MECHANISM, sp->safeguards[i]->mechanism,
+		    strlen(sp->safeguards[i]->mechanism), id, add, e);
+	}
+	return st;
+}
+
+/* Writes sp as the current record and into history, re-indexes it from
+ * old (NULL on create), and logs the change. */
+static spreg_status
+store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
+    Spreg__V1__Subprocessor *sp, Spreg__V1__ChangeKind kind,
+    const db_actor *who, arena *a, Spreg__V1__Change **change_out, err *e)
+{
+	unsigned char kbuf[KEY_MAX];
+	char now[TIME_BUF];
+	spreg_status st;
+	MDB_val k;
+
+	time_format(who->now_ms, now);
+	sp->revision = old != NULL ? old->revision + 1 : 1;
+	sp->updated_at = arena_strdup(a, now);
+	sp->updated_by = arena_strdup(a, who->name);
+	if (sp->updated_at == NULL || sp->updated_by == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	if (old != NULL && (st = index_sp(t, old, false, e)) != SPREG_OK) {
+		return st;
+	}
+	if ((st = index_sp(t, sp, true, e)) != SPREG_OK) {
+		return st;
+	}
+	k = str_val(sp->id);
+	if ((st = put_message(t, DB_SP, &k, &sp->base, 0, "subprocessor",
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	k = (MDB_val) {hist_key(kbuf, sp->id, sp->revision), kbuf};
+	if ((st = put_message(t, DB_SP_HIST, &k, &sp->base, MDB_NOOVERWRITE,
+	         "history", e)) != SPREG_OK) {
+		return st;
+	}
+	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
+	if (c == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	spreg__v1__change__init(c);
+	c->time = sp->updated_at;
+	c->actor = sp->updated_by;
+	c->kind = kind;
+	c->subprocessor_id = sp->id;
+	c->old_revision = old != NULL ? old->revision : 0;
+	c->new_revision = sp->revision;
+	c->request_id = who->request_id;
+	if ((st = db_change_append(t, c, e)) != SPREG_OK) {
+		return st;
+	}
+	*change_out = c;
+	return SPREG_OK;
+}
+
+static spreg_status
+check_revision(const Spreg__V1__Subprocessor *old, const char *id,
+    uint64_t expected, err *e)
+{
+	uint64_t have = old != NULL ? old->revision : 0;
+
+	if (expected != 0 && expected != have) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "expected_revision: %llu, but subprocessor '%s' is at "
+		    "revision %llu", (unsigned long long) expected, id,
+		    (unsigned long long) have);
+	}
+	return SPREG_OK;
+}
+
+/* Same content, ignoring the fields the server sets? */
+static bool
+same_content(const Spreg__V1__Subprocessor *old, Spreg__V1__Subprocessor *sp,
+    arena *a)
+{
+	Spreg__V1__Subprocessor tmp = *sp;
+	tmp.revision = old->revision;
+	tmp.updated_at = old->updated_at;
+	tmp.updated_by = old->updated_by;
+
+	size_t n1 = protobuf_c_message_get_packed_size(&old->base);
+	size_t n2 = protobuf_c_message_get_packed_size(&tmp.base);
+	if (n1 != n2) {
+		return false;
+	}
+	uint8_t *b1 = arena_alloc(a, n1 + 1), *b2 = arena_alloc(a, n2 + 1);
+	if (b1 == NULL || b2 == NULL) {
+		return false;
+	}
+	protobuf_c_message_pack(&old->base, b1);
+	protobuf_c_message_pack(&tmp.base, b2);
+	return memcmp(b1, b2, n1) == 0;
+}
+
+spreg_status
+db_sp_put(db_txn *t, Spreg__V1__Subprocessor *sp, uint64_t expected_revision,
+    bool create_only, const db_actor *who, arena *a,
+    Spreg__V1__Change **change_out, err *e)
+{
+	Spreg__V1__Subprocessor *old = NULL;
+	spreg_status st;
+	err ignored;
+
+	st = db_sp_get(t, sp->id, 0, a, &old, &ignored);
+	if (st == SPREG_NOT_FOUND) {
+		old = NULL;
+	} else if (st != SPREG_OK) {
+		*e = ignored;
+		return st;
+	}
+	if (create_only && old != NULL) {
+		return err_set(e, SPREG_ALREADY_EXISTS,
+		    "id: subprocessor '%s' exists (revision %llu)", sp->id,
+		    (unsigned long long) old->revision);
+	}
+	if ((st = check_revision(old, sp->id, expected_revision, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if (old != NULL && same_content(old, sp, a)) {
+		*sp = *old;
+		*change_out = NULL;
+		return SPREG_OK;
+	}
+	return store_sp(t, old, sp, old ? CHANGE_UPDATED : CHANGE_CREATED, who,
+	    a, change_out, e);
+}
+
+spreg_status
+db_sp_retire(db_txn *t, const char *id, uint64_t expected_revision,
+    const char *effective_until, const db_actor *who, arena *a,
+    Spreg__V1__Subprocessor **sp_out, Spreg__V1__Change **change_out,
+    err *e)
+{
+	Spreg__V1__Subprocessor *old, *sp;
+	char today[DATE_BUF];
+	int32_t until, from;
+	spreg_status st;
+
+	if ((st = db_sp_get(t, id, 0, a, &old, e)) != SPREG_OK ||
+	    (st = check_revision(old, id, expected_revision, e)) != SPREG_OK) {
+		return st;
+	}
+	if (old->status == SP_STATUS_RETIRED) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "id: subprocessor '%s' is already retired", id);
+	}
+	if (effective_until[0] == '\0') {
+		date_format(date_from_ms(who->now_ms), today);
+		effective_until = today;
+	}
+	if (!date_parse(effective_until, &until)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "effective_until: not a YYYY-MM-DD date");
+	}
+	if (date_parse(old->effective_from, &from) && until < from) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "effective_until: %s is before effective_from %s",
+		    effective_until, old->effective_from);
+	}
+	if ((sp = arena_alloc(a, sizeof(*sp))) == NULL ||
+	    (effective_until = arena_strdup(a, effective_until)) == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	*sp = *old;
+	sp->status = SP_STATUS_RETIRED;
+	sp->effective_until = (char *) effective_until;
+	if ((st = store_sp(t, old, sp, CHANGE_RETIRED, who, a, change_out,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	*sp_out = sp;
+	return SPREG_OK;
+}
+
+/* The index and key a filter field selects, with its entry count. */
+typedef struct driver {
+	db_table table;
+	const char *key;
+	size_t count;
+} driver;
+
+static spreg_status
+count_key(db_txn *t, MDB_cursor *cur, const driver *dr, size_t *count,
+    err *e)
+{
+	MDB_val k = str_val(dr->key), v;
+	size_t n = 0;
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > KEY_MAX) {
+		*count = 0;
+		return SPREG_OK;
+	}
+	(void) t;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+	if (rc == MDB_NOTFOUND) {
+		*count = 0;
+		return SPREG_OK;
+	}
+	if (rc != 0 || (rc = mdb_cursor_count(cur, &n)) != 0) {
+		return db_fail(t, rc, "index", e);
+	}
+	*count = (size_t) n;
+	return SPREG_OK;
+}
+
+/* Does the index have (key, id)? */
+static spreg_status
+index_has(db_txn *t, const driver *dr, const char *id, bool *has, err *e)
+{
+	MDB_cursor *cur;
+	MDB_val k = str_val(dr->key), v = str_val(id);
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, dr->table), &cur)) !=
+	    0) {
+		return db_fail(t, rc, "index", e);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH);
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		return db_fail(t, rc, "index", e);
+	}
+	*has = rc == 0;
+	return SPREG_OK;
+}
+
+static spreg_status
+emit(db_txn *t, const char *id, size_t idlen, arena *a,
+    Spreg__V1__Subprocessor **slot, err *e)
+{
+	char *copy = arena_alloc(a, idlen + 1);
+
+	if (copy == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		    "list: decode budget exceeded");
+	}
+	memcpy(copy, id, idlen);
+	copy[idlen] = '\0';
+	return db_sp_get(t, copy, 0, a, slot, e);
+}
+
+spreg_status
+db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
+    size_t limit, arena *a, Spreg__V1__Subprocessor ***out, size_t *n_out,
+    bool *more_out, err *e)
+{
+	driver drivers[5];
+	size_t ndrivers = 0;
+	const char *status = f->status != SP_STATUS_UNSPECIFIED ?
+	    status_key(f->status) : NULL;
+	const struct {
+		db_table table;
+		const char *key;
+	} wanted[] = {
+		{DB_IDX_CATEGORY, f->category},
+		{DB_IDX_COUNTRY, f->country},
+		{DB_IDX_MECHANISM, f->mechanism},
+		{DB_IDX_SERVICE, f->service},
+		{DB_IDX_STATUS, status},
+	};
+	MDB_cursor *cur = NULL;
+	spreg_status st = SPREG_OK;
+	size_t n = 0;
+	int rc;
+
+	Spreg__V1__Subprocessor **items = arena_alloc(a,
+	    (limit ? limit : 1) * sizeof(*items));
+	if (items == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		    "page_size: too large for the decode budget");
+	}
+	/* Drive by the index with the fewest entries for its key. */
+	size_t best = 0;
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(*wanted); i++) {
+		if (wanted[i].key == NULL || wanted[i].key[0] == '\0') {
+			continue;
+		}
+		driver *dr = &drivers[ndrivers];
+		dr->table = wanted[i].table;
+		dr->key = wanted[i].key;
+		if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, dr->table),
+		         &cur)) != 0) {
+			return db_fail(t, rc, "index", e);
+		}
+		st = count_key(t, cur, dr, &dr->count, e);
+		mdb_cursor_close(cur);
+		cur = NULL;
+		if (st != SPREG_OK) {
+			return st;
+		}
+		if (dr->count < drivers[best].count) {
+			best = ndrivers;
+		}
+		ndrivers++;
+	}
+	*more_out = false;
+	if (ndrivers > 0 && drivers[best].count == 0) {
+		*out = items;
+		*n_out = 0;
+		return SPREG_OK;
+	}
+
+	MDB_val k, v;
+	MDB_cursor_op op;
+	if (ndrivers == 0) {
+		rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_SP), &cur);
+		k = str_val(after_id);
+		op = after_id[0] ? MDB_SET_RANGE : MDB_FIRST;
+	} else {
+		rc = mdb_cursor_open(t->txn,
+		    db_dbi(t->d, drivers[best].table), &cur);
+		k = str_val(drivers[best].key);
+		v = str_val(after_id);
+		op = after_id[0] ? MDB_GET_BOTH_RANGE : MDB_SET_KEY;
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "list", e);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v,
+	         ndrivers ? MDB_NEXT_DUP : MDB_NEXT)) {
+		const char *id = ndrivers ? v.mv_data : k.mv_data;
+		size_t idlen = ndrivers ? v.mv_size : k.mv_size;
+		if (after_id[0] && idlen == strlen(after_id) &&
+		    memcmp(id, after_id, idlen) == 0) {
+			continue;	/* the last id of the previous page */
+		}
+		char idbuf[KEY_MAX + 1];
+		memcpy(idbuf, id, idlen);
+		idbuf[idlen] = '\0';
+		bool match = true;
+		for (size_t i = 0; match && i < ndrivers; i++) {
+			if (i != best && (st = index_has(t, &drivers[i], idbuf,
+			                      &match, e)) != SPREG_OK) {
+				goto done;
+			}
+		}
+		if (!match) {
+			continue;
+		}
+		if (n == limit) {
+			*more_out = true;
+			break;
+		}
+		if ((st = emit(t, idbuf, idlen, a, &items[n], e)) != SPREG_OK) {
+			goto done;
+		}
+		n++;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		st = db_fail(t, rc, "list", e);
+		goto done;
+	}
+	*out = items;
+	*n_out = n;
+done:
+	mdb_cursor_close(cur);
+	return st;
+}
+
+spreg_status
+db_sp_count(db_txn *t, uint64_t *total, uint64_t *active, err *e)
+{
+	MDB_stat stat;
+	MDB_cursor *cur;
+	driver dr = {DB_IDX_STATUS, "active", 0};
+	spreg_status st;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, db_dbi(t->d, DB_SP), &stat)) != 0 ||
+	    (rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_IDX_STATUS),
+	         &cur)) != 0) {
+		return db_fail(t, rc, "count", e);
+	}
+	st = count_key(t, cur, &dr, &dr.count, e);
+	mdb_cursor_close(cur);
+	*total = stat.ms_entries;
+	*active = dr.count;
+	return st;
+}
+
+spreg_status
+db_change_last_seq(db_txn *t, uint64_t *seq_out, err *e)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_CHANGES), &cur)) !=
+	    0) {
+		return db_fail(t, rc, "changes", e);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		*seq_out = 0;
+		return SPREG_OK;
+	}
+	if (rc != 0 || k.mv_size != 8) {
+		return db_fail(t, rc ? rc : MDB_CORRUPTED, "changes", e);
+	}
+	*seq_out = db_be64_get(k.mv_data);
+	return SPREG_OK;
+}
+
+spreg_status
+db_change_append(db_txn *t, Spreg__V1__Change *c, err *e)
+{
+	unsigned char kbuf[8];
+	uint64_t last;
+	spreg_status st;
+
+	if ((st = db_change_last_seq(t, &last, e)) != SPREG_OK) {
+		return st;
+	}
+	c->seq = last + 1;
+	db_be64_put(kbuf, c->seq);
+	MDB_val k = {sizeof(kbuf), kbuf};
+	return put_message(t, DB_CHANGES, &k, &c->base, MDB_APPEND,
+	    "change log", e);
+}
+
+spreg_status
+db_change_list(db_txn *t, uint64_t since_seq, size_t limit, arena *a,
+    Spreg__V1__Change ***out, size_t *n_out, err *e)
+{
+	unsigned char kbuf[8];
+	MDB_cursor *cur;
+	MDB_val k = {sizeof(kbuf), kbuf}, v;
+	spreg_status st = SPREG_OK;
+	size_t n = 0;
+	int rc;
+
+	Spreg__V1__Change **items = arena_alloc(a,
+	    (limit ? limit : 1) * sizeof(*items));
+	if (items == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		    "limit: too large for the decode budget");
+	}
+	if (since_seq == UINT64_MAX) {
+		*out = items;
+		*n_out = 0;
+		return SPREG_OK;
+	}
+	db_be64_put(kbuf, since_seq + 1);
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_CHANGES), &cur)) !=
+	    0) {
+		return db_fail(t, rc, "changes", e);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && n < limit; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((st = unpack(&spreg__v1__change__descriptor, &v, a,
+		         (ProtobufCMessage **) &items[n], "change", e)) !=
+		    SPREG_OK) {
+			goto done;
+		}
+		n++;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		st = db_fail(t, rc, "changes", e);
+		goto done;
+	}
+	*out = items;
+	*n_out = n;
+done:
+	mdb_cursor_close(cur);
+	return st;
+}
+
+spreg_status
+db_request_find(db_txn *t, uint64_t request_id,
+    const unsigned char digest[DB_DIGEST_LEN], arena *a, void **reply_out,
+    size_t *len_out, err *e)
+{
+	unsigned char kbuf[8];
+	MDB_val k = {sizeof(kbuf), kbuf}, v;
+	int rc;
+
+	db_be64_put(kbuf, request_id);
+	rc = mdb_get(t->txn, db_dbi(t->d, DB_REQUESTS), &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		return SPREG_NOT_FOUND;
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "requests", e);
+	}
+	if (v.mv_size < 8 + DB_DIGEST_LEN) {
+		return err_set(e, SPREG_DATA_LOSS, "requests: short record");
+	}
+	if (memcmp((unsigned char *) v.mv_data + 8, digest, DB_DIGEST_LEN) !=
+	    0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "request_id: %llu was already used for a different request",
+		    (unsigned long long) request_id);
+	}
+	size_t len = v.mv_size - 8 - DB_DIGEST_LEN;
+	void *copy = arena_alloc(a, len + 1);
+	if (copy == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	memcpy(copy, (unsigned char *) v.mv_data + 8 + DB_DIGEST_LEN, len);
+	*reply_out = copy;
+	*len_out = len;
+	return SPREG_OK;
+}
+
+/* Forgets a few of the oldest entries past their time to live. */
+static spreg_status
+prune_requests(db_txn *t, int64_t now_ms, err *e)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_REQUEST_TIMES),
+	         &cur)) != 0) {
+		return db_fail(t, rc, "requests", e);
+	}
+	for (int i = 0; i < 4; i++) {
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0) {
+			break;
+		}
+		if (k.mv_size != 16 ||
+		    (int64_t) db_be64_get(k.mv_data) > now_ms -
+		        DB_REQUEST_TTL_MS) {
+			break;
+		}
+		MDB_val rk = {8, (unsigned char *) k.mv_data + 8};
+		rc = mdb_del(t->txn, db_dbi(t->d, DB_REQUESTS), &rk, NULL);
+		if ((rc != 0 && rc != MDB_NOTFOUND) ||
+		    (rc = mdb_cursor_del(cur, 0)) != 0) {
+			mdb_cursor_close(cur);
+			return db_fail(t, rc, "requests", e);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		return db_fail(t, rc, "requests", e);
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+db_request_save(db_txn *t, uint64_t request_id,
+    const unsigned char digest[DB_DIGEST_LEN], const void *reply, size_t len,
+    int64_t now_ms, err *e)
+{
+	unsigned char kbuf[8], tbuf[16];
+	MDB_val k = {sizeof(kbuf), kbuf};
+	MDB_val v = {8 + DB_DIGEST_LEN + len, NULL};
+	spreg_status st;
+	int rc;
+
+	if ((st = prune_requests(t, now_ms, e)) != SPREG_OK) {
+		return st;
+	}
+	db_be64_put(kbuf, request_id);
+	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_REQUESTS), &k, &v,
+	         MDB_RESERVE)) != 0) {
+		return db_fail(t, rc, "requests", e);
+	}
+	db_be64_put(v.mv_data, (uint64_t) now_ms);
+	memcpy((unsigned char *) v.mv_data + 8, digest, DB_DIGEST_LEN);
+	memcpy((unsigned char *) v.mv_data + 8 + DB_DIGEST_LEN, reply, len);
+	db_be64_put(tbuf, (uint64_t) now_ms);
+	db_be64_put(tbuf + 8, request_id);
+	k = (MDB_val) {sizeof(tbuf), tbuf};
+	v = (MDB_val) {0, ""};
+	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_REQUEST_TIMES), &k, &v,
+	         0)) != 0) {
+		return db_fail(t, rc, "requests", e);
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+db_category_get(db_txn *t, const char *key, arena *a,
+    Spreg__V1__DataCategory **out, err *e)
+{
+	MDB_val k = str_val(key), v;
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > KEY_MAX) {
+		return SPREG_NOT_FOUND;
+	}
+	rc = mdb_get(t->txn, db_dbi(t->d, DB_CATEGORIES), &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		return SPREG_NOT_FOUND;
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "categories", e);
+	}
+	return unpack(&spreg__v1__data_category__descriptor, &v, a,
+	    (ProtobufCMessage **) out, "category", e);
+}
+
+spreg_status
+db_category_put(db_txn *t, const Spreg__V1__DataCategory *c, err *e)
+{
+	MDB_val k = str_val(c->key);
+	return put_message(t, DB_CATEGORIES, &k, &c->base, 0, "categories",
+	    e);
+}
+
+spreg_status
+db_category_list(db_txn *t, arena *a, Spreg__V1__DataCategory ***out,
+    size_t *n_out, err *e)
+{
+	MDB_stat stat;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	spreg_status st = SPREG_OK;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, db_dbi(t->d, DB_CATEGORIES), &stat)) != 0 ||
+	    (rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_CATEGORIES),
+	         &cur)) != 0) {
+		return db_fail(t, rc, "categories", e);
+	}
+	Spreg__V1__DataCategory **items = arena_alloc(a,
+	    (stat.ms_entries + 1) * sizeof(*items));
+	if (items == NULL) {
+		mdb_cursor_close(cur);
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && n < stat.ms_entries;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((st = unpack(&spreg__v1__data_category__descriptor, &v, a,
+		         (ProtobufCMessage **) &items[n], "category", e)) !=
+		    SPREG_OK) {
+			break;
+		}
+		n++;
+	}
+	mdb_cursor_close(cur);
+	*out = items;
+	*n_out = n;
+	return st;
+}
+
+spreg_status
+db_secret(db_txn *t, unsigned char out[32], err *e)
+{
+	MDB_val k = str_val("secret"), v;
+	int rc = mdb_get(t->txn, db_dbi(t->d, DB_META), &k, &v);
+
+	if (rc != 0) {
+		return db_fail(t, rc, "meta secret", e);
+	}
+	if (v.mv_size != 32) {
+		return err_set(e, SPREG_DATA_LOSS, "meta secret: bad size");
+	}
+	memcpy(out, v.mv_data, 32);
+	return SPREG_OK;
+}

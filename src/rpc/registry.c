@@ -1,0 +1,387 @@
+/* Handlers of service spreg.v1.Registry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/date.h"
+#include "core/validate.h"
+#include "db/record.h"
+#include "rpc/rpc.h"
+#include "rpc/token.h"
+#include "spreg_config.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+
+#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
+
+static db_actor
+actor_of(const rpc_call *call)
+{
+	return (db_actor) {call->actor, call->request_id, call->now_ms};
+}
+
+/* Shipped or user-added? For validation inside the call's txn. */
+static bool
+has_category(void *arg, const char *key)
+{
+	rpc_call *call = arg;
+	Spreg__V1__DataCategory *c;
+	err ignored;
+
+	if (catalog_category_find(rpc_server_catalog(call->srv), key)) {
+		return true;
+	}
+	return db_category_get(call->txn, key, call->arena, &c, &ignored) ==
+	    SPREG_OK;
+}
+
+static spreg_status
+check_id(const char *field, const char *id, err *e)
+{
+	if (!validate_slug(id)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: must match [a-z0-9][a-z0-9-]{0,63}", field);
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__PutSubprocessorRequest *in = (const void *) in_;
+	Spreg__V1__PutSubprocessorResponse *out = (void *) out_;
+	db_actor who = actor_of(call);
+	spreg_status st;
+
+	if (in->subprocessor == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "subprocessor: required");
+	}
+	/* Validation normalises in place; work on a copy so a retried
+	 * transaction starts from what the client sent. */
+	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
+	if (sp == NULL) {
+		return OOM(e);
+	}
+	*sp = *in->subprocessor;
+	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
+	         has_category, call, sp, e)) != SPREG_OK ||
+	    (st = db_sp_put(call->txn, sp, in->expected_revision,
+	         in->create_only, &who, call->arena, &out->change, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	out->subprocessor = sp;
+	return SPREG_OK;
+}
+
+static spreg_status
+get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__GetSubprocessorRequest *in = (const void *) in_;
+	Spreg__V1__GetSubprocessorResponse *out = (void *) out_;
+	spreg_status st;
+
+	if ((st = check_id("id", in->id, e)) != SPREG_OK) {
+		return st;
+	}
+	return db_sp_get(call->txn, in->id, in->revision, call->arena,
+	    &out->subprocessor, e);
+}
+
+static spreg_status
+list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__ListSubprocessorsRequest *in = (const void *) in_;
+	Spreg__V1__ListSubprocessorsResponse *out = (void *) out_;
+	const catalog *cat = rpc_server_catalog(call->srv);
+	const char *after_id;
+	bool more;
+	spreg_status st;
+
+	if (in->data_category[0] && !has_category(call, in->data_category)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "data_category: unknown data category '%s'",
+		    validate_category_key(in->data_category) ?
+		    in->data_category : "?");
+	}
+	if (in->country[0] && catalog_country_find(cat, in->country) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "country: not an ISO 3166-1 alpha-2 code");
+	}
+	if (in->mechanism[0] &&
+	    catalog_mechanism_find(cat, in->mechanism) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "mechanism: unknown mechanism");
+	}
+	if (in->service[0] && !validate_slug(in->service)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "service: must match [a-z0-9][a-z0-9-]{0,63}");
+	}
+	if ((unsigned) in->status > SP_STATUS_RETIRED) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "status: %d is not a known status", (int) in->status);
+	}
+	if (in->page_size > PAGE_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "page_size: at most %d", PAGE_MAX);
+	}
+	size_t limit = in->page_size ? in->page_size : PAGE_DEFAULT;
+
+	/* The token is bound to these filters. */
+	char query[1024];
+	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d",
+	    in->data_category, in->country, in->mechanism, in->service,
+	    (int) in->status);
+	if ((st = rpc_token_open(rpc_server_secret(call->srv), query,
+	         in->page_token, call->arena, &after_id, e)) != SPREG_OK) {
+		return st;
+	}
+	db_sp_filter f = {in->data_category, in->country, in->mechanism,
+	    in->service, in->status};
+	if ((st = db_sp_list(call->txn, &f, after_id, limit, call->arena,
+	         &out->subprocessors, &out->n_subprocessors, &more, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if (more && out->n_subprocessors > 0) {
+		const char *last = out->subprocessors[out->n_subprocessors - 1]
+		                       ->id;
+		out->next_page_token = rpc_token_make(
+		    rpc_server_secret(call->srv), query, last, call->arena);
+		if (out->next_page_token == NULL) {
+			return OOM(e);
+		}
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+retire_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__RetireSubprocessorRequest *in = (const void *) in_;
+	Spreg__V1__RetireSubprocessorResponse *out = (void *) out_;
+	db_actor who = actor_of(call);
+	int32_t day;
+	spreg_status st;
+
+	if ((st = check_id("id", in->id, e)) != SPREG_OK) {
+		return st;
+	}
+	if (in->effective_until[0] &&
+	    !date_parse(in->effective_until, &day)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "effective_until: not a YYYY-MM-DD date");
+	}
+	return db_sp_retire(call->txn, in->id, in->expected_revision,
+	    in->effective_until, &who, call->arena, &out->subprocessor,
+	    &out->change, e);
+}
+
+static spreg_status
+list_changes(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__ListChangesRequest *in = (const void *) in_;
+	Spreg__V1__ListChangesResponse *out = (void *) out_;
+	spreg_status st;
+
+	if (in->limit > PAGE_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "limit: at most %d",
+		    PAGE_MAX);
+	}
+	if ((st = db_change_last_seq(call->txn, &out->last_seq, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if (in->since_seq > out->last_seq) {
+		return err_set(e, SPREG_OUT_OF_RANGE,
+		    "since_seq: %llu is beyond the last seq %llu",
+		    (unsigned long long) in->since_seq,
+		    (unsigned long long) out->last_seq);
+	}
+	return db_change_list(call->txn, in->since_seq,
+	    in->limit ? in->limit : PAGE_DEFAULT, call->arena, &out->changes,
+	    &out->n_changes, e);
+}
+
+static bool
+under(const char *key, const char *parent)
+{
+	size_t n = strlen(parent);
+	return n == 0 || (strncmp(key, parent, n) == 0 &&
+	                     (key[n] == '\0' || key[n] == '.'));
+}
+
+static spreg_status
+list_data_categories(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__ListDataCategoriesRequest *in = (const void *) in_;
+	Spreg__V1__ListDataCategoriesResponse *out = (void *) out_;
+	const catalog *cat = rpc_server_catalog(call->srv);
+	Spreg__V1__DataCategory **custom;
+	size_t ncustom;
+	spreg_status st;
+
+	if (in->parent[0] && !has_category(call, in->parent)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "parent: unknown data category '%s'",
+		    validate_category_key(in->parent) ? in->parent : "?");
+	}
+	if ((st = db_category_list(call->txn, call->arena, &custom,
+	         &ncustom, e)) != SPREG_OK) {
+		return st;
+	}
+	size_t nshipped = catalog_category_count(cat);
+	out->categories = arena_alloc(call->arena,
+	    (nshipped + ncustom + 1) * sizeof(*out->categories));
+	if (out->categories == NULL) {
+		return OOM(e);
+	}
+	/* Merge the two key-ordered lists. */
+	size_t i = 0, j = 0;
+	while (i < nshipped || j < ncustom) {
+		const catalog_category *c = catalog_category_at(cat, i);
+		bool take_shipped = j == ncustom ||
+		    (c != NULL && strcmp(c->key, custom[j]->key) < 0);
+		Spreg__V1__DataCategory *dc;
+		if (take_shipped) {
+			i++;
+			if (!under(c->key, in->parent)) {
+				continue;
+			}
+			if ((dc = arena_alloc(call->arena, sizeof(*dc))) ==
+			    NULL) {
+				return OOM(e);
+			}
+			spreg__v1__data_category__init(dc);
+			dc->key = (char *) c->key;
+			dc->name = (char *) c->name;
+			dc->parent = (char *) c->parent;
+			dc->special_category = c->special;
+			dc->description = (char *) c->special_note;
+		} else {
+			dc = custom[j++];
+			if (!under(dc->key, in->parent)) {
+				continue;
+			}
+		}
+		out->categories[out->n_categories++] = dc;
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+put_data_category(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__PutDataCategoryRequest *in = (const void *) in_;
+	Spreg__V1__PutDataCategoryResponse *out = (void *) out_;
+	const catalog *cat = rpc_server_catalog(call->srv);
+	Spreg__V1__DataCategory *c, *parent_custom;
+	const catalog_category *parent_shipped;
+	err ignored;
+
+	if (in->category == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "category: required");
+	}
+	if ((c = arena_alloc(call->arena, sizeof(*c))) == NULL) {
+		return OOM(e);
+	}
+	*c = *in->category;
+	c->base.n_unknown_fields = 0;
+	if (!validate_category_key(c->key)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "category.key: segments of [a-z0-9_] joined by dots");
+	}
+	if (catalog_category_find(cat, c->key) != NULL) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "category.key: '%s' is a shipped category and cannot be "
+		    "changed", c->key);
+	}
+	const char *dot = strrchr(c->key, '.');
+	size_t plen = dot ? (size_t) (dot - c->key) : 0;
+	if (dot == NULL || strlen(c->parent) != plen ||
+	    strncmp(c->parent, c->key, plen) != 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "category.parent: must be the key without its last "
+		    "segment (user keys go under an existing parent)");
+	}
+	if (c->name[0] == '\0' || strlen(c->name) > 200 ||
+	    !validate_text(c->name, false)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "category.name: required, at most 200 bytes of text");
+	}
+	if (strlen(c->description) > VALIDATE_TEXT_MAX ||
+	    !validate_text(c->description, true)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "category.description: at most %d bytes of text",
+		    VALIDATE_TEXT_MAX);
+	}
+	parent_shipped = catalog_category_find(cat, c->parent);
+	if (parent_shipped == NULL &&
+	    db_category_get(call->txn, c->parent, call->arena, &parent_custom,
+	        &ignored) != SPREG_OK) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "category.parent: unknown data category '%s'", c->parent);
+	}
+	/* Below a special category is special too. */
+	if (parent_shipped != NULL ? parent_shipped->special :
+	                             parent_custom->special_category) {
+		c->special_category = true;
+	}
+	c->custom = true;
+	out->category = c;
+	return db_category_put(call->txn, c, e);
+}
+
+static spreg_status
+server_info(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	Spreg__V1__ServerInfoResponse *out = (void *) out_;
+	Spreg__V1__DataCategory **custom;
+	size_t ncustom;
+	spreg_status st;
+	(void) in_;
+
+	if ((st = db_sp_count(call->txn, &out->subprocessors,
+	         &out->active_subprocessors, e)) != SPREG_OK ||
+	    (st = db_change_last_seq(call->txn, &out->last_seq, e)) !=
+	        SPREG_OK ||
+	    (st = db_category_list(call->txn, call->arena, &custom, &ncustom,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	out->version = (char *) SPREG_VERSION;
+	out->schema_version = DB_SCHEMA_VERSION;
+	out->data_categories =
+	    catalog_category_count(rpc_server_catalog(call->srv)) + ncustom;
+	out->uptime_seconds = rpc_server_uptime(call->srv);
+	out->started_at = (char *) rpc_server_started_at(call->srv);
+	out->map_size = db_map_size(rpc_server_db(call->srv));
+	return SPREG_OK;
+}
+
+/* Indexed like spreg__v1__registry__descriptor.methods. */
+static const rpc_method registry_methods[] = {
+	{"PutSubprocessor", RPC_WRITE, put_subprocessor},
+	{"GetSubprocessor", RPC_READ, get_subprocessor},
+	{"ListSubprocessors", RPC_READ, list_subprocessors},
+	{"RetireSubprocessor", RPC_WRITE, retire_subprocessor},
+	{"ListChanges", RPC_READ, list_changes},
+	{"ListDataCategories", RPC_READ, list_data_categories},
+	{"PutDataCategory", RPC_WRITE, put_data_category},
+	{"ServerInfo", RPC_READ, server_info},
+};
+
+const rpc_service rpc_registry_service = {
+	&spreg__v1__registry__descriptor,
+	registry_methods,
+	sizeof(registry_methods) / sizeof(registry_methods[0]),
+};

@@ -1,0 +1,398 @@
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/date.h"
+#include "core/log.h"
+#include "core/validate.h"
+#include "db/record.h"
+#include "rpc/rpc.h"
+
+struct rpc_server {
+	db *d;
+	const catalog *cat;
+	int64_t started_ms;
+	char started_at[TIME_BUF];
+	unsigned char secret[32];
+};
+
+struct rpc_worker {
+	rpc_server *srv;
+	db_session *session;
+	arena arena;
+};
+
+const rpc_service *const rpc_services[] = {
+	&rpc_registry_service,
+	NULL,
+};
+
+bool
+rpc_services_check(err *e)
+{
+	for (size_t s = 0; rpc_services[s] != NULL; s++) {
+		const rpc_service *svc = rpc_services[s];
+		if (svc->nmethods != svc->desc->n_methods) {
+			err_set(e, SPREG_INTERNAL, "%s: %zu handlers for %u "
+			    "methods", svc->desc->name, svc->nmethods,
+			    svc->desc->n_methods);
+			return false;
+		}
+		for (size_t i = 0; i < svc->nmethods; i++) {
+			const rpc_method *m = &svc->methods[i];
+			if (m->name == NULL || m->fn == NULL ||
+			    strcmp(m->name, svc->desc->methods[i].name) != 0 ||
+			    (m->flags & (RPC_READ | RPC_WRITE)) == 0) {
+				err_set(e, SPREG_INTERNAL,
+				    "%s: handler %zu is not for method %s",
+				    svc->desc->name, i,
+				    svc->desc->methods[i].name);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+spreg_status
+rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
+{
+	db_session *s;
+	db_txn t;
+	spreg_status st;
+
+	if (sodium_init() < 0) {
+		return err_set(e, SPREG_INTERNAL, "libsodium did not start");
+	}
+	if (!rpc_services_check(e)) {
+		return SPREG_INTERNAL;
+	}
+	rpc_server *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	srv->d = d;
+	srv->cat = cat;
+	srv->started_ms = time_now_ms();
+	time_format(srv->started_ms, srv->started_at);
+	if ((st = db_session_create(d, &s)) != SPREG_OK) {
+		free(srv);
+		return err_set(e, st, "out of memory");
+	}
+	if ((st = db_read_begin(s, &t, e)) == SPREG_OK) {
+		st = db_secret(&t, srv->secret, e);
+		db_read_end(s);
+	}
+	db_session_destroy(s);
+	if (st != SPREG_OK) {
+		free(srv);
+		return st;
+	}
+	*out = srv;
+	return SPREG_OK;
+}
+
+void
+rpc_server_destroy(rpc_server *srv)
+{
+	if (srv != NULL) {
+		sodium_memzero(srv->secret, sizeof(srv->secret));
+		free(srv);
+	}
+}
+
+db *
+rpc_server_db(rpc_server *srv)
+{
+	return srv->d;
+}
+
+const catalog *
+rpc_server_catalog(rpc_server *srv)
+{
+	return srv->cat;
+}
+
+uint64_t
+rpc_server_uptime(rpc_server *srv)
+{
+	int64_t ms = time_now_ms() - srv->started_ms;
+	return ms > 0 ? (uint64_t) ms / 1000 : 0;
+}
+
+const char *
+rpc_server_started_at(rpc_server *srv)
+{
+	return srv->started_at;
+}
+
+const unsigned char *
+rpc_server_secret(rpc_server *srv)
+{
+	return srv->secret;
+}
+
+spreg_status
+rpc_worker_create(rpc_server *srv, rpc_worker **out)
+{
+	rpc_worker *w = calloc(1, sizeof(*w));
+	spreg_status st;
+
+	if (w == NULL) {
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
+	w->srv = srv;
+	arena_init(&w->arena, RPC_ARENA_BUDGET);
+	if ((st = db_session_create(srv->d, &w->session)) != SPREG_OK) {
+		free(w);
+		return st;
+	}
+	*out = w;
+	return SPREG_OK;
+}
+
+void
+rpc_worker_destroy(rpc_worker *w)
+{
+	if (w != NULL) {
+		db_session_destroy(w->session);
+		arena_fini(&w->arena);
+		free(w);
+	}
+}
+
+/* Finds "spreg.v1.Registry/GetSubprocessor" (a leading '/' is allowed,
+ * as in gRPC paths). */
+static const rpc_service *
+find_method(const char *full, size_t *index)
+{
+	if (full[0] == '/') {
+		full++;
+	}
+	const char *slash = strchr(full, '/');
+	if (slash == NULL) {
+		return NULL;
+	}
+	size_t svc_len = (size_t) (slash - full);
+	for (size_t s = 0; rpc_services[s] != NULL; s++) {
+		const rpc_service *svc = rpc_services[s];
+		if (strlen(svc->desc->name) != svc_len ||
+		    memcmp(svc->desc->name, full, svc_len) != 0) {
+			continue;
+		}
+		const ProtobufCMethodDescriptor *md =
+		    protobuf_c_service_descriptor_get_method_by_name(svc->desc,
+		        slash + 1);
+		if (md == NULL) {
+			return NULL;
+		}
+		*index = (size_t) (md - svc->desc->methods);
+		return svc;
+	}
+	return NULL;
+}
+
+/* State of one call, shared with the write callback. */
+typedef struct exec {
+	rpc_worker *w;
+	rpc_call call;
+	const rpc_method *m;
+	const ProtobufCMethodDescriptor *md;
+	const ProtobufCMessage *in;
+	ProtobufCMessage *out;
+	unsigned char digest[DB_DIGEST_LEN];
+	Spreg__V1__Reply *reply;
+	bool replayed;		/* answered from the saved reply */
+} exec;
+
+static spreg_status
+new_output(exec *x, err *e)
+{
+	const ProtobufCMessageDescriptor *od = x->md->output;
+
+	x->out = arena_alloc(&x->w->arena, od->sizeof_message);
+	if (x->out == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	protobuf_c_message_init(od, x->out);
+	return SPREG_OK;
+}
+
+static spreg_status
+pack_output(exec *x, err *e)
+{
+	size_t n = protobuf_c_message_get_packed_size(x->out);
+	uint8_t *buf = arena_alloc(&x->w->arena, n + 1);
+
+	if (buf == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		    "reply larger than the server's budget");
+	}
+	protobuf_c_message_pack(x->out, buf);
+	x->reply->payload.data = buf;
+	x->reply->payload.len = n;
+	return SPREG_OK;
+}
+
+static spreg_status
+write_cb(db_txn *t, void *arg, err *e)
+{
+	exec *x = arg;
+	spreg_status st;
+
+	x->call.txn = t;
+	x->replayed = false;
+	if (x->call.request_id != 0) {
+		void *saved;
+		size_t len;
+		st = db_request_find(t, x->call.request_id, x->digest,
+		    &x->w->arena, &saved, &len, e);
+		if (st == SPREG_OK) {
+			x->reply->payload.data = saved;
+			x->reply->payload.len = len;
+			x->replayed = true;
+			return SPREG_OK;
+		}
+		if (st != SPREG_NOT_FOUND) {
+			return st;
+		}
+	}
+	if ((st = new_output(x, e)) != SPREG_OK ||
+	    (st = x->m->fn(&x->call, x->in, x->out, e)) != SPREG_OK ||
+	    (st = pack_output(x, e)) != SPREG_OK) {
+		return st;
+	}
+	if (x->call.request_id != 0) {
+		st = db_request_save(t, x->call.request_id, x->digest,
+		    x->reply->payload.data, x->reply->payload.len,
+		    x->call.now_ms, e);
+	}
+	return st;
+}
+
+static spreg_status
+run(exec *x, err *e)
+{
+	rpc_worker *w = x->w;
+	spreg_status st;
+
+	if (x->m->flags & RPC_WRITE) {
+		return db_write(w->session, write_cb, x, e);
+	}
+	db_txn t;
+	if ((st = db_read_begin(w->session, &t, e)) != SPREG_OK) {
+		return st;
+	}
+	x->call.txn = &t;
+	if ((st = new_output(x, e)) == SPREG_OK &&
+	    (st = x->m->fn(&x->call, x->in, x->out, e)) == SPREG_OK) {
+		st = pack_output(x, e);
+	}
+	db_read_end(w->session);
+	return st;
+}
+
+static spreg_status
+dispatch(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
+    const char **method_out, err *e)
+{
+	Spreg__V1__Request *env;
+	exec x;
+	size_t index;
+
+	env = spreg__v1__request__unpack(&w->arena.pb, len, req);
+	if (env == NULL) {
+		return w->arena.exhausted ?
+		    err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		        "request: too large to decode") :
+		    err_set(e, SPREG_INVALID_ARGUMENT,
+		        "request: not a spreg.v1.Request envelope");
+	}
+	reply->request_id = env->request_id;
+	*method_out = env->method;
+	memset(&x, 0, sizeof(x));
+	x.w = w;
+	x.reply = reply;
+	x.call.srv = w->srv;
+	x.call.arena = &w->arena;
+	x.call.request_id = env->request_id;
+	x.call.now_ms = time_now_ms();
+	x.call.actor = env->actor[0] != '\0' ? env->actor : "anonymous";
+	if (strlen(x.call.actor) > 200) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "actor: longer than 200 bytes");
+	}
+	const rpc_service *svc = find_method(env->method, &index);
+	if (svc == NULL) {
+		return err_set(e, SPREG_UNIMPLEMENTED,
+		    "method: '%.100s' is not a method of this server",
+		    env->method);
+	}
+	if (env->deadline_unix_ms != 0 &&
+	    x.call.now_ms > env->deadline_unix_ms) {
+		return err_set(e, SPREG_DEADLINE_EXCEEDED,
+		    "deadline_unix_ms: passed before the request was run");
+	}
+	x.m = &svc->methods[index];
+	x.md = &svc->desc->methods[index];
+	x.in = protobuf_c_message_unpack(x.md->input, &w->arena.pb,
+	    env->payload.len, env->payload.data);
+	if (x.in == NULL) {
+		return w->arena.exhausted ?
+		    err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		        "payload: too large to decode") :
+		    err_set(e, SPREG_INVALID_ARGUMENT,
+		        "payload: not a %s message", x.md->input->name);
+	}
+	if (x.m->flags & RPC_WRITE) {
+		/* The digest ties a request id to one request. */
+		crypto_generichash_state h;
+		crypto_generichash_init(&h, NULL, 0, DB_DIGEST_LEN);
+		crypto_generichash_update(&h, (const unsigned char *)
+		    env->method, strlen(env->method) + 1);
+		crypto_generichash_update(&h, env->payload.data,
+		    env->payload.len);
+		crypto_generichash_final(&h, x.digest, DB_DIGEST_LEN);
+	}
+	return run(&x, e);
+}
+
+void
+rpc_handle(rpc_worker *w, const void *req, size_t len,
+    Spreg__V1__Reply *reply)
+{
+	const char *method = "?";
+	int64_t start = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
+	err e;
+	spreg_status st;
+
+	arena_reset(&w->arena);
+	spreg__v1__reply__init(reply);
+	e.msg[0] = '\0';
+	st = dispatch(w, req, len, reply, &method, &e);
+	reply->code = (Spreg__V1__Code) st;
+	if (st != SPREG_OK) {
+		reply->payload.data = NULL;
+		reply->payload.len = 0;
+		/* The message must itself be valid UTF-8 for any client:
+		 * it may quote bytes a client sent. */
+		if (!validate_text(e.msg, true)) {
+			for (char *p = e.msg; *p; p++) {
+				if ((unsigned char) *p < 0x20 ||
+				    (unsigned char) *p >= 0x80) {
+					*p = '?';
+				}
+			}
+		}
+		char *msg = arena_strdup(&w->arena, e.msg);
+		reply->message = msg != NULL ? msg : "";
+		if (st == SPREG_INTERNAL || st == SPREG_DATA_LOSS) {
+			log_error("%.100s: %s: %s", method,
+			    spreg_status_name(st), e.msg);
+		}
+	}
+	log_debug("%.100s id=%llu %s %lldms%s%s", method,
+	    (unsigned long long) reply->request_id, spreg_status_name(st),
+	    (long long) (time_now_ms() - start), st ? " " : "",
+	    st ? e.msg : "");
+}
