@@ -92,7 +92,8 @@ on_row(int term, void *p)
 		r->nrows++;
 	}
 	free_fields(r);
-	r->row_line = r->line;
+	/* Called on the row's line end, before the line count moves on. */
+	r->row_line = r->line + 1;
 }
 
 spreg_status

@@ -23,7 +23,11 @@ json_t *pbjson_from_message(const ProtobufCMessage *msg);
  * Builds a message of type desc from a JSON object. An unknown field, a
  * value of the wrong type or out of range, or an unknown enum name fails
  * with INVALID_ARGUMENT and a message naming the field path
- * ("locations[1].country"). On success *msg_out is set; caller frees it
+ * ("locations[1].country"); RESOURCE_EXHAUSTED when memory runs out.
+ * Lenient in three ways, for YAML's sake: a string field takes a number
+ * or boolean as its text, a 64-bit field takes a decimal string, a float
+ * field takes "NaN"/"Infinity"/"-Infinity". Lists are capped at 100000
+ * entries, strings at 1 MiB. On success *msg_out is set; caller frees it
  * with protobuf_c_message_free_unpacked(msg, NULL).
  */
 spreg_status pbjson_to_message(const json_t *json,
@@ -31,9 +35,11 @@ spreg_status pbjson_to_message(const json_t *json,
     err *e);
 
 /*
- * Parses a document that is JSON or YAML (YAML 1.1 via libyaml; JSON is
- * tried first). Scalars from YAML become JSON strings, numbers, booleans
- * or null by YAML's plain-scalar rules, quoted scalars stay strings.
+ * Parses a document that is JSON (when its first non-blank character is
+ * '{' or '[') or YAML (libyaml; no anchors, aliases or tags but !!str,
+ * nesting up to 64). Plain YAML scalars follow YAML 1.2's core schema:
+ * null, true/false, integers, reals, else strings; quoted ones stay
+ * strings.
  * INVALID_ARGUMENT with line and column on a syntax error. Caller
  * json_decref()s *out.
  */

@@ -1,0 +1,60 @@
+/*
+ * The spreg C client: connect to a spregd and call any method of its
+ * services. Messages are the protobuf-c types generated from
+ * proto/spreg/v1/ (include "spreg/v1/registry.pb-c.h").
+ *
+ * A spreg_client is one nng REQ socket and may be used by one thread at
+ * a time; open one per thread for concurrency. Each call gets a fresh
+ * random request id, so the server applies a write at most once even
+ * when nng resends it after a reconnect.
+ */
+#ifndef SPREG_CLIENT_H
+#define SPREG_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "spreg/status.h"
+
+typedef struct spreg_client spreg_client;
+
+#define SPREG_DEFAULT_SERVER "tcp://127.0.0.1:7450"
+
+/*
+ * Connects to url (tcp://, ipc://, any nng URL). With wait false a
+ * server that is not there fails at once with UNAVAILABLE; with wait
+ * true the client connects whenever the server appears (calls before
+ * then time out). Caller closes *out.
+ */
+spreg_status spreg_client_open(const char *url, bool wait,
+    spreg_client **out);
+void spreg_client_close(spreg_client *c);
+
+/* Per-call timeout in milliseconds (default 10000); also sent to the
+ * server as the call's deadline. */
+void spreg_client_set_timeout(spreg_client *c, int timeout_ms);
+/* Recorded by the server as the author of writes (default user@host).
+ * The string is copied. */
+void spreg_client_set_actor(spreg_client *c, const char *actor);
+
+/*
+ * Calls method ("spreg.v1.Registry/GetSubprocessor", or just
+ * "GetSubprocessor" for the Registry service) with request req. On OK
+ * *resp_out is a message of type resp_desc that the caller frees with
+ * spreg_message_free. On failure the status is returned and
+ * spreg_client_error() tells why (the server's message, or the
+ * transport's): DEADLINE_EXCEEDED when no reply came in time.
+ */
+spreg_status spreg_call(spreg_client *c, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+    ProtobufCMessage **resp_out);
+
+/* The message of the last failed call; valid until the next call. */
+const char *spreg_client_error(const spreg_client *c);
+
+/* Frees a message returned by spreg_call (NULL is fine). */
+void spreg_message_free(ProtobufCMessage *msg);
+
+#endif

@@ -1,0 +1,212 @@
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "spreg/client.h"
+#include "spreg/v1/rpc.pb-c.h"
+
+#define CLIENT_ERR_MAX 1024
+#define REGISTRY_PREFIX "spreg.v1.Registry/"
+
+struct spreg_client {
+	nng_socket sock;
+	int timeout_ms;
+	char actor[256];
+	char error[CLIENT_ERR_MAX];
+};
+
+static spreg_status
+fail(spreg_client *c, spreg_status st, const char *fmt, const char *what)
+{
+	snprintf(c->error, sizeof(c->error), fmt, what);
+	return st;
+}
+
+static void
+default_actor(char *buf, size_t len)
+{
+	char host[128] = "localhost";
+	const char *user = getenv("USER");
+	struct passwd *pw;
+
+	if (user == NULL && (pw = getpwuid(getuid())) != NULL) {
+		user = pw->pw_name;
+	}
+	gethostname(host, sizeof(host) - 1);
+	snprintf(buf, len, "%s@%s", user ? user : "unknown", host);
+}
+
+spreg_status
+spreg_client_open(const char *url, bool wait, spreg_client **out)
+{
+	spreg_client *c = calloc(1, sizeof(*c));
+	int rv;
+
+	if (c == NULL) {
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
+	c->timeout_ms = 10000;
+	default_actor(c->actor, sizeof(c->actor));
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		free(c);
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
+	/* Replies may be as large as a full page of records. */
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, (size_t) 64 << 20);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
+	if ((rv = nng_dial(c->sock, url, NULL,
+	         wait ? NNG_FLAG_NONBLOCK : 0)) != 0) {
+		nng_close(c->sock);
+		free(c);
+		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ||
+		        rv == NNG_EINVAL ?
+		    SPREG_INVALID_ARGUMENT :
+		    SPREG_UNAVAILABLE;
+	}
+	*out = c;
+	return SPREG_OK;
+}
+
+void
+spreg_client_close(spreg_client *c)
+{
+	if (c != NULL) {
+		nng_close(c->sock);
+		free(c);
+	}
+}
+
+void
+spreg_client_set_timeout(spreg_client *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+}
+
+void
+spreg_client_set_actor(spreg_client *c, const char *actor)
+{
+	snprintf(c->actor, sizeof(c->actor), "%s", actor);
+}
+
+const char *
+spreg_client_error(const spreg_client *c)
+{
+	return c->error;
+}
+
+void
+spreg_message_free(ProtobufCMessage *msg)
+{
+	if (msg != NULL) {
+		protobuf_c_message_free_unpacked(msg, NULL);
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+spreg_status
+spreg_call(spreg_client *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out)
+{
+	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
+	char full[256];
+	nng_msg *msg = NULL;
+	nng_aio *aio = NULL;
+	spreg_status st;
+	int rv;
+
+	c->error[0] = '\0';
+	if (strchr(method, '/') == NULL) {
+		snprintf(full, sizeof(full), REGISTRY_PREFIX "%s", method);
+		method = full;
+	}
+	size_t plen = protobuf_c_message_get_packed_size(req);
+	uint8_t *payload = malloc(plen + 1);
+	if (payload == NULL) {
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+	}
+	protobuf_c_message_pack(req, payload);
+	env.method = (char *) method;
+	env.actor = c->actor;
+	env.deadline_unix_ms = now_ms() + c->timeout_ms;
+	env.payload.data = payload;
+	env.payload.len = plen;
+	do {	/* 0 means "no id" to the server */
+		if (getrandom(&env.request_id, sizeof(env.request_id), 0) !=
+		    sizeof(env.request_id)) {
+			env.request_id = (uint64_t) now_ms() ^
+			    ((uint64_t) getpid() << 32);
+		}
+	} while (env.request_id == 0);
+
+	size_t elen = spreg__v1__request__get_packed_size(&env);
+	if ((rv = nng_msg_alloc(&msg, elen)) != 0) {
+		free(payload);
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+	}
+	spreg__v1__request__pack(&env, nng_msg_body(msg));
+	free(payload);
+
+	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+		nng_msg_free(msg);
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+	}
+	/* One aio timeout covers send and receive: the whole call. */
+	nng_aio_set_timeout(aio, c->timeout_ms);
+	nng_aio_set_msg(aio, msg);
+	nng_send_aio(c->sock, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(msg);	/* a failed send leaves it with us */
+		nng_aio_free(aio);
+		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
+		                                     SPREG_UNAVAILABLE,
+		    "send: %s", nng_strerror(rv));
+	}
+	nng_recv_aio(c->sock, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_aio_free(aio);
+		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
+		                                     SPREG_UNAVAILABLE,
+		    rv == NNG_ETIMEDOUT ? "no reply within the timeout (%s)" :
+		                          "receive: %s",
+		    nng_strerror(rv));
+	}
+	msg = nng_aio_get_msg(aio);
+	nng_aio_free(aio);
+
+	Spreg__V1__Reply *reply = spreg__v1__reply__unpack(NULL,
+	    nng_msg_len(msg), nng_msg_body(msg));
+	nng_msg_free(msg);
+	if (reply == NULL) {
+		return fail(c, SPREG_INTERNAL, "%s",
+		    "reply: not a spreg.v1.Reply");
+	}
+	st = (spreg_status) reply->code;
+	if (st != SPREG_OK) {
+		snprintf(c->error, sizeof(c->error), "%s", reply->message);
+	} else if (resp_out != NULL) {
+		*resp_out = protobuf_c_message_unpack(resp_desc, NULL,
+		    reply->payload.len, reply->payload.data);
+		if (*resp_out == NULL) {
+			st = fail(c, SPREG_INTERNAL, "reply: not a %s",
+			    resp_desc->name);
+		}
+	}
+	spreg__v1__reply__free_unpacked(reply, NULL);
+	return st;
+}

@@ -1,0 +1,261 @@
+/*
+ * spregd: the registry server.
+ * config -> catalog -> db_open -> sample -> net_server_start -> wait for a
+ * signal -> shutdown.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/catalog.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "net/server.h"
+#include "rpc/import.h"
+#include "rpc/rpc.h"
+#include "spreg_config.h"
+
+#define DEFAULT_LISTEN "tcp://127.0.0.1:7450"
+#define MAX_LISTEN 16
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: spregd [options]\n"
+	    "\n"
+	    "  --listen URL       nng URL to serve RPC on (repeatable;\n"
+	    "                     default " DEFAULT_LISTEN ")\n"
+	    "  --data DIR         LMDB data folder (default ./var)\n"
+	    "  --reference DIR    reference data: countries, mechanisms,\n"
+	    "                     taxonomy, sample (default %s)\n"
+	    "  --no-sample        start empty instead of loading the sample\n"
+	    "                     registry into an empty store\n"
+	    "  --workers N        request workers (default 16)\n"
+	    "  --max-message N    largest request in bytes (default 1048576)\n"
+	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
+	    "                     when full (default 67108864)\n"
+	    "  --ready-file PATH  write the bound URLs here once serving\n"
+	    "  --log-level L      debug, info, warn or error (default info)\n"
+	    "  --version          print the version\n",
+	    SPREG_REFERENCE_DIR);
+}
+
+static bool
+parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
+		return false;
+	}
+	*out = (size_t) v;
+	return true;
+}
+
+static int
+write_ready(const char *path, const net_server *ns)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < net_server_nurls(ns); i++) {
+		fprintf(f, "%s\n", net_server_url(ns, i));
+	}
+	if (fclose(f) != 0) {
+		return -1;
+	}
+	return rename(tmp, path);	/* readers never see half a file */
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"data", required_argument, NULL, 'd'},
+		{"reference", required_argument, NULL, 'r'},
+		{"no-sample", no_argument, NULL, 'n'},
+		{"workers", required_argument, NULL, 'w'},
+		{"max-message", required_argument, NULL, 'm'},
+		{"map-size", required_argument, NULL, 'M'},
+		{"ready-file", required_argument, NULL, 'R'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *listen[MAX_LISTEN];
+	size_t nlisten = 0;
+	const char *data_dir = "./var";
+	const char *ref_dir = SPREG_REFERENCE_DIR;
+	const char *ready_file = NULL;
+	bool sample = true;
+	db_options dbo = {0};
+	net_options no = {0};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			if (nlisten == MAX_LISTEN) {
+				fprintf(stderr, "spregd: at most %d --listen\n",
+				    MAX_LISTEN);
+				return 1;
+			}
+			listen[nlisten++] = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'r':
+			ref_dir = optarg;
+			break;
+		case 'n':
+			sample = false;
+			break;
+		case 'w':
+			if (!parse_size(optarg, &no.workers) || no.workers == 0 ||
+			    no.workers > 1024) {
+				fprintf(stderr, "spregd: --workers: 1 to 1024\n");
+				return 1;
+			}
+			break;
+		case 'm':
+			if (!parse_size(optarg, &no.recv_max) ||
+			    no.recv_max < 1024) {
+				fprintf(stderr, "spregd: --max-message: a byte "
+				    "count of at least 1024\n");
+				return 1;
+			}
+			break;
+		case 'M':
+			if (!parse_size(optarg, &dbo.map_size) ||
+			    dbo.map_size < 65536) {
+				fprintf(stderr, "spregd: --map-size: a byte count "
+				    "of at least 65536\n");
+				return 1;
+			}
+			break;
+		case 'R':
+			ready_file = optarg;
+			break;
+		case 'L':
+			if (strcmp(optarg, "debug") == 0) {
+				log_set_level(LOG_DEBUG);
+			} else if (strcmp(optarg, "info") == 0) {
+				log_set_level(LOG_INFO);
+			} else if (strcmp(optarg, "warn") == 0) {
+				log_set_level(LOG_WARN);
+			} else if (strcmp(optarg, "error") == 0) {
+				log_set_level(LOG_ERROR);
+			} else {
+				fprintf(stderr, "spregd: --log-level: debug, "
+				    "info, warn or error\n");
+				return 1;
+			}
+			break;
+		case 'V':
+			printf("spregd %s\n", SPREG_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "spregd: unexpected argument '%s'\n",
+		    argv[optind]);
+		return 1;
+	}
+	if (nlisten == 0) {
+		listen[nlisten++] = DEFAULT_LISTEN;
+	}
+	no.listen = listen;
+	no.nlisten = nlisten;
+	dbo.dir = data_dir;
+
+	/* Signals are taken by sigwait in this thread only: block them
+	 * before any thread starts. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	catalog *cat = NULL;
+	db *d = NULL;
+	rpc_server *rpc = NULL;
+	net_server *ns = NULL;
+	int status = 1;
+	err e;
+
+	if (catalog_load(ref_dir, &cat, &e) != SPREG_OK) {
+		log_error("reference data: %s", e.msg);
+		goto out;
+	}
+	if (db_open(&dbo, &d, &e) != SPREG_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	if (rpc_server_create(d, cat, &rpc, &e) != SPREG_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	bool empty;
+	if (rpc_store_empty(rpc, &empty, &e) != SPREG_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	if (empty && sample) {
+		char path[4096];
+		size_t count;
+		snprintf(path, sizeof(path), "%s/sample-registry.json",
+		    ref_dir);
+		if (rpc_import_file(rpc, path, "spregd (sample registry)",
+		        &count, &e) != SPREG_OK) {
+			log_error("sample registry: %s", e.msg);
+			goto out;
+		}
+		log_info("empty store: loaded %zu subprocessors from %s", count,
+		    path);
+	}
+	if (net_server_start(rpc, &no, &ns, &e) != SPREG_OK) {
+		log_error("listen: %s", e.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < net_server_nurls(ns); i++) {
+		log_info("spregd %s serving on %s (data %s)", SPREG_VERSION,
+		    net_server_url(ns, i), data_dir);
+	}
+	if (ready_file != NULL && write_ready(ready_file, ns) != 0) {
+		log_error("--ready-file %s: %s", ready_file, strerror(errno));
+		goto out;
+	}
+	int sig;
+	sigwait(&sigs, &sig);
+	log_info("%s: finishing requests in flight, then stopping",
+	    strsignal(sig));
+	status = 0;
+out:
+	net_server_stop(ns);
+	rpc_server_destroy(rpc);
+	db_close(d);
+	catalog_destroy(cat);
+	if (status == 0) {
+		log_info("stopped cleanly");
+	}
+	return status;
+}

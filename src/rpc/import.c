@@ -1,0 +1,185 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/date.h"
+#include "core/pbjson.h"
+#include "core/validate.h"
+#include "db/record.h"
+#include "rpc/import.h"
+
+#define IMPORT_MAX_BYTES ((size_t) 64 << 20)
+
+typedef struct import {
+	rpc_server *srv;
+	const json_t *items;
+	const char *path;
+	db_actor who;
+	arena *arena;
+	db_txn *txn;
+	size_t count;
+} import;
+
+static bool
+has_category(void *arg, const char *key)
+{
+	import *im = arg;
+	Spreg__V1__DataCategory *c;
+	err ignored;
+
+	return catalog_category_find(rpc_server_catalog(im->srv), key) !=
+	    NULL || db_category_get(im->txn, key, im->arena, &c, &ignored) ==
+	    SPREG_OK;
+}
+
+static spreg_status
+import_cb(db_txn *t, void *arg, err *e)
+{
+	import *im = arg;
+	spreg_status st;
+
+	im->txn = t;
+	im->count = 0;
+	for (size_t i = 0; i < json_array_size(im->items); i++) {
+		ProtobufCMessage *m;
+		Spreg__V1__Change *change;
+		err inner;
+
+		if ((st = pbjson_to_message(json_array_get(im->items, i),
+		         &spreg__v1__subprocessor__descriptor, &m, &inner)) !=
+		    SPREG_OK) {
+			return err_set(e, st, "%s: record %zu: %s", im->path, i,
+			    inner.msg);
+		}
+		/* Copy into the arena so the message lives with the txn. */
+		size_t n = protobuf_c_message_get_packed_size(m);
+		uint8_t *buf = arena_alloc(im->arena, n + 1);
+		if (buf == NULL) {
+			protobuf_c_message_free_unpacked(m, NULL);
+			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			    "%s: too large", im->path);
+		}
+		protobuf_c_message_pack(m, buf);
+		protobuf_c_message_free_unpacked(m, NULL);
+		Spreg__V1__Subprocessor *sp = spreg__v1__subprocessor__unpack(
+		    &im->arena->pb, n, buf);
+		if (sp == NULL) {
+			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			    "%s: too large", im->path);
+		}
+		if ((st = validate_subprocessor(rpc_server_catalog(im->srv),
+		         has_category, im, sp, &inner)) != SPREG_OK ||
+		    (st = db_sp_put(t, sp, 0, false, &im->who, im->arena,
+		         &change, &inner)) != SPREG_OK) {
+			return err_set(e, st, "%s: record %zu (%s): %s",
+			    im->path, i, sp->id, inner.msg);
+		}
+		im->count++;
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+read_all(const char *path, char **out, size_t *len, err *e)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (f == NULL) {
+		return err_set(e, SPREG_NOT_FOUND, "%s: %s", path,
+		    strerror(errno));
+	}
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			char *p = cap <= IMPORT_MAX_BYTES ? realloc(buf, cap + 1)
+			                                  : NULL;
+			if (p == NULL) {
+				free(buf);
+				fclose(f);
+				return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+				    "%s: larger than %zu bytes", path,
+				    IMPORT_MAX_BYTES);
+			}
+			buf = p;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			break;
+		}
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		return err_set(e, SPREG_UNAVAILABLE, "%s: read error", path);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return SPREG_OK;
+}
+
+spreg_status
+rpc_import_file(rpc_server *srv, const char *path, const char *actor,
+    size_t *count_out, err *e)
+{
+	db_session *s;
+	json_t *doc;
+	char *text = NULL;
+	size_t len = 0;
+	spreg_status st;
+	err inner;
+
+	if ((st = read_all(path, &text, &len, e)) != SPREG_OK) {
+		return st;
+	}
+	st = pbjson_parse_text(text, len, &doc, &inner);
+	free(text);
+	if (st != SPREG_OK) {
+		return err_set(e, st, "%s: %s", path, inner.msg);
+	}
+	if (!json_is_array(doc)) {
+		json_decref(doc);
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: expected an array of subprocessors", path);
+	}
+	arena a;
+	arena_init(&a, (size_t) 1 << 30);
+	import im = {srv, doc, path, {actor, 0, time_now_ms()}, &a, NULL, 0};
+	if ((st = db_session_create(rpc_server_db(srv), &s)) == SPREG_OK) {
+		st = db_write(s, import_cb, &im, e);
+		db_session_destroy(s);
+	}
+	arena_fini(&a);
+	json_decref(doc);
+	if (st == SPREG_OK) {
+		*count_out = im.count;
+	}
+	return st;
+}
+
+spreg_status
+rpc_store_empty(rpc_server *srv, bool *empty, err *e)
+{
+	db_session *s;
+	db_txn t;
+	uint64_t total, active, seq;
+	spreg_status st;
+
+	if ((st = db_session_create(rpc_server_db(srv), &s)) != SPREG_OK) {
+		return err_set(e, st, "out of memory");
+	}
+	if ((st = db_read_begin(s, &t, e)) == SPREG_OK) {
+		if ((st = db_sp_count(&t, &total, &active, e)) == SPREG_OK &&
+		    (st = db_change_last_seq(&t, &seq, e)) == SPREG_OK) {
+			*empty = total == 0 && seq == 0;
+		}
+		db_read_end(s);
+	}
+	db_session_destroy(s);
+	return st;
+}

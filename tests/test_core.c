@@ -1,0 +1,366 @@
+/* Unit tests of src/core: dates, arena, catalog, validation. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/catalog.h"
+#include "core/date.h"
+#include "core/pb.h"
+#include "core/validate.h"
+
+START_TEST(date_round_trip)
+{
+	int32_t d;
+
+	ck_assert(date_parse("1970-01-01", &d));
+	ck_assert_int_eq(d, 0);
+	ck_assert(date_parse("2020-07-16", &d));
+	ck_assert_int_eq(d, 18459);
+	char buf[DATE_BUF];
+	date_format(d, buf);
+	ck_assert_str_eq(buf, "2020-07-16");
+	ck_assert(date_parse("2024-02-29", &d));	/* leap day */
+	date_format(d + 1, buf);
+	ck_assert_str_eq(buf, "2024-03-01");
+}
+END_TEST
+
+START_TEST(date_rejects)
+{
+	static const char *const bad[] = {"", "2023-02-29", "2023-13-01",
+	    "2023-00-10", "2023-01-32", "2023-1-01", "20230101", "2023-01-01 ",
+	    "1899-12-31", "abcd-ef-gh", "2023/01/01", "2100-02-29"};
+	int32_t d;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_msg(!date_parse(bad[i], &d), "accepted '%s'", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(time_formats)
+{
+	char buf[TIME_BUF];
+
+	time_format(0, buf);
+	ck_assert_str_eq(buf, "1970-01-01T00:00:00.000Z");
+	time_format(1595000000123LL, buf);
+	ck_assert_str_eq(buf, "2020-07-17T15:33:20.123Z");
+	ck_assert_int_eq(date_from_ms(-1), -1);
+}
+END_TEST
+
+START_TEST(arena_budget)
+{
+	arena a;
+
+	arena_init(&a, 1000);
+	ck_assert_ptr_nonnull(arena_alloc(&a, 500));
+	ck_assert(!a.exhausted);
+	ck_assert_ptr_null(arena_alloc(&a, 600));
+	ck_assert(a.exhausted);
+	arena_reset(&a);
+	ck_assert(!a.exhausted);
+	char *s = arena_strdup(&a, "hello");
+	ck_assert_str_eq(s, "hello");
+	ck_assert_ptr_null(arena_alloc(&a, SIZE_MAX));	/* no overflow */
+	arena_fini(&a);
+}
+END_TEST
+
+static catalog *cat;
+
+static void
+load_catalog(void)
+{
+	err e;
+	ck_assert_msg(catalog_load(SPREG_TEST_DATA, &cat, &e) == SPREG_OK,
+	    "%s", e.msg);
+}
+
+static void
+free_catalog(void)
+{
+	catalog_destroy(cat);
+	cat = NULL;
+}
+
+START_TEST(catalog_lookups)
+{
+	ck_assert_str_eq(catalog_country_find(cat, "RS")->name, "Serbia");
+	ck_assert_ptr_null(catalog_country_find(cat, "XX"));
+	ck_assert_ptr_null(catalog_country_find(cat, "us"));
+	const catalog_mechanism *m = catalog_mechanism_find(cat,
+	    "eu-privacy-shield");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_str_eq(m->regime, "EU");
+	char buf[DATE_BUF];
+	date_format(m->valid_until, buf);
+	ck_assert_str_eq(buf, "2020-07-16");
+	ck_assert_int_eq(catalog_category_count(cat), 85);
+	/* Art. 9 marks flow down the taxonomy. */
+	ck_assert(catalog_category_find(cat, "user.health_and_medical")
+	              ->special);
+	ck_assert(catalog_category_find(cat, "user.biometric.fingerprint")
+	              ->special);
+	ck_assert(!catalog_category_find(cat, "user.contact.email")->special);
+}
+END_TEST
+
+static char *
+write_tree(const char *countries, const char *mechanisms,
+    const char *categories)
+{
+	char *dir = strdup("/tmp/spreg-cat-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	const char *names[] = {"countries.csv", "mechanisms.csv",
+	    "data_categories.csv"};
+	const char *bodies[] = {countries, mechanisms, categories};
+	for (int i = 0; i < 3; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "w");
+		fputs(bodies[i], f);
+		fclose(f);
+	}
+	return dir;
+}
+
+static void
+remove_tree(char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(dir);
+}
+
+#define MECH_HDR "mechanism_id,regime,name,legal_basis,valid_from," \
+	"valid_until,superseded_by,needs_tia,notes,source\n"
+#define CAT_OK "key,name,parent,special_category\nuser,User,,\n"
+
+START_TEST(catalog_bad_files)
+{
+	static const struct {
+		const char *countries, *mechanisms, *categories, *expect;
+	} cases[] = {
+		{"code,name\nUSA,United\n", MECH_HDR, CAT_OK,
+		    "countries.csv:2: code"},
+		{"code,name\nUS,A\n", MECH_HDR "m,EU,n,b,2021-01-01,2020-01-01,"
+		    ",no,,\n", CAT_OK, "mechanisms.csv:2: valid_until"},
+		{"code,name\nUS,A\n", MECH_HDR "m,XX,n,b,,,,no,,\n", CAT_OK,
+		    "mechanisms.csv:2: regime"},
+		{"code,name\nUS,A\n", MECH_HDR "m,EU,n,b,2021-02-30,,,no,,\n",
+		    CAT_OK, "mechanisms.csv:2: valid_from"},
+		{"code,name\nUS,A\n", MECH_HDR, CAT_OK "user.a.b,X,user.a,\n",
+		    "parent"},
+		{"code,name\nUS,A\n", MECH_HDR, CAT_OK "user.x,X,other,\n",
+		    "not under its parent"},
+		{"code,name\nUS,A\nUS,B\n", MECH_HDR, CAT_OK, "twice"},
+		{"wrong,header\nUS,A\n", MECH_HDR, CAT_OK, "header"},
+		{"code,name\nUS,\"unterminated\n", MECH_HDR, CAT_OK,
+		    "countries.csv"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *dir = write_tree(cases[i].countries, cases[i].mechanisms,
+		    cases[i].categories);
+		catalog *c = NULL;
+		err e;
+		ck_assert_int_eq(catalog_load(dir, &c, &e),
+		    SPREG_INVALID_ARGUMENT);
+		ck_assert_msg(strstr(e.msg, cases[i].expect) != NULL,
+		    "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].expect);
+		ck_assert_ptr_null(c);
+		remove_tree(dir);
+	}
+}
+END_TEST
+
+START_TEST(slugs_and_text)
+{
+	ck_assert(validate_slug("stripe"));
+	ck_assert(validate_slug("a"));
+	ck_assert(validate_slug("google-analytics-4"));
+	ck_assert(!validate_slug(""));
+	ck_assert(!validate_slug("-lead"));
+	ck_assert(!validate_slug("Upper"));
+	ck_assert(!validate_slug("has space"));
+	ck_assert(!validate_slug("under_score"));
+	char long_id[66];
+	memset(long_id, 'a', 65);
+	long_id[65] = '\0';
+	ck_assert(!validate_slug(long_id));
+	long_id[64] = '\0';
+	ck_assert(validate_slug(long_id));
+
+	ck_assert(validate_text("Zürich — 東京", false));
+	ck_assert(!validate_text("bad\xc3", false));		/* truncated */
+	ck_assert(!validate_text("\xc0\xaf", false));		/* overlong */
+	ck_assert(!validate_text("\xed\xa0\x80", false));	/* surrogate */
+	ck_assert(!validate_text("a\nb", false));
+	ck_assert(validate_text("a\nb", true));
+	ck_assert(!validate_text("bell\a", true));
+
+	ck_assert(validate_category_key("user.contact.email"));
+	ck_assert(!validate_category_key("user..email"));
+	ck_assert(!validate_category_key("user."));
+	ck_assert(!validate_category_key("User"));
+}
+END_TEST
+
+/* A valid record, built on the stack, that each case then breaks. */
+typedef struct fixture {
+	Spreg__V1__Subprocessor sp;
+	Spreg__V1__Location loc, *locs[2];
+	Spreg__V1__Safeguard sg, *sgs[1];
+	char *services[1];
+	char *cats[2];
+	char *loc_cats[1];
+} fixture;
+
+static void
+fixture_init(fixture *f)
+{
+	spreg__v1__subprocessor__init(&f->sp);
+	spreg__v1__location__init(&f->loc);
+	spreg__v1__safeguard__init(&f->sg);
+	f->sp.id = "stripe";
+	f->sp.name = "Stripe";
+	f->sp.website = "https://stripe.com";
+	f->services[0] = "billing";
+	f->sp.services = f->services;
+	f->sp.n_services = 1;
+	f->cats[0] = "user.name";
+	f->cats[1] = "user.financial";
+	f->sp.data_categories = f->cats;
+	f->sp.n_data_categories = 2;
+	f->loc.country = "US";
+	f->loc.role = "processing";
+	f->loc_cats[0] = "user.financial.bank_account";
+	f->loc.data_categories = f->loc_cats;
+	f->loc.n_data_categories = 1;
+	f->locs[0] = &f->loc;
+	f->sp.locations = f->locs;
+	f->sp.n_locations = 1;
+	f->sg.mechanism = "eu-scc-2021-m3";
+	f->sg.regime = "EU";
+	f->sg.signed_on = "2022-03-01";
+	f->sgs[0] = &f->sg;
+	f->sp.safeguards = f->sgs;
+	f->sp.n_safeguards = 1;
+	f->sp.effective_from = "2019-06-01";
+}
+
+static spreg_status
+check(fixture *f, err *e)
+{
+	return validate_subprocessor(cat, NULL, NULL, &f->sp, e);
+}
+
+START_TEST(valid_record_normalised)
+{
+	fixture f;
+	err e;
+
+	fixture_init(&f);
+	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
+	ck_assert_int_eq(f.sp.status, SP_STATUS_ACTIVE);
+}
+END_TEST
+
+/* Each case breaks one field; the error must name it. */
+START_TEST(invalid_records_name_the_field)
+{
+	fixture f;
+	err e;
+	const char *expect = NULL;
+
+	fixture_init(&f);
+	switch (_i) {
+	case 0: f.sp.id = "Stripe!"; expect = "id:"; break;
+	case 1: f.sp.name = ""; expect = "name: required"; break;
+	case 2: f.loc.country = "XX"; expect = "locations[0].country"; break;
+	case 3: f.cats[1] = "user.nope"; expect = "data_categories[1]"; break;
+	case 4: f.sg.mechanism = "eu-nope"; expect = "safeguards[0].mechanism";
+		break;
+	case 5: f.sg.regime = "UK"; expect = "safeguards[0].regime"; break;
+	case 6: f.sg.signed_on = "2022-02-30"; expect = "signed_on"; break;
+	case 7: f.sg.expires_on = "2021-01-01"; expect = "expires_on"; break;
+	case 8: f.loc.role = "mining"; expect = "locations[0].role"; break;
+	case 9: f.loc_cats[0] = "user.contact.email";
+		expect = "locations[0].data_categories[0]"; break;
+	case 10: f.sp.website = "ftp://x"; expect = "website"; break;
+	case 11: f.sp.effective_from = ""; expect = "effective_from"; break;
+	case 12: f.sp.effective_until = "2010-01-01";
+		expect = "effective_until"; break;
+	case 13: f.services[0] = "Bad Service"; expect = "services[0]"; break;
+	case 14: f.sp.name = "bad\xff"; expect = "name:"; break;
+	case 15: f.sp.status = 42; expect = "status"; break;
+	case 16: f.sp.dpf_certified_on = "soon"; expect = "dpf_certified_on";
+		break;
+	case 17: f.cats[1] = "user.name"; expect = "listed twice"; break;
+	}
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(e.msg, expect) != NULL, "case %d: '%s' lacks '%s'",
+	    _i, e.msg, expect);
+}
+END_TEST
+
+static bool
+custom_only(void *arg, const char *key)
+{
+	(void) arg;
+	return strcmp(key, "user.financial.crypto_wallet") == 0;
+}
+
+START_TEST(custom_categories_accepted)
+{
+	fixture f;
+	err e;
+
+	fixture_init(&f);
+	f.loc_cats[0] = "user.financial.crypto_wallet";
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_msg(validate_subprocessor(cat, custom_only, NULL, &f.sp, &e) ==
+	    SPREG_OK, "%s", e.msg);
+}
+END_TEST
+
+static Suite *
+core_suite(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("date");
+	tcase_add_test(tc, date_round_trip);
+	tcase_add_test(tc, date_rejects);
+	tcase_add_test(tc, time_formats);
+	tcase_add_test(tc, arena_budget);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("catalog");
+	tcase_add_checked_fixture(tc, load_catalog, free_catalog);
+	tcase_add_test(tc, catalog_lookups);
+	tcase_add_test(tc, catalog_bad_files);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("validate");
+	tcase_add_checked_fixture(tc, load_catalog, free_catalog);
+	tcase_add_test(tc, slugs_and_text);
+	tcase_add_test(tc, valid_record_normalised);
+	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 18);
+	tcase_add_test(tc, custom_categories_accepted);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(core_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
