@@ -1,0 +1,510 @@
+/*
+ * Unit tests of src/rpc: envelopes in, replies out, on a real store with
+ * the shipped reference data. Every bad input must get its status, a
+ * message naming the field, and leave the store unchanged.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/catalog.h"
+#include "core/date.h"
+#include "rpc/import.h"
+#include "rpc/rpc.h"
+
+static char dir[64];
+static catalog *cat;
+static db *d;
+static rpc_server *srv;
+static rpc_worker *w;
+
+static void
+setup(void)
+{
+	db_options o = {dir, 1 << 20, 0};
+	size_t n;
+	err e;
+
+	snprintf(dir, sizeof(dir), "/tmp/spreg-rpc-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_msg(catalog_load(SPREG_TEST_DATA, &cat, &e) == SPREG_OK, "%s",
+	    e.msg);
+	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
+	ck_assert_msg(rpc_server_create(d, cat, &srv, &e) == SPREG_OK, "%s",
+	    e.msg);
+	ck_assert_msg(rpc_import_file(srv, SPREG_TEST_DATA
+	    "/sample-registry.json", "test", &n, &e) == SPREG_OK, "%s", e.msg);
+	ck_assert_uint_ge(n, 15);
+	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	rpc_worker_destroy(w);
+	rpc_server_destroy(srv);
+	db_close(d);
+	catalog_destroy(cat);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Packs an envelope around msg; caller frees. */
+static uint8_t *
+envelope(const char *method, uint64_t request_id, const ProtobufCMessage *msg,
+    size_t *len)
+{
+	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
+	uint8_t payload[1 << 16];
+
+	env.method = (char *) method;
+	env.request_id = request_id;
+	env.actor = "tester";
+	env.payload.len = protobuf_c_message_pack(msg, payload);
+	env.payload.data = payload;
+	*len = spreg__v1__request__get_packed_size(&env);
+	uint8_t *buf = malloc(*len);
+	spreg__v1__request__pack(&env, buf);
+	return buf;
+}
+
+static spreg_status
+call_id(const char *method, uint64_t request_id, const ProtobufCMessage *in,
+    const ProtobufCMessageDescriptor *od, ProtobufCMessage **out,
+    char *msg, size_t msglen)
+{
+	Spreg__V1__Reply r;
+	size_t len;
+	uint8_t *buf = envelope(method, request_id, in, &len);
+
+	rpc_handle(w, buf, len, &r);
+	free(buf);
+	if (msg != NULL) {
+		snprintf(msg, msglen, "%s", r.message ? r.message : "");
+	}
+	if (r.code == SPREG__V1__CODE__OK && out != NULL) {
+		*out = protobuf_c_message_unpack(od, NULL, r.payload.len,
+		    r.payload.data);
+		ck_assert_ptr_nonnull(*out);
+	}
+	return (spreg_status) r.code;
+}
+
+static spreg_status
+call(const char *method, const ProtobufCMessage *in,
+    const ProtobufCMessageDescriptor *od, ProtobufCMessage **out, char *msg,
+    size_t msglen)
+{
+	return call_id(method, 0, in, od, out, msg, msglen);
+}
+
+#define REG "spreg.v1.Registry/"
+
+/* The store's fingerprint: record count and last seq. */
+static void
+fingerprint(uint64_t *count, uint64_t *seq)
+{
+	Spreg__V1__ServerInfoRequest in = SPREG__V1__SERVER_INFO_REQUEST__INIT;
+	Spreg__V1__ServerInfoResponse *out;
+
+	ck_assert_int_eq(call(REG "ServerInfo", &in.base,
+	    &spreg__v1__server_info_response__descriptor,
+	    (ProtobufCMessage **) &out, NULL, 0), SPREG_OK);
+	*count = out->subprocessors;
+	*seq = out->last_seq;
+	spreg__v1__server_info_response__free_unpacked(out, NULL);
+}
+
+START_TEST(table_covers_every_method)
+{
+	err e;
+	ck_assert_msg(rpc_services_check(&e), "%s", e.msg);
+	const ProtobufCServiceDescriptor *desc =
+	    rpc_registry_service.desc;
+	ck_assert_uint_eq(rpc_registry_service.nmethods, desc->n_methods);
+	for (unsigned i = 0; i < desc->n_methods; i++) {
+		ck_assert_str_eq(rpc_registry_service.methods[i].name,
+		    desc->methods[i].name);
+		ck_assert_ptr_nonnull(rpc_registry_service.methods[i].fn);
+	}
+}
+END_TEST
+
+START_TEST(get_and_list_sample)
+{
+	Spreg__V1__GetSubprocessorRequest g =
+	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+	Spreg__V1__GetSubprocessorResponse *gr;
+	g.id = "stripe";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &gr, NULL, 0), SPREG_OK);
+	ck_assert_str_eq(gr->subprocessor->name, "Stripe");
+	ck_assert_int_eq(gr->subprocessor->revision, 1);
+	spreg__v1__get_subprocessor_response__free_unpacked(gr, NULL);
+
+	/* A gRPC path with a leading slash works too. */
+	ck_assert_int_eq(call("/" REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor, NULL, NULL, 0),
+	    SPREG_OK);
+
+	/* Page through the US vendors two at a time: same set as one go. */
+	Spreg__V1__ListSubprocessorsRequest l =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__ListSubprocessorsResponse *lr;
+	l.country = "US";
+	l.page_size = 1000;
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &lr, NULL, 0), SPREG_OK);
+	size_t total = lr->n_subprocessors;
+	ck_assert_uint_gt(total, 3);
+	ck_assert_str_eq(lr->next_page_token, "");
+	spreg__v1__list_subprocessors_response__free_unpacked(lr, NULL);
+
+	char token[256] = "", prev[80] = "";
+	size_t seen = 0;
+	l.page_size = 2;
+	do {
+		l.page_token = token;
+		ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+		    &spreg__v1__list_subprocessors_response__descriptor,
+		    (ProtobufCMessage **) &lr, NULL, 0), SPREG_OK);
+		for (size_t i = 0; i < lr->n_subprocessors; i++) {
+			ck_assert_int_lt(strcmp(prev, lr->subprocessors[i]->id),
+			    0);
+			snprintf(prev, sizeof(prev), "%s",
+			    lr->subprocessors[i]->id);
+			seen++;
+		}
+		snprintf(token, sizeof(token), "%s", lr->next_page_token);
+		spreg__v1__list_subprocessors_response__free_unpacked(lr,
+		    NULL);
+	} while (token[0] != '\0');
+	ck_assert_uint_eq(seen, total);
+}
+END_TEST
+
+/* A fresh valid Put request around a record the caller may break. */
+typedef struct put_req {
+	Spreg__V1__PutSubprocessorRequest req;
+	Spreg__V1__Subprocessor sp;
+	Spreg__V1__Location loc, *locs[1];
+	char *cats[1];
+} put_req;
+
+static void
+put_req_init(put_req *p, const char *id)
+{
+	spreg__v1__put_subprocessor_request__init(&p->req);
+	spreg__v1__subprocessor__init(&p->sp);
+	spreg__v1__location__init(&p->loc);
+	p->sp.id = (char *) id;
+	p->sp.name = "New Vendor";
+	p->cats[0] = "user.contact.email";
+	p->sp.data_categories = p->cats;
+	p->sp.n_data_categories = 1;
+	p->loc.country = "DE";
+	p->loc.role = "hosting";
+	p->locs[0] = &p->loc;
+	p->sp.locations = p->locs;
+	p->sp.n_locations = 1;
+	p->sp.effective_from = "2026-01-01";
+	p->req.subprocessor = &p->sp;
+}
+
+START_TEST(bad_put_rejected_store_unchanged)
+{
+	static const struct {
+		const char *what, *expect;
+		spreg_status code;
+	} cases[] = {
+		{"slug", "id:", SPREG_INVALID_ARGUMENT},
+		{"country", "locations[0].country", SPREG_INVALID_ARGUMENT},
+		{"category", "data_categories[0]", SPREG_INVALID_ARGUMENT},
+		{"mechanism", "safeguards[0].mechanism", SPREG_INVALID_ARGUMENT},
+		{"name", "name: required", SPREG_INVALID_ARGUMENT},
+		{"revision", "expected_revision", SPREG_FAILED_PRECONDITION},
+		{"missing", "subprocessor: required", SPREG_INVALID_ARGUMENT},
+		{"create_only", "exists", SPREG_ALREADY_EXISTS},
+	};
+	uint64_t count0, seq0, count1, seq1;
+
+	fingerprint(&count0, &seq0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		put_req p;
+		Spreg__V1__Safeguard sg = SPREG__V1__SAFEGUARD__INIT;
+		Spreg__V1__Safeguard *sgs[1] = {&sg};
+		char msg[512];
+		const char *what = cases[i].what;
+
+		put_req_init(&p, "stripe");
+		if (strcmp(what, "slug") == 0) {
+			p.sp.id = "Not A Slug";
+		} else if (strcmp(what, "country") == 0) {
+			p.loc.country = "ZZ";
+		} else if (strcmp(what, "category") == 0) {
+			p.cats[0] = "user.contact.telepathy";
+		} else if (strcmp(what, "mechanism") == 0) {
+			sg.mechanism = "eu-handshake";
+			sg.regime = "EU";
+			sg.signed_on = "2022-01-01";
+			p.sp.safeguards = sgs;
+			p.sp.n_safeguards = 1;
+		} else if (strcmp(what, "name") == 0) {
+			p.sp.name = "";
+		} else if (strcmp(what, "revision") == 0) {
+			p.req.expected_revision = 7;
+		} else if (strcmp(what, "missing") == 0) {
+			p.req.subprocessor = NULL;
+		} else if (strcmp(what, "create_only") == 0) {
+			p.req.create_only = true;
+		}
+		ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+		    &spreg__v1__put_subprocessor_response__descriptor, NULL,
+		    msg, sizeof(msg)), cases[i].code);
+		ck_assert_msg(strstr(msg, cases[i].expect) != NULL,
+		    "%s: '%s' lacks '%s'", what, msg, cases[i].expect);
+	}
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count0, count1);
+	ck_assert_uint_eq(seq0, seq1);
+}
+END_TEST
+
+START_TEST(bad_envelopes)
+{
+	Spreg__V1__Reply r;
+	uint64_t count0, seq0, count1, seq1;
+
+	fingerprint(&count0, &seq0);
+	/* Not protobuf at all. */
+	static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01};
+	rpc_handle(w, junk, sizeof(junk), &r);
+	ck_assert_int_eq(r.code, SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(r.message, "request"));
+
+	/* A truncated envelope. */
+	put_req p;
+	size_t len;
+	put_req_init(&p, "truncated");
+	uint8_t *buf = envelope(REG "PutSubprocessor", 5, &p.req.base, &len);
+	rpc_handle(w, buf, len - 3, &r);
+	ck_assert_int_eq(r.code, SPREG_INVALID_ARGUMENT);
+	free(buf);
+
+	/* A payload that is not the method's message. */
+	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
+	uint8_t payload[] = {0x0a, 0x05, 'a'};
+	uint8_t out[64];
+	env.method = REG "GetSubprocessor";
+	env.payload.data = payload;
+	env.payload.len = sizeof(payload);
+	rpc_handle(w, out, spreg__v1__request__pack(&env, out), &r);
+	ck_assert_int_eq(r.code, SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(r.message, "payload"));
+
+	/* Unknown methods and services. */
+	static const char *const unknown[] = {REG "DropEverything",
+	    "spreg.v1.Nope/GetSubprocessor", "GetSubprocessor", "", "/"};
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(*unknown); i++) {
+		env.method = (char *) unknown[i];
+		env.payload.len = 0;
+		rpc_handle(w, out, spreg__v1__request__pack(&env, out), &r);
+		ck_assert_int_eq(r.code, SPREG_UNIMPLEMENTED);
+		ck_assert_ptr_nonnull(strstr(r.message, "method"));
+	}
+
+	/* A deadline already passed. */
+	env.method = REG "ServerInfo";
+	env.deadline_unix_ms = 1000;
+	rpc_handle(w, out, spreg__v1__request__pack(&env, out), &r);
+	ck_assert_int_eq(r.code, SPREG_DEADLINE_EXCEEDED);
+
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count0, count1);
+	ck_assert_uint_eq(seq0, seq1);
+}
+END_TEST
+
+START_TEST(bad_queries)
+{
+	Spreg__V1__ListSubprocessorsRequest l =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	char msg[512];
+
+	l.page_token = "forged-token";
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "page_token"));
+
+	/* A real token replayed with other filters is refused too. */
+	Spreg__V1__ListSubprocessorsResponse *lr;
+	l.page_token = "";
+	l.page_size = 1;
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &lr, NULL, 0), SPREG_OK);
+	ck_assert_str_ne(lr->next_page_token, "");
+	l.page_token = lr->next_page_token;
+	l.country = "US";
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	spreg__v1__list_subprocessors_response__free_unpacked(lr, NULL);
+	l.page_token = "";
+
+	l.country = "XX";
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "country"));
+	l.country = "";
+	l.data_category = "user.nope";
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "data_category"));
+	l.data_category = "";
+	l.page_size = 5000;
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "page_size"));
+
+	Spreg__V1__GetSubprocessorRequest g =
+	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+	g.id = "no-such-vendor";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_NOT_FOUND);
+	g.id = "../etc";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+
+	Spreg__V1__ListChangesRequest c = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	c.since_seq = 1000000;
+	ck_assert_int_eq(call(REG "ListChanges", &c.base,
+	    &spreg__v1__list_changes_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_OUT_OF_RANGE);
+	ck_assert_ptr_nonnull(strstr(msg, "since_seq"));
+}
+END_TEST
+
+/* nng REQ resends a request; the server must apply it once and answer
+ * the repeat with the first reply. */
+START_TEST(write_applied_once_per_request_id)
+{
+	put_req p;
+	Spreg__V1__PutSubprocessorResponse *r1, *r2;
+	uint64_t count0, seq0, count1, seq1;
+	char msg[512];
+
+	fingerprint(&count0, &seq0);
+	put_req_init(&p, "fresh-vendor");
+	ck_assert_int_eq(call_id(REG "PutSubprocessor", 77, &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &r1, NULL, 0), SPREG_OK);
+	ck_assert_ptr_nonnull(r1->change);
+	ck_assert_uint_eq(r1->change->seq, seq0 + 1);
+	/* The resend: same id, same bytes. create_only proves it did not
+	 * run again, which would fail ALREADY_EXISTS. */
+	p.req.create_only = false;
+	ck_assert_int_eq(call_id(REG "PutSubprocessor", 77, &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &r2, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(r2->change->seq, r1->change->seq);
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(seq1, seq0 + 1);
+	ck_assert_uint_eq(count1, count0 + 1);
+	/* The same id for a different request is an error. */
+	p.sp.name = "Changed";
+	ck_assert_int_eq(call_id(REG "PutSubprocessor", 77, &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "request_id"));
+	spreg__v1__put_subprocessor_response__free_unpacked(r1, NULL);
+	spreg__v1__put_subprocessor_response__free_unpacked(r2, NULL);
+}
+END_TEST
+
+START_TEST(categories_custom_under_parent)
+{
+	Spreg__V1__PutDataCategoryRequest in =
+	    SPREG__V1__PUT_DATA_CATEGORY_REQUEST__INIT;
+	Spreg__V1__DataCategory c = SPREG__V1__DATA_CATEGORY__INIT;
+	Spreg__V1__PutDataCategoryResponse *out;
+	char msg[512];
+
+	in.category = &c;
+	c.key = "user.health_and_medical.vaccination";
+	c.parent = "user.health_and_medical";
+	c.name = "Vaccination status";
+	ck_assert_int_eq(call(REG "PutDataCategory", &in.base,
+	    &spreg__v1__put_data_category_response__descriptor,
+	    (ProtobufCMessage **) &out, msg, sizeof(msg)), SPREG_OK);
+	ck_assert(out->category->special_category);	/* inherited */
+	spreg__v1__put_data_category_response__free_unpacked(out, NULL);
+
+	c.key = "user.contact.email";
+	c.parent = "user.contact";
+	ck_assert_int_eq(call(REG "PutDataCategory", &in.base,
+	    &spreg__v1__put_data_category_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_FAILED_PRECONDITION);
+	c.key = "nowhere.x";
+	c.parent = "nowhere";
+	ck_assert_int_eq(call(REG "PutDataCategory", &in.base,
+	    &spreg__v1__put_data_category_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+
+	/* The new key is usable in a record and findable by its parent. */
+	put_req p;
+	put_req_init(&p, "clinic-app");
+	p.cats[0] = "user.health_and_medical.vaccination";
+	ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_OK);
+	Spreg__V1__ListDataCategoriesRequest lc =
+	    SPREG__V1__LIST_DATA_CATEGORIES_REQUEST__INIT;
+	Spreg__V1__ListDataCategoriesResponse *lcr;
+	lc.parent = "user.health_and_medical";
+	ck_assert_int_eq(call(REG "ListDataCategories", &lc.base,
+	    &spreg__v1__list_data_categories_response__descriptor,
+	    (ProtobufCMessage **) &lcr, NULL, 0), SPREG_OK);
+	bool found = false;
+	for (size_t i = 0; i < lcr->n_categories; i++) {
+		found = found || (strcmp(lcr->categories[i]->key,
+		                      "user.health_and_medical.vaccination") ==
+		                     0 && lcr->categories[i]->custom);
+		ck_assert(lcr->categories[i]->special_category);
+	}
+	ck_assert(found);
+	spreg__v1__list_data_categories_response__free_unpacked(lcr, NULL);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *su = suite_create("rpc");
+	TCase *tc = tcase_create("dispatch");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, table_covers_every_method);
+	tcase_add_test(tc, get_and_list_sample);
+	tcase_add_test(tc, bad_put_rejected_store_unchanged);
+	tcase_add_test(tc, bad_envelopes);
+	tcase_add_test(tc, bad_queries);
+	tcase_add_test(tc, write_applied_once_per_request_id);
+	tcase_add_test(tc, categories_custom_under_parent);
+	suite_add_tcase(su, tc);
+	SRunner *sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
