@@ -99,6 +99,12 @@ START_TEST(catalog_lookups)
 	char buf[DATE_BUF];
 	date_format(m->valid_until, buf);
 	ck_assert_str_eq(buf, "2020-07-16");
+	ck_assert_int_eq(m->kind, CATALOG_MECH_FRAMEWORK);
+	m = catalog_mechanism_find(cat, "eu-scc-2010-87");
+	date_format(m->sign_until, buf);
+	ck_assert_str_eq(buf, "2021-09-27");
+	ck_assert_int_eq(m->kind, CATALOG_MECH_ART46);
+	ck_assert(m->needs_tia == false);
 	ck_assert_int_eq(catalog_category_count(cat), 85);
 	/* Art. 9 marks flow down the taxonomy. */
 	ck_assert(catalog_category_find(cat, "user.health_and_medical")
@@ -138,7 +144,8 @@ remove_tree(char *dir)
 }
 
 #define MECH_HDR "mechanism_id,regime,name,legal_basis,valid_from," \
-	"valid_until,superseded_by,needs_tia,notes,source\n"
+	"valid_until,sign_until,superseded_by,needs_tia,kind,notes,source\n"
+#define MECH_OK MECH_HDR "m,EU,n,b,,,,,no,art46,,\n"
 #define CAT_OK "key,name,parent,special_category\nuser,User,,\n"
 
 START_TEST(catalog_bad_files)
@@ -146,21 +153,23 @@ START_TEST(catalog_bad_files)
 	static const struct {
 		const char *countries, *mechanisms, *categories, *expect;
 	} cases[] = {
-		{"code,name\nUSA,United\n", MECH_HDR, CAT_OK,
+		{"code,name\nUSA,United\n", MECH_OK, CAT_OK,
 		    "countries.csv:2: code"},
 		{"code,name\nUS,A\n", MECH_HDR "m,EU,n,b,2021-01-01,2020-01-01,"
-		    ",no,,\n", CAT_OK, "mechanisms.csv:2: valid_until"},
-		{"code,name\nUS,A\n", MECH_HDR "m,XX,n,b,,,,no,,\n", CAT_OK,
+		    ",,no,art46,,\n", CAT_OK, "mechanisms.csv:2: valid_until"},
+		{"code,name\nUS,A\n", MECH_HDR "m,XX,n,b,,,,,no,art46,,\n", CAT_OK,
 		    "mechanisms.csv:2: regime"},
-		{"code,name\nUS,A\n", MECH_HDR "m,EU,n,b,2021-02-30,,,no,,\n",
+		{"code,name\nUS,A\n", MECH_HDR "m,EU,n,b,2021-02-30,,,,no,art46,,\n",
 		    CAT_OK, "mechanisms.csv:2: valid_from"},
-		{"code,name\nUS,A\n", MECH_HDR, CAT_OK "user.a.b,X,user.a,\n",
+		{"code,name\nUS,A\n", MECH_OK, CAT_OK "user.a.b,X,user.a,\n",
 		    "parent"},
-		{"code,name\nUS,A\n", MECH_HDR, CAT_OK "user.x,X,other,\n",
+		{"code,name\nUS,A\n", MECH_OK, CAT_OK "user.x,X,other,\n",
 		    "not under its parent"},
-		{"code,name\nUS,A\nUS,B\n", MECH_HDR, CAT_OK, "twice"},
-		{"wrong,header\nUS,A\n", MECH_HDR, CAT_OK, "header"},
-		{"code,name\nUS,\"unterminated\n", MECH_HDR, CAT_OK,
+		{"code,name\nUS,A\nUS,B\n", MECH_OK, CAT_OK, "twice"},
+		{"code,name\nUS,A\n", MECH_HDR "m,EU,n,b,,,,,no,magic,,\n",
+		    CAT_OK, "mechanisms.csv:2: kind"},
+		{"wrong,header\nUS,A\n", MECH_OK, CAT_OK, "header"},
+		{"code,name\nUS,\"unterminated\n", MECH_OK, CAT_OK,
 		    "countries.csv"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {

@@ -152,6 +152,8 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 	if ((st = parse_day(l, row, 4, "valid_from", &m.valid_from, e)) !=
 	        SPREG_OK ||
 	    (st = parse_day(l, row, 5, "valid_until", &m.valid_until, e)) !=
+	        SPREG_OK ||
+	    (st = parse_day(l, row, 6, "sign_until", &m.sign_until, e)) !=
 	        SPREG_OK) {
 		return st;
 	}
@@ -161,18 +163,42 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 		    "%s:%zu: valid_until: before valid_from", l->path,
 		    row->line);
 	}
-	if (strcmp(f[7], "yes") != 0 && strcmp(f[7], "no") != 0) {
+	if (m.sign_until != CATALOG_DAY_NONE && m.valid_from != CATALOG_DAY_NONE &&
+	    m.sign_until < m.valid_from) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: sign_until: before valid_from", l->path,
+		    row->line);
+	}
+	if (strcmp(f[8], "yes") != 0 && strcmp(f[8], "no") != 0) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: needs_tia: '%s' is not yes or no", l->path,
-		    row->line, f[7]);
+		    row->line, f[8]);
 	}
-	m.needs_tia = strcmp(f[7], "yes") == 0;
+	m.needs_tia = strcmp(f[8], "yes") == 0;
+	static const char *const kinds[] = {
+		[CATALOG_MECH_ADEQUACY] = "adequacy",
+		[CATALOG_MECH_FRAMEWORK] = "framework",
+		[CATALOG_MECH_ART46] = "art46",
+		[CATALOG_MECH_DEROGATION] = "derogation",
+		[CATALOG_MECH_NOT_TRANSFER_TOOL] = "not_transfer_tool",
+	};
+	size_t k = 0;
+	while (k < sizeof(kinds) / sizeof(*kinds) && strcmp(f[9], kinds[k])) {
+		k++;
+	}
+	if (k == sizeof(kinds) / sizeof(*kinds)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: kind: '%s' is not adequacy, framework, art46, "
+		    "derogation or not_transfer_tool", l->path, row->line,
+		    f[9]);
+	}
+	m.kind = (catalog_mechanism_kind) k;
 	if ((m.id = keep(c, f[0])) == NULL || (m.regime = keep(c, f[1])) ==
 	        NULL || (m.name = keep(c, f[2])) == NULL ||
 	    (m.legal_basis = keep(c, f[3])) == NULL ||
-	    (m.superseded_by = keep(c, f[6])) == NULL ||
-	    (m.notes = keep(c, f[8])) == NULL ||
-	    (m.source = keep(c, f[9])) == NULL) {
+	    (m.superseded_by = keep(c, f[7])) == NULL ||
+	    (m.notes = keep(c, f[10])) == NULL ||
+	    (m.source = keep(c, f[11])) == NULL) {
 		return OOM(l);
 	}
 	if (!grow((void **) &c->mechanisms, &l->cap, c->nmechanisms,
@@ -278,8 +304,8 @@ catalog_load(const char *data_dir, catalog **out, err *e)
 {
 	static const char *const country_cols[] = {"code", "name"};
 	static const char *const mech_cols[] = {"mechanism_id", "regime",
-	    "name", "legal_basis", "valid_from", "valid_until",
-	    "superseded_by", "needs_tia", "notes", "source"};
+	    "name", "legal_basis", "valid_from", "valid_until", "sign_until",
+	    "superseded_by", "needs_tia", "kind", "notes", "source"};
 	static const char *const cat_cols[] = {"key", "name", "parent",
 	    "special_category"};
 	spreg_status st;
@@ -290,10 +316,18 @@ catalog_load(const char *data_dir, catalog **out, err *e)
 	}
 	if ((st = read_file(c, data_dir, "countries.csv", country_cols, 2,
 	         country_row, e)) != SPREG_OK ||
-	    (st = read_file(c, data_dir, "mechanisms.csv", mech_cols, 10,
+	    (st = read_file(c, data_dir, "mechanisms.csv", mech_cols, 12,
 	         mechanism_row, e)) != SPREG_OK ||
 	    (st = read_file(c, data_dir, "data_categories.csv", cat_cols, 4,
 	         category_row, e)) != SPREG_OK) {
+		goto fail;
+	}
+	/* An empty array may be NULL, which qsort and bsearch must not
+	 * see; the files need at least one row each. */
+	if (c->ncountries == 0 || c->nmechanisms == 0 || c->ncategories == 0) {
+		st = err_set(e, SPREG_INVALID_ARGUMENT, "%s: countries.csv, "
+		    "mechanisms.csv and data_categories.csv each need a row",
+		    data_dir);
 		goto fail;
 	}
 	qsort(c->countries, c->ncountries, sizeof(*c->countries), cmp_country);

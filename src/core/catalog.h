@@ -21,6 +21,21 @@ typedef struct catalog_country {
 	const char *name;
 } catalog_country;
 
+/* What a mechanism is, for the transfer rules. */
+typedef enum catalog_mechanism_kind {
+	CATALOG_MECH_ADEQUACY,	/* reliance on an adequacy finding */
+	CATALOG_MECH_FRAMEWORK,	/* a certification framework (DPF...) */
+	CATALOG_MECH_ART46,	/* an Art. 46-type safeguard (SCCs, BCRs) */
+	CATALOG_MECH_DEROGATION,	/* Art. 49 / FADP Art. 17 */
+	CATALOG_MECH_NOT_TRANSFER_TOOL,	/* e.g. Art. 28 clauses */
+} catalog_mechanism_kind;
+
+/*
+ * Validity bounds are half-open: a mechanism counts from valid_from up
+ * to, not including, valid_until (the day it ceased: Privacy Shield's
+ * valid_until is the Schrems II judgment, 2020-07-16). sign_until is
+ * the first day on which no new contract could be signed under it.
+ */
 typedef struct catalog_mechanism {
 	const char *id;		/* "eu-scc-2021-m2" */
 	const char *regime;	/* "EU", "UK" or "CH" */
@@ -28,8 +43,10 @@ typedef struct catalog_mechanism {
 	const char *legal_basis;
 	int32_t valid_from;	/* day, or CATALOG_DAY_NONE */
 	int32_t valid_until;	/* day, or CATALOG_DAY_NONE */
+	int32_t sign_until;	/* day, or CATALOG_DAY_NONE */
 	const char *superseded_by;	/* id or "" */
 	bool needs_tia;
+	catalog_mechanism_kind kind;
 	const char *notes;
 	const char *source;
 } catalog_mechanism;
