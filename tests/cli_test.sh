@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# Runs the spreg command against a real spregd (sample registry, 24
+# vendors) and checks its output and exit codes: every command, JSON and
+# table forms, and each exit status (0 ok, 1 usage, 2 not found, 3 server
+# error, 4 cannot connect). Under AddressSanitizer a leak turns an exit
+# status into 23, so the exit-code checks also catch leaks.
+set -euo pipefail
+
+: "${SPREGD:?path of spregd}" "${SPREG_BUILD:?build root}"
+: "${SPREG_SOURCE:?source root}"
+SPREG_BIN="$SPREG_BUILD/src/spreg"
+tmp=$(mktemp -d)
+server_pid=
+cleanup() {
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+	echo "not ok - $1 (exit $rc)"
+	failed=$((failed + 1))
+	head -n 20 "$tmp/out" | sed 's/^/#   out: /'
+	head -n 20 "$tmp/err" | sed 's/^/#   err: /'
+}
+
+# spreg ARGS...: runs the CLI; stdout in $tmp/out, stderr in $tmp/err,
+# exit status in $rc.
+rc=0
+spreg() {
+	set +e
+	"$SPREG_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	set -e
+}
+# check DESCRIPTION CONDITION: CONDITION is shell code, run after spreg.
+check() {
+	if eval "$2"; then ok "$1"; else not_ok "$1"; fi
+}
+out_has() { grep -q -- "$1" "$tmp/out"; }
+err_has() { grep -q -- "$1" "$tmp/err"; }
+out_lines() { wc -l <"$tmp/out" | tr -d ' '; }
+# The first column of table rows (header dropped).
+ids() { tail -n +2 "$tmp/out" | awk '{print $1}'; }
+has_id() { ids | grep -qx -- "$1"; }
+
+"$SPREGD" --data "$tmp/var" --listen "ipc://$tmp/s.ipc" \
+	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
+server_pid=$!
+for _ in $(seq 100); do
+	[ -s "$tmp/ready" ] && break
+	kill -0 "$server_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [ ! -s "$tmp/ready" ]; then
+	cat "$tmp/server.log"
+	echo "spregd did not start"
+	exit 1
+fi
+export SPREG_SERVER="ipc://$tmp/s.ipc"
+
+# ---- help and usage -----------------------------------------------------
+
+spreg --help
+check "--help documents the exit codes and JSON Lines" \
+	'[ $rc -eq 0 ] && out_has "^  4  cannot connect" && out_has "JSON Lines" && out_has "^  changes "'
+spreg list --help
+check "list --help shows the command's options" \
+	'[ $rc -eq 0 ] && out_has "usage: spreg list" && out_has "--page-size N"'
+spreg --version
+check "--version" '[ $rc -eq 0 ] && out_has "^spreg [0-9]"'
+spreg list --bogus
+check "unknown option exits 1" '[ $rc -eq 1 ] && err_has "--bogus" && [ ! -s "$tmp/out" ]'
+spreg list --page-size 12x
+check "--page-size 12x exits 1" '[ $rc -eq 1 ] && err_has "12x"'
+spreg changes --since -3
+check "negative --since exits 1" '[ $rc -eq 1 ] && err_has "since"'
+spreg get
+check "get without an id exits 1" '[ $rc -eq 1 ] && err_has "missing argument"'
+spreg frobnicate
+check "unknown command exits 1" '[ $rc -eq 1 ] && err_has "frobnicate"'
+spreg retire stripe --effective-until 2026-02-30
+check "retire with an impossible date exits 1" '[ $rc -eq 1 ] && err_has "effective-until"'
+
+# ---- info -----------------------------------------------------------------
+
+spreg info
+check "info shows 24 subprocessors" \
+	'[ $rc -eq 0 ] && out_has "^subprocessors: 24$" && out_has "^active_subprocessors: 22$"'
+spreg --json info
+check "info --json is one object with the counts" \
+	'[ $rc -eq 0 ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"subprocessors\"] == 24 and d[\"data_categories\"] > 0" "$tmp/out"'
+# The seq before our writes; the changes checks count from it.
+base_seq=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_seq"])' \
+	"$tmp/out" 2>/dev/null) || base_seq=24
+
+# ---- get and list -------------------------------------------------------
+
+spreg get stripe
+check "get stripe" \
+	'[ $rc -eq 0 ] && out_has "^name: Stripe$" && out_has "^status: active$" && out_has "^location: IE "'
+spreg get stripe --json
+check "get --json is the proto JSON form" \
+	'[ $rc -eq 0 ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"id\"] == \"stripe\" and d[\"status\"] == \"active\" and d[\"revision\"] == 1" "$tmp/out"'
+spreg get no-such-vendor
+check "get an unknown id exits 2" '[ $rc -eq 2 ] && err_has "NOT_FOUND" && [ ! -s "$tmp/out" ]'
+spreg get Not_A_Slug
+check "get a malformed id exits 3" '[ $rc -eq 3 ] && err_has "^spreg: INVALID_ARGUMENT: id"'
+
+spreg list
+check "list: a header and 24 rows" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 25 ] && out_has "^ID  *NAME  *STATUS  *COUNTRIES  *CATEGORIES  *MECHANISMS$" && has_id ovhcloud && has_id mailchimp'
+spreg list --json --page-size 5
+check "list --json pages through: 24 JSON lines in id order" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 24 ] && python3 -c "import json,sys; ids=[json.loads(l)[\"id\"] for l in open(sys.argv[1])]; assert ids == sorted(ids) and len(set(ids)) == 24" "$tmp/out"'
+spreg list --json --page-size 2 --limit 3
+check "list --limit 3 stops after 3 rows" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ]'
+spreg list --category user.financial
+check "list --category user.financial finds credit_card vendors" \
+	'[ $rc -eq 0 ] && has_id stripe && has_id fastspring && ! has_id aws'
+spreg list --country US
+check "list --country US" \
+	'[ $rc -eq 0 ] && has_id aws && has_id zoom && ! has_id ovhcloud && ! has_id hetzner'
+spreg list --country XX
+check "list --country XX exits 3 naming the field" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: country"'
+
+# ---- categories -----------------------------------------------------------
+
+spreg categories
+check "categories marks user.health_and_medical special" \
+	'[ $rc -eq 0 ] && out_has "^KEY  *NAME  *SPECIAL  *CUSTOM$" && grep -q "^user.health_and_medical .* yes" "$tmp/out" && ! grep -q "^user.contact .* yes" "$tmp/out"'
+spreg categories --json --parent user.financial
+check "categories --json --parent: JSON Lines under the parent" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -ge 2 ] && python3 -c "import json,sys; ks=[json.loads(l)[\"key\"] for l in open(sys.argv[1])]; assert \"user.financial\" in ks and all(k.startswith(\"user.financial\") for k in ks)" "$tmp/out"'
+
+# ---- put ------------------------------------------------------------------
+
+cat >"$tmp/plausible.yaml" <<'EOF'
+# A vendor that is not in the sample registry.
+id: plausible
+name: Plausible Analytics
+legal_entity: Plausible Insights OÜ
+purpose: Cookie-free analytics of the marketing site
+website: https://plausible.io
+services: [website]
+data_categories:
+  - user.device.ip_address
+  - user.behavior.browsing_history
+locations:
+  - country: DE
+    role: hosting
+  - country: US
+    role: support
+    data_categories: [user.device.ip_address]
+safeguards:
+  - mechanism: eu-scc-2021-m3
+    regime: EU
+    signed_on: "2024-01-10"
+    document_ref: PLAUSIBLE-DPA-2024
+    tia_ref: TIA-2024-001
+status: active
+effective_from: "2024-01-15"
+EOF
+
+sed 's/country: US/country: XX/' "$tmp/plausible.yaml" >"$tmp/bad-country.yaml"
+spreg put "$tmp/bad-country.yaml"
+check "put with an invalid country exits 3 naming the field" \
+	'[ $rc -eq 3 ] && err_has "^spreg: INVALID_ARGUMENT: locations\[1\].country"'
+
+spreg put "$tmp/plausible.yaml"
+check "put a new vendor from YAML: created" \
+	'[ $rc -eq 0 ] && out_has "^created plausible revision 1 (change seq $((base_seq + 1)))$"'
+
+spreg get plausible --json
+check "get it back: the fields match the YAML file" \
+	'[ $rc -eq 0 ] && python3 - "$tmp/out" "$tmp/plausible.yaml" <<"PY"
+import json, sys
+got = json.load(open(sys.argv[1]))
+want = {
+    "id": "plausible", "name": "Plausible Analytics",
+    "legal_entity": "Plausible Insights OÜ",
+    "purpose": "Cookie-free analytics of the marketing site",
+    "website": "https://plausible.io", "services": ["website"],
+    "data_categories": ["user.device.ip_address",
+                        "user.behavior.browsing_history"],
+    "locations": [{"country": "DE", "role": "hosting"},
+                  {"country": "US", "role": "support",
+                   "data_categories": ["user.device.ip_address"]}],
+    "safeguards": [{"mechanism": "eu-scc-2021-m3", "regime": "EU",
+                    "signed_on": "2024-01-10",
+                    "document_ref": "PLAUSIBLE-DPA-2024",
+                    "tia_ref": "TIA-2024-001"}],
+    "status": "active", "effective_from": "2024-01-15", "revision": 1,
+}
+for key, value in want.items():
+    assert got.get(key) == value, (key, got.get(key), value)
+assert got["updated_by"] and got["updated_at"]
+PY'
+
+spreg put "$tmp/plausible.yaml"
+check "put the same file again: unchanged" \
+	'[ $rc -eq 0 ] && out_has "^unchanged plausible revision 1$"'
+
+spreg put --expected-revision 7 "$tmp/plausible.yaml"
+check "put with a wrong --expected-revision exits 3 FAILED_PRECONDITION" \
+	'[ $rc -eq 3 ] && err_has "^spreg: FAILED_PRECONDITION: "'
+
+spreg put --create-only "$tmp/plausible.yaml"
+check "put --create-only on an existing id exits 3 ALREADY_EXISTS" \
+	'[ $rc -eq 3 ] && err_has "ALREADY_EXISTS"'
+
+# What get --json prints is what put reads back: edit it, send it on stdin
+# with the revision it was read at.
+"$SPREG_BIN" get plausible --json |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); d["purpose"]="Analytics"; print(json.dumps(d))' \
+	>"$tmp/plausible.json" || true
+set +e
+"$SPREG_BIN" put - --expected-revision 1 <"$tmp/plausible.json" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+set -e
+check "put JSON from stdin with --expected-revision: updated" \
+	'[ $rc -eq 0 ] && out_has "^updated plausible revision 2 (change seq $((base_seq + 2)))$"'
+
+spreg put "$tmp/missing.yaml"
+check "put a missing file exits 1 naming it" '[ $rc -eq 1 ] && err_has "missing.yaml"'
+printf 'id: x\nname: [unclosed\n' >"$tmp/syntax.yaml"
+spreg put "$tmp/syntax.yaml"
+check "put a YAML syntax error exits 1 with the line" \
+	'[ $rc -eq 1 ] && err_has "syntax.yaml" && err_has "line [0-9]"'
+printf '{"id": "x", "nmae": "X"}\n' >"$tmp/field.json"
+spreg put "$tmp/field.json"
+check "put an unknown field exits 1 naming the field" \
+	'[ $rc -eq 1 ] && err_has "field.json" && err_has "nmae"'
+
+# ---- retire -----------------------------------------------------------
+
+spreg retire plausible --effective-until 2026-12-31
+check "retire: retired with a new revision" \
+	'[ $rc -eq 0 ] && out_has "^retired plausible revision 3 (change seq $((base_seq + 3)))$"'
+spreg get plausible
+check "get after retire shows status retired" \
+	'[ $rc -eq 0 ] && out_has "^status: retired$" && out_has "^effective_until: 2026-12-31$"'
+spreg get plausible --revision 1
+check "get --revision 1 shows the first revision" \
+	'[ $rc -eq 0 ] && out_has "^revision: 1$" && out_has "^status: active$"'
+spreg retire plausible
+check "retire again exits 3" '[ $rc -eq 3 ] && err_has "^spreg: FAILED_PRECONDITION: "'
+spreg retire nobody-here
+check "retire an unknown id exits 2" '[ $rc -eq 2 ]'
+spreg list --status retired
+check "list --status retired" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && has_id plausible && has_id skype'
+
+# ---- changes ------------------------------------------------------------
+
+spreg changes --since "$base_seq" --json
+check "changes --since: the three new changes in order (JSON Lines)" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && python3 - "$tmp/out" "$base_seq" <<"PY"
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+base = int(sys.argv[2])
+assert [r["seq"] for r in rows] == [base + 1, base + 2, base + 3], rows
+assert [r["kind"] for r in rows] == ["created", "updated", "retired"], rows
+assert all(r["subprocessor_id"] == "plausible" for r in rows), rows
+PY'
+spreg changes --since "$base_seq"
+check "changes table: SEQ ... REVISION old->new" \
+	'[ $rc -eq 0 ] && out_has "^SEQ  *TIME  *KIND  *SUBPROCESSOR  *REVISION  *ACTOR$" && grep -q "^$((base_seq + 2)) .* updated  *plausible  *1->2 " "$tmp/out"'
+spreg changes
+check "changes without --since pages through the whole log" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq $((base_seq + 4)) ]'
+spreg changes --limit 2 --json
+check "changes --limit 2" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 2 ]'
+
+# ---- connecting -----------------------------------------------------------
+
+spreg --server "ipc://$tmp/nobody.ipc" info
+check "--server with no server there exits 4" \
+	'[ $rc -eq 4 ] && err_has "^spreg: cannot reach server at ipc://$tmp/nobody.ipc: "'
+spreg info --server "ipc://$tmp/nobody.ipc"
+check "global options are accepted after the command" '[ $rc -eq 4 ]'
+SPREG_SERVER="ipc://$tmp/nobody.ipc" "$SPREG_BIN" --server "ipc://$tmp/s.ipc" get zoom \
+	>"$tmp/out" 2>"$tmp/err" && rc=0 || rc=$?
+check "--server overrides SPREG_SERVER" '[ $rc -eq 0 ] && out_has "^name: Zoom$"'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
