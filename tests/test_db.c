@@ -160,8 +160,10 @@ START_TEST(put_get_history_and_log)
 	size_t n;
 	uint64_t last;
 	ck_assert_int_eq(db_read_begin(s, &t, &e), SPREG_OK);
-	ck_assert_int_eq(db_change_list(&t, 0, 100, &a, &changes, &n, &e),
-	    SPREG_OK);
+	uint64_t next;
+	ck_assert_int_eq(db_change_list(&t, 0, 100, NULL, 1000, &a, &changes,
+	    &n, &next, &e), SPREG_OK);
+	ck_assert_uint_eq(next, 2);
 	ck_assert_int_eq(db_change_last_seq(&t, &last, &e), SPREG_OK);
 	db_read_end(s);
 	ck_assert_uint_eq(n, 2);

@@ -488,6 +488,305 @@ START_TEST(categories_custom_under_parent)
 }
 END_TEST
 
+/* Time is injected: 2026-11-23T12:00:00Z, moved by tests. */
+static int64_t fake_now_ms = 1795435200000LL;
+
+static int64_t
+fake_clock(void)
+{
+	return fake_now_ms;
+}
+
+static spreg_status
+put_customer(const char *id, const char *service, uint32_t notice_days)
+{
+	Spreg__V1__PutCustomerRequest in = SPREG__V1__PUT_CUSTOMER_REQUEST__INIT;
+	Spreg__V1__Customer c = SPREG__V1__CUSTOMER__INIT;
+	char *services[] = {(char *) service};
+	char msg[512];
+
+	c.id = (char *) id;
+	c.name = (char *) id;
+	c.services = services;
+	c.n_services = 1;
+	c.notice_days = notice_days;
+	in.customer = &c;
+	return call(REG "PutCustomer", &in.base,
+	    &spreg__v1__put_customer_response__descriptor, NULL, msg,
+	    sizeof(msg));
+}
+
+/* Announces vendor id for the billing service on effective_at. */
+static spreg_status
+announce(const char *id, const char *effective_at, bool emergency,
+    const char *reason, uint64_t *seq, char *msg, size_t msglen)
+{
+	Spreg__V1__AnnounceChangeRequest in =
+	    SPREG__V1__ANNOUNCE_CHANGE_REQUEST__INIT;
+	Spreg__V1__AnnounceChangeResponse *out;
+	put_req p;
+	char *services[] = {"billing"};
+
+	put_req_init(&p, id);
+	p.sp.services = services;
+	p.sp.n_services = 1;
+	in.subprocessor = &p.sp;
+	in.effective_at = (char *) effective_at;
+	in.emergency = emergency;
+	in.reason = (char *) reason;
+	spreg_status st = call(REG "AnnounceChange", &in.base,
+	    &spreg__v1__announce_change_response__descriptor,
+	    (ProtobufCMessage **) &out, msg, msglen);
+	if (st == SPREG_OK) {
+		*seq = out->change->seq;
+		ck_assert_int_eq(out->change->kind, CHANGE_ANNOUNCED);
+		spreg__v1__announce_change_response__free_unpacked(out, NULL);
+	}
+	return st;
+}
+
+static spreg_status
+object(const char *customer, uint64_t seq, char *msg, size_t msglen)
+{
+	Spreg__V1__ObjectToChangeRequest in =
+	    SPREG__V1__OBJECT_TO_CHANGE_REQUEST__INIT;
+	in.customer_id = (char *) customer;
+	in.change_seq = seq;
+	in.reason = "we cannot accept a new payment processor this quarter";
+	return call(REG "ObjectToChange", &in.base,
+	    &spreg__v1__object_to_change_response__descriptor, NULL, msg,
+	    msglen);
+}
+
+static Spreg__V1__SubprocessorStatus
+status_of(const char *id)
+{
+	Spreg__V1__GetSubprocessorRequest g =
+	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+	Spreg__V1__GetSubprocessorResponse *r;
+	g.id = (char *) id;
+	if (call(REG "GetSubprocessor", &g.base,
+	        &spreg__v1__get_subprocessor_response__descriptor,
+	        (ProtobufCMessage **) &r, NULL, 0) != SPREG_OK) {
+		return SP_STATUS_UNSPECIFIED;
+	}
+	Spreg__V1__SubprocessorStatus st = r->subprocessor->status;
+	spreg__v1__get_subprocessor_response__free_unpacked(r, NULL);
+	return st;
+}
+
+START_TEST(notice_rule)
+{
+	char msg[512];
+	uint64_t seq, count0, seq0, count1, seq1;
+
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(put_customer("acme", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(put_customer("globex", "billing", 45), SPREG_OK);
+	ck_assert_int_eq(put_customer("initech", "support", 90), SPREG_OK);
+	fingerprint(&count0, &seq0);
+
+	/* 2026-12-01 is 8 days away: globex is owed 45 days, the most
+	 * among the billing customers (initech uses support only). */
+	ck_assert_int_eq(announce("paynow", "2026-12-01", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_FAILED_PRECONDITION);
+	ck_assert_ptr_nonnull(strstr(msg, "globex"));
+	ck_assert_ptr_nonnull(strstr(msg, "2027-01-07"));
+	/* In the past, or an emergency without a reason: refused. */
+	ck_assert_int_eq(announce("paynow", "2026-11-01", true, "x", &seq, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "effective_at"));
+	ck_assert_int_eq(announce("paynow", "2026-12-01", true, "", &seq, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "reason"));
+	ck_assert_int_eq(announce("paynow", "someday", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count1, count0);
+	ck_assert_uint_eq(seq1, seq0);
+
+	/* Exactly 45 days: accepted, listed as proposed until then. */
+	ck_assert_int_eq(announce("paynow", "2027-01-07", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+	ck_assert_int_eq(status_of("paynow"), SP_STATUS_PROPOSED);
+	/* One pending announcement per vendor. */
+	ck_assert_int_eq(announce("paynow", "2027-02-01", false, "", &seq1, msg,
+	    sizeof(msg)), SPREG_FAILED_PRECONDITION);
+
+	/* An emergency replacement goes through, reason recorded. */
+	uint64_t eseq;
+	ck_assert_int_eq(announce("backup-pay", "2026-11-25", true,
+	    "paynow outage", &eseq, msg, sizeof(msg)), SPREG_OK);
+	Spreg__V1__ListChangesRequest lc = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	Spreg__V1__ListChangesResponse *changes;
+	lc.since_seq = eseq - 1;
+	lc.limit = 1;
+	ck_assert_int_eq(call(REG "ListChanges", &lc.base,
+	    &spreg__v1__list_changes_response__descriptor,
+	    (ProtobufCMessage **) &changes, NULL, 0), SPREG_OK);
+	ck_assert(changes->changes[0]->emergency);
+	ck_assert_str_eq(changes->changes[0]->reason, "paynow outage");
+	spreg__v1__list_changes_response__free_unpacked(changes, NULL);
+	time_set_clock(NULL);
+}
+END_TEST
+
+START_TEST(objections_in_and_out_of_window)
+{
+	char msg[512];
+	uint64_t seq;
+
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(put_customer("acme", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(put_customer("initech", "support", 30), SPREG_OK);
+	ck_assert_int_eq(announce("paynow", "2027-01-15", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+
+	ck_assert_int_eq(object("acme", seq, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_int_eq(object("acme", seq, msg, sizeof(msg)),
+	    SPREG_ALREADY_EXISTS);
+	ck_assert_int_eq(object("nobody", seq, msg, sizeof(msg)),
+	    SPREG_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(msg, "customer"));
+	ck_assert_int_eq(object("acme", seq + 100, msg, sizeof(msg)),
+	    SPREG_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(msg, "change_seq"));
+	/* A customer of other services is not concerned. */
+	ck_assert_int_eq(object("initech", seq, msg, sizeof(msg)),
+	    SPREG_FAILED_PRECONDITION);
+
+	Spreg__V1__ListObjectionsRequest lo =
+	    SPREG__V1__LIST_OBJECTIONS_REQUEST__INIT;
+	Spreg__V1__ListObjectionsResponse *objs;
+	lo.change_seq = seq;
+	ck_assert_int_eq(call(REG "ListObjections", &lo.base,
+	    &spreg__v1__list_objections_response__descriptor,
+	    (ProtobufCMessage **) &objs, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(objs->n_objections, 1);
+	ck_assert_str_eq(objs->objections[0]->customer_id, "acme");
+	spreg__v1__list_objections_response__free_unpacked(objs, NULL);
+	lo.change_seq = 0;
+	lo.customer_id = "acme";
+	ck_assert_int_eq(call(REG "ListObjections", &lo.base,
+	    &spreg__v1__list_objections_response__descriptor,
+	    (ProtobufCMessage **) &objs, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(objs->n_objections, 1);
+	spreg__v1__list_objections_response__free_unpacked(objs, NULL);
+
+	/* On the effective date the window is closed. */
+	ck_assert_int_eq(put_customer("hooli", "billing", 30), SPREG_OK);
+	fake_now_ms += 53LL * 86400000;	/* 2027-01-15 */
+	ck_assert_int_eq(object("hooli", seq, msg, sizeof(msg)),
+	    SPREG_FAILED_PRECONDITION);
+	ck_assert_ptr_nonnull(strstr(msg, "closed on 2027-01-15"));
+	fake_now_ms -= 53LL * 86400000;
+	time_set_clock(NULL);
+}
+END_TEST
+
+/* The server was down on the effective date: the change applies at the
+ * next start, with no one touching it. */
+START_TEST(due_change_applies_after_missed_restart)
+{
+	char msg[512];
+	uint64_t seq;
+	size_t applied;
+	err e;
+
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(put_customer("acme", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(announce("paynow", "2027-01-15", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+	ck_assert_int_eq(rpc_apply_due(srv, fake_now_ms, &applied, &e),
+	    SPREG_OK);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert_int_eq(status_of("paynow"), SP_STATUS_PROPOSED);
+
+	/* "Restart": a new server object over the same store, a month
+	 * after the date. */
+	rpc_worker_destroy(w);
+	rpc_server_destroy(srv);
+	ck_assert_int_eq(rpc_server_create(d, cat, &srv, &e), SPREG_OK);
+	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
+	int64_t later = fake_now_ms + 83LL * 86400000;	/* 2027-02-14 */
+	ck_assert_int_eq(rpc_apply_due(srv, later, &applied, &e), SPREG_OK);
+	ck_assert_uint_eq(applied, 1);
+	ck_assert_int_eq(status_of("paynow"), SP_STATUS_ACTIVE);
+	/* Applied once only. */
+	ck_assert_int_eq(rpc_apply_due(srv, later, &applied, &e), SPREG_OK);
+	ck_assert_uint_eq(applied, 0);
+
+	Spreg__V1__ListChangesRequest lc = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	Spreg__V1__ListChangesResponse *changes;
+	lc.since_seq = seq;
+	lc.subprocessor_id = "paynow";
+	ck_assert_int_eq(call(REG "ListChanges", &lc.base,
+	    &spreg__v1__list_changes_response__descriptor,
+	    (ProtobufCMessage **) &changes, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(changes->n_changes, 1);
+	ck_assert_int_eq(changes->changes[0]->kind, CHANGE_TOOK_EFFECT);
+	ck_assert_uint_eq(changes->changes[0]->ref_seq, seq);
+	spreg__v1__list_changes_response__free_unpacked(changes, NULL);
+	time_set_clock(NULL);
+}
+END_TEST
+
+START_TEST(customer_filters)
+{
+	char msg[512];
+	uint64_t seq;
+
+	ck_assert_int_eq(put_customer("acme", "billing", 30), SPREG_OK);
+	Spreg__V1__ListSubprocessorsRequest l =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__ListSubprocessorsResponse *lr;
+	l.customer = "acme";
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &lr, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_uint_gt(lr->n_subprocessors, 0);
+	for (size_t i = 0; i < lr->n_subprocessors; i++) {
+		bool billing = false;
+		for (size_t j = 0; j < lr->subprocessors[i]->n_services; j++) {
+			billing = billing || strcmp(
+			    lr->subprocessors[i]->services[j], "billing") == 0;
+		}
+		ck_assert_msg(billing, "%s", lr->subprocessors[i]->id);
+	}
+	spreg__v1__list_subprocessors_response__free_unpacked(lr, NULL);
+	l.customer = "nobody";
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_NOT_FOUND);
+
+	/* The customer's change stream: its own record and its vendors. */
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(announce("paynow", "2027-01-15", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+	time_set_clock(NULL);
+	Spreg__V1__ListChangesRequest lc = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	Spreg__V1__ListChangesResponse *changes;
+	lc.customer_id = "acme";
+	lc.limit = 1000;
+	ck_assert_int_eq(call(REG "ListChanges", &lc.base,
+	    &spreg__v1__list_changes_response__descriptor,
+	    (ProtobufCMessage **) &changes, NULL, 0), SPREG_OK);
+	bool saw_announce = false;
+	for (size_t i = 0; i < changes->n_changes; i++) {
+		saw_announce = saw_announce || changes->changes[i]->seq == seq;
+		ck_assert(changes->changes[i]->kind == CHANGE_CUSTOMER_UPDATED ||
+		    changes->changes[i]->n_services > 0);
+	}
+	ck_assert(saw_announce);
+	ck_assert_uint_eq(changes->next_since_seq, changes->last_seq);
+	spreg__v1__list_changes_response__free_unpacked(changes, NULL);
+	lc.subprocessor_id = "stripe";
+	ck_assert_int_eq(call(REG "ListChanges", &lc.base,
+	    &spreg__v1__list_changes_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -501,6 +800,10 @@ main(void)
 	tcase_add_test(tc, bad_queries);
 	tcase_add_test(tc, write_applied_once_per_request_id);
 	tcase_add_test(tc, categories_custom_under_parent);
+	tcase_add_test(tc, notice_rule);
+	tcase_add_test(tc, objections_in_and_out_of_window);
+	tcase_add_test(tc, due_change_applies_after_missed_restart);
+	tcase_add_test(tc, customer_filters);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

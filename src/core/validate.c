@@ -385,3 +385,67 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 	}
 	return SPREG_OK;
 }
+
+spreg_status
+validate_customer(Spreg__V1__Customer *c, err *e)
+{
+	spreg_status st;
+
+	c->base.n_unknown_fields = 0;
+	if (!validate_slug(c->id)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer.id: '%s' must match [a-z0-9][a-z0-9-]{0,63}",
+		    shown(c->id));
+	}
+	if ((st = check_text("customer.name", c->name, 200, true, false, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if ((st = check_count("customer.services", c->n_services, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if (c->n_services > 16) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer.services: at most 16");
+	}
+	for (size_t i = 0; i < c->n_services; i++) {
+		if (!validate_slug(c->services[i])) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "customer.services[%zu]: '%s' must match "
+			    "[a-z0-9][a-z0-9-]{0,63}", i,
+			    shown(c->services[i]));
+		}
+	}
+	if (c->regime[0] == '\0') {
+		c->regime = "EU";
+	} else if (!catalog_regime_valid(c->regime)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer.regime: '%s' is not EU, UK or CH",
+		    shown(c->regime));
+	}
+	if (c->notice_days == 0) {
+		c->notice_days = VALIDATE_NOTICE_DEFAULT;
+	} else if (c->notice_days > VALIDATE_NOTICE_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer.notice_days: at most %d", VALIDATE_NOTICE_MAX);
+	}
+	if (c->n_contacts > 16) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer.contacts: at most 16");
+	}
+	for (size_t i = 0; i < c->n_contacts; i++) {
+		const char *at = strchr(c->contacts[i], '@');
+		if (at == NULL || at == c->contacts[i] || at[1] == '\0' ||
+		    strchr(at + 1, '@') != NULL || strlen(c->contacts[i]) > 254 ||
+		    !validate_text(c->contacts[i], false) ||
+		    strchr(c->contacts[i], ' ') != NULL) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "customer.contacts[%zu]: not an e-mail address", i);
+		}
+	}
+	c->revision = 0;
+	c->updated_at = "";
+	c->updated_by = "";
+	return SPREG_OK;
+}

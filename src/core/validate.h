@@ -40,4 +40,11 @@ spreg_status validate_subprocessor(const catalog *cat,
     validate_category_fn has_category, void *arg,
     Spreg__V1__Subprocessor *sp, err *e);
 
+
+/* Checks a customer and normalises it: notice_days 0 becomes 30, regime
+ * "" becomes EU, unknown fields are dropped, server fields cleared. */
+#define VALIDATE_NOTICE_DEFAULT 30
+#define VALIDATE_NOTICE_MAX 365
+spreg_status validate_customer(Spreg__V1__Customer *c, err *e);
+
 #endif

@@ -20,6 +20,7 @@ struct db_session {
 
 struct db {
 	MDB_env *env;
+	uint64_t store_id;
 	MDB_dbi dbi[DB_NTABLES];
 	size_t map_max;
 	pthread_mutex_t list_mu;	/* guards sessions */
@@ -43,6 +44,12 @@ static const struct {
 	[DB_REQUESTS]      = {"requests", 0},
 	[DB_REQUEST_TIMES] = {"request_times", 0},
 	[DB_CATEGORIES]    = {"categories", 0},
+	[DB_CUSTOMERS]     = {"customers", 0},
+	[DB_IDX_CUSTOMER_SERVICE] = {"idx_customer_service", MDB_DUPSORT},
+	[DB_ANNOUNCEMENTS] = {"announcements", 0},
+	[DB_DUE]           = {"due", 0},
+	[DB_OBJECTIONS]    = {"objections", 0},
+	[DB_IDX_OBJECTION_CUSTOMER] = {"idx_objection_customer", MDB_DUPSORT},
 };
 
 void
@@ -89,6 +96,12 @@ db_fail(db_txn *t, int rc, const char *what, err *e)
 		return err_set(e, SPREG_INTERNAL, "%s: storage error: %s", what,
 		    mdb_strerror(rc));
 	}
+}
+
+uint64_t
+db_store_id(db *d)
+{
+	return d->store_id;
 }
 
 size_t
@@ -195,6 +208,10 @@ db_open(const db_options *o, db **out, err *e)
 	if ((st = init_meta(d, txn, e)) != SPREG_OK) {
 		goto fail_txn;
 	}
+	MDB_val sk = {strlen("secret"), "secret"}, sv;
+	if (mdb_get(txn, d->dbi[DB_META], &sk, &sv) == 0 && sv.mv_size >= 8) {
+		d->store_id = db_be64_get(sv.mv_data);
+	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0) {
@@ -285,7 +302,7 @@ db_read_begin(db_session *s, db_txn *t, err *e)
 		pthread_mutex_unlock(&s->mu);
 		return db_fail(NULL, rc, "read", e);
 	}
-	*t = (db_txn) {s->rtxn, s->d, 0};
+	*t = (db_txn) {s->rtxn, s->d, 0, NULL, NULL};
 	return SPREG_OK;
 }
 
@@ -341,7 +358,7 @@ db_write(db_session *s, db_write_fn fn, void *arg, err *e)
 	int rc;
 
 	for (;;) {
-		db_txn t = {NULL, d, 0};
+		db_txn t = {NULL, d, 0, NULL, NULL};
 		size_t seen;
 
 		pthread_mutex_lock(&s->mu);

@@ -32,11 +32,18 @@ typedef struct db_options {
 
 /* A transaction and the first LMDB error met in it (sticky: after a
  * failed put the transaction is dead and only abort is left). */
-typedef struct db_txn {
+typedef struct db_txn db_txn;
+
+/* Told of each Change appended to the log in a write transaction. */
+typedef void (*db_append_fn)(void *arg, const void *change);
+
+struct db_txn {
 	MDB_txn *txn;
 	db *d;
 	int mdb_rc;
-} db_txn;
+	db_append_fn on_append;	/* NULL unless the writer asked */
+	void *on_append_arg;
+};
 
 spreg_status db_open(const db_options *o, db **out, err *e);
 /* All sessions must be destroyed first. */
@@ -59,6 +66,9 @@ void db_read_end(db_session *s);
 typedef spreg_status (*db_write_fn)(db_txn *t, void *arg, err *e);
 spreg_status db_write(db_session *s, db_write_fn fn, void *arg, err *e);
 
+/* The store's identity, random at creation (for notification epochs). */
+uint64_t db_store_id(db *d);
+
 /* Current map size in bytes. */
 size_t db_map_size(db *d);
 
@@ -79,6 +89,12 @@ typedef enum db_table {
 	DB_REQUESTS,	/* be64(request id) -> be64(time) digest reply */
 	DB_REQUEST_TIMES,	/* be64(time) be64(request id) -> "" */
 	DB_CATEGORIES,	/* user-added category key -> packed DataCategory */
+	DB_CUSTOMERS,	/* id -> packed Customer */
+	DB_IDX_CUSTOMER_SERVICE,	/* service -> customer id (dupsort) */
+	DB_ANNOUNCEMENTS,	/* be64(seq) -> packed Announcement */
+	DB_DUE,		/* be32(effective day) be64(seq) -> "" (pending) */
+	DB_OBJECTIONS,	/* be64(change seq) customer id -> packed Objection */
+	DB_IDX_OBJECTION_CUSTOMER,	/* customer id -> be64(change seq) (dupsort) */
 	DB_NTABLES
 } db_table;
 

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <sys/types.h>
 
 #include "core/date.h"
 #include "db/record.h"
@@ -183,6 +184,34 @@ index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
 	return st;
 }
 
+/* The services before and after: whoever uses one is concerned. */
+static spreg_status
+union_services(const Spreg__V1__Subprocessor *old,
+    const Spreg__V1__Subprocessor *sp, arena *a, Spreg__V1__Change *c,
+    err *e)
+{
+	size_t max = sp->n_services + (old ? old->n_services : 0);
+
+	c->services = arena_alloc(a, (max ? max : 1) * sizeof(char *));
+	if (c->services == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		const Spreg__V1__Subprocessor *r = pass ? old : sp;
+		for (size_t i = 0; r != NULL && i < r->n_services; i++) {
+			bool seen = false;
+			for (size_t j = 0; j < c->n_services && !seen; j++) {
+				seen = strcmp(c->services[j], r->services[i]) ==
+				    0;
+			}
+			if (!seen) {
+				c->services[c->n_services++] = r->services[i];
+			}
+		}
+	}
+	return SPREG_OK;
+}
+
 /* Writes sp as the current record and into history, re-indexes it from
  * old (NULL on create), and logs the change. */
 static spreg_status
@@ -230,6 +259,9 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	c->old_revision = old != NULL ? old->revision : 0;
 	c->new_revision = sp->revision;
 	c->request_id = who->request_id;
+	if ((st = union_services(old, sp, a, c, e)) != SPREG_OK) {
+		return st;
+	}
 	if ((st = db_change_append(t, c, e)) != SPREG_OK) {
 		return st;
 	}
@@ -425,6 +457,114 @@ emit(db_txn *t, const char *id, size_t idlen, arena *a,
 	return db_sp_get(t, copy, 0, a, slot, e);
 }
 
+/* Up to limit (+1 to learn of more) ids serving any of f->any_service,
+ * in order, merged from one cursor per service. */
+static spreg_status
+list_any_service(db_txn *t, const db_sp_filter *f, const driver *drivers,
+    size_t ndrivers, const char *after_id, size_t limit, arena *a,
+    Spreg__V1__Subprocessor **items, size_t *n_out, bool *more_out, err *e)
+{
+	MDB_cursor *cur[16];
+	MDB_val val[16];
+	bool live[16];
+	size_t k = f->nany < 16 ? f->nany : 16;
+	spreg_status st = SPREG_OK;
+	size_t n = 0;
+	int rc;
+
+	if (f->nany > 16) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer: more than 16 services");
+	}
+	for (size_t i = 0; i < k; i++) {
+		MDB_val key = str_val(f->any_service[i]);
+		val[i] = str_val(after_id);
+		cur[i] = NULL;
+		live[i] = false;
+		if ((rc = mdb_cursor_open(t->txn,
+		         db_dbi(t->d, DB_IDX_SERVICE), &cur[i])) != 0) {
+			st = db_fail(t, rc, "list", e);
+			goto done;
+		}
+		rc = mdb_cursor_get(cur[i], &key, &val[i],
+		    after_id[0] ? MDB_GET_BOTH_RANGE : MDB_SET_KEY);
+		live[i] = rc == 0;
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			st = db_fail(t, rc, "list", e);
+			goto done;
+		}
+	}
+	for (;;) {
+		/* The smallest current id among the live cursors. */
+		ssize_t best = -1;
+		for (size_t i = 0; i < k; i++) {
+			if (!live[i]) {
+				continue;
+			}
+			if (best < 0) {
+				best = (ssize_t) i;
+				continue;
+			}
+			size_t la = val[i].mv_size, lb = val[best].mv_size;
+			int c = memcmp(val[i].mv_data, val[best].mv_data,
+			    la < lb ? la : lb);
+			if (c < 0 || (c == 0 && la < lb)) {
+				best = (ssize_t) i;
+			}
+		}
+		if (best < 0) {
+			break;
+		}
+		char idbuf[KEY_MAX + 1];
+		size_t idlen = val[best].mv_size;
+		memcpy(idbuf, val[best].mv_data, idlen);
+		idbuf[idlen] = '\0';
+		/* Advance every cursor sitting on this id. */
+		for (size_t i = 0; i < k; i++) {
+			if (live[i] && val[i].mv_size == idlen &&
+			    memcmp(val[i].mv_data, idbuf, idlen) == 0) {
+				MDB_val key;
+				rc = mdb_cursor_get(cur[i], &key, &val[i],
+				    MDB_NEXT_DUP);
+				live[i] = rc == 0;
+				if (rc != 0 && rc != MDB_NOTFOUND) {
+					st = db_fail(t, rc, "list", e);
+					goto done;
+				}
+			}
+		}
+		if (after_id[0] && strcmp(idbuf, after_id) == 0) {
+			continue;
+		}
+		bool match = true;
+		for (size_t i = 0; match && i < ndrivers; i++) {
+			if ((st = index_has(t, &drivers[i], idbuf, &match, e)) !=
+			    SPREG_OK) {
+				goto done;
+			}
+		}
+		if (!match) {
+			continue;
+		}
+		if (n == limit) {
+			*more_out = true;
+			break;
+		}
+		if ((st = emit(t, idbuf, idlen, a, &items[n], e)) != SPREG_OK) {
+			goto done;
+		}
+		n++;
+	}
+	*n_out = n;
+done:
+	for (size_t i = 0; i < k; i++) {
+		if (cur[i] != NULL) {
+			mdb_cursor_close(cur[i]);
+		}
+	}
+	return st;
+}
+
 spreg_status
 db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
     size_t limit, arena *a, Spreg__V1__Subprocessor ***out, size_t *n_out,
@@ -484,6 +624,12 @@ db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
 		*out = items;
 		*n_out = 0;
 		return SPREG_OK;
+	}
+	if (f->nany > 0) {
+		*out = items;
+		*n_out = 0;
+		return list_any_service(t, f, drivers, ndrivers, after_id, limit,
+		    a, items, n_out, more_out, e);
 	}
 
 	MDB_val k, v;
@@ -602,19 +748,60 @@ db_change_append(db_txn *t, Spreg__V1__Change *c, err *e)
 	c->seq = last + 1;
 	db_be64_put(kbuf, c->seq);
 	MDB_val k = {sizeof(kbuf), kbuf};
-	return put_message(t, DB_CHANGES, &k, &c->base, MDB_APPEND,
-	    "change log", e);
+	if ((st = put_message(t, DB_CHANGES, &k, &c->base, MDB_APPEND,
+	         "change log", e)) != SPREG_OK) {
+		return st;
+	}
+	if (t->on_append != NULL) {
+		t->on_append(t->on_append_arg, c);
+	}
+	return SPREG_OK;
+}
+
+bool
+db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
+    char *const *services, size_t nservices)
+{
+	if (strcmp(c->customer_id, customer_id) == 0) {
+		return true;
+	}
+	for (size_t i = 0; i < c->n_services; i++) {
+		for (size_t j = 0; j < nservices; j++) {
+			if (strcmp(c->services[i], services[j]) == 0) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool
+change_matches(const Spreg__V1__Change *c, const db_change_filter *f)
+{
+	if (f == NULL) {
+		return true;
+	}
+	if (f->subprocessor_id != NULL && f->subprocessor_id[0] != '\0') {
+		return strcmp(c->subprocessor_id, f->subprocessor_id) == 0;
+	}
+	if (f->customer_id != NULL && f->customer_id[0] != '\0') {
+		return db_change_concerns(c, f->customer_id,
+		    f->customer_services, f->ncustomer_services);
+	}
+	return true;
 }
 
 spreg_status
-db_change_list(db_txn *t, uint64_t since_seq, size_t limit, arena *a,
-    Spreg__V1__Change ***out, size_t *n_out, err *e)
+db_change_list(db_txn *t, uint64_t since_seq, size_t limit,
+    const db_change_filter *f, size_t scan_max, arena *a,
+    Spreg__V1__Change ***out, size_t *n_out, uint64_t *next_out, err *e)
 {
 	unsigned char kbuf[8];
 	MDB_cursor *cur;
 	MDB_val k = {sizeof(kbuf), kbuf}, v;
 	spreg_status st = SPREG_OK;
-	size_t n = 0;
+	size_t n = 0, scanned = 0;
+	uint64_t next = since_seq;
 	int rc;
 
 	Spreg__V1__Change **items = arena_alloc(a,
@@ -623,6 +810,7 @@ db_change_list(db_txn *t, uint64_t since_seq, size_t limit, arena *a,
 		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
 		    "limit: too large for the decode budget");
 	}
+	*next_out = since_seq;
 	if (since_seq == UINT64_MAX) {
 		*out = items;
 		*n_out = 0;
@@ -634,13 +822,23 @@ db_change_list(db_txn *t, uint64_t since_seq, size_t limit, arena *a,
 		return db_fail(t, rc, "changes", e);
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && n < limit; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if ((st = unpack(&spreg__v1__change__descriptor, &v, a,
-		         (ProtobufCMessage **) &items[n], "change", e)) !=
-		    SPREG_OK) {
+	     rc == 0 && n < limit && scanned < scan_max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		Spreg__V1__Change *c;
+		scanned++;
+		c = spreg__v1__change__unpack(&a->pb, v.mv_size, v.mv_data);
+		if (c == NULL) {
+			st = a->exhausted ?
+			    err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			        "changes: decode budget exceeded") :
+			    err_set(e, SPREG_DATA_LOSS,
+			        "change: stored record does not decode");
 			goto done;
 		}
-		n++;
+		next = c->seq;
+		if (change_matches(c, f)) {
+			items[n++] = c;
+		}
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		st = db_fail(t, rc, "changes", e);
@@ -648,6 +846,7 @@ db_change_list(db_txn *t, uint64_t since_seq, size_t limit, arena *a,
 	}
 	*out = items;
 	*n_out = n;
+	*next_out = next;
 done:
 	mdb_cursor_close(cur);
 	return st;

@@ -29,6 +29,9 @@ typedef struct db_sp_filter {
 	const char *mechanism;
 	const char *service;
 	Spreg__V1__SubprocessorStatus status;	/* UNSPECIFIED: any */
+	/* When nany > 0: serving any of these services (a customer's). */
+	char *const *any_service;
+	size_t nany;
 } db_sp_filter;
 
 /* Who writes and when; recorded in the record and its Change. */
@@ -74,9 +77,24 @@ spreg_status db_sp_count(db_txn *t, uint64_t *total, uint64_t *active,
 
 /* Assigns c->seq (last + 1) and appends c to the log. */
 spreg_status db_change_append(db_txn *t, Spreg__V1__Change *c, err *e);
-/* Changes with seq > since_seq, at most limit. */
+/*
+ * Changes with seq > since_seq, at most limit, that match: all when both
+ * filters are NULL; else those of one subprocessor, or those concerning
+ * one customer (see db_customers_concerned). At most scan_max entries
+ * are examined; *next_out is the seq to continue after.
+ */
+typedef struct db_change_filter {
+	const char *subprocessor_id;
+	const char *customer_id;
+	char *const *customer_services;	/* the customer's services */
+	size_t ncustomer_services;
+} db_change_filter;
 spreg_status db_change_list(db_txn *t, uint64_t since_seq, size_t limit,
-    arena *a, Spreg__V1__Change ***out, size_t *n_out, err *e);
+    const db_change_filter *f, size_t scan_max, arena *a,
+    Spreg__V1__Change ***out, size_t *n_out, uint64_t *next_out, err *e);
+/* Does c concern the customer (its services or its id)? */
+bool db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
+    char *const *services, size_t nservices);
 /* 0 for an empty log. */
 spreg_status db_change_last_seq(db_txn *t, uint64_t *seq_out, err *e);
 
@@ -106,5 +124,62 @@ spreg_status db_category_list(db_txn *t, arena *a,
 
 /* The server secret made at creation (for page-token MACs). */
 spreg_status db_secret(db_txn *t, unsigned char out[32], err *e);
+
+
+/* Customers: a customer is concerned by the vendors of its services. */
+spreg_status db_customer_get(db_txn *t, const char *id, arena *a,
+    Spreg__V1__Customer **out, err *e);
+/* c is validated; sets its server fields; logs CUSTOMER_UPDATED. */
+spreg_status db_customer_put(db_txn *t, Spreg__V1__Customer *c,
+    uint64_t expected_revision, const db_actor *who, arena *a,
+    Spreg__V1__Change **change_out, err *e);
+spreg_status db_customer_delete(db_txn *t, const char *id,
+    const db_actor *who, arena *a, Spreg__V1__Change **change_out, err *e);
+spreg_status db_customer_list(db_txn *t, const char *after_id, size_t limit,
+    arena *a, Spreg__V1__Customer ***out, size_t *n_out, bool *more_out,
+    err *e);
+spreg_status db_customer_count(db_txn *t, uint64_t *count, err *e);
+/* Customers using any of services, each once, in id order. */
+spreg_status db_customers_of_services(db_txn *t, char *const *services,
+    size_t nservices, arena *a, Spreg__V1__Customer ***out, size_t *n_out,
+    err *e);
+/* Ids of the customers a change concerns: users of its services, and
+ * its customer_id. */
+spreg_status db_customers_concerned(db_txn *t, const Spreg__V1__Change *c,
+    arena *a, const char ***ids_out, size_t *n_out, err *e);
+
+/*
+ * Announced changes (GDPR Art. 28(2) advance notice). sp is the record
+ * as it will be on effective_day; a new vendor is created at once with
+ * status proposed. Logs ANNOUNCED (and CREATED for a new vendor). One
+ * pending announcement per subprocessor.
+ */
+typedef struct db_announce {
+	Spreg__V1__Subprocessor *sp;	/* validated */
+	int32_t effective_day;
+	bool emergency;
+	const char *reason;
+	uint64_t expected_revision;
+} db_announce;
+spreg_status db_announcement_put(db_txn *t, const db_announce *an,
+    const db_actor *who, arena *a, Spreg__V1__Announcement **out,
+    Spreg__V1__Change **change_out, err *e);
+spreg_status db_announcement_get(db_txn *t, uint64_t seq, arena *a,
+    Spreg__V1__Announcement **out, err *e);
+spreg_status db_announcement_list(db_txn *t, bool include_applied,
+    arena *a, Spreg__V1__Announcement ***out, size_t *n_out, err *e);
+/* Applies every pending announcement due on or before today (TOOK_EFFECT,
+ * status active); *applied_out counts them. */
+spreg_status db_apply_due(db_txn *t, int32_t today, const db_actor *who,
+    arena *a, size_t *applied_out, err *e);
+
+/* Objections to an announced change, while its notice window is open. */
+spreg_status db_objection_put(db_txn *t, const char *customer_id,
+    uint64_t change_seq, const char *reason, const db_actor *who, arena *a,
+    Spreg__V1__Objection **out, Spreg__V1__Change **change_out, err *e);
+/* By change (customer_id NULL) or by customer (change_seq 0). */
+spreg_status db_objection_list(db_txn *t, uint64_t change_seq,
+    const char *customer_id, arena *a, Spreg__V1__Objection ***out,
+    size_t *n_out, err *e);
 
 #endif

@@ -5,24 +5,25 @@
 #include "core/date.h"
 #include "core/validate.h"
 #include "db/record.h"
+#include "rpc/handlers.h"
 #include "rpc/rpc.h"
 #include "rpc/token.h"
 #include "spreg_config.h"
 
-#define PAGE_DEFAULT 100
-#define PAGE_MAX 1000
+#define PAGE_DEFAULT RPC_PAGE_DEFAULT
+#define PAGE_MAX RPC_PAGE_MAX
 
 #define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
 
-static db_actor
-actor_of(const rpc_call *call)
+db_actor
+rpc_actor_of(const rpc_call *call)
 {
 	return (db_actor) {call->actor, call->request_id, call->now_ms};
 }
 
 /* Shipped or user-added? For validation inside the call's txn. */
-static bool
-has_category(void *arg, const char *key)
+bool
+rpc_has_category(void *arg, const char *key)
 {
 	rpc_call *call = arg;
 	Spreg__V1__DataCategory *c;
@@ -35,8 +36,8 @@ has_category(void *arg, const char *key)
 	    SPREG_OK;
 }
 
-static spreg_status
-check_id(const char *field, const char *id, err *e)
+spreg_status
+rpc_check_id(const char *field, const char *id, err *e)
 {
 	if (!validate_slug(id)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
@@ -51,7 +52,7 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 {
 	const Spreg__V1__PutSubprocessorRequest *in = (const void *) in_;
 	Spreg__V1__PutSubprocessorResponse *out = (void *) out_;
-	db_actor who = actor_of(call);
+	db_actor who = rpc_actor_of(call);
 	spreg_status st;
 
 	if (in->subprocessor == NULL) {
@@ -66,7 +67,7 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	*sp = *in->subprocessor;
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
-	         has_category, call, sp, e)) != SPREG_OK ||
+	         rpc_has_category, call, sp, e)) != SPREG_OK ||
 	    (st = db_sp_put(call->txn, sp, in->expected_revision,
 	         in->create_only, &who, call->arena, &out->change, e)) !=
 	        SPREG_OK) {
@@ -84,8 +85,12 @@ get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	Spreg__V1__GetSubprocessorResponse *out = (void *) out_;
 	spreg_status st;
 
-	if ((st = check_id("id", in->id, e)) != SPREG_OK) {
+	if ((st = rpc_check_id("id", in->id, e)) != SPREG_OK) {
 		return st;
+	}
+	if (in->as_of[0]) {
+		return err_set(e, SPREG_UNIMPLEMENTED,
+		    "as_of: not served by this version yet");
 	}
 	return db_sp_get(call->txn, in->id, in->revision, call->arena,
 	    &out->subprocessor, e);
@@ -102,7 +107,7 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 	bool more;
 	spreg_status st;
 
-	if (in->data_category[0] && !has_category(call, in->data_category)) {
+	if (in->data_category[0] && !rpc_has_category(call, in->data_category)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "data_category: unknown data category '%s'",
 		    validate_category_key(in->data_category) ?
@@ -133,15 +138,33 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 
 	/* The token is bound to these filters. */
 	char query[1024];
-	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d",
+	if (in->as_of[0]) {
+		return err_set(e, SPREG_UNIMPLEMENTED,
+		    "as_of: not served by this version yet");
+	}
+	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d\n%s",
 	    in->data_category, in->country, in->mechanism, in->service,
-	    (int) in->status);
+	    (int) in->status, in->customer);
 	if ((st = rpc_token_open(rpc_server_secret(call->srv), query,
 	         in->page_token, call->arena, &after_id, e)) != SPREG_OK) {
 		return st;
 	}
 	db_sp_filter f = {in->data_category, in->country, in->mechanism,
-	    in->service, in->status};
+	    in->service, in->status, NULL, 0};
+	if (in->customer[0]) {
+		Spreg__V1__Customer *c;
+		if ((st = rpc_check_id("customer", in->customer, e)) !=
+		        SPREG_OK ||
+		    (st = db_customer_get(call->txn, in->customer, call->arena,
+		         &c, e)) != SPREG_OK) {
+			return st;
+		}
+		if (c->n_services == 0) {
+			return SPREG_OK;	/* no services, no vendors */
+		}
+		f.any_service = c->services;
+		f.nany = c->n_services;
+	}
 	if ((st = db_sp_list(call->txn, &f, after_id, limit, call->arena,
 	         &out->subprocessors, &out->n_subprocessors, &more, e)) !=
 	    SPREG_OK) {
@@ -165,11 +188,11 @@ retire_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 {
 	const Spreg__V1__RetireSubprocessorRequest *in = (const void *) in_;
 	Spreg__V1__RetireSubprocessorResponse *out = (void *) out_;
-	db_actor who = actor_of(call);
+	db_actor who = rpc_actor_of(call);
 	int32_t day;
 	spreg_status st;
 
-	if ((st = check_id("id", in->id, e)) != SPREG_OK) {
+	if ((st = rpc_check_id("id", in->id, e)) != SPREG_OK) {
 		return st;
 	}
 	if (in->effective_until[0] &&
@@ -204,9 +227,31 @@ list_changes(rpc_call *call, const ProtobufCMessage *in_,
 		    (unsigned long long) in->since_seq,
 		    (unsigned long long) out->last_seq);
 	}
+	db_change_filter f = {in->subprocessor_id, in->customer_id, NULL, 0};
+	if (in->subprocessor_id[0] && in->customer_id[0]) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer_id: give subprocessor_id or customer_id, not both");
+	}
+	if (in->subprocessor_id[0] && !validate_slug(in->subprocessor_id)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "subprocessor_id: must match [a-z0-9][a-z0-9-]{0,63}");
+	}
+	if (in->customer_id[0]) {
+		Spreg__V1__Customer *c;
+		if ((st = rpc_check_id("customer_id", in->customer_id, e)) !=
+		        SPREG_OK ||
+		    (st = db_customer_get(call->txn, in->customer_id,
+		         call->arena, &c, e)) != SPREG_OK) {
+			return st;
+		}
+		f.customer_services = c->services;
+		f.ncustomer_services = c->n_services;
+	}
+	/* A sparse filter scans a bounded stretch per call; the client
+	 * continues from next_since_seq. */
 	return db_change_list(call->txn, in->since_seq,
-	    in->limit ? in->limit : PAGE_DEFAULT, call->arena, &out->changes,
-	    &out->n_changes, e);
+	    in->limit ? in->limit : PAGE_DEFAULT, &f, 100000, call->arena,
+	    &out->changes, &out->n_changes, &out->next_since_seq, e);
 }
 
 static bool
@@ -228,7 +273,7 @@ list_data_categories(rpc_call *call, const ProtobufCMessage *in_,
 	size_t ncustom;
 	spreg_status st;
 
-	if (in->parent[0] && !has_category(call, in->parent)) {
+	if (in->parent[0] && !rpc_has_category(call, in->parent)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "parent: unknown data category '%s'",
 		    validate_category_key(in->parent) ? in->parent : "?");
@@ -365,7 +410,8 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->uptime_seconds = rpc_server_uptime(call->srv);
 	out->started_at = (char *) rpc_server_started_at(call->srv);
 	out->map_size = db_map_size(rpc_server_db(call->srv));
-	return SPREG_OK;
+	out->epoch = rpc_server_epoch(call->srv);
+	return db_customer_count(call->txn, &out->customers, e);
 }
 
 /* Indexed like spreg__v1__registry__descriptor.methods. */
@@ -378,6 +424,14 @@ static const rpc_method registry_methods[] = {
 	{"ListDataCategories", RPC_READ, list_data_categories},
 	{"PutDataCategory", RPC_WRITE, put_data_category},
 	{"ServerInfo", RPC_READ, server_info},
+	{"PutCustomer", RPC_WRITE, rpc_put_customer},
+	{"GetCustomer", RPC_READ, rpc_get_customer},
+	{"ListCustomers", RPC_READ, rpc_list_customers},
+	{"DeleteCustomer", RPC_WRITE, rpc_delete_customer},
+	{"AnnounceChange", RPC_WRITE, rpc_announce_change},
+	{"ListAnnouncements", RPC_READ, rpc_list_announcements},
+	{"ObjectToChange", RPC_WRITE, rpc_object_to_change},
+	{"ListObjections", RPC_READ, rpc_list_objections},
 };
 
 const rpc_service rpc_registry_service = {

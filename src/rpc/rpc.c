@@ -11,9 +11,13 @@
 struct rpc_server {
 	db *d;
 	const catalog *cat;
+	rpc_publish_fn publish;
+	void *publish_arg;
+	uint64_t epoch;
 	int64_t started_ms;
 	char started_at[TIME_BUF];
 	unsigned char secret[32];
+	const assess_rules *rules;	/* not owned; NULL until set */
 };
 
 struct rpc_worker {
@@ -24,6 +28,7 @@ struct rpc_worker {
 
 const rpc_service *const rpc_services[] = {
 	&rpc_registry_service,
+	&rpc_assessment_service,
 	NULL,
 };
 
@@ -75,6 +80,8 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 	srv->cat = cat;
 	srv->started_ms = time_now_ms();
 	time_format(srv->started_ms, srv->started_at);
+	randombytes_buf(&srv->epoch, sizeof(srv->epoch));
+	srv->epoch |= 1;	/* never 0, which means "none" on the wire */
 	if ((st = db_session_create(d, &s)) != SPREG_OK) {
 		free(srv);
 		return err_set(e, st, "out of memory");
@@ -99,6 +106,37 @@ rpc_server_destroy(rpc_server *srv)
 		sodium_memzero(srv->secret, sizeof(srv->secret));
 		free(srv);
 	}
+}
+
+void
+rpc_server_set_publish(rpc_server *srv, rpc_publish_fn fn, void *arg)
+{
+	srv->publish = fn;
+	srv->publish_arg = arg;
+}
+
+uint64_t
+rpc_server_epoch(rpc_server *srv)
+{
+	return srv->epoch;
+}
+
+spreg_status
+rpc_server_last_seq(rpc_server *srv, uint64_t *seq, err *e)
+{
+	db_session *s;
+	db_txn t;
+	spreg_status st;
+
+	if ((st = db_session_create(srv->d, &s)) != SPREG_OK) {
+		return err_set(e, st, "out of memory");
+	}
+	if ((st = db_read_begin(s, &t, e)) == SPREG_OK) {
+		st = db_change_last_seq(&t, seq, e);
+		db_read_end(s);
+	}
+	db_session_destroy(s);
+	return st;
 }
 
 db *
@@ -130,6 +168,18 @@ const unsigned char *
 rpc_server_secret(rpc_server *srv)
 {
 	return srv->secret;
+}
+
+void
+rpc_server_set_rules(rpc_server *srv, const assess_rules *rules)
+{
+	srv->rules = rules;
+}
+
+const assess_rules *
+rpc_server_rules(rpc_server *srv)
+{
+	return srv->rules;
 }
 
 spreg_status
@@ -203,7 +253,32 @@ typedef struct exec {
 	unsigned char digest[DB_DIGEST_LEN];
 	Spreg__V1__Reply *reply;
 	bool replayed;		/* answered from the saved reply */
+	rpc_event *events;	/* changes logged by the write */
+	size_t nevents, capevents;
+	bool events_failed;	/* out of memory: subscribers catch up */
+	size_t *applied;	/* rpc_apply_due: announcements applied */
 } exec;
+
+static void
+collect(void *arg, const void *change)
+{
+	exec *x = arg;
+
+	if (x->nevents == x->capevents) {
+		size_t cap = x->capevents ? x->capevents * 2 : 8;
+		rpc_event *ev = arena_alloc(&x->w->arena, cap * sizeof(*ev));
+		if (ev == NULL) {
+			x->events_failed = true;
+			return;
+		}
+		if (x->nevents > 0) {
+			memcpy(ev, x->events, x->nevents * sizeof(*ev));
+		}
+		x->events = ev;
+		x->capevents = cap;
+	}
+	x->events[x->nevents++] = (rpc_event) {change, NULL, 0};
+}
 
 static spreg_status
 new_output(exec *x, err *e)
@@ -234,6 +309,29 @@ pack_output(exec *x, err *e)
 	return SPREG_OK;
 }
 
+/* Fills in each event's customers, then hands the events over. */
+static void
+rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n)
+{
+	rpc_server *srv = w->srv;
+	db_txn t;
+	err e;
+
+	if (db_read_begin(w->session, &t, &e) == SPREG_OK) {
+		for (size_t i = 0; i < n; i++) {
+			const char **ids;
+			size_t nids;
+			if (db_customers_concerned(&t, events[i].change,
+			        &w->arena, &ids, &nids, &e) == SPREG_OK) {
+				events[i].customers = ids;
+				events[i].ncustomers = nids;
+			}
+		}
+		db_read_end(w->session);
+	}
+	srv->publish(srv->publish_arg, events, n);
+}
+
 static spreg_status
 write_cb(db_txn *t, void *arg, err *e)
 {
@@ -242,6 +340,9 @@ write_cb(db_txn *t, void *arg, err *e)
 
 	x->call.txn = t;
 	x->replayed = false;
+	x->nevents = 0;	/* a retried transaction starts over */
+	t->on_append = collect;
+	t->on_append_arg = x;
 	if (x->call.request_id != 0) {
 		void *saved;
 		size_t len;
@@ -271,13 +372,55 @@ write_cb(db_txn *t, void *arg, err *e)
 }
 
 static spreg_status
+due_cb(db_txn *t, void *arg, err *e)
+{
+	exec *x = arg;
+	db_actor who = {"spregd (announced change took effect)", 0,
+	    x->call.now_ms};
+
+	x->nevents = 0;
+	t->on_append = collect;
+	t->on_append_arg = x;
+	return db_apply_due(t, date_from_ms(x->call.now_ms), &who,
+	    &x->w->arena, x->applied, e);
+}
+
+spreg_status
+rpc_apply_due(rpc_server *srv, int64_t now_ms, size_t *applied_out, err *e)
+{
+	rpc_worker *w;
+	exec x;
+	spreg_status st;
+
+	if ((st = rpc_worker_create(srv, &w)) != SPREG_OK) {
+		return err_set(e, st, "out of memory");
+	}
+	memset(&x, 0, sizeof(x));
+	x.w = w;
+	x.call.now_ms = now_ms;
+	x.applied = applied_out;
+	*applied_out = 0;
+	st = db_write(w->session, due_cb, &x, e);
+	if (st == SPREG_OK && x.nevents > 0 && srv->publish != NULL) {
+		rpc_publish_events(w, x.events, x.nevents);
+	}
+	rpc_worker_destroy(w);
+	return st;
+}
+
+static spreg_status
 run(exec *x, err *e)
 {
 	rpc_worker *w = x->w;
 	spreg_status st;
 
 	if (x->m->flags & RPC_WRITE) {
-		return db_write(w->session, write_cb, x, e);
+		st = db_write(w->session, write_cb, x, e);
+		if (st == SPREG_OK && !x->replayed && x->nevents > 0 &&
+		    w->srv->publish != NULL) {
+			rpc_publish_events(w, x->events, x->nevents);
+		}
+		return st;
 	}
 	db_txn t;
 	if ((st = db_read_begin(w->session, &t, e)) != SPREG_OK) {

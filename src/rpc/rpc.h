@@ -23,6 +23,7 @@
 #define RPC_ARENA_BUDGET ((size_t) 64 << 20)
 
 typedef struct rpc_server rpc_server;
+typedef struct assess_rules assess_rules;
 typedef struct rpc_worker rpc_worker;
 typedef struct rpc_call rpc_call;
 
@@ -61,6 +62,7 @@ struct rpc_call {
 /* The services served, NULL-terminated. */
 extern const rpc_service *const rpc_services[];
 extern const rpc_service rpc_registry_service;
+extern const rpc_service rpc_assessment_service;
 
 /* Checks that every table matches its descriptor; false names the first
  * mismatch in *e. */
@@ -76,6 +78,40 @@ const catalog *rpc_server_catalog(rpc_server *srv);
 uint64_t rpc_server_uptime(rpc_server *srv);
 const char *rpc_server_started_at(rpc_server *srv);
 const unsigned char *rpc_server_secret(rpc_server *srv);
+/* The transfer rules for the Assessment service. Takes no ownership:
+ * rules must outlive the server. Set before workers start; NULL (the
+ * default) makes Assessment calls fail FAILED_PRECONDITION. */
+void rpc_server_set_rules(rpc_server *srv, const assess_rules *rules);
+const assess_rules *rpc_server_rules(rpc_server *srv);
+
+/*
+ * Notification hook. After a write is durable, the changes it logged are
+ * handed over in seq order, each with the customers it concerns (their
+ * ids; valid during the call only). Called from worker threads, possibly
+ * at once from several: the callee orders by seq.
+ */
+typedef struct rpc_event {
+	const Spreg__V1__Change *change;
+	const char *const *customers;
+	size_t ncustomers;
+} rpc_event;
+typedef void (*rpc_publish_fn)(void *arg, const rpc_event *events,
+    size_t n);
+/* Set before workers start. */
+void rpc_server_set_publish(rpc_server *srv, rpc_publish_fn fn, void *arg);
+/* Changes whenever the server starts: a subscriber that sees a new
+ * epoch catches up from the log. */
+uint64_t rpc_server_epoch(rpc_server *srv);
+/* The newest seq in the log now. */
+spreg_status rpc_server_last_seq(rpc_server *srv, uint64_t *seq, err *e);
+
+/*
+ * Applies the announced changes due on or before the day of now_ms (also
+ * those a stopped server missed), durably, and publishes them. The
+ * server calls it at start and then periodically; tests inject now_ms.
+ */
+spreg_status rpc_apply_due(rpc_server *srv, int64_t now_ms,
+    size_t *applied_out, err *e);
 
 /* A worker: one per thread, owning a db session and a decode arena. */
 spreg_status rpc_worker_create(rpc_server *srv, rpc_worker **out);

@@ -1,0 +1,610 @@
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assess/rules.h"
+#include "core/csvfile.h"
+#include "core/date.h"
+
+struct assess_rules {
+	assess_regime *regimes;
+	size_t nregimes;
+	assess_finding *findings;
+	size_t nfindings;
+	char version[DATE_BUF];
+	char checksum[ASSESS_CHECKSUM_HEX];
+	/* Every string above points into this list of owned copies. */
+	char **strings;
+	size_t nstrings;
+	size_t capstrings;
+};
+
+typedef struct load {
+	assess_rules *r;
+	const catalog *cat;
+	const char *path;
+	size_t cap;
+} load;
+
+#define OOM(l) err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: out of memory", \
+    (l)->path)
+
+static const char *
+keep(assess_rules *r, const char *s)
+{
+	if (r->nstrings == r->capstrings) {
+		size_t cap = r->capstrings ? r->capstrings * 2 : 512;
+		char **p = realloc(r->strings, cap * sizeof(*p));
+		if (p == NULL) {
+			return NULL;
+		}
+		r->strings = p;
+		r->capstrings = cap;
+	}
+	char *copy = strdup(s);
+	if (copy != NULL) {
+		r->strings[r->nstrings++] = copy;
+	}
+	return copy;
+}
+
+static bool
+grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap) {
+		return true;
+	}
+	size_t ncap = *cap ? *cap * 2 : 32;
+	void *p = realloc(*arr, ncap * elem);
+	if (p == NULL) {
+		return false;
+	}
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+static spreg_status
+parse_day(const load *l, const csvfile_row *row, size_t col,
+    const char *name, int32_t *day, err *e)
+{
+	const char *s = row->fields[col];
+
+	if (s[0] == '\0') {
+		*day = CATALOG_DAY_NONE;
+		return SPREG_OK;
+	}
+	if (!date_parse(s, day)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: %s: '%.40s' is not a YYYY-MM-DD date", l->path,
+		    row->line, name, s);
+	}
+	return SPREG_OK;
+}
+
+bool
+assess_regime_home(const assess_regime *g, const char *country)
+{
+	size_t n = strlen(country);
+	const char *p = g->home;
+
+	if (n == 0) {
+		return false;
+	}
+	while ((p = strstr(p, country)) != NULL) {
+		bool start = p == g->home || p[-1] == ' ';
+		bool end = p[n] == '\0' || p[n] == ' ';
+		if (start && end) {
+			return true;
+		}
+		p += n;
+	}
+	return false;
+}
+
+const assess_regime *
+assess_regime_find(const assess_rules *r, const char *regime)
+{
+	for (size_t i = 0; i < r->nregimes; i++) {
+		if (strcmp(r->regimes[i].id, regime) == 0) {
+			return &r->regimes[i];
+		}
+	}
+	return NULL;
+}
+
+static spreg_status
+regime_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	assess_rules *r = l->r;
+	char *const *f = row->fields;
+	assess_regime g;
+	spreg_status st;
+
+	memset(&g, 0, sizeof(g));
+	if (!catalog_regime_valid(f[0])) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: regime: '%.40s' is not EU, UK or CH", l->path,
+		    row->line, f[0]);
+	}
+	if (assess_regime_find(r, f[0]) != NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: regime: '%s' twice", l->path, row->line, f[0]);
+	}
+	/* Each code of the area must be a country, one space apart. */
+	const char *p = f[1];
+	if (*p == '\0') {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: home_countries: required", l->path, row->line);
+	}
+	while (*p != '\0') {
+		char code[3] = {0};
+		size_t n = strcspn(p, " ");
+		if (n == 2) {
+			memcpy(code, p, 2);
+		}
+		if (n != 2 || catalog_country_find(l->cat, code) == NULL) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: home_countries: '%.*s' is not a country "
+			    "of countries.csv", l->path, row->line,
+			    (int) (n > 40 ? 40 : n), p);
+		}
+		p += n;
+		if (*p == ' ') {
+			p++;
+		}
+	}
+	if ((st = parse_day(l, row, 3, "reviewed_on", &g.reviewed_on, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if (g.reviewed_on == CATALOG_DAY_NONE) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: reviewed_on: required", l->path, row->line);
+	}
+	if ((g.id = keep(r, f[0])) == NULL || (g.home = keep(r, f[1])) ==
+	        NULL || (g.name = keep(r, f[2])) == NULL ||
+	    (g.source = keep(r, f[4])) == NULL) {
+		return OOM(l);
+	}
+	if (!grow((void **) &r->regimes, &l->cap, r->nregimes, sizeof(g))) {
+		return OOM(l);
+	}
+	r->regimes[r->nregimes++] = g;
+	return SPREG_OK;
+}
+
+static bool
+organisation_code(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3 || n > 8) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 'A' || s[i] > 'Z') {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* "none", or terms "dpf" and "safeguard:<mechanism>" joined by '+'. */
+static spreg_status
+parse_condition(const load *l, const csvfile_row *row, assess_finding *fd,
+    err *e)
+{
+	const char *s = row->fields[8];
+
+	fd->needs_dpf = false;
+	fd->needs_safeguard = NULL;
+	if (strcmp(s, "none") == 0) {
+		return SPREG_OK;
+	}
+	while (*s != '\0') {
+		size_t n = strcspn(s, "+");
+		if (n == 3 && strncmp(s, "dpf", 3) == 0 && !fd->needs_dpf) {
+			fd->needs_dpf = true;
+		} else if (n > 10 && n < 80 && strncmp(s, "safeguard:", 10) ==
+		        0 && fd->needs_safeguard == NULL) {
+			char id[80];
+			memcpy(id, s + 10, n - 10);
+			id[n - 10] = '\0';
+			const catalog_mechanism *m =
+			    catalog_mechanism_find(l->cat, id);
+			if (m == NULL || strcmp(m->regime, fd->regime) != 0) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "%s:%zu: condition: '%s' is not a mechanism "
+				    "of regime %s", l->path, row->line, id,
+				    fd->regime);
+			}
+			fd->needs_safeguard = m->id;
+		} else {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: condition: '%.80s' is not none, or dpf "
+			    "and safeguard:<mechanism> joined by '+'", l->path,
+			    row->line, row->fields[8]);
+		}
+		s += n;
+		if (*s == '+') {
+			s++;
+			if (*s == '\0') {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "%s:%zu: condition: ends with '+'",
+				    l->path, row->line);
+			}
+		}
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+finding_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	assess_rules *r = l->r;
+	char *const *f = row->fields;
+	assess_finding fd;
+	spreg_status st;
+
+	memset(&fd, 0, sizeof(fd));
+	fd.line = row->line;
+	const assess_regime *g = assess_regime_find(r, f[0]);
+	if (g == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: regime: '%.40s' is not a regime of regimes.csv",
+		    l->path, row->line, f[0]);
+	}
+	fd.regime = g->id;
+	if (catalog_country_find(l->cat, f[1]) == NULL &&
+	    !organisation_code(f[1])) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: country_code: '%.40s' is not a country of "
+		    "countries.csv", l->path, row->line, f[1]);
+	}
+	static const char *const statuses[] = {"eea", "adequate", "partial",
+	    "none"};
+	size_t k = 0;
+	while (k < 4 && strcmp(f[3], statuses[k]) != 0) {
+		k++;
+	}
+	if (k == 4) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: status: '%.40s' is not eea, adequate, partial or "
+		    "none", l->path, row->line, f[3]);
+	}
+	bool finding = k == 1 || k == 2;
+	if (k == 0 && !assess_regime_home(g, f[1])) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: status: eea, but %s is not in home_countries of "
+		    "%s in regimes.csv", l->path, row->line, f[1], g->id);
+	}
+	if ((st = parse_day(l, row, 6, "valid_from", &fd.valid_from, e)) !=
+	        SPREG_OK ||
+	    (st = parse_day(l, row, 7, "valid_until", &fd.valid_until, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	if (k != 3 && fd.valid_from == CATALOG_DAY_NONE) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: valid_from: required for status %s", l->path,
+		    row->line, f[3]);
+	}
+	if (fd.valid_from != CATALOG_DAY_NONE &&
+	    fd.valid_until != CATALOG_DAY_NONE &&
+	    fd.valid_until <= fd.valid_from) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: valid_until: %s is not after valid_from %s",
+		    l->path, row->line, f[7], f[6]);
+	}
+	if (!finding) {
+		/* eea and none rows decide nothing by themselves. */
+		if (f[9][0] != '\0' || (f[8][0] != '\0' &&
+		                           strcmp(f[8], "none") != 0)) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: %s: must be empty for status %s",
+			    l->path, row->line, f[9][0] ? "mechanism" :
+			    "condition", f[3]);
+		}
+	} else {
+		const catalog_mechanism *m = catalog_mechanism_find(l->cat,
+		    f[9]);
+		if (m == NULL || strcmp(m->regime, g->id) != 0 ||
+		    (m->kind != CATALOG_MECH_ADEQUACY &&
+		        m->kind != CATALOG_MECH_FRAMEWORK)) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: mechanism: '%.40s' is not an adequacy or "
+			    "framework mechanism of regime %s in "
+			    "mechanisms.csv", l->path, row->line, f[9], g->id);
+		}
+		fd.mechanism = m;
+		if ((st = parse_condition(l, row, &fd, e)) != SPREG_OK) {
+			return st;
+		}
+	}
+	if ((fd.country = keep(r, f[1])) == NULL ||
+	    (fd.country_name = keep(r, f[2])) == NULL ||
+	    (fd.status = keep(r, f[3])) == NULL ||
+	    (fd.scope_note = keep(r, f[4])) == NULL ||
+	    (fd.decision_ref = keep(r, f[5])) == NULL ||
+	    (fd.condition = keep(r, f[8][0] ? f[8] : "none")) == NULL ||
+	    (fd.source = keep(r, f[10])) == NULL) {
+		return OOM(l);
+	}
+	if (!grow((void **) &r->findings, &l->cap, r->nfindings,
+	        sizeof(fd))) {
+		return OOM(l);
+	}
+	r->findings[r->nfindings++] = fd;
+	return SPREG_OK;
+}
+
+static int
+cmp_finding(const void *a_, const void *b_)
+{
+	const assess_finding *a = a_, *b = b_;
+	int c;
+
+	if ((c = strcmp(a->regime, b->regime)) != 0 ||
+	    (c = strcmp(a->country, b->country)) != 0) {
+		return c;
+	}
+	if (a->valid_from != b->valid_from) {
+		return a->valid_from < b->valid_from ? -1 : 1;
+	}
+	return a->line < b->line ? -1 : a->line > b->line;
+}
+
+static bool
+same_pair(const assess_finding *a, const assess_finding *b)
+{
+	return strcmp(a->regime, b->regime) == 0 &&
+	    strcmp(a->country, b->country) == 0;
+}
+
+/* Overlaps and ids, on the sorted findings. */
+static spreg_status
+link_findings(assess_rules *r, const char *path, err *e)
+{
+	for (size_t i = 0; i < r->nfindings; i++) {
+		assess_finding *cur = &r->findings[i];
+		size_t first = i, last = i;
+		while (first > 0 && same_pair(&r->findings[first - 1], cur)) {
+			first--;
+		}
+		while (last + 1 < r->nfindings &&
+		    same_pair(&r->findings[last + 1], cur)) {
+			last++;
+		}
+		if (i > first) {
+			const assess_finding *prev = &r->findings[i - 1];
+			const char *what = NULL;
+			if (strcmp(cur->status, "none") == 0 ||
+			    strcmp(prev->status, "none") == 0) {
+				what = "status: 'none' contradicts";
+			} else if (prev->valid_until == CATALOG_DAY_NONE ||
+			    prev->valid_until > cur->valid_from) {
+				what = "valid_from: interval overlaps";
+			}
+			if (what != NULL) {
+				size_t later = cur->line > prev->line ?
+				    cur->line : prev->line;
+				size_t earlier = cur->line > prev->line ?
+				    prev->line : cur->line;
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "%s:%zu: %s the row of line %zu for %s %s",
+				    path, later, what, earlier, cur->regime,
+				    cur->country);
+			}
+		}
+		char id[64], from[DATE_BUF];
+		if (last > first && cur->valid_from != CATALOG_DAY_NONE) {
+			date_format(cur->valid_from, from);
+			snprintf(id, sizeof(id), "adequacy:%s:%s@%s",
+			    cur->regime, cur->country, from);
+		} else {
+			snprintf(id, sizeof(id), "adequacy:%s:%s",
+			    cur->regime, cur->country);
+		}
+		if ((cur->id = keep(r, id)) == NULL) {
+			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			    "out of memory");
+		}
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+hash_file(crypto_hash_sha256_state *h, const char *dir, const char *name,
+    err *e)
+{
+	char path[4096];
+	unsigned char buf[8192];
+	unsigned char len[8];
+	FILE *fp;
+	size_t n;
+	long size;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "rb")) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: cannot open",
+		    path);
+	}
+	/* Name and length first, so bytes cannot move between files. */
+	if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) != 0) {
+		fclose(fp);
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: cannot read",
+		    path);
+	}
+	for (int i = 0; i < 8; i++) {
+		len[i] = (unsigned char) (((unsigned long long) size >>
+		    (56 - 8 * i)) & 0xff);
+	}
+	crypto_hash_sha256_update(h, (const unsigned char *) name,
+	    strlen(name) + 1);
+	crypto_hash_sha256_update(h, len, sizeof(len));
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0) {
+		crypto_hash_sha256_update(h, buf, n);
+	}
+	bool failed = ferror(fp) != 0;
+	fclose(fp);
+	if (failed) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: cannot read",
+		    path);
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+assess_rules_load(const char *data_dir, const catalog *cat,
+    assess_rules **out, err *e)
+{
+	static const char *const regime_cols[] = {"regime", "home_countries",
+	    "name", "reviewed_on", "source"};
+	static const char *const finding_cols[] = {"regime", "country_code",
+	    "country_name", "status", "scope_note", "decision_ref",
+	    "valid_from", "valid_until", "condition", "mechanism", "source"};
+	char regimes_path[4096], findings_path[4096];
+	crypto_hash_sha256_state h;
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	spreg_status st;
+
+	if (sodium_init() < 0) {
+		return err_set(e, SPREG_INTERNAL, "libsodium did not start");
+	}
+	assess_rules *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	snprintf(regimes_path, sizeof(regimes_path), "%s/regimes.csv",
+	    data_dir);
+	snprintf(findings_path, sizeof(findings_path), "%s/adequacy.csv",
+	    data_dir);
+	load lr = {r, cat, regimes_path, 0};
+	load lf = {r, cat, findings_path, 0};
+	if ((st = csvfile_read(regimes_path, regime_cols, 5, regime_row, &lr,
+	         e)) != SPREG_OK ||
+	    (st = csvfile_read(findings_path, finding_cols, 11, finding_row,
+	         &lf, e)) != SPREG_OK) {
+		goto fail;
+	}
+	if (r->nregimes == 0) {
+		st = err_set(e, SPREG_INVALID_ARGUMENT, "%s: no regime",
+		    regimes_path);
+		goto fail;
+	}
+	if (r->nfindings > 0) {
+		qsort(r->findings, r->nfindings, sizeof(*r->findings),
+		    cmp_finding);
+	}
+	if ((st = link_findings(r, findings_path, e)) != SPREG_OK) {
+		goto fail;
+	}
+	int32_t newest = r->regimes[0].reviewed_on;
+	for (size_t i = 1; i < r->nregimes; i++) {
+		if (r->regimes[i].reviewed_on > newest) {
+			newest = r->regimes[i].reviewed_on;
+		}
+	}
+	date_format(newest, r->version);
+	crypto_hash_sha256_init(&h);
+	if ((st = hash_file(&h, data_dir, "regimes.csv", e)) != SPREG_OK ||
+	    (st = hash_file(&h, data_dir, "adequacy.csv", e)) != SPREG_OK ||
+	    (st = hash_file(&h, data_dir, "mechanisms.csv", e)) != SPREG_OK) {
+		goto fail;
+	}
+	crypto_hash_sha256_final(&h, digest);
+	sodium_bin2hex(r->checksum, sizeof(r->checksum), digest,
+	    sizeof(digest));
+	*out = r;
+	return SPREG_OK;
+
+fail:
+	assess_rules_destroy(r);
+	return st;
+}
+
+void
+assess_rules_destroy(assess_rules *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < r->nstrings; i++) {
+		free(r->strings[i]);
+	}
+	free(r->strings);
+	free(r->regimes);
+	free(r->findings);
+	free(r);
+}
+
+const char *
+assess_rules_version(const assess_rules *r)
+{
+	return r->version;
+}
+
+const char *
+assess_rules_checksum(const assess_rules *r)
+{
+	return r->checksum;
+}
+
+size_t
+assess_regime_count(const assess_rules *r)
+{
+	return r->nregimes;
+}
+
+const assess_regime *
+assess_regime_at(const assess_rules *r, size_t i)
+{
+	return i < r->nregimes ? &r->regimes[i] : NULL;
+}
+
+size_t
+assess_finding_count(const assess_rules *r)
+{
+	return r->nfindings;
+}
+
+const assess_finding *
+assess_finding_at(const assess_rules *r, size_t i)
+{
+	return i < r->nfindings ? &r->findings[i] : NULL;
+}
+
+const assess_finding *
+assess_findings_for(const assess_rules *r, const char *regime,
+    const char *country, size_t *n)
+{
+	size_t lo = 0, hi = r->nfindings;
+
+	/* Lower bound of (regime, country) in the sorted array. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const assess_finding *f = &r->findings[mid];
+		int c = strcmp(f->regime, regime);
+		if (c == 0) {
+			c = strcmp(f->country, country);
+		}
+		if (c < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	size_t end = lo;
+	while (end < r->nfindings &&
+	    strcmp(r->findings[end].regime, regime) == 0 &&
+	    strcmp(r->findings[end].country, country) == 0) {
+		end++;
+	}
+	*n = end - lo;
+	return *n > 0 ? &r->findings[lo] : NULL;
+}

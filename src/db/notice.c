@@ -1,0 +1,501 @@
+/* Announced changes, their due dates, and customers' objections. */
+#include <string.h>
+
+#include "core/date.h"
+#include "db/record.h"
+
+#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
+
+static void
+be32_put(unsigned char out[4], uint32_t v)
+{
+	out[0] = (unsigned char) (v >> 24);
+	out[1] = (unsigned char) (v >> 16);
+	out[2] = (unsigned char) (v >> 8);
+	out[3] = (unsigned char) v;
+}
+
+static spreg_status
+put_announcement(db_txn *t, const Spreg__V1__Announcement *an, err *e)
+{
+	unsigned char kbuf[8];
+	MDB_val k = {8, kbuf};
+	MDB_val v = {spreg__v1__announcement__get_packed_size(an), NULL};
+	int rc;
+
+	db_be64_put(kbuf, an->seq);
+	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_ANNOUNCEMENTS), &k, &v,
+	         MDB_RESERVE)) != 0) {
+		return db_fail(t, rc, "announcements", e);
+	}
+	spreg__v1__announcement__pack(an, v.mv_data);
+	return SPREG_OK;
+}
+
+spreg_status
+db_announcement_get(db_txn *t, uint64_t seq, arena *a,
+    Spreg__V1__Announcement **out, err *e)
+{
+	unsigned char kbuf[8];
+	MDB_val k = {8, kbuf}, v;
+	int rc;
+
+	db_be64_put(kbuf, seq);
+	rc = mdb_get(t->txn, db_dbi(t->d, DB_ANNOUNCEMENTS), &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		return err_set(e, SPREG_NOT_FOUND,
+		    "change_seq: %llu is not an announced change",
+		    (unsigned long long) seq);
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "announcements", e);
+	}
+	*out = spreg__v1__announcement__unpack(&a->pb, v.mv_size, v.mv_data);
+	return *out ? SPREG_OK :
+	              err_set(e, SPREG_DATA_LOSS,
+	                  "announcement %llu does not decode",
+	                  (unsigned long long) seq);
+}
+
+spreg_status
+db_announcement_list(db_txn *t, bool include_applied, arena *a,
+    Spreg__V1__Announcement ***out, size_t *n_out, err *e)
+{
+	MDB_stat stat;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, db_dbi(t->d, DB_ANNOUNCEMENTS), &stat)) !=
+	        0 ||
+	    (rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_ANNOUNCEMENTS),
+	         &cur)) != 0) {
+		return db_fail(t, rc, "announcements", e);
+	}
+	Spreg__V1__Announcement **items = arena_alloc(a,
+	    (stat.ms_entries + 1) * sizeof(*items));
+	if (items == NULL) {
+		mdb_cursor_close(cur);
+		return OOM(e);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		Spreg__V1__Announcement *an = spreg__v1__announcement__unpack(
+		    &a->pb, v.mv_size, v.mv_data);
+		if (an == NULL) {
+			mdb_cursor_close(cur);
+			return err_set(e, SPREG_DATA_LOSS,
+			    "announcement does not decode");
+		}
+		if (include_applied || !an->applied) {
+			items[n++] = an;
+		}
+	}
+	mdb_cursor_close(cur);
+	*out = items;
+	*n_out = n;
+	return SPREG_OK;
+}
+
+/* The pending announcement of a subprocessor, if any. */
+static spreg_status
+pending_for(db_txn *t, const char *id, arena *a, uint64_t *seq_out, err *e)
+{
+	Spreg__V1__Announcement **items;
+	size_t n;
+	spreg_status st;
+
+	*seq_out = 0;
+	if ((st = db_announcement_list(t, false, a, &items, &n, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(items[i]->subprocessor->id, id) == 0) {
+			*seq_out = items[i]->seq;
+		}
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
+    arena *a, Spreg__V1__Announcement **out, Spreg__V1__Change **change_out,
+    err *e)
+{
+	Spreg__V1__Subprocessor *old = NULL;
+	char now[TIME_BUF], day[DATE_BUF];
+	uint64_t pending;
+	spreg_status st;
+	err ignored;
+
+	st = db_sp_get(t, in->sp->id, 0, a, &old, &ignored);
+	if (st == SPREG_NOT_FOUND) {
+		old = NULL;
+	} else if (st != SPREG_OK) {
+		*e = ignored;
+		return st;
+	}
+	uint64_t have = old ? old->revision : 0;
+	if (in->expected_revision != 0 && in->expected_revision != have) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "expected_revision: %llu, but subprocessor '%s' is at "
+		    "revision %llu", (unsigned long long) in->expected_revision,
+		    in->sp->id, (unsigned long long) have);
+	}
+	if ((st = pending_for(t, in->sp->id, a, &pending, e)) != SPREG_OK) {
+		return st;
+	}
+	if (pending != 0) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "subprocessor.id: '%s' already has a pending announcement "
+		    "(change seq %llu)", in->sp->id,
+		    (unsigned long long) pending);
+	}
+	date_format(in->effective_day, day);
+	time_format(who->now_ms, now);
+
+	/* A new vendor is listed as proposed until its date. */
+	if (old == NULL) {
+		Spreg__V1__Subprocessor *proposed = arena_alloc(a,
+		    sizeof(*proposed));
+		Spreg__V1__Change *created;
+		if (proposed == NULL) {
+			return OOM(e);
+		}
+		*proposed = *in->sp;
+		proposed->status = SP_STATUS_PROPOSED;
+		proposed->effective_from = arena_strdup(a, day);
+		if (proposed->effective_from == NULL) {
+			return OOM(e);
+		}
+		if ((st = db_sp_put(t, proposed, 0, true, who, a, &created,
+		         e)) != SPREG_OK) {
+			return st;
+		}
+		have = proposed->revision;
+	}
+	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
+	Spreg__V1__Announcement *an = arena_alloc(a, sizeof(*an));
+	if (c == NULL || an == NULL) {
+		return OOM(e);
+	}
+	spreg__v1__change__init(c);
+	c->time = arena_strdup(a, now);
+	c->actor = (char *) who->name;
+	c->kind = CHANGE_ANNOUNCED;
+	c->subprocessor_id = in->sp->id;
+	c->old_revision = have;
+	c->request_id = who->request_id;
+	c->effective_at = arena_strdup(a, day);
+	c->emergency = in->emergency;
+	c->reason = (char *) in->reason;
+	/* Concerned: users of the services before and after. */
+	size_t max = in->sp->n_services + (old ? old->n_services : 0);
+	c->services = arena_alloc(a, (max ? max : 1) * sizeof(char *));
+	if (c->time == NULL || c->effective_at == NULL || c->services == NULL) {
+		return OOM(e);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		const Spreg__V1__Subprocessor *r = pass ? old : in->sp;
+		for (size_t i = 0; r != NULL && i < r->n_services; i++) {
+			bool seen = false;
+			for (size_t j = 0; j < c->n_services && !seen; j++) {
+				seen = strcmp(c->services[j], r->services[i]) ==
+				    0;
+			}
+			if (!seen) {
+				c->services[c->n_services++] = r->services[i];
+			}
+		}
+	}
+	if ((st = db_change_append(t, c, e)) != SPREG_OK) {
+		return st;
+	}
+	spreg__v1__announcement__init(an);
+	an->seq = c->seq;
+	an->effective_at = c->effective_at;
+	an->subprocessor = in->sp;
+	an->emergency = in->emergency;
+	an->reason = (char *) in->reason;
+	if ((st = put_announcement(t, an, e)) != SPREG_OK) {
+		return st;
+	}
+	unsigned char due[12];
+	be32_put(due, (uint32_t) in->effective_day);
+	db_be64_put(due + 4, an->seq);
+	MDB_val k = {sizeof(due), due}, v = {0, ""};
+	int rc = mdb_put(t->txn, db_dbi(t->d, DB_DUE), &k, &v, 0);
+	if (rc != 0) {
+		return db_fail(t, rc, "due", e);
+	}
+	*out = an;
+	*change_out = c;
+	return SPREG_OK;
+}
+
+spreg_status
+db_apply_due(db_txn *t, int32_t today, const db_actor *who, arena *a,
+    size_t *applied_out, err *e)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	spreg_status st = SPREG_OK;
+	size_t applied = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_DUE), &cur)) != 0) {
+		return db_fail(t, rc, "due", e);
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		const unsigned char *key = k.mv_data;
+		int32_t day = (int32_t) ((uint32_t) key[0] << 24 |
+		    (uint32_t) key[1] << 16 | (uint32_t) key[2] << 8 | key[3]);
+		if (k.mv_size != 12 || day > today) {
+			break;
+		}
+		uint64_t seq = db_be64_get(key + 4);
+		Spreg__V1__Announcement *an;
+		Spreg__V1__Subprocessor *old = NULL, *sp;
+		Spreg__V1__Change *c;
+		err ignored;
+
+		if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+			st = db_fail(t, rc, "due", e);
+			break;
+		}
+		if ((st = db_announcement_get(t, seq, a, &an, e)) != SPREG_OK) {
+			break;
+		}
+		sp = an->subprocessor;
+		if (sp->status == SP_STATUS_PROPOSED ||
+		    sp->status == SP_STATUS_UNSPECIFIED) {
+			sp->status = SP_STATUS_ACTIVE;
+		}
+		if (db_sp_get(t, sp->id, 0, a, &old, &ignored) != SPREG_OK) {
+			old = NULL;
+		}
+		/* Applied as announced, whatever happened in between. */
+		if ((st = db_sp_put(t, sp, 0, false, who, a, &c, e)) !=
+		    SPREG_OK) {
+			break;
+		}
+		if (c != NULL) {
+			/* Re-label the change db_sp_put logged: same seq. */
+			c->kind = CHANGE_TOOK_EFFECT;
+			c->ref_seq = seq;
+			c->effective_at = an->effective_at;
+			unsigned char cbuf[8];
+			db_be64_put(cbuf, c->seq);
+			MDB_val ck = {8, cbuf};
+			MDB_val cv = {spreg__v1__change__get_packed_size(c),
+			    NULL};
+			if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_CHANGES), &ck,
+			         &cv, MDB_RESERVE)) != 0) {
+				st = db_fail(t, rc, "change log", e);
+				break;
+			}
+			spreg__v1__change__pack(c, cv.mv_data);
+		}
+		an->applied = true;
+		if ((st = put_announcement(t, an, e)) != SPREG_OK) {
+			break;
+		}
+		applied++;
+	}
+	mdb_cursor_close(cur);
+	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND) {
+		st = db_fail(t, rc, "due", e);
+	}
+	if (st == SPREG_OK) {
+		*applied_out = applied;
+	}
+	return st;
+}
+
+static size_t
+objection_key(unsigned char *buf, uint64_t seq, const char *customer_id)
+{
+	size_t n = strlen(customer_id);
+	db_be64_put(buf, seq);
+	memcpy(buf + 8, customer_id, n);
+	return 8 + n;
+}
+
+spreg_status
+db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
+    const char *reason, const db_actor *who, arena *a,
+    Spreg__V1__Objection **out, Spreg__V1__Change **change_out, err *e)
+{
+	Spreg__V1__Announcement *an;
+	Spreg__V1__Customer *cust;
+	unsigned char kbuf[8 + 64];
+	char now[TIME_BUF];
+	int32_t effective;
+	spreg_status st;
+	int rc;
+
+	if ((st = db_announcement_get(t, change_seq, a, &an, e)) != SPREG_OK ||
+	    (st = db_customer_get(t, customer_id, a, &cust, e)) != SPREG_OK) {
+		return st;
+	}
+	/* The ANNOUNCED change names the services concerned. */
+	Spreg__V1__Change **cs;
+	size_t nc;
+	uint64_t next;
+	if ((st = db_change_list(t, change_seq - 1, 1, NULL, 1, a, &cs, &nc,
+	         &next, e)) != SPREG_OK) {
+		return st;
+	}
+	if (nc != 1 || !db_change_concerns(cs[0], customer_id, cust->services,
+	                   cust->n_services)) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "customer_id: customer '%s' uses none of the services of "
+		    "change %llu", customer_id, (unsigned long long) change_seq);
+	}
+	if (!date_parse(an->effective_at, &effective)) {
+		return err_set(e, SPREG_DATA_LOSS, "announcement date");
+	}
+	if (an->applied || date_from_ms(who->now_ms) >= effective) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "change_seq: the notice window of change %llu closed on %s",
+		    (unsigned long long) change_seq, an->effective_at);
+	}
+	MDB_val k = {objection_key(kbuf, change_seq, customer_id), kbuf}, v;
+	rc = mdb_get(t->txn, db_dbi(t->d, DB_OBJECTIONS), &k, &v);
+	if (rc == 0) {
+		return err_set(e, SPREG_ALREADY_EXISTS,
+		    "customer_id: customer '%s' already objected to change %llu",
+		    customer_id, (unsigned long long) change_seq);
+	}
+	if (rc != MDB_NOTFOUND) {
+		return db_fail(t, rc, "objections", e);
+	}
+	time_format(who->now_ms, now);
+	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
+	Spreg__V1__Objection *o = arena_alloc(a, sizeof(*o));
+	if (c == NULL || o == NULL || (c->time = arena_strdup(a, now)) == NULL) {
+		return OOM(e);
+	}
+	char *time = c->time;
+	spreg__v1__change__init(c);
+	c->time = time;
+	c->actor = (char *) who->name;
+	c->kind = CHANGE_OBJECTION;
+	c->subprocessor_id = an->subprocessor->id;
+	c->customer_id = (char *) customer_id;
+	c->reason = (char *) reason;
+	c->ref_seq = change_seq;
+	c->request_id = who->request_id;
+	c->effective_at = an->effective_at;
+	if ((st = db_change_append(t, c, e)) != SPREG_OK) {
+		return st;
+	}
+	spreg__v1__objection__init(o);
+	o->customer_id = (char *) customer_id;
+	o->change_seq = change_seq;
+	o->reason = (char *) reason;
+	o->time = c->time;
+	o->actor = c->actor;
+	o->seq = c->seq;
+	v = (MDB_val) {spreg__v1__objection__get_packed_size(o), NULL};
+	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_OBJECTIONS), &k, &v,
+	         MDB_RESERVE)) != 0) {
+		return db_fail(t, rc, "objections", e);
+	}
+	spreg__v1__objection__pack(o, v.mv_data);
+	MDB_val ik = {strlen(customer_id), (void *) customer_id};
+	MDB_val iv = {8, kbuf};
+	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_IDX_OBJECTION_CUSTOMER), &ik,
+	         &iv, MDB_NODUPDATA)) != 0) {
+		return db_fail(t, rc, "objections", e);
+	}
+	*out = o;
+	*change_out = c;
+	return SPREG_OK;
+}
+
+static spreg_status
+append_objection(db_txn *t, const MDB_val *v, arena *a,
+    Spreg__V1__Objection ***items, size_t *n, size_t *cap, err *e)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		Spreg__V1__Objection **more = arena_alloc(a,
+		    ncap * sizeof(*more));
+		if (more == NULL) {
+			return OOM(e);
+		}
+		if (*n > 0) {
+			memcpy(more, *items, *n * sizeof(*more));
+		}
+		*items = more;
+		*cap = ncap;
+	}
+	(*items)[*n] = spreg__v1__objection__unpack(&a->pb, v->mv_size,
+	    v->mv_data);
+	if ((*items)[*n] == NULL) {
+		return err_set(e, SPREG_DATA_LOSS, "objection does not decode");
+	}
+	(*n)++;
+	(void) t;
+	return SPREG_OK;
+}
+
+spreg_status
+db_objection_list(db_txn *t, uint64_t change_seq, const char *customer_id,
+    arena *a, Spreg__V1__Objection ***out, size_t *n_out, err *e)
+{
+	Spreg__V1__Objection **items = NULL;
+	size_t n = 0, cap = 0;
+	MDB_cursor *cur;
+	spreg_status st = SPREG_OK;
+	int rc;
+
+	if (customer_id != NULL && customer_id[0] != '\0') {
+		MDB_cursor *idx;
+		MDB_val k = {strlen(customer_id), (void *) customer_id}, v;
+		if ((rc = mdb_cursor_open(t->txn,
+		         db_dbi(t->d, DB_IDX_OBJECTION_CUSTOMER), &idx)) != 0) {
+			return db_fail(t, rc, "objections", e);
+		}
+		for (rc = mdb_cursor_get(idx, &k, &v, MDB_SET_KEY);
+		     rc == 0 && st == SPREG_OK;
+		     rc = mdb_cursor_get(idx, &k, &v, MDB_NEXT_DUP)) {
+			unsigned char kbuf[8 + 64];
+			MDB_val ok = {objection_key(kbuf,
+			    db_be64_get(v.mv_data), customer_id), kbuf}, ov;
+			if (mdb_get(t->txn, db_dbi(t->d, DB_OBJECTIONS), &ok,
+			        &ov) == 0) {
+				st = append_objection(t, &ov, a, &items, &n,
+				    &cap, e);
+			}
+		}
+		mdb_cursor_close(idx);
+	} else {
+		unsigned char kbuf[8];
+		MDB_val k = {8, kbuf}, v;
+		db_be64_put(kbuf, change_seq);
+		if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_OBJECTIONS),
+		         &cur)) != 0) {
+			return db_fail(t, rc, "objections", e);
+		}
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		     rc == 0 && st == SPREG_OK && k.mv_size >= 8 &&
+		     db_be64_get(k.mv_data) == change_seq;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			st = append_objection(t, &v, a, &items, &n, &cap, e);
+		}
+		mdb_cursor_close(cur);
+	}
+	if (st != SPREG_OK) {
+		return st;
+	}
+	if (items == NULL && (items = arena_alloc(a, sizeof(*items))) == NULL) {
+		return OOM(e);
+	}
+	*out = items;
+	*n_out = n;
+	return SPREG_OK;
+}

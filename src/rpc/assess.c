@@ -1,0 +1,486 @@
+/* Handlers of service spreg.v1.Assessment. */
+#include <stdio.h>
+#include <string.h>
+
+#include "assess/assess.h"
+#include "core/date.h"
+#include "core/validate.h"
+#include "db/record.h"
+#include "rpc/rpc.h"
+#include "rpc/token.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+#define HORIZON_MAX 3650
+
+#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
+
+static spreg_status
+rules_of(rpc_call *call, const assess_rules **r, err *e)
+{
+	if ((*r = rpc_server_rules(call->srv)) == NULL) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "rules: the server has no transfer rules loaded");
+	}
+	return SPREG_OK;
+}
+
+/* User categories are special when stored so (inherited at put). */
+static bool
+user_special(void *arg, const char *key)
+{
+	rpc_call *call = arg;
+	Spreg__V1__DataCategory *c;
+	err ignored;
+
+	return db_category_get(call->txn, key, call->arena, &c, &ignored) ==
+	    SPREG_OK && c->special_category;
+}
+
+/* The checked request, with defaults applied. */
+typedef struct request {
+	const char *regime;
+	int32_t as_of;
+	char as_of_text[DATE_BUF];
+	uint32_t horizon;
+	assess_supposition *suppose;
+	size_t nsuppose;
+} request;
+
+static spreg_status
+check_request(rpc_call *call, const assess_rules *r,
+    const Spreg__V1__AssessTransfersRequest *in, request *rq, err *e)
+{
+	const catalog *cat = rpc_server_catalog(call->srv);
+	spreg_status st;
+
+	rq->regime = in->regime[0] ? in->regime : "EU";
+	if (assess_regime_find(r, rq->regime) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "regime: '%.40s' is not EU, UK or CH", rq->regime);
+	}
+	if (in->customer[0] != '\0') {
+		/* Customers come with their own issue; none exist yet. */
+		return err_set(e, SPREG_NOT_FOUND,
+		    "customer: no customer '%.64s'", in->customer);
+	}
+	if (in->as_of[0] == '\0') {
+		rq->as_of = date_from_ms(call->now_ms);
+	} else if (!date_parse(in->as_of, &rq->as_of)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "as_of: '%.40s' is not a YYYY-MM-DD date", in->as_of);
+	}
+	date_format(rq->as_of, rq->as_of_text);
+	if (in->horizon_days > HORIZON_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "horizon_days: at most %d", HORIZON_MAX);
+	}
+	rq->horizon = in->horizon_days ? in->horizon_days :
+	    ASSESS_HORIZON_DEFAULT;
+	if (in->n_suppose_invalid > ASSESS_SUPPOSE_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "suppose_invalid: at most %d", ASSESS_SUPPOSE_MAX);
+	}
+	rq->nsuppose = in->n_suppose_invalid;
+	rq->suppose = arena_alloc(call->arena,
+	    (rq->nsuppose + 1) * sizeof(*rq->suppose));
+	if (rq->suppose == NULL) {
+		return OOM(e);
+	}
+	for (size_t i = 0; i < rq->nsuppose; i++) {
+		const Spreg__V1__Supposition *s = in->suppose_invalid[i];
+		char field[48];
+		snprintf(field, sizeof(field), "suppose_invalid[%zu].id", i);
+		if ((st = assess_supposition_check(r, cat, s->id, field, e)) !=
+		    SPREG_OK) {
+			return st;
+		}
+		rq->suppose[i].id = s->id;
+		rq->suppose[i].from = rq->as_of;
+		if (s->from[0] != '\0' &&
+		    !date_parse(s->from, &rq->suppose[i].from)) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "suppose_invalid[%zu].from: '%.40s' is not a "
+			    "YYYY-MM-DD date", i, s->from);
+		}
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+check_filters(rpc_call *call, const Spreg__V1__AssessTransfersRequest *in,
+    err *e)
+{
+	const catalog *cat = rpc_server_catalog(call->srv);
+
+	if (in->subprocessor_id[0] && !validate_slug(in->subprocessor_id)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "subprocessor_id: must match [a-z0-9][a-z0-9-]{0,63}");
+	}
+	if (in->data_category[0] &&
+	    catalog_category_find(cat, in->data_category) == NULL) {
+		Spreg__V1__DataCategory *c;
+		err ignored;
+		if (!validate_category_key(in->data_category) ||
+		    db_category_get(call->txn, in->data_category, call->arena,
+		        &c, &ignored) != SPREG_OK) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "data_category: unknown data category");
+		}
+	}
+	if (in->country[0] && catalog_country_find(cat, in->country) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "country: not an ISO 3166-1 alpha-2 code");
+	}
+	if (in->mechanism[0] &&
+	    catalog_mechanism_find(cat, in->mechanism) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "mechanism: unknown mechanism");
+	}
+	if (in->service[0] && !validate_slug(in->service)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "service: must match [a-z0-9][a-z0-9-]{0,63}");
+	}
+	if (in->page_size > PAGE_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "page_size: at most %d", PAGE_MAX);
+	}
+	return SPREG_OK;
+}
+
+/* Non-zero counts, in verdict order. */
+static spreg_status
+counts_out(arena *a, const uint64_t counts[ASSESS_NVERDICTS],
+    Spreg__V1__VerdictCount ***out, size_t *n_out, err *e)
+{
+	Spreg__V1__VerdictCount **list = arena_alloc(a,
+	    ASSESS_NVERDICTS * sizeof(*list));
+	size_t n = 0;
+
+	if (list == NULL) {
+		return OOM(e);
+	}
+	for (int v = 1; v < ASSESS_NVERDICTS; v++) {
+		if (counts[v] == 0) {
+			continue;
+		}
+		Spreg__V1__VerdictCount *c = arena_alloc(a, sizeof(*c));
+		if (c == NULL) {
+			return OOM(e);
+		}
+		spreg__v1__verdict_count__init(c);
+		c->verdict = (Spreg__V1__Verdict) v;
+		c->count = counts[v];
+		list[n++] = c;
+	}
+	*out = list;
+	*n_out = n;
+	return SPREG_OK;
+}
+
+/* Rows of one vendor appended to out, its summary added. */
+typedef struct page {
+	Spreg__V1__AssessTransfersResponse *out;
+	size_t cap_rows;
+	uint64_t totals[ASSESS_NVERDICTS];
+} page;
+
+static spreg_status
+add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
+    const Spreg__V1__Subprocessor *sp, page *pg, err *e)
+{
+	Spreg__V1__AssessTransfersResponse *out = pg->out;
+	Spreg__V1__TransferAssessment **rows;
+	uint64_t counts[ASSESS_NVERDICTS] = {0};
+	size_t n;
+	spreg_status st;
+
+	if ((st = assess_subprocessor(r, rpc_server_catalog(call->srv), sp,
+	         q, call->arena, &rows, &n, e)) != SPREG_OK) {
+		return st;
+	}
+	if (out->n_assessments + n > pg->cap_rows) {
+		/* The arena cannot grow in place: copy to a doubled list. */
+		size_t cap = pg->cap_rows ? pg->cap_rows * 2 : 64;
+		while (cap < out->n_assessments + n) {
+			cap *= 2;
+		}
+		Spreg__V1__TransferAssessment **list = arena_alloc(call->arena,
+		    cap * sizeof(*list));
+		if (list == NULL) {
+			return OOM(e);
+		}
+		if (out->n_assessments > 0) {
+			memcpy(list, out->assessments, out->n_assessments *
+			    sizeof(*list));
+		}
+		out->assessments = list;
+		pg->cap_rows = cap;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out->assessments[out->n_assessments++] = rows[i];
+		counts[rows[i]->verdict % ASSESS_NVERDICTS]++;
+		pg->totals[rows[i]->verdict % ASSESS_NVERDICTS]++;
+	}
+	Spreg__V1__VendorSummary *vs = arena_alloc(call->arena, sizeof(*vs));
+	if (vs == NULL) {
+		return OOM(e);
+	}
+	spreg__v1__vendor_summary__init(vs);
+	vs->subprocessor_id = sp->id;
+	if ((st = counts_out(call->arena, counts, &vs->counts,
+	         &vs->n_counts, e)) != SPREG_OK) {
+		return st;
+	}
+	out->vendors[out->n_vendors++] = vs;
+	return SPREG_OK;
+}
+
+static spreg_status
+assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__AssessTransfersRequest *in = (const void *) in_;
+	Spreg__V1__AssessTransfersResponse *out = (void *) out_;
+	const assess_rules *r;
+	Spreg__V1__Subprocessor **sps;
+	size_t nsps;
+	bool more = false;
+	request rq;
+	page pg;
+	spreg_status st;
+
+	if ((st = rules_of(call, &r, e)) != SPREG_OK ||
+	    (st = check_request(call, r, in, &rq, e)) != SPREG_OK ||
+	    (st = check_filters(call, in, e)) != SPREG_OK) {
+		return st;
+	}
+	assess_query q = {rq.regime, rq.as_of, rq.horizon, rq.suppose,
+	    rq.nsuppose, user_special, call};
+
+	if (in->subprocessor_id[0] != '\0') {
+		Spreg__V1__Subprocessor *one;
+		if ((st = db_sp_get(call->txn, in->subprocessor_id, 0,
+		         call->arena, &one, e)) != SPREG_OK) {
+			return st;
+		}
+		sps = &one;
+		nsps = 1;
+	} else {
+		/* The token is bound to the query: the same filters, day,
+		 * regime and suppositions page on. */
+		char query[2048];
+		int len = snprintf(query, sizeof(query),
+		    "assess\n%s\n%s\n%u\n%s\n%s\n%s\n%s", rq.regime,
+		    rq.as_of_text, (unsigned) rq.horizon, in->data_category,
+		    in->country, in->mechanism, in->service);
+		for (size_t i = 0; i < rq.nsuppose && len > 0 &&
+		    (size_t) len < sizeof(query); i++) {
+			char d[DATE_BUF];
+			date_format(rq.suppose[i].from, d);
+			len += snprintf(query + len, sizeof(query) - (size_t) len,
+			    "\n%.80s@%s", rq.suppose[i].id, d);
+		}
+		const char *after_id;
+		if ((st = rpc_token_open(rpc_server_secret(call->srv), query,
+		         in->page_token, call->arena, &after_id, e)) !=
+		    SPREG_OK) {
+			return st;
+		}
+		db_sp_filter f = {.category = in->data_category,
+		    .country = in->country, .mechanism = in->mechanism,
+		    .service = in->service, .status = SP_STATUS_UNSPECIFIED};
+		size_t limit = in->page_size ? in->page_size : PAGE_DEFAULT;
+		if ((st = db_sp_list(call->txn, &f, after_id, limit,
+		         call->arena, &sps, &nsps, &more, e)) != SPREG_OK) {
+			return st;
+		}
+		if (more && nsps > 0) {
+			out->next_page_token = rpc_token_make(
+			    rpc_server_secret(call->srv), query,
+			    sps[nsps - 1]->id, call->arena);
+			if (out->next_page_token == NULL) {
+				return OOM(e);
+			}
+		}
+	}
+
+	memset(&pg, 0, sizeof(pg));
+	pg.out = out;
+	out->vendors = arena_alloc(call->arena, (nsps + 1) *
+	    sizeof(*out->vendors));
+	if (out->vendors == NULL) {
+		return OOM(e);
+	}
+	for (size_t i = 0; i < nsps; i++) {
+		if ((st = add_vendor(call, r, &q, sps[i], &pg, e)) !=
+		    SPREG_OK) {
+			return st;
+		}
+	}
+	if ((st = counts_out(call->arena, pg.totals, &out->totals,
+	         &out->n_totals, e)) != SPREG_OK) {
+		return st;
+	}
+	if ((out->as_of = arena_strdup(call->arena, rq.as_of_text)) == NULL) {
+		return OOM(e);
+	}
+	out->regime = (char *) rq.regime;
+	out->rules_version = (char *) assess_rules_version(r);
+	return SPREG_OK;
+}
+
+static const char *
+kind_name(catalog_mechanism_kind k)
+{
+	switch (k) {
+	case CATALOG_MECH_ADEQUACY:
+		return "adequacy";
+	case CATALOG_MECH_FRAMEWORK:
+		return "framework";
+	case CATALOG_MECH_ART46:
+		return "art46";
+	case CATALOG_MECH_DEROGATION:
+		return "derogation";
+	case CATALOG_MECH_NOT_TRANSFER_TOOL:
+	default:
+		return "not_transfer_tool";
+	}
+}
+
+static char *
+day_or_empty(arena *a, int32_t day)
+{
+	char buf[DATE_BUF];
+
+	if (day == CATALOG_DAY_NONE) {
+		return (char *) "";
+	}
+	date_format(day, buf);
+	return arena_strdup(a, buf);
+}
+
+static spreg_status
+get_rules(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__GetRulesRequest *in = (const void *) in_;
+	Spreg__V1__GetRulesResponse *out = (void *) out_;
+	const catalog *cat = rpc_server_catalog(call->srv);
+	const assess_rules *r;
+	spreg_status st;
+
+	if ((st = rules_of(call, &r, e)) != SPREG_OK) {
+		return st;
+	}
+	if (in->regime[0] && assess_regime_find(r, in->regime) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "regime: '%.40s' is not EU, UK or CH", in->regime);
+	}
+	size_t cap = assess_regime_count(r) + assess_finding_count(r) +
+	    catalog_mechanism_count(cat) + 1;
+	out->rules = arena_alloc(call->arena, cap * sizeof(*out->rules));
+	if (out->rules == NULL) {
+		return OOM(e);
+	}
+	/* Each regime's own area first, then findings, then mechanisms. */
+	for (size_t i = 0; i < assess_regime_count(r); i++) {
+		const assess_regime *g = assess_regime_at(r, i);
+		char id[32];
+		if (in->regime[0] && strcmp(in->regime, g->id) != 0) {
+			continue;
+		}
+		Spreg__V1__Rule *ru = arena_alloc(call->arena, sizeof(*ru));
+		snprintf(id, sizeof(id), "regime:%s", g->id);
+		if (ru == NULL) {
+			return OOM(e);
+		}
+		spreg__v1__rule__init(ru);
+		if ((ru->id = arena_strdup(call->arena, id)) == NULL) {
+			return OOM(e);
+		}
+		ru->regime = (char *) g->id;
+		ru->kind = (char *) "regime";
+		ru->subject = (char *) g->home;
+		ru->reference = (char *) g->name;
+		ru->source = (char *) g->source;
+		out->rules[out->n_rules++] = ru;
+	}
+	for (size_t i = 0; i < assess_finding_count(r); i++) {
+		const assess_finding *f = assess_finding_at(r, i);
+		if (in->regime[0] && strcmp(in->regime, f->regime) != 0) {
+			continue;
+		}
+		Spreg__V1__Rule *ru = arena_alloc(call->arena, sizeof(*ru));
+		if (ru == NULL) {
+			return OOM(e);
+		}
+		spreg__v1__rule__init(ru);
+		ru->id = (char *) f->id;
+		ru->regime = (char *) f->regime;
+		ru->kind = (char *) f->status;
+		ru->subject = (char *) f->country;
+		if ((ru->valid_from = day_or_empty(call->arena,
+		         f->valid_from)) == NULL ||
+		    (ru->valid_until = day_or_empty(call->arena,
+		         f->valid_until)) == NULL) {
+			return OOM(e);
+		}
+		ru->condition = (char *) f->condition;
+		ru->reference = (char *) f->decision_ref;
+		ru->source = (char *) f->source;
+		out->rules[out->n_rules++] = ru;
+	}
+	for (size_t i = 0; i < catalog_mechanism_count(cat); i++) {
+		const catalog_mechanism *m = catalog_mechanism_at(cat, i);
+		char id[96], cond[96];
+		if (in->regime[0] && strcmp(in->regime, m->regime) != 0) {
+			continue;
+		}
+		Spreg__V1__Rule *ru = arena_alloc(call->arena, sizeof(*ru));
+		if (ru == NULL) {
+			return OOM(e);
+		}
+		spreg__v1__rule__init(ru);
+		snprintf(id, sizeof(id), "mechanism:%s", m->id);
+		cond[0] = '\0';
+		if (m->sign_until != CATALOG_DAY_NONE) {
+			char d[DATE_BUF];
+			date_format(m->sign_until, d);
+			snprintf(cond, sizeof(cond), "signed before %s%s", d,
+			    m->needs_tia ? "; TIA required" : "");
+		} else if (m->needs_tia) {
+			snprintf(cond, sizeof(cond), "TIA required");
+		}
+		if ((ru->id = arena_strdup(call->arena, id)) == NULL ||
+		    (ru->condition = arena_strdup(call->arena, cond)) ==
+		        NULL ||
+		    (ru->valid_from = day_or_empty(call->arena,
+		         m->valid_from)) == NULL ||
+		    (ru->valid_until = day_or_empty(call->arena,
+		         m->valid_until)) == NULL) {
+			return OOM(e);
+		}
+		ru->regime = (char *) m->regime;
+		ru->kind = (char *) kind_name(m->kind);
+		ru->subject = (char *) m->id;
+		ru->reference = (char *) m->legal_basis;
+		ru->source = (char *) m->source;
+		out->rules[out->n_rules++] = ru;
+	}
+	out->version = (char *) assess_rules_version(r);
+	out->checksum = (char *) assess_rules_checksum(r);
+	return SPREG_OK;
+}
+
+/* Indexed like spreg__v1__assessment__descriptor.methods. */
+static const rpc_method assessment_methods[] = {
+	{"AssessTransfers", RPC_READ, assess_transfers},
+	{"GetRules", RPC_READ, get_rules},
+};
+
+const rpc_service rpc_assessment_service = {
+	&spreg__v1__assessment__descriptor,
+	assessment_methods,
+	sizeof(assessment_methods) / sizeof(assessment_methods[0]),
+};

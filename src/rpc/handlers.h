@@ -1,0 +1,34 @@
+/* Handlers of service spreg.v1.Registry kept outside registry.c, and the
+ * helpers they share. Internal to src/rpc/. */
+#ifndef RPC_HANDLERS_H
+#define RPC_HANDLERS_H
+
+#include "db/record.h"
+#include "rpc/rpc.h"
+
+#define RPC_PAGE_DEFAULT 100
+#define RPC_PAGE_MAX 1000
+
+db_actor rpc_actor_of(const rpc_call *call);
+/* Shipped or user-added category? arg is the rpc_call. */
+bool rpc_has_category(void *arg, const char *key);
+spreg_status rpc_check_id(const char *field, const char *id, err *e);
+
+spreg_status rpc_put_customer(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+spreg_status rpc_get_customer(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+spreg_status rpc_list_customers(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+spreg_status rpc_delete_customer(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+spreg_status rpc_announce_change(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+spreg_status rpc_list_announcements(rpc_call *call,
+    const ProtobufCMessage *in, ProtobufCMessage *out, err *e);
+spreg_status rpc_object_to_change(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+spreg_status rpc_list_objections(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+
+#endif

@@ -1,0 +1,241 @@
+/* Customers, announced changes and objections (GDPR Art. 28(2)). */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/date.h"
+#include "core/validate.h"
+#include "rpc/handlers.h"
+#include "rpc/token.h"
+
+#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
+
+spreg_status
+rpc_put_customer(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__PutCustomerRequest *in = (const void *) in_;
+	Spreg__V1__PutCustomerResponse *out = (void *) out_;
+	db_actor who = rpc_actor_of(call);
+	spreg_status st;
+
+	if (in->customer == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "customer: required");
+	}
+	Spreg__V1__Customer *c = arena_alloc(call->arena, sizeof(*c));
+	if (c == NULL) {
+		return OOM(e);
+	}
+	*c = *in->customer;
+	if ((st = validate_customer(c, e)) != SPREG_OK ||
+	    (st = db_customer_put(call->txn, c, in->expected_revision, &who,
+	         call->arena, &out->change, e)) != SPREG_OK) {
+		return st;
+	}
+	out->customer = c;
+	return SPREG_OK;
+}
+
+spreg_status
+rpc_get_customer(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__GetCustomerRequest *in = (const void *) in_;
+	Spreg__V1__GetCustomerResponse *out = (void *) out_;
+	spreg_status st;
+
+	if ((st = rpc_check_id("id", in->id, e)) != SPREG_OK) {
+		return st;
+	}
+	return db_customer_get(call->txn, in->id, call->arena, &out->customer,
+	    e);
+}
+
+spreg_status
+rpc_list_customers(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__ListCustomersRequest *in = (const void *) in_;
+	Spreg__V1__ListCustomersResponse *out = (void *) out_;
+	const char *after;
+	bool more;
+	spreg_status st;
+
+	if (in->page_size > RPC_PAGE_MAX) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "page_size: at most %d", RPC_PAGE_MAX);
+	}
+	if ((st = rpc_token_open(rpc_server_secret(call->srv), "customers",
+	         in->page_token, call->arena, &after, e)) != SPREG_OK ||
+	    (st = db_customer_list(call->txn, after,
+	         in->page_size ? in->page_size : RPC_PAGE_DEFAULT, call->arena,
+	         &out->customers, &out->n_customers, &more, e)) != SPREG_OK) {
+		return st;
+	}
+	if (more && out->n_customers > 0) {
+		out->next_page_token = rpc_token_make(
+		    rpc_server_secret(call->srv), "customers",
+		    out->customers[out->n_customers - 1]->id, call->arena);
+		if (out->next_page_token == NULL) {
+			return OOM(e);
+		}
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+rpc_delete_customer(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__DeleteCustomerRequest *in = (const void *) in_;
+	Spreg__V1__DeleteCustomerResponse *out = (void *) out_;
+	db_actor who = rpc_actor_of(call);
+	spreg_status st;
+
+	if ((st = rpc_check_id("id", in->id, e)) != SPREG_OK) {
+		return st;
+	}
+	return db_customer_delete(call->txn, in->id, &who, call->arena,
+	    &out->change, e);
+}
+
+spreg_status
+rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__AnnounceChangeRequest *in = (const void *) in_;
+	Spreg__V1__AnnounceChangeResponse *out = (void *) out_;
+	db_actor who = rpc_actor_of(call);
+	int32_t today = date_from_ms(call->now_ms), effective;
+	spreg_status st;
+
+	if (in->subprocessor == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "subprocessor: required");
+	}
+	if (!date_parse(in->effective_at, &effective)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "effective_at: not a YYYY-MM-DD date");
+	}
+	if (effective < today || (effective == today && !in->emergency)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "effective_at: %s is not after today", in->effective_at);
+	}
+	if (in->emergency && (in->reason[0] == '\0' ||
+	                         strlen(in->reason) > VALIDATE_TEXT_MAX ||
+	                         !validate_text(in->reason, true))) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "reason: an emergency replacement needs a reason (text, at "
+		    "most %d bytes)", VALIDATE_TEXT_MAX);
+	}
+	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
+	if (sp == NULL) {
+		return OOM(e);
+	}
+	*sp = *in->subprocessor;
+	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
+	         rpc_has_category, call, sp, e)) != SPREG_OK) {
+		return st;
+	}
+	/* The notice rule: every customer using a service of the vendor,
+	 * before or after the change, gets its notice_days. */
+	Spreg__V1__Subprocessor *old = NULL;
+	err ignored;
+	if (db_sp_get(call->txn, sp->id, 0, call->arena, &old, &ignored) !=
+	    SPREG_OK) {
+		old = NULL;
+	}
+	size_t nserv = sp->n_services + (old ? old->n_services : 0);
+	char **serv = arena_alloc(call->arena, (nserv + 1) * sizeof(*serv));
+	if (serv == NULL) {
+		return OOM(e);
+	}
+	memcpy(serv, sp->services, sp->n_services * sizeof(*serv));
+	if (old != NULL) {
+		memcpy(serv + sp->n_services, old->services,
+		    old->n_services * sizeof(*serv));
+	}
+	Spreg__V1__Customer **custs;
+	size_t ncusts;
+	if ((st = db_customers_of_services(call->txn, serv, nserv,
+	         call->arena, &custs, &ncusts, e)) != SPREG_OK) {
+		return st;
+	}
+	const Spreg__V1__Customer *strictest = NULL;
+	for (size_t i = 0; i < ncusts; i++) {
+		if (strictest == NULL ||
+		    custs[i]->notice_days > strictest->notice_days) {
+			strictest = custs[i];
+		}
+	}
+	if (strictest != NULL && !in->emergency &&
+	    effective < today + (int32_t) strictest->notice_days) {
+		char earliest[DATE_BUF];
+		date_format(today + (int32_t) strictest->notice_days, earliest);
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "effective_at: customer '%s' is owed %u days' notice; the "
+		    "earliest allowed date is %s (or announce it as an "
+		    "emergency replacement with a reason)", strictest->id,
+		    strictest->notice_days, earliest);
+	}
+	db_announce an = {sp, effective, in->emergency,
+	    in->emergency ? in->reason : "", in->expected_revision};
+	return db_announcement_put(call->txn, &an, &who, call->arena,
+	    &out->announcement, &out->change, e);
+}
+
+spreg_status
+rpc_list_announcements(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__ListAnnouncementsRequest *in = (const void *) in_;
+	Spreg__V1__ListAnnouncementsResponse *out = (void *) out_;
+
+	return db_announcement_list(call->txn, in->include_applied,
+	    call->arena, &out->announcements, &out->n_announcements, e);
+}
+
+spreg_status
+rpc_object_to_change(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__ObjectToChangeRequest *in = (const void *) in_;
+	Spreg__V1__ObjectToChangeResponse *out = (void *) out_;
+	db_actor who = rpc_actor_of(call);
+	spreg_status st;
+
+	if ((st = rpc_check_id("customer_id", in->customer_id, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	if (in->change_seq == 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "change_seq: required");
+	}
+	if (strlen(in->reason) > VALIDATE_TEXT_MAX ||
+	    !validate_text(in->reason, true)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "reason: at most %d bytes of text", VALIDATE_TEXT_MAX);
+	}
+	return db_objection_put(call->txn, in->customer_id, in->change_seq,
+	    in->reason, &who, call->arena, &out->objection, &out->change, e);
+}
+
+spreg_status
+rpc_list_objections(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__ListObjectionsRequest *in = (const void *) in_;
+	Spreg__V1__ListObjectionsResponse *out = (void *) out_;
+	spreg_status st;
+
+	if ((in->change_seq == 0) == (in->customer_id[0] == '\0')) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "change_seq: give change_seq or customer_id (one of them)");
+	}
+	if (in->customer_id[0] &&
+	    (st = rpc_check_id("customer_id", in->customer_id, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	return db_objection_list(call->txn, in->change_seq, in->customer_id,
+	    call->arena, &out->objections, &out->n_objections, e);
+}
