@@ -9,11 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "assess/rules.h"
 #include "core/catalog.h"
+#include "core/date.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "net/pub.h"
 #include "net/server.h"
 #include "rpc/import.h"
 #include "rpc/rpc.h"
@@ -39,7 +43,10 @@ usage(FILE *out)
 	    "  --max-message N    largest request in bytes (default 1048576)\n"
 	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
 	    "                     when full (default 67108864)\n"
-	    "  --ready-file PATH  write the bound URLs here once serving\n"
+	    "  --publish URL      nng URL to publish change notifications on\n"
+	    "                     (repeatable; default " NET_PUB_DEFAULT_URL ")\n"
+	    "  --ready-file PATH  write the bound URLs here once serving: RPC\n"
+	    "                     URLs first, then 'pub URL' lines\n"
 	    "  --log-level L      debug, info, warn or error (default info)\n"
 	    "  --version          print the version\n",
 	    SPREG_REFERENCE_DIR);
@@ -59,7 +66,7 @@ parse_size(const char *s, size_t *out)
 }
 
 static int
-write_ready(const char *path, const net_server *ns)
+write_ready(const char *path, const net_server *ns, const net_pub *np)
 {
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -69,6 +76,9 @@ write_ready(const char *path, const net_server *ns)
 	}
 	for (size_t i = 0; i < net_server_nurls(ns); i++) {
 		fprintf(f, "%s\n", net_server_url(ns, i));
+	}
+	for (size_t i = 0; i < net_pub_nurls(np); i++) {
+		fprintf(f, "pub %s\n", net_pub_url(np, i));
 	}
 	if (fclose(f) != 0) {
 		return -1;
@@ -88,6 +98,8 @@ main(int argc, char **argv)
 		{"max-message", required_argument, NULL, 'm'},
 		{"map-size", required_argument, NULL, 'M'},
 		{"ready-file", required_argument, NULL, 'R'},
+		{"publish", required_argument, NULL, 'P'},
+		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -95,6 +107,9 @@ main(int argc, char **argv)
 	};
 	const char *listen[MAX_LISTEN];
 	size_t nlisten = 0;
+	const char *publish[MAX_LISTEN];
+	size_t npublish = 0;
+	size_t heartbeat_ms = 0;	/* 0: NET_PUB_HEARTBEAT_MS */
 	const char *data_dir = "./var";
 	const char *ref_dir = SPREG_REFERENCE_DIR;
 	const char *ready_file = NULL;
@@ -148,6 +163,22 @@ main(int argc, char **argv)
 		case 'R':
 			ready_file = optarg;
 			break;
+		case 'P':
+			if (npublish == MAX_LISTEN) {
+				fprintf(stderr, "spregd: at most %d --publish\n",
+				    MAX_LISTEN);
+				return 1;
+			}
+			publish[npublish++] = optarg;
+			break;
+		case 'H':	/* not in the usage: for tests */
+			if (!parse_size(optarg, &heartbeat_ms) ||
+			    heartbeat_ms == 0 || heartbeat_ms > 3600000) {
+				fprintf(stderr, "spregd: --heartbeat-ms: 1 to "
+				    "3600000\n");
+				return 1;
+			}
+			break;
 		case 'L':
 			if (strcmp(optarg, "debug") == 0) {
 				log_set_level(LOG_DEBUG);
@@ -182,6 +213,9 @@ main(int argc, char **argv)
 	if (nlisten == 0) {
 		listen[nlisten++] = DEFAULT_LISTEN;
 	}
+	if (npublish == 0) {
+		publish[npublish++] = NET_PUB_DEFAULT_URL;
+	}
 	no.listen = listen;
 	no.nlisten = nlisten;
 	dbo.dir = data_dir;
@@ -196,14 +230,21 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	catalog *cat = NULL;
+	assess_rules *rules = NULL;
 	db *d = NULL;
 	rpc_server *rpc = NULL;
 	net_server *ns = NULL;
+	net_pub *np = NULL;
 	int status = 1;
 	err e;
 
 	if (catalog_load(ref_dir, &cat, &e) != SPREG_OK) {
 		log_error("reference data: %s", e.msg);
+		goto out;
+	}
+	/* A bad rules file stops the server, naming the line and field. */
+	if (assess_rules_load(ref_dir, cat, &rules, &e) != SPREG_OK) {
+		log_error("transfer rules: %s", e.msg);
 		goto out;
 	}
 	if (db_open(&dbo, &d, &e) != SPREG_OK) {
@@ -214,6 +255,7 @@ main(int argc, char **argv)
 		log_error("%s", e.msg);
 		goto out;
 	}
+	rpc_server_set_rules(rpc, rules);
 	bool empty;
 	if (rpc_store_empty(rpc, &empty, &e) != SPREG_OK) {
 		log_error("%s", e.msg);
@@ -232,6 +274,16 @@ main(int argc, char **argv)
 		log_info("empty store: loaded %zu subprocessors from %s", count,
 		    path);
 	}
+	/* Notifications: the publisher takes over the rpc publish hook
+	 * before any worker can write, and stops after the workers. */
+	if (net_pub_start(rpc, publish, npublish, (int) heartbeat_ms, &np,
+	        &e) != SPREG_OK) {
+		log_error("publish: %s", e.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < net_pub_nurls(np); i++) {
+		log_info("publishing changes on %s", net_pub_url(np, i));
+	}
 	if (net_server_start(rpc, &no, &ns, &e) != SPREG_OK) {
 		log_error("listen: %s", e.msg);
 		goto out;
@@ -240,19 +292,34 @@ main(int argc, char **argv)
 		log_info("spregd %s serving on %s (data %s)", SPREG_VERSION,
 		    net_server_url(ns, i), data_dir);
 	}
-	if (ready_file != NULL && write_ready(ready_file, ns) != 0) {
+	if (ready_file != NULL && write_ready(ready_file, ns, np) != 0) {
 		log_error("--ready-file %s: %s", ready_file, strerror(errno));
 		goto out;
 	}
+	/* Announced changes due while the server was down apply now; then
+	 * the check repeats each minute (a timed sigwait). */
 	int sig;
-	sigwait(&sigs, &sig);
+	for (;;) {
+		size_t applied;
+		if (rpc_apply_due(rpc, time_now_ms(), &applied, &e) != SPREG_OK) {
+			log_error("applying announced changes: %s", e.msg);
+		} else if (applied > 0) {
+			log_info("%zu announced change(s) took effect", applied);
+		}
+		struct timespec minute = {60, 0};
+		if ((sig = sigtimedwait(&sigs, NULL, &minute)) > 0) {
+			break;
+		}
+	}
 	log_info("%s: finishing requests in flight, then stopping",
 	    strsignal(sig));
 	status = 0;
 out:
 	net_server_stop(ns);
+	net_pub_stop(np);
 	rpc_server_destroy(rpc);
 	db_close(d);
+	assess_rules_destroy(rules);
 	catalog_destroy(cat);
 	if (status == 0) {
 		log_info("stopped cleanly");

@@ -122,7 +122,8 @@ finding_end(const ctx *c, const assess_finding *f, cause *why)
 
 	*why = CAUSE_FINDING;
 	int32_t mend = mechanism_end(c, f->mechanism, &mwhy);
-	if (mend != NONE && (end == NONE || mend < end)) {
+	/* On a tie the mechanism's end explains more (the judgment). */
+	if (mend != NONE && (end == NONE || mend <= end)) {
 		end = mend;
 		*why = mwhy;
 	}

@@ -390,3 +390,83 @@ db_write(db_session *s, db_write_fn fn, void *arg, err *e)
 		}
 	}
 }
+
+/* Runs one item in a child of parent; true when the map was full. */
+static bool
+batch_one(db *d, MDB_txn *parent, db_batch_item *it)
+{
+	db_txn t = {NULL, d, 0, NULL, NULL};
+	int rc;
+
+	if ((rc = mdb_txn_begin(d->env, parent, 0, &t.txn)) != 0) {
+		it->st = db_fail(NULL, rc, "write", &it->e);
+		return rc == MDB_MAP_FULL;
+	}
+	it->st = it->fn(&t, it->arg, &it->e);
+	if (it->st != SPREG_OK || t.mdb_rc != 0) {
+		mdb_txn_abort(t.txn);
+		if (it->st == SPREG_OK) {
+			it->st = db_fail(NULL, t.mdb_rc, "write", &it->e);
+		}
+		return t.mdb_rc == MDB_MAP_FULL;
+	}
+	/* A child's commit only folds it into the parent: no fsync. */
+	if ((rc = mdb_txn_commit(t.txn)) != 0) {
+		it->st = db_fail(NULL, rc, "write", &it->e);
+		return rc == MDB_MAP_FULL;
+	}
+	return false;
+}
+
+void
+db_write_batch(db_session *s, db_batch_item *items, size_t n)
+{
+	db *d = s->d;
+	int rc;
+
+	for (;;) {
+		MDB_txn *parent;
+		bool full = false;
+		size_t seen;
+
+		pthread_mutex_lock(&s->mu);
+		seen = db_map_size(d);
+		if ((rc = mdb_txn_begin(d->env, NULL, 0, &parent)) != 0) {
+			pthread_mutex_unlock(&s->mu);
+			for (size_t i = 0; i < n; i++) {
+				items[i].st = db_fail(NULL, rc, "write",
+				    &items[i].e);
+			}
+			return;
+		}
+		for (size_t i = 0; i < n && !full; i++) {
+			full = batch_one(d, parent, &items[i]);
+		}
+		if (full) {
+			mdb_txn_abort(parent);
+			rc = MDB_MAP_FULL;
+		} else {
+			rc = mdb_txn_commit(parent);	/* the one fsync */
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (rc == MDB_MAP_FULL) {
+			err e;
+			spreg_status st = grow(d, seen, &e);
+			if (st == SPREG_OK) {
+				continue;	/* every item runs again */
+			}
+			for (size_t i = 0; i < n; i++) {
+				items[i].st = st;
+				items[i].e = e;
+			}
+			return;
+		}
+		if (rc != 0) {
+			for (size_t i = 0; i < n; i++) {
+				items[i].st = db_fail(NULL, rc, "commit",
+				    &items[i].e);
+			}
+		}
+		return;
+	}
+}

@@ -66,6 +66,20 @@ void db_read_end(db_session *s);
 typedef spreg_status (*db_write_fn)(db_txn *t, void *arg, err *e);
 spreg_status db_write(db_session *s, db_write_fn fn, void *arg, err *e);
 
+/*
+ * Group commit: runs each item's fn in a nested transaction of one write
+ * transaction, so a failing item is rolled back alone, and commits them
+ * all with one fsync. Each item's status (and message) is set; a failed
+ * final commit fails every item. Same retry rule as db_write.
+ */
+typedef struct db_batch_item {
+	db_write_fn fn;
+	void *arg;
+	spreg_status st;
+	err e;
+} db_batch_item;
+void db_write_batch(db_session *s, db_batch_item *items, size_t n);
+
 /* The store's identity, random at creation (for notification epochs). */
 uint64_t db_store_id(db *d);
 

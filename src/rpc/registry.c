@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "assess/rules.h"
 #include "core/date.h"
 #include "core/validate.h"
 #include "db/record.h"
@@ -411,6 +412,11 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->started_at = (char *) rpc_server_started_at(call->srv);
 	out->map_size = db_map_size(rpc_server_db(call->srv));
 	out->epoch = rpc_server_epoch(call->srv);
+	const assess_rules *rules = rpc_server_rules(call->srv);
+	if (rules != NULL) {
+		out->rules_version = (char *) assess_rules_version(rules);
+		out->rules_checksum = (char *) assess_rules_checksum(rules);
+	}
 	return db_customer_count(call->txn, &out->customers, e);
 }
 

@@ -20,10 +20,32 @@ struct rpc_server {
 	const assess_rules *rules;	/* not owned; NULL until set */
 };
 
+typedef struct exec exec;
+
 struct rpc_worker {
 	rpc_server *srv;
 	db_session *session;
 	arena arena;
+	exec *x;		/* the call in progress */
+	const char *method;	/* for the log */
+	int64_t start_ms;
+};
+
+/* State of one call, shared with the write callback. */
+struct exec {
+	rpc_worker *w;
+	rpc_call call;
+	const rpc_method *m;
+	const ProtobufCMethodDescriptor *md;
+	const ProtobufCMessage *in;
+	ProtobufCMessage *out;
+	unsigned char digest[DB_DIGEST_LEN];
+	Spreg__V1__Reply *reply;
+	bool replayed;		/* answered from the saved reply */
+	rpc_event *events;	/* changes logged by the write */
+	size_t nevents, capevents;
+	bool events_failed;	/* out of memory: subscribers catch up */
+	size_t *applied;	/* rpc_apply_due: announcements applied */
 };
 
 const rpc_service *const rpc_services[] = {
@@ -193,7 +215,12 @@ rpc_worker_create(rpc_server *srv, rpc_worker **out)
 	}
 	w->srv = srv;
 	arena_init(&w->arena, RPC_ARENA_BUDGET);
+	if ((w->x = calloc(1, sizeof(*w->x))) == NULL) {
+		free(w);
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
 	if ((st = db_session_create(srv->d, &w->session)) != SPREG_OK) {
+		free(w->x);
 		free(w);
 		return st;
 	}
@@ -207,6 +234,7 @@ rpc_worker_destroy(rpc_worker *w)
 	if (w != NULL) {
 		db_session_destroy(w->session);
 		arena_fini(&w->arena);
+		free(w->x);
 		free(w);
 	}
 }
@@ -242,22 +270,6 @@ find_method(const char *full, size_t *index)
 	return NULL;
 }
 
-/* State of one call, shared with the write callback. */
-typedef struct exec {
-	rpc_worker *w;
-	rpc_call call;
-	const rpc_method *m;
-	const ProtobufCMethodDescriptor *md;
-	const ProtobufCMessage *in;
-	ProtobufCMessage *out;
-	unsigned char digest[DB_DIGEST_LEN];
-	Spreg__V1__Reply *reply;
-	bool replayed;		/* answered from the saved reply */
-	rpc_event *events;	/* changes logged by the write */
-	size_t nevents, capevents;
-	bool events_failed;	/* out of memory: subscribers catch up */
-	size_t *applied;	/* rpc_apply_due: announcements applied */
-} exec;
 
 static void
 collect(void *arg, const void *change)
@@ -409,20 +421,12 @@ rpc_apply_due(rpc_server *srv, int64_t now_ms, size_t *applied_out, err *e)
 }
 
 static spreg_status
-run(exec *x, err *e)
+run_read(exec *x, err *e)
 {
 	rpc_worker *w = x->w;
+	db_txn t;
 	spreg_status st;
 
-	if (x->m->flags & RPC_WRITE) {
-		st = db_write(w->session, write_cb, x, e);
-		if (st == SPREG_OK && !x->replayed && x->nevents > 0 &&
-		    w->srv->publish != NULL) {
-			rpc_publish_events(w, x->events, x->nevents);
-		}
-		return st;
-	}
-	db_txn t;
 	if ((st = db_read_begin(w->session, &t, e)) != SPREG_OK) {
 		return st;
 	}
@@ -435,12 +439,13 @@ run(exec *x, err *e)
 	return st;
 }
 
+/* Decodes the envelope and the payload, finds the method. */
 static spreg_status
-dispatch(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
-    const char **method_out, err *e)
+prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
+    err *e)
 {
 	Spreg__V1__Request *env;
-	exec x;
+	exec *x = w->x;
 	size_t index;
 
 	env = spreg__v1__request__unpack(&w->arena.pb, len, req);
@@ -452,16 +457,16 @@ dispatch(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 		        "request: not a spreg.v1.Request envelope");
 	}
 	reply->request_id = env->request_id;
-	*method_out = env->method;
-	memset(&x, 0, sizeof(x));
-	x.w = w;
-	x.reply = reply;
-	x.call.srv = w->srv;
-	x.call.arena = &w->arena;
-	x.call.request_id = env->request_id;
-	x.call.now_ms = time_now_ms();
-	x.call.actor = env->actor[0] != '\0' ? env->actor : "anonymous";
-	if (strlen(x.call.actor) > 200) {
+	w->method = env->method;
+	memset(x, 0, sizeof(*x));
+	x->w = w;
+	x->reply = reply;
+	x->call.srv = w->srv;
+	x->call.arena = &w->arena;
+	x->call.request_id = env->request_id;
+	x->call.now_ms = time_now_ms();
+	x->call.actor = env->actor[0] != '\0' ? env->actor : "anonymous";
+	if (strlen(x->call.actor) > 200) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "actor: longer than 200 bytes");
 	}
@@ -472,22 +477,22 @@ dispatch(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 		    env->method);
 	}
 	if (env->deadline_unix_ms != 0 &&
-	    x.call.now_ms > env->deadline_unix_ms) {
+	    x->call.now_ms > env->deadline_unix_ms) {
 		return err_set(e, SPREG_DEADLINE_EXCEEDED,
 		    "deadline_unix_ms: passed before the request was run");
 	}
-	x.m = &svc->methods[index];
-	x.md = &svc->desc->methods[index];
-	x.in = protobuf_c_message_unpack(x.md->input, &w->arena.pb,
+	x->m = &svc->methods[index];
+	x->md = &svc->desc->methods[index];
+	x->in = protobuf_c_message_unpack(x->md->input, &w->arena.pb,
 	    env->payload.len, env->payload.data);
-	if (x.in == NULL) {
+	if (x->in == NULL) {
 		return w->arena.exhausted ?
 		    err_set(e, SPREG_RESOURCE_EXHAUSTED,
 		        "payload: too large to decode") :
 		    err_set(e, SPREG_INVALID_ARGUMENT,
-		        "payload: not a %s message", x.md->input->name);
+		        "payload: not a %s message", x->md->input->name);
 	}
-	if (x.m->flags & RPC_WRITE) {
+	if (x->m->flags & RPC_WRITE) {
 		/* The digest ties a request id to one request. */
 		crypto_generichash_state h;
 		crypto_generichash_init(&h, NULL, 0, DB_DIGEST_LEN);
@@ -495,47 +500,101 @@ dispatch(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 		    env->method, strlen(env->method) + 1);
 		crypto_generichash_update(&h, env->payload.data,
 		    env->payload.len);
-		crypto_generichash_final(&h, x.digest, DB_DIGEST_LEN);
+		crypto_generichash_final(&h, x->digest, DB_DIGEST_LEN);
 	}
-	return run(&x, e);
+	return SPREG_OK;
 }
 
-void
-rpc_handle(rpc_worker *w, const void *req, size_t len,
-    Spreg__V1__Reply *reply)
+/* Sets the reply's status and message, and logs the call. */
+static void
+finish(rpc_worker *w, spreg_status st, err *e)
 {
-	const char *method = "?";
-	int64_t start = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
-	err e;
-	spreg_status st;
+	Spreg__V1__Reply *reply = w->x->reply;
 
-	arena_reset(&w->arena);
-	spreg__v1__reply__init(reply);
-	e.msg[0] = '\0';
-	st = dispatch(w, req, len, reply, &method, &e);
 	reply->code = (Spreg__V1__Code) st;
 	if (st != SPREG_OK) {
 		reply->payload.data = NULL;
 		reply->payload.len = 0;
 		/* The message must itself be valid UTF-8 for any client:
 		 * it may quote bytes a client sent. */
-		if (!validate_text(e.msg, true)) {
-			for (char *p = e.msg; *p; p++) {
+		if (!validate_text(e->msg, true)) {
+			for (char *p = e->msg; *p; p++) {
 				if ((unsigned char) *p < 0x20 ||
 				    (unsigned char) *p >= 0x80) {
 					*p = '?';
 				}
 			}
 		}
-		char *msg = arena_strdup(&w->arena, e.msg);
+		char *msg = arena_strdup(&w->arena, e->msg);
 		reply->message = msg != NULL ? msg : "";
 		if (st == SPREG_INTERNAL || st == SPREG_DATA_LOSS) {
-			log_error("%.100s: %s: %s", method,
-			    spreg_status_name(st), e.msg);
+			log_error("%.100s: %s: %s", w->method,
+			    spreg_status_name(st), e->msg);
 		}
 	}
-	log_debug("%.100s id=%llu %s %lldms%s%s", method,
+	log_debug("%.100s id=%llu %s %lldms%s%s", w->method,
 	    (unsigned long long) reply->request_id, spreg_status_name(st),
-	    (long long) (time_now_ms() - start), st ? " " : "",
-	    st ? e.msg : "");
+	    (long long) (time_now_ms() - w->start_ms), st ? " " : "",
+	    st ? e->msg : "");
+}
+
+bool
+rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
+    Spreg__V1__Reply *reply)
+{
+	spreg_status st;
+	err e;
+
+	arena_reset(&w->arena);
+	spreg__v1__reply__init(reply);
+	w->x->reply = reply;
+	w->method = "?";
+	w->start_ms = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
+	e.msg[0] = '\0';
+	if ((st = prepare(w, req, len, reply, &e)) == SPREG_OK) {
+		if (w->x->m->flags & RPC_WRITE) {
+			return true;
+		}
+		st = run_read(w->x, &e);
+	}
+	finish(w, st, &e);
+	return false;
+}
+
+void
+rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n)
+{
+	db_batch_item items[RPC_BATCH_MAX];
+
+	if (n > RPC_BATCH_MAX) {
+		n = RPC_BATCH_MAX;	/* callers never pass more */
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i] = (db_batch_item) {write_cb, ws[i]->x, SPREG_OK, {""}};
+	}
+	db_write_batch(writer, items, n);
+	for (size_t i = 0; i < n; i++) {
+		rpc_worker *w = ws[i];
+		exec *x = w->x;
+		finish(w, items[i].st, &items[i].e);
+		if (items[i].st == SPREG_OK && !x->replayed && x->nevents > 0 &&
+		    w->srv->publish != NULL) {
+			rpc_publish_events(w, x->events, x->nevents);
+		}
+	}
+}
+
+db_session *
+rpc_worker_session(rpc_worker *w)
+{
+	return w->session;
+}
+
+void
+rpc_handle(rpc_worker *w, const void *req, size_t len,
+    Spreg__V1__Reply *reply)
+{
+	if (rpc_handle_begin(w, req, len, reply)) {
+		rpc_write_batch(w->session, &w, 1);
+	}
 }

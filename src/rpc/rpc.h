@@ -125,5 +125,19 @@ void rpc_worker_destroy(rpc_worker *w);
 void rpc_handle(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply);
 
+/*
+ * The same in two steps, for a server that answers reads where they
+ * arrive and batches writes. rpc_handle_begin runs a read (or fails a bad
+ * request) at once and returns false with *reply filled; for a write it
+ * only decodes and returns true: the worker is then passed, with others,
+ * to rpc_write_batch, which commits them all with one fsync (each in a
+ * nested transaction, so one failure spoils no other) and fills each
+ * reply. Until then the worker and its reply must be left alone.
+ */
+#define RPC_BATCH_MAX 128
+bool rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
+    Spreg__V1__Reply *reply);
+void rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n);
+
 /* Logs each request at debug level with its status and duration. */
 #endif
