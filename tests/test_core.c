@@ -49,6 +49,19 @@ START_TEST(time_formats)
 	time_format(1595000000123LL, buf);
 	ck_assert_str_eq(buf, "2020-07-17T15:33:20.123Z");
 	ck_assert_int_eq(date_from_ms(-1), -1);
+
+	int64_t ms;
+	ck_assert(time_parse("2020-07-17T15:33:20.123Z", &ms));
+	ck_assert_int_eq(ms, 1595000000123LL);
+	ck_assert(time_parse("2020-07-17T17:33:20.123456+02:00", &ms));
+	ck_assert_int_eq(ms, 1595000000123LL);
+	ck_assert(time_parse("2020-07-17T15:33:20Z", &ms));
+	ck_assert_int_eq(ms, 1595000000000LL);
+	ck_assert(!time_parse("2020-07-17", &ms));
+	ck_assert(!time_parse("2020-07-17T25:00:00Z", &ms));
+	ck_assert(!time_parse("2020-07-17T15:33:20", &ms));
+	ck_assert(!time_parse("2020-07-17T15:33:20.Z", &ms));
+	ck_assert(!time_parse("2020-02-30T15:33:20Z", &ms));
 }
 END_TEST
 

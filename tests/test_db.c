@@ -44,7 +44,7 @@ typedef struct rec {
 	Spreg__V1__Safeguard sg, *sgs[1];
 	char *services[1];
 	char *cats[1];
-	char id[32], name[32];
+	char id[32], name[48];
 } rec;
 
 static void

@@ -787,6 +787,155 @@ START_TEST(customer_filters)
 }
 END_TEST
 
+/* Lists every id as of a date (all pages); returns the count. */
+static size_t
+ids_as_of(const char *as_of, char ids[][64], size_t max, char *msg,
+    size_t msglen, spreg_status *st)
+{
+	Spreg__V1__ListSubprocessorsRequest l =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__ListSubprocessorsResponse *lr;
+	char token[256] = "";
+	size_t n = 0;
+
+	l.as_of = (char *) as_of;
+	l.page_size = 5;
+	do {
+		l.page_token = token;
+		*st = call(REG "ListSubprocessors", &l.base,
+		    &spreg__v1__list_subprocessors_response__descriptor,
+		    (ProtobufCMessage **) &lr, msg, msglen);
+		if (*st != SPREG_OK) {
+			return 0;
+		}
+		for (size_t i = 0; i < lr->n_subprocessors && n < max; i++) {
+			snprintf(ids[n++], 64, "%s", lr->subprocessors[i]->id);
+			ck_assert_int_eq(lr->subprocessors[i]->status,
+			    SP_STATUS_ACTIVE);
+		}
+		snprintf(token, sizeof(token), "%s", lr->next_page_token);
+		spreg__v1__list_subprocessors_response__free_unpacked(lr,
+		    NULL);
+	} while (token[0] != '\0');
+	return n;
+}
+
+static bool
+listed(char ids[][64], size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(ids[i], id) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Facts from data/sample-registry.json: skype was retired 2025-05-05,
+ * hetzner starts 2020-06-01, brevo is proposed for 2027-01-15. */
+START_TEST(as_of_dates_on_sample)
+{
+	char ids[64][64], msg[512];
+	spreg_status st;
+	size_t n;
+
+	n = ids_as_of("2020-01-01", ids, 64, msg, sizeof(msg), &st);
+	ck_assert_int_eq(st, SPREG_OK);
+	ck_assert(listed(ids, n, "skype"));
+	ck_assert(listed(ids, n, "mailchimp"));
+	ck_assert(!listed(ids, n, "hetzner"));
+	ck_assert(!listed(ids, n, "brevo"));
+	ck_assert(!listed(ids, n, "google-ads"));
+
+	n = ids_as_of("2027-02-01", ids, 64, msg, sizeof(msg), &st);
+	ck_assert_int_eq(st, SPREG_OK);
+	ck_assert(listed(ids, n, "brevo"));
+	ck_assert(listed(ids, n, "hetzner"));
+	ck_assert(!listed(ids, n, "skype"));
+
+	/* The day before a date and the date itself. */
+	n = ids_as_of("2025-05-04", ids, 64, msg, sizeof(msg), &st);
+	ck_assert(listed(ids, n, "skype"));
+	n = ids_as_of("2025-05-05", ids, 64, msg, sizeof(msg), &st);
+	ck_assert(!listed(ids, n, "skype"));
+
+	ids_as_of("last tuesday", ids, 64, msg, sizeof(msg), &st);
+	ck_assert_int_eq(st, SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "as_of"));
+
+	Spreg__V1__GetSubprocessorRequest g =
+	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+	g.id = "brevo";
+	g.as_of = "2026-12-01";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(msg, "in effect"));
+}
+END_TEST
+
+/* A future date shows announced changes; a moment shows what was
+ * recorded then. */
+START_TEST(as_of_announcements_and_moments)
+{
+	char msg[512];
+	uint64_t seq;
+
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(announce("stripe", "2027-01-15", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+	time_set_clock(NULL);
+	Spreg__V1__GetSubprocessorRequest g =
+	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+	Spreg__V1__GetSubprocessorResponse *r;
+	g.id = "stripe";
+	g.as_of = "2027-01-14";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &r, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_str_eq(r->subprocessor->name, "Stripe");
+	spreg__v1__get_subprocessor_response__free_unpacked(r, NULL);
+	g.as_of = "2027-01-15";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &r, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_str_eq(r->subprocessor->name, "New Vendor");
+	spreg__v1__get_subprocessor_response__free_unpacked(r, NULL);
+
+	/* Moments: before the store existed, nothing; then revision 1. */
+	g.as_of = "2001-01-01T00:00:00Z";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_NOT_FOUND);
+	put_req p;
+	put_req_init(&p, "zoom");
+	p.sp.name = "Zoom renamed";
+	g.id = "zoom";
+	g.as_of = "";
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &r, NULL, 0), SPREG_OK);
+	char moment[64];
+	snprintf(moment, sizeof(moment), "%s", r->subprocessor->updated_at);
+	spreg__v1__get_subprocessor_response__free_unpacked(r, NULL);
+	int64_t later = time_now_ms() + 5000;
+	fake_now_ms = later;
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_OK);
+	time_set_clock(NULL);
+	fake_now_ms = 1795435200000LL;
+	g.as_of = moment;
+	ck_assert_int_eq(call(REG "GetSubprocessor", &g.base,
+	    &spreg__v1__get_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &r, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_str_eq(r->subprocessor->name, "Zoom");
+	ck_assert_int_eq(r->subprocessor->revision, 1);
+	spreg__v1__get_subprocessor_response__free_unpacked(r, NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -804,6 +953,8 @@ main(void)
 	tcase_add_test(tc, objections_in_and_out_of_window);
 	tcase_add_test(tc, due_change_applies_after_missed_restart);
 	tcase_add_test(tc, customer_filters);
+	tcase_add_test(tc, as_of_dates_on_sample);
+	tcase_add_test(tc, as_of_announcements_and_moments);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -129,6 +129,63 @@ time_format(int64_t unix_ms, char buf[TIME_BUF])
 	buf[24] = '\0';
 }
 
+static bool
+two_digits(const char *s, unsigned max, unsigned *out)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') {
+		return false;
+	}
+	*out = (unsigned) (s[0] - '0') * 10 + (unsigned) (s[1] - '0');
+	return *out <= max;
+}
+
+bool
+time_parse(const char *s, int64_t *unix_ms_out)
+{
+	char day[DATE_BUF];
+	unsigned h, mi, sec, oh, om;
+	int32_t d;
+	int64_t ms = 0;
+
+	if (strlen(s) < 20 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+	    s[16] != ':') {
+		return false;
+	}
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!date_parse(day, &d) || !two_digits(s + 11, 23, &h) ||
+	    !two_digits(s + 14, 59, &mi) || !two_digits(s + 17, 59, &sec)) {
+		return false;
+	}
+	const char *p = s + 19;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+			if (digits < 3) {
+				ms = ms * 10 + (*p - '0');
+			}
+		}
+		if (digits == 0) {
+			return false;
+		}
+		for (; digits < 3; digits++) {
+			ms *= 10;
+		}
+	}
+	int64_t offset = 0;
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		offset = 0;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':' &&
+	    two_digits(p + 1, 23, &oh) && two_digits(p + 4, 59, &om)) {
+		offset = ((int64_t) oh * 60 + om) * 60000 * (*p == '-' ? -1 : 1);
+	} else {
+		return false;
+	}
+	*unix_ms_out = (int64_t) d * 86400000 + ((int64_t) h * 3600 +
+	    (int64_t) mi * 60 + sec) * 1000 + ms - offset;
+	return true;
+}
+
 static int64_t
 real_now_ms(void)
 {

@@ -19,6 +19,8 @@ int32_t date_from_ms(int64_t unix_ms);
 
 /* RFC 3339 UTC with milliseconds. */
 void time_format(int64_t unix_ms, char buf[TIME_BUF]);
+/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)". */
+bool time_parse(const char *s, int64_t *unix_ms_out);
 
 /* Wall clock in Unix milliseconds, or the injected one. */
 int64_t time_now_ms(void);

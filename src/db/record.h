@@ -125,6 +125,13 @@ spreg_status db_category_list(db_txn *t, arena *a,
 /* The server secret made at creation (for page-token MACs). */
 spreg_status db_secret(db_txn *t, unsigned char out[32], err *e);
 
+/* Small named counters of the store (DB_META), e.g. "reassessed_on".
+ * NOT_FOUND when key was never set. */
+spreg_status db_meta_get_u64(db_txn *t, const char *key, uint64_t *out,
+    err *e);
+spreg_status db_meta_put_u64(db_txn *t, const char *key, uint64_t value,
+    err *e);
+
 
 /* Customers: a customer is concerned by the vendors of its services. */
 spreg_status db_customer_get(db_txn *t, const char *id, arena *a,
@@ -181,5 +188,24 @@ spreg_status db_objection_put(db_txn *t, const char *customer_id,
 spreg_status db_objection_list(db_txn *t, uint64_t change_seq,
     const char *customer_id, arena *a, Spreg__V1__Objection ***out,
     size_t *n_out, err *e);
+
+/*
+ * The registry at a point in time. A day (valid time): current records
+ * with the announced changes due by then applied, kept when in effect
+ * that day (effective_from <= day < effective_until) and shown active. A
+ * moment (transaction time): each record as last written at or before
+ * it, from the history. Filters are matched on the projected records,
+ * so these calls scan every record: an audit query, not a hot path.
+ */
+typedef struct db_as_of {
+	bool moment;
+	int32_t day;
+	int64_t ms;
+} db_as_of;
+spreg_status db_sp_get_as_of(db_txn *t, const char *id, const db_as_of *at,
+    arena *a, Spreg__V1__Subprocessor **out, err *e);
+spreg_status db_sp_list_as_of(db_txn *t, const db_sp_filter *f,
+    const db_as_of *at, const char *after_id, size_t limit, arena *a,
+    Spreg__V1__Subprocessor ***out, size_t *n_out, bool *more_out, err *e);
 
 #endif

@@ -78,6 +78,24 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	return SPREG_OK;
 }
 
+/* "YYYY-MM-DD" is a day, an RFC 3339 timestamp a moment. */
+static spreg_status
+parse_as_of(const char *s, db_as_of *at, err *e)
+{
+	memset(at, 0, sizeof(*at));
+	if (date_parse(s, &at->day)) {
+		return SPREG_OK;
+	}
+	if (time_parse(s, &at->ms)) {
+		at->moment = true;
+		at->day = date_from_ms(at->ms);
+		return SPREG_OK;
+	}
+	return err_set(e, SPREG_INVALID_ARGUMENT,
+	    "as_of: '%s' is neither a YYYY-MM-DD date nor an RFC 3339 "
+	    "timestamp", validate_text(s, false) && strlen(s) < 40 ? s : "?");
+}
+
 static spreg_status
 get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
@@ -90,8 +108,16 @@ get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 		return st;
 	}
 	if (in->as_of[0]) {
-		return err_set(e, SPREG_UNIMPLEMENTED,
-		    "as_of: not served by this version yet");
+		db_as_of at;
+		if (in->revision != 0) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "as_of: give revision or as_of, not both");
+		}
+		if ((st = parse_as_of(in->as_of, &at, e)) != SPREG_OK) {
+			return st;
+		}
+		return db_sp_get_as_of(call->txn, in->id, &at, call->arena,
+		    &out->subprocessor, e);
 	}
 	return db_sp_get(call->txn, in->id, in->revision, call->arena,
 	    &out->subprocessor, e);
@@ -139,13 +165,13 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 
 	/* The token is bound to these filters. */
 	char query[1024];
-	if (in->as_of[0]) {
-		return err_set(e, SPREG_UNIMPLEMENTED,
-		    "as_of: not served by this version yet");
+	db_as_of at;
+	if (in->as_of[0] && (st = parse_as_of(in->as_of, &at, e)) != SPREG_OK) {
+		return st;
 	}
-	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d\n%s",
+	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d\n%s\n%s",
 	    in->data_category, in->country, in->mechanism, in->service,
-	    (int) in->status, in->customer);
+	    (int) in->status, in->customer, in->as_of);
 	if ((st = rpc_token_open(rpc_server_secret(call->srv), query,
 	         in->page_token, call->arena, &after_id, e)) != SPREG_OK) {
 		return st;
@@ -166,9 +192,12 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		f.any_service = c->services;
 		f.nany = c->n_services;
 	}
-	if ((st = db_sp_list(call->txn, &f, after_id, limit, call->arena,
-	         &out->subprocessors, &out->n_subprocessors, &more, e)) !=
-	    SPREG_OK) {
+	st = in->as_of[0] ?
+	    db_sp_list_as_of(call->txn, &f, &at, after_id, limit, call->arena,
+	        &out->subprocessors, &out->n_subprocessors, &more, e) :
+	    db_sp_list(call->txn, &f, after_id, limit, call->arena,
+	        &out->subprocessors, &out->n_subprocessors, &more, e);
+	if (st != SPREG_OK) {
 		return st;
 	}
 	if (more && out->n_subprocessors > 0) {
