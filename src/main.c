@@ -296,8 +296,9 @@ main(int argc, char **argv)
 		log_error("--ready-file %s: %s", ready_file, strerror(errno));
 		goto out;
 	}
-	/* Announced changes due while the server was down apply now; then
-	 * the check repeats each minute (a timed sigwait). */
+	/* Announced changes due while the server was down apply now, and
+	 * the day is re-assessed; then both repeat each minute (a timed
+	 * sigwait). */
 	int sig;
 	for (;;) {
 		size_t applied;
@@ -305,6 +306,16 @@ main(int argc, char **argv)
 			log_error("applying announced changes: %s", e.msg);
 		} else if (applied > 0) {
 			log_info("%zu announced change(s) took effect", applied);
+		}
+		/* A new day may end a safeguard or a finding: re-assess
+		 * once per day (the last day checked is in the store). */
+		size_t reassessed;
+		if (rpc_reassess_day(rpc, time_now_ms(), &reassessed, &e) !=
+		    SPREG_OK) {
+			log_error("re-assessing transfers: %s", e.msg);
+		} else if (reassessed > 0) {
+			log_info("%zu subprocessor(s) with transfers no longer "
+			    "lawful today", reassessed);
 		}
 		struct timespec minute = {60, 0};
 		if ((sig = sigtimedwait(&sigs, NULL, &minute)) > 0) {

@@ -49,7 +49,7 @@ out_lines() { wc -l <"$tmp/out" | tr -d ' '; }
 ids() { tail -n +2 "$tmp/out" | awk '{print $1}'; }
 has_id() { ids | grep -qx -- "$1"; }
 
-"$SPREGD" --data "$tmp/var" --listen "ipc://$tmp/s.ipc" \
+"$SPREGD" --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
 	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
 server_pid=$!
 for _ in $(seq 100); do
@@ -276,6 +276,69 @@ check "changes without --since pages through the whole log" \
 	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq $((base_seq + 4)) ]'
 spreg changes --limit 2 --json
 check "changes --limit 2" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 2 ]'
+
+# ---- assess and rules -------------------------------------------------
+
+spreg assess
+check "assess: table, summary, exit 5 (mailchimp is INVALID today)" \
+	'[ $rc -eq 5 ] && out_has "^SUBPROCESSOR  *COUNTRY  *CATEGORY  *VERDICT  *REASON$" && grep -q "^mailchimp  *US  .* INVALID " "$tmp/out" && out_has "^EU transfers as of " && out_has "^  failing [1-9]" && out_has "^SUBPROCESSOR  *NO_TRANSFER  *ADEQUATE "'
+spreg assess --subprocessor ovhcloud
+check "assess --subprocessor ovhcloud: lawful, exit 0" \
+	'[ $rc -eq 0 ] && grep -q "^ovhcloud  *FR  .* NO_TRANSFER " "$tmp/out" && out_has "^  failing 0$"'
+spreg assess --subprocessor mailchimp --as-of 2020-01-01
+check "assess --as-of 2020-01-01: Privacy Shield was adequate, exit 0" \
+	'[ $rc -eq 0 ] && grep -q "^mailchimp  *US  .* ADEQUATE " "$tmp/out" && out_has "as of 2020-01-01"'
+spreg assess --subprocessor mailchimp --json
+check "assess --json: JSON Lines with the documented keys, exit 5" \
+	'[ $rc -eq 5 ] && python3 - "$tmp/out" <<"PY"
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+assert rows, rows
+for r in rows:
+    for k in ("subprocessor", "regime", "country", "data_category", "verdict", "reason", "reference"):
+        assert k in r, (k, r)
+    assert r["subprocessor"] == "mailchimp" and r["verdict"] == "invalid", r
+PY'
+spreg assess --suppose-invalid eu-us-dpf
+check "assess --suppose-invalid eu-us-dpf: google-ads affected, no fallback" \
+	'[ $rc -eq 5 ] && out_has "^Affected if eu-us-dpf ceased on " && grep -q "^google-ads  *US  .* INVALID  *none$" "$tmp/out" && grep -q "^stripe  *US  .* SAFEGUARDED  *eu-scc-2021-m3 signed on" "$tmp/out"'
+spreg assess --subprocessor ovhcloud --suppose-invalid eu-us-dpf@2026-01-01
+check "assess: a supposition that touches nothing keeps exit 0" \
+	'[ $rc -eq 0 ] && out_has "ceased on 2026-01-01: 0 transfer(s) fail"'
+spreg assess --as-of 2020-13-01
+check "assess --as-of 2020-13-01 exits 3 naming as_of" \
+	'[ $rc -eq 3 ] && err_has "^spreg: INVALID_ARGUMENT: as_of: " && [ ! -s "$tmp/out" ]'
+spreg assess --regime US
+check "assess --regime US exits 3 naming regime" \
+	'[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: regime: "'
+spreg assess --customer nobody
+check "assess --customer nobody exits 2 naming customer" \
+	'[ $rc -eq 2 ] && err_has "NOT_FOUND: customer: "'
+spreg assess --suppose-invalid no-such-mechanism
+check "assess --suppose-invalid unknown exits 3 naming suppose_invalid[0].id" \
+	'[ $rc -eq 3 ] && err_has "suppose_invalid\[0\].id: "'
+spreg assess --horizon 0
+check "assess --horizon 0 exits 1" '[ $rc -eq 1 ] && err_has "--horizon"'
+spreg assess extra
+check "assess with an operand exits 1" '[ $rc -eq 1 ] && err_has "extra"'
+spreg assess --help
+check "assess --help documents exit 5" \
+	'[ $rc -eq 0 ] && out_has "usage: spreg assess" && out_has "Exit status 5"'
+spreg rules
+check "rules: version, checksum, rules with sources" \
+	'[ $rc -eq 0 ] && out_has "^version: [0-9-]*$" && grep -Eq "^checksum: [0-9a-f]{64}$" "$tmp/out" && out_has "^ID  *REGIME  *KIND  *SUBJECT  *FROM  *UNTIL  *CONDITION  *SOURCE$" && out_has "^mechanism:eu-us-dpf  *EU  *framework "'
+spreg rules --regime ch --json
+check "rules --regime ch --json: only CH rules" \
+	'[ $rc -eq 0 ] && python3 - "$tmp/out" <<"PY"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["version"] and len(r["checksum"]) == 64, r
+assert r["rules"] and all(x["regime"] == "CH" for x in r["rules"]), r
+assert all(x.get("source") for x in r["rules"]), r
+PY'
+spreg rules --regime XX
+check "rules --regime XX exits 3 naming regime" \
+	'[ $rc -eq 3 ] && err_has "regime: "'
 
 # ---- connecting -----------------------------------------------------------
 

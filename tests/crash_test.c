@@ -252,15 +252,17 @@ on_signal(int sig)
 static bool
 server_start(const char *ready_name)
 {
-	char data[PATH_MAX + 8], ready[PATH_MAX + 32];
+	char data[PATH_MAX + 8], ready[PATH_MAX + 32], pub[PATH_MAX + 16];
 	int status;
 
 	snprintf(data, sizeof(data), "%s/var", test_dir);
 	snprintf(ready, sizeof(ready), "%s/%s", test_dir, ready_name);
+	/* Its own notification socket: tests run side by side. */
+	snprintf(pub, sizeof(pub), "ipc://%s/p.ipc", test_dir);
 	unlink(ready);
 	char *argv[] = {(char *) spregd, "--data", data, "--no-sample",
-	    "--listen", server_url, "--ready-file", ready, "--log-level",
-	    "warn", NULL};
+	    "--listen", server_url, "--publish", pub, "--ready-file", ready,
+	    "--log-level", "warn", NULL};
 
 	fflush(stdout);
 	fflush(stderr);

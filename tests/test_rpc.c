@@ -11,6 +11,7 @@
 #include "core/catalog.h"
 #include "core/date.h"
 #include "rpc/import.h"
+#include "db/record.h"
 #include "rpc/rpc.h"
 
 static char dir[64];
@@ -936,6 +937,97 @@ START_TEST(as_of_announcements_and_moments)
 }
 END_TEST
 
+/* Alters the store directly, as someone with the file could. */
+typedef struct tamper {
+	db_table table;
+	MDB_val key;
+	int byte;		/* which byte of the value to flip */
+} tamper;
+
+static spreg_status
+tamper_cb(db_txn *t, void *arg, err *e)
+{
+	tamper *tp = arg;
+	MDB_val v;
+	int rc = mdb_get(t->txn, db_dbi(t->d, tp->table), &tp->key, &v);
+	if (rc != 0) {
+		return db_fail(t, rc, "tamper", e);
+	}
+	unsigned char *copy = malloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[tp->byte < 0 ? v.mv_size - 1 : (size_t) tp->byte] ^= 0x01;
+	MDB_val nv = {v.mv_size, copy};
+	rc = mdb_put(t->txn, db_dbi(t->d, tp->table), &tp->key, &nv, 0);
+	free(copy);
+	return rc == 0 ? SPREG_OK : db_fail(t, rc, "tamper", e);
+}
+
+static Spreg__V1__VerifyLogResponse *
+verify(void)
+{
+	Spreg__V1__VerifyLogRequest in = SPREG__V1__VERIFY_LOG_REQUEST__INIT;
+	Spreg__V1__VerifyLogResponse *out;
+	ck_assert_int_eq(call(REG "VerifyLog", &in.base,
+	    &spreg__v1__verify_log_response__descriptor,
+	    (ProtobufCMessage **) &out, NULL, 0), SPREG_OK);
+	return out;
+}
+
+START_TEST(verify_points_at_altered_records)
+{
+	db_session *s;
+	err e;
+	Spreg__V1__VerifyLogResponse *v = verify();
+	uint64_t count, seq;
+
+	fingerprint(&count, &seq);
+	ck_assert(v->ok);
+	ck_assert_uint_eq(v->checked_changes, seq);
+	ck_assert_uint_eq(v->checked_records, count);
+	ck_assert_uint_eq(v->head_hash.len, 32);
+	spreg__v1__verify_log_response__free_unpacked(v, NULL);
+
+	/* A current record edited in place: its name's last byte. */
+	ck_assert_int_eq(db_session_create(d, &s), SPREG_OK);
+	tamper tp = {DB_SP, {6, "stripe"}, -1};
+	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK);
+	v = verify();
+	ck_assert(!v->ok);
+	ck_assert_ptr_nonnull(strstr(v->problem, "'stripe'"));
+	spreg__v1__verify_log_response__free_unpacked(v, NULL);
+	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK); /* undo */
+	v = verify();
+	ck_assert(v->ok);
+	spreg__v1__verify_log_response__free_unpacked(v, NULL);
+
+	/* The same edit in the history too: the log's digest catches it. */
+	unsigned char hk[16] = "stripe";
+	db_be64_put(hk + 7, 1);
+	tamper th = {DB_SP_HIST, {15, hk}, -1};
+	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK);
+	ck_assert_int_eq(db_write(s, tamper_cb, &th, &e), SPREG_OK);
+	v = verify();
+	ck_assert(!v->ok);
+	ck_assert_ptr_nonnull(strstr(v->problem, "'stripe' revision 1"));
+	ck_assert_uint_gt(v->first_bad_seq, 0);
+	spreg__v1__verify_log_response__free_unpacked(v, NULL);
+	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK);
+	ck_assert_int_eq(db_write(s, tamper_cb, &th, &e), SPREG_OK);
+
+	/* A log entry edited: the chain breaks at that seq. */
+	unsigned char ck[8];
+	db_be64_put(ck, 5);
+	tamper tc = {DB_CHANGES, {8, ck}, 3};
+	ck_assert_int_eq(db_write(s, tamper_cb, &tc, &e), SPREG_OK);
+	v = verify();
+	ck_assert(!v->ok);
+	ck_assert_uint_eq(v->first_bad_seq, 5);
+	ck_assert_ptr_nonnull(strstr(v->problem, "change seq 5"));
+	spreg__v1__verify_log_response__free_unpacked(v, NULL);
+	db_session_destroy(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -955,6 +1047,7 @@ main(void)
 	tcase_add_test(tc, customer_filters);
 	tcase_add_test(tc, as_of_dates_on_sample);
 	tcase_add_test(tc, as_of_announcements_and_moments);
+	tcase_add_test(tc, verify_points_at_altered_records);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

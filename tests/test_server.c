@@ -32,10 +32,11 @@ sleep_ms(int ms)
 static void
 start_server(void)
 {
-	char data[128], listen[128], ready[128];
+	char data[128], listen[128], ready[128], pub[128];
 
 	snprintf(data, sizeof(data), "%s/var", dir);
 	snprintf(listen, sizeof(listen), "ipc://%s/s.ipc", dir);
+	snprintf(pub, sizeof(pub), "ipc://%s/p.ipc", dir);
 	snprintf(ready, sizeof(ready), "%s/ready", dir);
 	unlink(ready);
 	server = fork();
@@ -43,6 +44,7 @@ start_server(void)
 	if (server == 0) {
 		const char *bin = getenv("SPREGD");
 		execl(bin, bin, "--data", data, "--listen", listen,
+		    "--publish", pub,
 		    "--ready-file", ready, "--max-message", "65536",
 		    "--log-level", "warn", (char *) NULL);
 		_exit(127);

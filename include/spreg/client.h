@@ -57,4 +57,21 @@ const char *spreg_client_error(const spreg_client *c);
 /* Frees a message returned by spreg_call (NULL is fine). */
 void spreg_message_free(ProtobufCMessage *msg);
 
+/*
+ * A decode arena: responses decoded into it take a few large blocks
+ * instead of one allocation per string and sub-message, and are freed
+ * all at once by spreg_arena_reset or spreg_arena_destroy (never by
+ * spreg_message_free). Worth it for large pages in a loop.
+ */
+typedef struct spreg_arena spreg_arena;
+spreg_status spreg_arena_create(spreg_arena **out);
+/* Frees every response decoded into it since the last reset. */
+void spreg_arena_reset(spreg_arena *a);
+void spreg_arena_destroy(spreg_arena *a);
+
+/* As spreg_call, but *resp_out lives in a until a is reset. */
+spreg_status spreg_call_arena(spreg_client *c, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+    spreg_arena *a, ProtobufCMessage **resp_out);
+
 #endif

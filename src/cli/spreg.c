@@ -18,17 +18,21 @@
 
 #include <jansson.h>
 
+#include "cli/assess.h"
+#include "cli/export.h"
 #include "cli/table.h"
 #include "core/date.h"
 #include "core/pb.h"
 #include "core/pbjson.h"
 #include "spreg/client.h"
+#include "spreg/watch.h"
 #include "spreg_config.h"
 
 #define EXIT_USAGE 1		/* bad option or argument, bad input file */
 #define EXIT_NOT_FOUND 2	/* the server said NOT_FOUND */
 #define EXIT_SERVER 3		/* any other error status from the server */
 #define EXIT_CONNECT 4		/* no server, or no reply in time */
+#define EXIT_TAMPERED 6		/* verify: the log or a record was altered */
 
 /* Returned by option helpers: keep parsing. */
 #define PARSE_CONTINUE (-1)
@@ -58,6 +62,11 @@ enum {
 	OPT_EFFECTIVE_UNTIL,
 	OPT_SINCE,
 	OPT_PARENT,
+	OPT_CUSTOMER,
+	OPT_SUBPROCESSOR,
+	OPT_PUB,
+	OPT_COUNT,
+	OPT_AS_OF,
 };
 
 /* Accepted before the command and after it. */
@@ -319,6 +328,18 @@ kind_name(Spreg__V1__ChangeKind kind)
 		return "updated";
 	case CHANGE_RETIRED:
 		return "retired";
+	case CHANGE_ANNOUNCED:
+		return "announced";
+	case CHANGE_TOOK_EFFECT:
+		return "took-effect";
+	case CHANGE_OBJECTION:
+		return "objection";
+	case CHANGE_CUSTOMER_UPDATED:
+		return "customer-updated";
+	case CHANGE_CUSTOMER_DELETED:
+		return "customer-deleted";
+	case CHANGE_ASSESSMENT_CHANGED:
+		return "assessment-changed";
 	default:
 		return "unspecified";
 	}
@@ -533,6 +554,7 @@ cmd_get(cli *g, int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"revision", required_argument, NULL, OPT_REVISION},
+		{"as-of", required_argument, NULL, OPT_AS_OF},
 		GLOBAL_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -546,6 +568,9 @@ cmd_get(cli *g, int argc, char **argv)
 		if (opt == OPT_REVISION) {
 			rc = number_option(g, "--revision", optarg, 1,
 			    UINT64_MAX, &req.revision);
+		} else if (opt == OPT_AS_OF) {
+			req.as_of = optarg;
+			rc = PARSE_CONTINUE;
 		} else {
 			rc = global_option(g, opt, argv);
 		}
@@ -629,6 +654,8 @@ cmd_list(cli *g, int argc, char **argv)
 		{"page-size", required_argument, NULL, OPT_PAGE_SIZE},
 		{"all", no_argument, NULL, OPT_ALL},
 		{"limit", required_argument, NULL, OPT_LIMIT},
+		{"as-of", required_argument, NULL, OPT_AS_OF},
+		{"customer", required_argument, NULL, OPT_CUSTOMER},
 		GLOBAL_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -669,6 +696,12 @@ cmd_list(cli *g, int argc, char **argv)
 			break;
 		case OPT_SERVICE:
 			req.service = optarg;
+			break;
+		case OPT_AS_OF:
+			req.as_of = optarg;
+			break;
+		case OPT_CUSTOMER:
+			req.customer = optarg;
 			break;
 		case OPT_STATUS:
 			rc = parse_status(g, optarg, &req.status);
@@ -746,6 +779,213 @@ cleanup:
 	free(token);
 	table_destroy(t);
 	return rc;
+}
+
+/* Every subprocessor as of a date, in id order; the pages stay alive in
+ * *pages until freed by free_pages. */
+typedef struct snapshot {
+	ProtobufCMessage **pages;
+	size_t npages;
+	const Spreg__V1__Subprocessor **items;
+	size_t n;
+} snapshot;
+
+static void
+snapshot_free(snapshot *snap)
+{
+	for (size_t i = 0; i < snap->npages; i++) {
+		spreg_message_free(snap->pages[i]);
+	}
+	free(snap->pages);
+	free(snap->items);
+}
+
+static int
+snapshot_fetch(cli *g, const char *as_of, snapshot *snap)
+{
+	Spreg__V1__ListSubprocessorsRequest req =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	char *token = NULL;
+	int rc = 0;
+
+	memset(snap, 0, sizeof(*snap));
+	req.as_of = (char *) as_of;
+	req.page_size = PAGE_MAX;
+	do {
+		ProtobufCMessage *msg;
+		req.page_token = token != NULL ? token : "";
+		rc = call(g, "ListSubprocessors", &req.base,
+		    &spreg__v1__list_subprocessors_response__descriptor, &msg);
+		free(token);
+		token = NULL;
+		if (rc != 0) {
+			break;
+		}
+		const Spreg__V1__ListSubprocessorsResponse *resp =
+		    (const void *) msg;
+		void *pages = realloc(snap->pages,
+		    (snap->npages + 1) * sizeof(*snap->pages));
+		void *items = realloc(snap->items,
+		    (snap->n + resp->n_subprocessors + 1) * sizeof(*snap->items));
+		if (pages == NULL || items == NULL) {
+			exit(out_of_memory());	/* nothing worth saving */
+		}
+		snap->pages = pages;
+		snap->items = items;
+		snap->pages[snap->npages++] = msg;
+		for (size_t i = 0; i < resp->n_subprocessors; i++) {
+			snap->items[snap->n++] = resp->subprocessors[i];
+		}
+		if (resp->next_page_token[0] != '\0' &&
+		    (token = strdup(resp->next_page_token)) == NULL) {
+			exit(out_of_memory());
+		}
+	} while (token != NULL);
+	return rc;
+}
+
+/* The fields that differ between two revisions, as "name,locations". */
+static void
+diff_fields(const Spreg__V1__Subprocessor *a,
+    const Spreg__V1__Subprocessor *b, char *buf, size_t size)
+{
+	const ProtobufCMessageDescriptor *d = a->base.descriptor;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const char *name = d->fields[i].name;
+		if (strcmp(name, "revision") == 0 ||
+		    strcmp(name, "updated_at") == 0 ||
+		    strcmp(name, "updated_by") == 0) {
+			continue;
+		}
+		/* Compare the field alone: pack a copy holding only it. */
+		Spreg__V1__Subprocessor x = SPREG__V1__SUBPROCESSOR__INIT;
+		Spreg__V1__Subprocessor y = SPREG__V1__SUBPROCESSOR__INIT;
+		size_t off = d->fields[i].offset;
+		size_t qoff = d->fields[i].quantifier_offset;
+		size_t len = d->fields[i].label == PROTOBUF_C_LABEL_REPEATED ?
+		    sizeof(void *) : (d->fields[i].type ==
+		    PROTOBUF_C_TYPE_STRING || d->fields[i].type ==
+		    PROTOBUF_C_TYPE_MESSAGE ? sizeof(void *) :
+		    d->fields[i].type == PROTOBUF_C_TYPE_UINT64 ? 8 : 4);
+		memcpy((char *) &x + off, (const char *) a + off, len);
+		memcpy((char *) &y + off, (const char *) b + off, len);
+		if (qoff != 0) {
+			memcpy((char *) &x + qoff, (const char *) a + qoff,
+			    sizeof(size_t));
+			memcpy((char *) &y + qoff, (const char *) b + qoff,
+			    sizeof(size_t));
+		}
+		size_t nx = protobuf_c_message_get_packed_size(&x.base);
+		size_t ny = protobuf_c_message_get_packed_size(&y.base);
+		bool same = nx == ny;
+		if (same && nx > 0) {
+			uint8_t *px = malloc(nx), *py = malloc(ny);
+			if (px == NULL || py == NULL) {
+				exit(out_of_memory());
+			}
+			protobuf_c_message_pack(&x.base, px);
+			protobuf_c_message_pack(&y.base, py);
+			same = memcmp(px, py, nx) == 0;
+			free(px);
+			free(py);
+		}
+		if (!same) {
+			list_add_unique(buf, size, name);
+		}
+	}
+}
+
+static int
+cmd_diff(cli *g, int argc, char **argv)
+{
+	static const struct option options[] = {
+		GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	static const char *const headers[] = {"CHANGE", "ID", "NAME",
+	    "FIELDS"};
+	snapshot from, to;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if ((rc = global_option(g, opt, argv)) != PARSE_CONTINUE) {
+			return rc;
+		}
+	}
+	if ((rc = operands(g, argc, argv, 2)) != PARSE_CONTINUE) {
+		return rc;
+	}
+	const char *d1 = argv[optind], *d2 = argv[optind + 1];
+	if ((rc = connect_server(g)) != 0) {
+		return rc;
+	}
+	if ((rc = snapshot_fetch(g, d1, &from)) != 0) {
+		snapshot_free(&from);
+		return rc;
+	}
+	if ((rc = snapshot_fetch(g, d2, &to)) != 0) {
+		snapshot_free(&from);
+		snapshot_free(&to);
+		return rc;
+	}
+	table *t = NULL;
+	if (!g->json) {
+		if ((t = table_create(4, headers)) == NULL) {
+			exit(out_of_memory());
+		}
+		table_column_keep(t, 1);
+	}
+	size_t i = 0, j = 0;
+	while (i < from.n || j < to.n) {
+		int c = i == from.n ? 1 : j == to.n ? -1 :
+		    strcmp(from.items[i]->id, to.items[j]->id);
+		const Spreg__V1__Subprocessor *sp;
+		const char *what;
+		char fields[512] = "";
+		if (c < 0) {
+			sp = from.items[i++];
+			what = "removed";
+		} else if (c > 0) {
+			sp = to.items[j++];
+			what = "added";
+		} else {
+			diff_fields(from.items[i], to.items[j], fields,
+			    sizeof(fields));
+			sp = to.items[j];
+			i++;
+			j++;
+			if (fields[0] == '\0') {
+				continue;
+			}
+			what = "changed";
+		}
+		if (g->json) {
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "change",
+			    what, "id", sp->id, "name", sp->name, "fields",
+			    fields);
+			char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			if (line == NULL) {
+				exit(out_of_memory());
+			}
+			puts(line);
+			free(line);
+			json_decref(o);
+		} else {
+			const char *row[] = {what, sp->id, sp->name, fields};
+			if (!table_row_add(t, row)) {
+				exit(out_of_memory());
+			}
+		}
+	}
+	if (t != NULL) {
+		table_print(t, stdout);
+		table_destroy(t);
+	}
+	snapshot_free(&from);
+	snapshot_free(&to);
+	return 0;
 }
 
 static int
@@ -952,6 +1192,126 @@ cmd_changes(cli *g, int argc, char **argv)
 	return rc;
 }
 
+/* One line per change, the columns of the changes table at fixed
+ * widths (a stream cannot be measured first). */
+static void
+watch_row_print(const Spreg__V1__Change *c)
+{
+	char revision[48];
+	const char *subject = c->subprocessor_id[0] != '\0' ?
+	    c->subprocessor_id :
+	    c->customer_id[0] != '\0' ? c->customer_id : "-";
+
+	snprintf(revision, sizeof(revision), "%llu->%llu",
+	    (unsigned long long) c->old_revision,
+	    (unsigned long long) c->new_revision);
+	printf("%-8llu  %-24s  %-12s  %-24s  %-9s  %s\n",
+	    (unsigned long long) c->seq, c->time, kind_name(c->kind), subject,
+	    revision, c->actor);
+}
+
+static int
+cmd_watch(cli *g, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"since", required_argument, NULL, OPT_SINCE},
+		{"customer", required_argument, NULL, OPT_CUSTOMER},
+		{"subprocessor", required_argument, NULL, OPT_SUBPROCESSOR},
+		{"pub", required_argument, NULL, OPT_PUB},
+		{"count", required_argument, NULL, OPT_COUNT},
+		GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	spreg_watch_filter f = {NULL, NULL};
+	const char *pub = getenv("SPREG_PUB");
+	uint64_t since = 0;
+	uint64_t count = 0;	/* 0: until interrupted */
+	spreg_watch *w = NULL;
+	bool unreachable = false;
+	int opt;
+	int rc;
+
+	if (pub == NULL || pub[0] == '\0') {
+		pub = SPREG_DEFAULT_PUB;
+	}
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		rc = PARSE_CONTINUE;
+		if (opt == OPT_SINCE) {
+			rc = number_option(g, "--since", optarg, 0, UINT64_MAX,
+			    &since);
+		} else if (opt == OPT_COUNT) {
+			rc = number_option(g, "--count", optarg, 1, UINT64_MAX,
+			    &count);
+		} else if (opt == OPT_CUSTOMER) {
+			f.customer_id = optarg;
+		} else if (opt == OPT_SUBPROCESSOR) {
+			f.subprocessor_id = optarg;
+		} else if (opt == OPT_PUB) {
+			pub = optarg;
+		} else {
+			rc = global_option(g, opt, argv);
+		}
+		if (rc != PARSE_CONTINUE) {
+			return rc;
+		}
+	}
+	if ((rc = operands(g, argc, argv, 0)) != PARSE_CONTINUE) {
+		return rc;
+	}
+	if (f.customer_id != NULL && f.subprocessor_id != NULL) {
+		return usage_error(g, "give --customer or --subprocessor, not "
+		                      "both");
+	}
+	rc = 0;
+	spreg_status st = spreg_watch_open(g->server, pub, &f, since, &w);
+	if (st == SPREG_INVALID_ARGUMENT) {
+		return usage_error(g, "--server '%s' or --pub '%s' is not an "
+		    "nng URL, or an id is too long", g->server, pub);
+	}
+	if (st != SPREG_OK) {
+		fprintf(stderr, "spreg: watch: %s\n", spreg_status_name(st));
+		return EXIT_CONNECT;
+	}
+	/* Runs until --count changes were printed, or until killed: the
+	 * last seq printed is where to resume with --since. */
+	uint64_t shown = 0;
+	while (count == 0 || shown < count) {
+		Spreg__V1__Change *c = NULL;
+		st = spreg_watch_next(w, 1000, &c);
+		if (st == SPREG_DEADLINE_EXCEEDED) {
+			continue;
+		}
+		if (st == SPREG_UNAVAILABLE) {
+			if (!unreachable) {
+				fprintf(stderr, "spreg: server at %s not "
+				    "answering (%s); still trying\n", g->server,
+				    spreg_watch_error(w));
+				unreachable = true;
+			}
+			continue;
+		}
+		if (st != SPREG_OK) {
+			fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
+			    spreg_watch_error(w));
+			rc = st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_SERVER;
+			break;
+		}
+		unreachable = false;
+		if (g->json) {
+			rc = print_json(&c->base, true);
+		} else {
+			watch_row_print(c);
+		}
+		spreg_message_free(&c->base);
+		shown++;
+		if (rc != 0 || fflush(stdout) != 0) {
+			break;
+		}
+	}
+	spreg_watch_close(w);
+	return rc;
+}
+
 static int
 cmd_categories(cli *g, int argc, char **argv)
 {
@@ -1057,6 +1417,57 @@ cmd_info(cli *g, int argc, char **argv)
 		printf("uptime_seconds: %llu\n",
 		    (unsigned long long) info->uptime_seconds);
 		printf("map_size: %llu\n", (unsigned long long) info->map_size);
+		printf("customers: %llu\n", (unsigned long long) info->customers);
+		printf("rules_version: %s\n", info->rules_version);
+		printf("rules_checksum: %s\n", info->rules_checksum);
+	}
+	spreg_message_free(msg);
+	return rc;
+}
+
+static int
+cmd_verify(cli *g, int argc, char **argv)
+{
+	static const struct option options[] = {
+		GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	Spreg__V1__VerifyLogRequest req = SPREG__V1__VERIFY_LOG_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	int opt;
+	int rc;
+
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if ((rc = global_option(g, opt, argv)) != PARSE_CONTINUE) {
+			return rc;
+		}
+	}
+	if ((rc = operands(g, argc, argv, 0)) != PARSE_CONTINUE ||
+	    (rc = connect_server(g)) != 0 ||
+	    (rc = call(g, "VerifyLog", &req.base,
+	         &spreg__v1__verify_log_response__descriptor, &msg)) != 0) {
+		return rc;
+	}
+	const Spreg__V1__VerifyLogResponse *v = (const void *) msg;
+	if (g->json) {
+		rc = print_json(msg, false);
+	} else {
+		char head[65] = "";
+		for (size_t i = 0; i < v->head_hash.len && i < 32; i++) {
+			snprintf(head + 2 * i, 3, "%02x", v->head_hash.data[i]);
+		}
+		printf("%s: %llu log entries, %llu records checked\n",
+		    v->ok ? "ok" : "ALTERED",
+		    (unsigned long long) v->checked_changes,
+		    (unsigned long long) v->checked_records);
+		if (!v->ok) {
+			printf("first problem: %s\n", v->problem);
+		}
+		printf("head: seq %llu hash %s\n",
+		    (unsigned long long) v->head_seq, head);
+	}
+	if (rc == 0 && !v->ok) {
+		rc = EXIT_TAMPERED;
 	}
 	spreg_message_free(msg);
 	return rc;
@@ -1092,27 +1503,63 @@ cmd_help(cli *g, int argc, char **argv)
 	return 0;
 }
 
+/* assess and rules live in cli/assess.c. */
+static int
+cmd_assess(cli *g, int argc, char **argv)
+{
+	cli_settings s = {g->server, g->json, g->timeout_ms};
+	return cli_assess(&s, argc, argv);
+}
+
+static int
+cmd_rules(cli *g, int argc, char **argv)
+{
+	cli_settings s = {g->server, g->json, g->timeout_ms};
+	return cli_rules(&s, argc, argv);
+}
+
+/* spreg export lives in cli/export.c. */
+static int
+cmd_export(cli *g, int argc, char **argv)
+{
+	return cli_export(g->server, g->timeout_ms, argc, argv);
+}
+
 static const command commands[] = {
-	{"get", cmd_get, "get ID [--revision N]",
+	{"get", cmd_get, "get ID [--revision N | --as-of WHEN]",
 	    "Show one subprocessor",
 	    "  --revision N   an earlier revision, from the history\n"
+	    "  --as-of WHEN   as it stands on a date (YYYY-MM-DD, announced\n"
+	    "                 changes included) or as recorded at a moment\n"
+	    "                 (RFC 3339, e.g. 2026-01-01T00:00:00Z)\n"
 	    "\nWith --json: the subprocessor as one JSON object.\n"},
 	{"list", cmd_list,
 	    "list [--category K] [--country CC] [--mechanism M] "
 	    "[--service S]\n"
-	    "            [--status S] [--page-size N] [--all | --limit N]",
+	    "            [--status S] [--customer ID] [--as-of WHEN]\n"
+	    "            [--page-size N] [--all | --limit N]",
 	    "List subprocessors (every page, ordered by id)",
 	    "  --category K     data category K or any key below it\n"
 	    "  --country CC     processes data in country CC (ISO 3166-1)\n"
 	    "  --mechanism M    holds safeguard mechanism M\n"
 	    "  --service S      used by our service S\n"
 	    "  --status S       proposed, active or retired\n"
+	    "  --customer ID    serving the services customer ID uses\n"
+	    "  --as-of WHEN     the registry on a date (YYYY-MM-DD: in effect\n"
+	    "                   then, announced changes included) or as\n"
+	    "                   recorded at a moment (RFC 3339)\n"
 	    "  --page-size N    rows per request, 1 to 1000\n"
 	    "  --all            fetch every page (the default)\n"
 	    "  --limit N        stop after N rows\n"
 	    "\nColumns: ID, NAME, STATUS, COUNTRIES, CATEGORIES (count),\n"
 	    "MECHANISMS. With --json: JSON Lines, one subprocessor per "
 	    "line.\n"},
+	{"diff", cmd_diff, "diff WHEN1 WHEN2",
+	    "What was added, changed and removed between two dates",
+	    "  WHEN   a date (YYYY-MM-DD) or a moment (RFC 3339), as for\n"
+	    "         'list --as-of'\n"
+	    "\nColumns: CHANGE (added, changed, removed), ID, NAME, FIELDS\n"
+	    "(those that differ). With --json: JSON Lines.\n"},
 	{"put", cmd_put, "put FILE [--expected-revision N] [--create-only]",
 	    "Create or update a subprocessor from a JSON or YAML file",
 	    "  FILE                   one subprocessor in the JSON form of\n"
@@ -1137,13 +1584,43 @@ static const command commands[] = {
 	    "  --limit N   at most N changes (default: through the newest)\n"
 	    "\nColumns: SEQ, TIME, KIND, SUBPROCESSOR, REVISION (old->new),\n"
 	    "ACTOR. With --json: JSON Lines, one change per line.\n"},
+	{"watch", cmd_watch,
+	    "watch [--since N] [--customer ID | --subprocessor ID] "
+	    "[--pub URL]\n"
+	    "            [--count N]",
+	    "Print each change as it is committed, from the log then live",
+	    "  --since N          changes after seq N (default 0: the whole\n"
+	    "                     log first); to resume, the last seq printed\n"
+	    "  --customer ID      only changes concerning customer ID\n"
+	    "  --subprocessor ID  only changes to subprocessor ID\n"
+	    "  --pub URL          spregd's notification URL (default:\n"
+	    "                     $SPREG_PUB, else " SPREG_DEFAULT_PUB ")\n"
+	    "  --count N          exit after N changes (default: run until\n"
+	    "                     interrupted)\n"
+	    "\nEvery change is printed once, in seq order: notifications the\n"
+	    "network drops are read from the log. Columns: SEQ, TIME, KIND,\n"
+	    "SUBPROCESSOR (or customer), REVISION (old->new), ACTOR. With\n"
+	    "--json: JSON Lines, one change per line.\n"},
 	{"categories", cmd_categories, "categories [--parent K]",
 	    "List the data categories of the taxonomy",
 	    "  --parent K   only K and the keys below it\n"
 	    "\nColumns: KEY, NAME, SPECIAL (Art. 9/10 data), CUSTOM (added\n"
 	    "by a user). With --json: JSON Lines, one category per line.\n"},
+	{"export", cmd_export, CLI_EXPORT_SYNOPSIS, CLI_EXPORT_SUMMARY,
+	    CLI_EXPORT_OPTIONS},
 	{"info", cmd_info, "info", "Show the server's version and counts",
 	    "With --json: one JSON object.\n"},
+	{"verify", cmd_verify, "verify",
+	    "Check the hash-chained change log and every stored record",
+	    "Walks the log from seq 1, recomputing each entry's hash from the\n"
+	    "previous one, checks each recorded revision against the digest\n"
+	    "its change carries, and each current record against its newest\n"
+	    "revision. Reports the first entry or record that does not match;\n"
+	    "exit status 6 when one does. With --json: one JSON object.\n"},
+	{"assess", cmd_assess, cli_assess_synopsis, cli_assess_summary,
+	    cli_assess_options},
+	{"rules", cmd_rules, cli_rules_synopsis, cli_rules_summary,
+	    cli_rules_options},
 	{"help", cmd_help, "help [COMMAND]", "Show help for a command", ""},
 };
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
@@ -1179,8 +1656,8 @@ usage_global(FILE *out)
 	    "                 " SPREG_DEFAULT_SERVER ")\n"
 	    "  --json         machine output: get, put, retire and info print\n"
 	    "                 one JSON object (the proto JSON form); list,\n"
-	    "                 changes and categories print JSON Lines, one\n"
-	    "                 object per line\n"
+	    "                 changes, watch and categories print\n"
+	    "                 JSON Lines, one object per line\n"
 	    "  --timeout MS   per-call timeout in milliseconds (default %d)\n"
 	    "  -h, --help     this help; 'spreg COMMAND --help' for a "
 	    "command\n"
@@ -1192,7 +1669,9 @@ usage_global(FILE *out)
 	    "     input file\n"
 	    "  2  not found (the server answered NOT_FOUND)\n"
 	    "  3  server error (any other error the server answered)\n"
-	    "  4  cannot connect: no server at the URL, or no reply in time\n",
+	    "  4  cannot connect: no server at the URL, or no reply in time\n"
+	    "  5  assess: a transfer is TIA_REQUIRED, INVALID or MISSING\n"
+	    "  6  verify: the change log or a stored record was altered\n",
 	    TIMEOUT_DEFAULT_MS);
 }
 

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "spreg/client.h"
 #include "spreg/v1/rpc.pb-c.h"
 
@@ -117,9 +118,62 @@ now_ms(void)
 	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+struct spreg_arena {
+	arena a;
+};
+
+spreg_status
+spreg_arena_create(spreg_arena **out)
+{
+	spreg_arena *a = malloc(sizeof(*a));
+
+	if (a == NULL) {
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
+	arena_init(&a->a, (size_t) 1 << 30);
+	*out = a;
+	return SPREG_OK;
+}
+
+void
+spreg_arena_reset(spreg_arena *a)
+{
+	arena_reset(&a->a);
+}
+
+void
+spreg_arena_destroy(spreg_arena *a)
+{
+	if (a != NULL) {
+		arena_fini(&a->a);
+		free(a);
+	}
+}
+
+static spreg_status call_impl(spreg_client *c, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+    ProtobufCAllocator *alloc, ProtobufCMessage **resp_out);
+
 spreg_status
 spreg_call(spreg_client *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out)
+{
+	return call_impl(c, method, req, resp_desc, NULL, resp_out);
+}
+
+spreg_status
+spreg_call_arena(spreg_client *c, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+    spreg_arena *a, ProtobufCMessage **resp_out)
+{
+	return call_impl(c, method, req, resp_desc, &a->a.pb, resp_out);
+}
+
+/* alloc NULL: the default allocator (spreg_message_free frees). */
+static spreg_status
+call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCAllocator *alloc,
+    ProtobufCMessage **resp_out)
 {
 	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
 	char full[256];
@@ -189,7 +243,7 @@ spreg_call(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	msg = nng_aio_get_msg(aio);
 	nng_aio_free(aio);
 
-	Spreg__V1__Reply *reply = spreg__v1__reply__unpack(NULL,
+	Spreg__V1__Reply *reply = spreg__v1__reply__unpack(alloc,
 	    nng_msg_len(msg), nng_msg_body(msg));
 	nng_msg_free(msg);
 	if (reply == NULL) {
@@ -200,13 +254,15 @@ spreg_call(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	if (st != SPREG_OK) {
 		snprintf(c->error, sizeof(c->error), "%s", reply->message);
 	} else if (resp_out != NULL) {
-		*resp_out = protobuf_c_message_unpack(resp_desc, NULL,
+		*resp_out = protobuf_c_message_unpack(resp_desc, alloc,
 		    reply->payload.len, reply->payload.data);
 		if (*resp_out == NULL) {
 			st = fail(c, SPREG_INTERNAL, "reply: not a %s",
 			    resp_desc->name);
 		}
 	}
-	spreg__v1__reply__free_unpacked(reply, NULL);
+	if (alloc == NULL) {
+		spreg__v1__reply__free_unpacked(reply, NULL);
+	}
 	return st;
 }

@@ -228,6 +228,11 @@ db_sp_list_as_of(db_txn *t, const db_sp_filter *f, const db_as_of *at,
 	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_SP), &cur)) != 0) {
 		return db_fail(t, rc, "list", e);
 	}
+	/* Candidates are decoded into scratch memory, reset per record, so
+	 * a narrow filter over a large registry costs one record's worth;
+	 * a match is decoded again into the caller's arena. */
+	arena scratch;
+	arena_init(&scratch, (size_t) 16 << 20);
 	*more_out = false;
 	for (rc = mdb_cursor_get(cur, &k, &v,
 	         after_id[0] ? MDB_SET_RANGE : MDB_FIRST);
@@ -236,14 +241,16 @@ db_sp_list_as_of(db_txn *t, const db_sp_filter *f, const db_as_of *at,
 		    memcmp(k.mv_data, after_id, k.mv_size) == 0) {
 			continue;
 		}
+		arena_reset(&scratch);
 		Spreg__V1__Subprocessor *sp = spreg__v1__subprocessor__unpack(
-		    &a->pb, v.mv_size, v.mv_data), *p;
+		    &scratch.pb, v.mv_size, v.mv_data), *p;
 		if (sp == NULL) {
 			st = err_set(e, SPREG_DATA_LOSS,
 			    "subprocessor: stored record does not decode");
 			break;
 		}
-		if ((st = project(t, sp, at, ans, nans, a, &p, e)) != SPREG_OK) {
+		if ((st = project(t, sp, at, ans, nans, &scratch, &p, e)) !=
+		    SPREG_OK) {
 			break;
 		}
 		if (p == NULL || !matches(p, f)) {
@@ -253,9 +260,19 @@ db_sp_list_as_of(db_txn *t, const db_sp_filter *f, const db_as_of *at,
 			*more_out = true;
 			break;
 		}
+		/* Keep it: the same projection, into the caller's arena. */
+		if ((sp = spreg__v1__subprocessor__unpack(&a->pb, v.mv_size,
+		         v.mv_data)) == NULL ||
+		    (st = project(t, sp, at, ans, nans, a, &p, e)) != SPREG_OK) {
+			st = st != SPREG_OK ? st :
+			    err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			        "list: decode budget exceeded");
+			break;
+		}
 		items[n++] = p;
 	}
 	mdb_cursor_close(cur);
+	arena_fini(&scratch);
 	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND && !*more_out) {
 		st = db_fail(t, rc, "list", e);
 	}

@@ -77,7 +77,7 @@ log_change(db_txn *t, const Spreg__V1__Customer *c,
 		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	*change_out = ch;
-	return db_change_append(t, ch, e);
+	return db_change_append(t, ch, a, e);
 }
 
 spreg_status

@@ -19,7 +19,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2	/* 2: hash-chained change log */
 
 typedef struct db db;
 typedef struct db_session db_session;

@@ -210,7 +210,7 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 			}
 		}
 	}
-	if ((st = db_change_append(t, c, e)) != SPREG_OK) {
+	if ((st = db_change_append(t, c, a, e)) != SPREG_OK) {
 		return st;
 	}
 	spreg__v1__announcement__init(an);
@@ -277,26 +277,13 @@ db_apply_due(db_txn *t, int32_t today, const db_actor *who, arena *a,
 			old = NULL;
 		}
 		/* Applied as announced, whatever happened in between. */
-		if ((st = db_sp_put(t, sp, 0, false, who, a, &c, e)) !=
+		Spreg__V1__Change tmpl = SPREG__V1__CHANGE__INIT;
+		tmpl.kind = CHANGE_TOOK_EFFECT;
+		tmpl.ref_seq = seq;
+		tmpl.effective_at = an->effective_at;
+		if ((st = db_sp_put_as(t, sp, &tmpl, who, a, &c, e)) !=
 		    SPREG_OK) {
 			break;
-		}
-		if (c != NULL) {
-			/* Re-label the change db_sp_put logged: same seq. */
-			c->kind = CHANGE_TOOK_EFFECT;
-			c->ref_seq = seq;
-			c->effective_at = an->effective_at;
-			unsigned char cbuf[8];
-			db_be64_put(cbuf, c->seq);
-			MDB_val ck = {8, cbuf};
-			MDB_val cv = {spreg__v1__change__get_packed_size(c),
-			    NULL};
-			if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_CHANGES), &ck,
-			         &cv, MDB_RESERVE)) != 0) {
-				st = db_fail(t, rc, "change log", e);
-				break;
-			}
-			spreg__v1__change__pack(c, cv.mv_data);
 		}
 		an->applied = true;
 		if ((st = put_announcement(t, an, e)) != SPREG_OK) {
@@ -389,7 +376,7 @@ db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
 	c->ref_seq = change_seq;
 	c->request_id = who->request_id;
 	c->effective_at = an->effective_at;
-	if ((st = db_change_append(t, c, e)) != SPREG_OK) {
+	if ((st = db_change_append(t, c, a, e)) != SPREG_OK) {
 		return st;
 	}
 	spreg__v1__objection__init(o);

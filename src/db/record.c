@@ -1,3 +1,5 @@
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -184,6 +186,39 @@ index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
 	return st;
 }
 
+static void
+blake2b(const unsigned char *prev, const void *data, size_t len,
+    unsigned char out[DB_DIGEST_LEN])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, DB_DIGEST_LEN);
+	if (prev != NULL) {
+		crypto_generichash_update(&h, prev, DB_DIGEST_LEN);
+	}
+	crypto_generichash_update(&h, data, len);
+	crypto_generichash_final(&h, out, DB_DIGEST_LEN);
+}
+
+/* BLAKE2b-256 of revision rev of id as stored in the history. */
+static spreg_status
+record_digest(db_txn *t, const char *id, uint64_t rev, arena *a,
+    ProtobufCBinaryData *out, err *e)
+{
+	unsigned char kbuf[KEY_MAX];
+	MDB_val k = {hist_key(kbuf, id, rev), kbuf}, v;
+	int rc = mdb_get(t->txn, db_dbi(t->d, DB_SP_HIST), &k, &v);
+
+	if (rc != 0) {
+		return db_fail(t, rc, "history", e);
+	}
+	if ((out->data = arena_alloc(a, DB_DIGEST_LEN)) == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	blake2b(NULL, v.mv_data, v.mv_size, out->data);
+	out->len = DB_DIGEST_LEN;
+	return SPREG_OK;
+}
+
 /* The services before and after: whoever uses one is concerned. */
 static spreg_status
 union_services(const Spreg__V1__Subprocessor *old,
@@ -216,7 +251,7 @@ union_services(const Spreg__V1__Subprocessor *old,
  * old (NULL on create), and logs the change. */
 static spreg_status
 store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
-    Spreg__V1__Subprocessor *sp, Spreg__V1__ChangeKind kind,
+    Spreg__V1__Subprocessor *sp, const Spreg__V1__Change *tmpl,
     const db_actor *who, arena *a, Spreg__V1__Change **change_out, err *e)
 {
 	unsigned char kbuf[KEY_MAX];
@@ -254,15 +289,19 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	spreg__v1__change__init(c);
 	c->time = sp->updated_at;
 	c->actor = sp->updated_by;
-	c->kind = kind;
+	c->kind = tmpl->kind;
+	c->ref_seq = tmpl->ref_seq;
+	c->effective_at = tmpl->effective_at;
 	c->subprocessor_id = sp->id;
 	c->old_revision = old != NULL ? old->revision : 0;
 	c->new_revision = sp->revision;
 	c->request_id = who->request_id;
-	if ((st = union_services(old, sp, a, c, e)) != SPREG_OK) {
+	if ((st = union_services(old, sp, a, c, e)) != SPREG_OK ||
+	    (st = record_digest(t, sp->id, sp->revision, a,
+	         &c->record_digest, e)) != SPREG_OK) {
 		return st;
 	}
-	if ((st = db_change_append(t, c, e)) != SPREG_OK) {
+	if ((st = db_change_append(t, c, a, e)) != SPREG_OK) {
 		return st;
 	}
 	*change_out = c;
@@ -338,8 +377,27 @@ db_sp_put(db_txn *t, Spreg__V1__Subprocessor *sp, uint64_t expected_revision,
 		*change_out = NULL;
 		return SPREG_OK;
 	}
-	return store_sp(t, old, sp, old ? CHANGE_UPDATED : CHANGE_CREATED, who,
-	    a, change_out, e);
+	Spreg__V1__Change tmpl = SPREG__V1__CHANGE__INIT;
+	tmpl.kind = old ? CHANGE_UPDATED : CHANGE_CREATED;
+	return store_sp(t, old, sp, &tmpl, who, a, change_out, e);
+}
+
+spreg_status
+db_sp_put_as(db_txn *t, Spreg__V1__Subprocessor *sp,
+    const Spreg__V1__Change *tmpl, const db_actor *who, arena *a,
+    Spreg__V1__Change **change_out, err *e)
+{
+	Spreg__V1__Subprocessor *old = NULL;
+	err ignored;
+	spreg_status st = db_sp_get(t, sp->id, 0, a, &old, &ignored);
+
+	if (st == SPREG_NOT_FOUND) {
+		old = NULL;
+	} else if (st != SPREG_OK) {
+		*e = ignored;
+		return st;
+	}
+	return store_sp(t, old, sp, tmpl, who, a, change_out, e);
 }
 
 spreg_status
@@ -381,8 +439,10 @@ db_sp_retire(db_txn *t, const char *id, uint64_t expected_revision,
 	*sp = *old;
 	sp->status = SP_STATUS_RETIRED;
 	sp->effective_until = (char *) effective_until;
-	if ((st = store_sp(t, old, sp, CHANGE_RETIRED, who, a, change_out,
-	         e)) != SPREG_OK) {
+	Spreg__V1__Change tmpl = SPREG__V1__CHANGE__INIT;
+	tmpl.kind = CHANGE_RETIRED;
+	if ((st = store_sp(t, old, sp, &tmpl, who, a, change_out, e)) !=
+	    SPREG_OK) {
 		return st;
 	}
 	*sp_out = sp;
@@ -442,9 +502,32 @@ index_has(db_txn *t, const driver *dr, const char *id, bool *has, err *e)
 	return SPREG_OK;
 }
 
+/* Where listed records go: decoded into items, or their stored bytes
+ * appended to buf as a repeated message field of a response. */
+typedef struct sink {
+	Spreg__V1__Subprocessor **items;	/* NULL: packed */
+	uint32_t field;
+	uint8_t *buf;
+	size_t len, cap;
+	size_t n;
+	char *last_id;
+} sink;
+
+static size_t
+varint(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		out[n] = (uint8_t) (v & 0x7f);
+		v >>= 7;
+		out[n] |= v ? 0x80 : 0;
+		n++;
+	} while (v);
+	return n;
+}
+
 static spreg_status
-emit(db_txn *t, const char *id, size_t idlen, arena *a,
-    Spreg__V1__Subprocessor **slot, err *e)
+emit(db_txn *t, sink *s, const char *id, size_t idlen, arena *a, err *e)
 {
 	char *copy = arena_alloc(a, idlen + 1);
 
@@ -454,22 +537,57 @@ emit(db_txn *t, const char *id, size_t idlen, arena *a,
 	}
 	memcpy(copy, id, idlen);
 	copy[idlen] = '\0';
-	return db_sp_get(t, copy, 0, a, slot, e);
+	if (s->items != NULL) {
+		spreg_status st = db_sp_get(t, copy, 0, a, &s->items[s->n], e);
+		if (st == SPREG_OK) {
+			s->n++;
+		}
+		return st;
+	}
+	MDB_val k = {idlen, copy}, v;
+	int rc = mdb_get(t->txn, db_dbi(t->d, DB_SP), &k, &v);
+	if (rc != 0) {
+		return db_fail(t, rc, "list", e);
+	}
+	/* tag, length, then the record exactly as stored. */
+	size_t need = s->len + 20 + v.mv_size;
+	if (need > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 65536;
+		while (cap < need) {
+			cap *= 2;
+		}
+		uint8_t *buf = arena_alloc(a, cap);
+		if (buf == NULL) {
+			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			    "list: reply budget exceeded");
+		}
+		if (s->len > 0) {
+			memcpy(buf, s->buf, s->len);
+		}
+		s->buf = buf;
+		s->cap = cap;
+	}
+	s->len += varint(s->buf + s->len, (uint64_t) s->field << 3 | 2);
+	s->len += varint(s->buf + s->len, v.mv_size);
+	memcpy(s->buf + s->len, v.mv_data, v.mv_size);
+	s->len += v.mv_size;
+	s->last_id = copy;
+	s->n++;
+	return SPREG_OK;
 }
 
 /* Up to limit (+1 to learn of more) ids serving any of f->any_service,
  * in order, merged from one cursor per service. */
 static spreg_status
 list_any_service(db_txn *t, const db_sp_filter *f, const driver *drivers,
-    size_t ndrivers, const char *after_id, size_t limit, arena *a,
-    Spreg__V1__Subprocessor **items, size_t *n_out, bool *more_out, err *e)
+    size_t ndrivers, const char *after_id, size_t limit, arena *a, sink *out,
+    bool *more_out, err *e)
 {
 	MDB_cursor *cur[16];
 	MDB_val val[16];
 	bool live[16];
 	size_t k = f->nany < 16 ? f->nany : 16;
 	spreg_status st = SPREG_OK;
-	size_t n = 0;
 	int rc;
 
 	if (f->nany > 16) {
@@ -546,16 +664,14 @@ list_any_service(db_txn *t, const db_sp_filter *f, const driver *drivers,
 		if (!match) {
 			continue;
 		}
-		if (n == limit) {
+		if (out->n == limit) {
 			*more_out = true;
 			break;
 		}
-		if ((st = emit(t, idbuf, idlen, a, &items[n], e)) != SPREG_OK) {
+		if ((st = emit(t, out, idbuf, idlen, a, e)) != SPREG_OK) {
 			goto done;
 		}
-		n++;
 	}
-	*n_out = n;
 done:
 	for (size_t i = 0; i < k; i++) {
 		if (cur[i] != NULL) {
@@ -565,10 +681,9 @@ done:
 	return st;
 }
 
-spreg_status
-db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
-    size_t limit, arena *a, Spreg__V1__Subprocessor ***out, size_t *n_out,
-    bool *more_out, err *e)
+static spreg_status
+list_impl(db_txn *t, const db_sp_filter *f, const char *after_id,
+    size_t limit, arena *a, sink *out, bool *more_out, err *e)
 {
 	driver drivers[5];
 	size_t ndrivers = 0;
@@ -586,15 +701,8 @@ db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
 	};
 	MDB_cursor *cur = NULL;
 	spreg_status st = SPREG_OK;
-	size_t n = 0;
 	int rc;
 
-	Spreg__V1__Subprocessor **items = arena_alloc(a,
-	    (limit ? limit : 1) * sizeof(*items));
-	if (items == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-		    "page_size: too large for the decode budget");
-	}
 	/* Drive by the index with the fewest entries for its key. */
 	size_t best = 0;
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(*wanted); i++) {
@@ -621,15 +729,11 @@ db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
 	}
 	*more_out = false;
 	if (ndrivers > 0 && drivers[best].count == 0) {
-		*out = items;
-		*n_out = 0;
 		return SPREG_OK;
 	}
 	if (f->nany > 0) {
-		*out = items;
-		*n_out = 0;
 		return list_any_service(t, f, drivers, ndrivers, after_id, limit,
-		    a, items, n_out, more_out, e);
+		    a, out, more_out, e);
 	}
 
 	MDB_val k, v;
@@ -670,23 +774,60 @@ db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
 		if (!match) {
 			continue;
 		}
-		if (n == limit) {
+		if (out->n == limit) {
 			*more_out = true;
 			break;
 		}
-		if ((st = emit(t, idbuf, idlen, a, &items[n], e)) != SPREG_OK) {
+		if ((st = emit(t, out, idbuf, idlen, a, e)) != SPREG_OK) {
 			goto done;
 		}
-		n++;
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		st = db_fail(t, rc, "list", e);
-		goto done;
 	}
-	*out = items;
-	*n_out = n;
 done:
 	mdb_cursor_close(cur);
+	return st;
+}
+
+spreg_status
+db_sp_list(db_txn *t, const db_sp_filter *f, const char *after_id,
+    size_t limit, arena *a, Spreg__V1__Subprocessor ***out, size_t *n_out,
+    bool *more_out, err *e)
+{
+	sink s = {0};
+	spreg_status st;
+
+	s.items = arena_alloc(a, (limit ? limit : 1) * sizeof(*s.items));
+	if (s.items == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		    "page_size: too large for the decode budget");
+	}
+	*more_out = false;
+	if ((st = list_impl(t, f, after_id, limit, a, &s, more_out, e)) ==
+	    SPREG_OK) {
+		*out = s.items;
+		*n_out = s.n;
+	}
+	return st;
+}
+
+spreg_status
+db_sp_list_packed(db_txn *t, const db_sp_filter *f, const char *after_id,
+    size_t limit, uint32_t field, arena *a, db_packed_page *page, err *e)
+{
+	sink s = {0};
+	spreg_status st;
+
+	s.field = field;
+	page->more = false;
+	if ((st = list_impl(t, f, after_id, limit, a, &s, &page->more, e)) ==
+	    SPREG_OK) {
+		page->buf = s.buf;
+		page->len = s.len;
+		page->n = s.n;
+		page->last_id = s.last_id;
+	}
 	return st;
 }
 
@@ -735,17 +876,77 @@ db_change_last_seq(db_txn *t, uint64_t *seq_out, err *e)
 	return SPREG_OK;
 }
 
-spreg_status
-db_change_append(db_txn *t, Spreg__V1__Change *c, err *e)
+/* The chain's head: the last seq and its hash, kept in DB_META. */
+#define CHAIN_HEAD "chain_head"
+
+static spreg_status
+chain_head(db_txn *t, uint64_t last, unsigned char hash[DB_DIGEST_LEN],
+    err *e)
 {
-	unsigned char kbuf[8];
+	MDB_val k = str_val(CHAIN_HEAD), v;
+	int rc = mdb_get(t->txn, db_dbi(t->d, DB_META), &k, &v);
+
+	if (rc == MDB_NOTFOUND && last == 0) {
+		memset(hash, 0, DB_DIGEST_LEN);
+		return SPREG_OK;
+	}
+	if (rc != 0 || v.mv_size != 8 + DB_DIGEST_LEN ||
+	    db_be64_get(v.mv_data) != last) {
+		return err_set(e, SPREG_DATA_LOSS,
+		    "change log: the hash chain's head is not at seq %llu",
+		    (unsigned long long) last);
+	}
+	memcpy(hash, (unsigned char *) v.mv_data + 8, DB_DIGEST_LEN);
+	return SPREG_OK;
+}
+
+/* hash = BLAKE2b(prev || c packed with an empty hash). */
+static spreg_status
+chain_hash(const unsigned char prev[DB_DIGEST_LEN], Spreg__V1__Change *c,
+    unsigned char out[DB_DIGEST_LEN], err *e)
+{
+	ProtobufCBinaryData saved = c->hash;
+	c->hash = (ProtobufCBinaryData) {0, NULL};
+	size_t n = spreg__v1__change__get_packed_size(c);
+	uint8_t *buf = malloc(n + 1);
+	if (buf == NULL) {
+		c->hash = saved;
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	spreg__v1__change__pack(c, buf);
+	c->hash = saved;
+	blake2b(prev, buf, n, out);
+	free(buf);
+	return SPREG_OK;
+}
+
+spreg_status
+db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
+{
+	unsigned char kbuf[8], prev[DB_DIGEST_LEN];
 	uint64_t last;
 	spreg_status st;
 
-	if ((st = db_change_last_seq(t, &last, e)) != SPREG_OK) {
+	if ((st = db_change_last_seq(t, &last, e)) != SPREG_OK ||
+	    (st = chain_head(t, last, prev, e)) != SPREG_OK) {
 		return st;
 	}
 	c->seq = last + 1;
+	if ((c->hash.data = arena_alloc(a, DB_DIGEST_LEN)) == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	c->hash.len = DB_DIGEST_LEN;
+	if ((st = chain_hash(prev, c, c->hash.data, e)) != SPREG_OK) {
+		return st;
+	}
+	unsigned char head[8 + DB_DIGEST_LEN];
+	db_be64_put(head, c->seq);
+	memcpy(head + 8, c->hash.data, DB_DIGEST_LEN);
+	MDB_val hk = str_val(CHAIN_HEAD), hv = {sizeof(head), head};
+	int rc = mdb_put(t->txn, db_dbi(t->d, DB_META), &hk, &hv, 0);
+	if (rc != 0) {
+		return db_fail(t, rc, "change log", e);
+	}
 	db_be64_put(kbuf, c->seq);
 	MDB_val k = {sizeof(kbuf), kbuf};
 	if ((st = put_message(t, DB_CHANGES, &k, &c->base, MDB_APPEND,
@@ -1039,4 +1240,162 @@ db_secret(db_txn *t, unsigned char out[32], err *e)
 	}
 	memcpy(out, v.mv_data, 32);
 	return SPREG_OK;
+}
+
+spreg_status
+db_meta_get_u64(db_txn *t, const char *key, uint64_t *out, err *e)
+{
+	MDB_val k = str_val(key), v;
+	int rc = mdb_get(t->txn, db_dbi(t->d, DB_META), &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		return err_set(e, SPREG_NOT_FOUND, "meta: no %s", key);
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "meta", e);
+	}
+	if (v.mv_size != 8) {
+		return err_set(e, SPREG_DATA_LOSS, "meta %s: bad size", key);
+	}
+	*out = db_be64_get(v.mv_data);
+	return SPREG_OK;
+}
+
+spreg_status
+db_meta_put_u64(db_txn *t, const char *key, uint64_t value, err *e)
+{
+	unsigned char buf[8];
+	MDB_val k = str_val(key), v = {sizeof(buf), buf};
+	int rc;
+
+	db_be64_put(buf, value);
+	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_META), &k, &v, 0)) != 0) {
+		return db_fail(t, rc, "meta", e);
+	}
+	return SPREG_OK;
+}
+
+/* ---- verification ------------------------------------------------------ */
+
+static spreg_status
+bad(Spreg__V1__VerifyLogResponse *out, uint64_t seq, arena *a,
+    const char *problem)
+{
+	out->ok = false;
+	out->first_bad_seq = seq;
+	out->problem = arena_strdup(a, problem);
+	return out->problem ? SPREG_OK : SPREG_RESOURCE_EXHAUSTED;
+}
+
+spreg_status
+db_verify(db_txn *t, Spreg__V1__VerifyLogResponse *out, arena *a, err *e)
+{
+	unsigned char prev[DB_DIGEST_LEN] = {0}, want[DB_DIGEST_LEN];
+	char problem[512];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t expect = 1;
+	spreg_status st = SPREG_OK;
+	arena tmp;
+	int rc;
+
+	out->ok = true;
+	arena_init(&tmp, (size_t) 16 << 20);
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_CHANGES), &cur)) !=
+	    0) {
+		arena_fini(&tmp);
+		return db_fail(t, rc, "changes", e);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && out->ok;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), expect++) {
+		arena_reset(&tmp);
+		uint64_t seq = k.mv_size == 8 ? db_be64_get(k.mv_data) : 0;
+		Spreg__V1__Change *c = spreg__v1__change__unpack(&tmp.pb,
+		    v.mv_size, v.mv_data);
+		if (seq != expect || c == NULL || c->seq != seq) {
+			snprintf(problem, sizeof(problem), "change seq %llu: "
+			    "missing, out of order or unreadable",
+			    (unsigned long long) expect);
+			st = bad(out, expect, a, problem);
+			break;
+		}
+		if ((st = chain_hash(prev, c, want, e)) != SPREG_OK) {
+			break;
+		}
+		if (c->hash.len != DB_DIGEST_LEN ||
+		    sodium_memcmp(c->hash.data, want, DB_DIGEST_LEN) != 0) {
+			snprintf(problem, sizeof(problem), "change seq %llu: "
+			    "its hash does not match its content and the "
+			    "previous entry (altered entry)",
+			    (unsigned long long) seq);
+			st = bad(out, seq, a, problem);
+			break;
+		}
+		memcpy(prev, want, DB_DIGEST_LEN);
+		out->checked_changes++;
+		if (c->record_digest.len == DB_DIGEST_LEN) {
+			ProtobufCBinaryData d;
+			err ignored;
+			if (record_digest(t, c->subprocessor_id, c->new_revision,
+			        &tmp, &d, &ignored) != SPREG_OK ||
+			    sodium_memcmp(d.data, c->record_digest.data,
+			        DB_DIGEST_LEN) != 0) {
+				snprintf(problem, sizeof(problem),
+				    "subprocessor '%.64s' revision %llu: the "
+				    "stored record does not match change seq "
+				    "%llu (altered or missing record)",
+				    c->subprocessor_id,
+				    (unsigned long long) c->new_revision,
+				    (unsigned long long) seq);
+				st = bad(out, seq, a, problem);
+				break;
+			}
+		}
+	}
+	mdb_cursor_close(cur);
+	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND && out->ok) {
+		st = db_fail(t, rc, "changes", e);
+	}
+	out->head_seq = expect - 1;
+	if ((out->head_hash.data = arena_alloc(a, DB_DIGEST_LEN)) != NULL) {
+		memcpy(out->head_hash.data, prev, DB_DIGEST_LEN);
+		out->head_hash.len = DB_DIGEST_LEN;
+	}
+	/* Each current record must be its newest revision, byte for byte
+	 * (that revision's digest was checked against the log above). */
+	if (st == SPREG_OK && out->ok &&
+	    (rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_SP), &cur)) == 0) {
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		     rc == 0 && out->ok;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			arena_reset(&tmp);
+			Spreg__V1__Subprocessor *sp =
+			    spreg__v1__subprocessor__unpack(&tmp.pb, v.mv_size,
+			        v.mv_data);
+			unsigned char hk[KEY_MAX];
+			MDB_val hkey, hval;
+			bool same = false;
+			if (sp != NULL && k.mv_size + 9 <= KEY_MAX) {
+				hkey = (MDB_val) {hist_key(hk, sp->id,
+				    sp->revision), hk};
+				same = mdb_get(t->txn, db_dbi(t->d, DB_SP_HIST),
+				           &hkey, &hval) == 0 &&
+				    hval.mv_size == v.mv_size &&
+				    memcmp(hval.mv_data, v.mv_data, v.mv_size) == 0;
+			}
+			if (!same) {
+				snprintf(problem, sizeof(problem),
+				    "subprocessor '%.*s': the current record "
+				    "differs from its revision in the history "
+				    "(altered record)", (int) (k.mv_size < 64 ?
+				    k.mv_size : 64), (const char *) k.mv_data);
+				st = bad(out, 0, a, problem);
+				break;
+			}
+			out->checked_records++;
+		}
+		mdb_cursor_close(cur);
+	}
+	arena_fini(&tmp);
+	return st;
 }

@@ -56,6 +56,12 @@ spreg_status db_sp_put(db_txn *t, Spreg__V1__Subprocessor *sp,
     uint64_t expected_revision, bool create_only, const db_actor *who,
     arena *a, Spreg__V1__Change **change_out, err *e);
 
+/* Writes sp as db_sp_put does (no revision check, no no-op detection),
+ * logging a change of tmpl's kind, ref_seq and effective_at. */
+spreg_status db_sp_put_as(db_txn *t, Spreg__V1__Subprocessor *sp,
+    const Spreg__V1__Change *tmpl, const db_actor *who, arena *a,
+    Spreg__V1__Change **change_out, err *e);
+
 /* Marks id retired from effective_until ("" = the actor's today). */
 spreg_status db_sp_retire(db_txn *t, const char *id,
     uint64_t expected_revision, const char *effective_until,
@@ -72,11 +78,32 @@ spreg_status db_sp_list(db_txn *t, const db_sp_filter *f,
     const char *after_id, size_t limit, arena *a,
     Spreg__V1__Subprocessor ***out, size_t *n_out, bool *more_out, err *e);
 
+/*
+ * The same page, with each record's stored bytes appended as field
+ * number `field` of the response being built (tag, length, bytes): no
+ * decoding and re-encoding of records a reply only passes on.
+ */
+typedef struct db_packed_page {
+	uint8_t *buf;		/* arena memory; NULL when empty */
+	size_t len;
+	size_t n;
+	const char *last_id;
+	bool more;
+} db_packed_page;
+spreg_status db_sp_list_packed(db_txn *t, const db_sp_filter *f,
+    const char *after_id, size_t limit, uint32_t field, arena *a,
+    db_packed_page *page, err *e);
+
 spreg_status db_sp_count(db_txn *t, uint64_t *total, uint64_t *active,
     err *e);
 
-/* Assigns c->seq (last + 1) and appends c to the log. */
-spreg_status db_change_append(db_txn *t, Spreg__V1__Change *c, err *e);
+/* Assigns c->seq (last + 1), chains c->hash to the previous entry's
+ * (bytes in a) and appends c to the log. */
+spreg_status db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a,
+    err *e);
+/* Checks the hash chain and every stored record against the log. */
+spreg_status db_verify(db_txn *t, Spreg__V1__VerifyLogResponse *out,
+    arena *a, err *e);
 /*
  * Changes with seq > since_seq, at most limit, that match: all when both
  * filters are NULL; else those of one subprocessor, or those concerning

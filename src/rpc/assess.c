@@ -45,7 +45,47 @@ typedef struct request {
 	uint32_t horizon;
 	assess_supposition *suppose;
 	size_t nsuppose;
+	/* With a customer: only vendors serving one of its services. */
+	bool by_customer;
+	char *const *services;
+	size_t nservices;
 } request;
+
+/* The customer's regime and services, or the regime asked for. */
+static spreg_status
+check_scope(rpc_call *call, const assess_rules *r,
+    const Spreg__V1__AssessTransfersRequest *in, request *rq, err *e)
+{
+	Spreg__V1__Customer *c;
+	spreg_status st;
+
+	rq->by_customer = false;
+	rq->regime = in->regime[0] ? in->regime : "EU";
+	if (in->customer[0] != '\0') {
+		if (in->regime[0] != '\0') {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "customer: give customer or regime, not both "
+			    "(a customer's regime is its own)");
+		}
+		if (!validate_slug(in->customer)) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "customer: must match [a-z0-9][a-z0-9-]{0,63}");
+		}
+		if ((st = db_customer_get(call->txn, in->customer,
+		         call->arena, &c, e)) != SPREG_OK) {
+			return st;
+		}
+		rq->by_customer = true;
+		rq->regime = c->regime;
+		rq->services = c->services;
+		rq->nservices = c->n_services;
+	}
+	if (assess_regime_find(r, rq->regime) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "regime: '%.40s' is not EU, UK or CH", rq->regime);
+	}
+	return SPREG_OK;
+}
 
 static spreg_status
 check_request(rpc_call *call, const assess_rules *r,
@@ -54,15 +94,8 @@ check_request(rpc_call *call, const assess_rules *r,
 	const catalog *cat = rpc_server_catalog(call->srv);
 	spreg_status st;
 
-	rq->regime = in->regime[0] ? in->regime : "EU";
-	if (assess_regime_find(r, rq->regime) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "regime: '%.40s' is not EU, UK or CH", rq->regime);
-	}
-	if (in->customer[0] != '\0') {
-		/* Customers come with their own issue; none exist yet. */
-		return err_set(e, SPREG_NOT_FOUND,
-		    "customer: no customer '%.64s'", in->customer);
+	if ((st = check_scope(call, r, in, rq, e)) != SPREG_OK) {
+		return st;
 	}
 	if (in->as_of[0] == '\0') {
 		rq->as_of = date_from_ms(call->now_ms);
@@ -236,6 +269,23 @@ add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
 	return SPREG_OK;
 }
 
+/* Without a customer every vendor is in scope. */
+static bool
+serves_customer(const Spreg__V1__Subprocessor *sp, const request *rq)
+{
+	if (!rq->by_customer) {
+		return true;
+	}
+	for (size_t i = 0; i < sp->n_services; i++) {
+		for (size_t j = 0; j < rq->nservices; j++) {
+			if (strcmp(sp->services[i], rq->services[j]) == 0) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 static spreg_status
 assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
@@ -258,22 +308,26 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 	assess_query q = {rq.regime, rq.as_of, rq.horizon, rq.suppose,
 	    rq.nsuppose, user_special, call};
 
+	/* Outlives the branch: sps may point at it. */
+	Spreg__V1__Subprocessor *one;
 	if (in->subprocessor_id[0] != '\0') {
-		Spreg__V1__Subprocessor *one;
 		if ((st = db_sp_get(call->txn, in->subprocessor_id, 0,
 		         call->arena, &one, e)) != SPREG_OK) {
 			return st;
 		}
 		sps = &one;
-		nsps = 1;
+		nsps = serves_customer(one, &rq) ? 1 : 0;
+	} else if (rq.by_customer && rq.nservices == 0) {
+		sps = NULL;	/* no services, no vendors */
+		nsps = 0;
 	} else {
 		/* The token is bound to the query: the same filters, day,
 		 * regime and suppositions page on. */
 		char query[2048];
 		int len = snprintf(query, sizeof(query),
-		    "assess\n%s\n%s\n%u\n%s\n%s\n%s\n%s", rq.regime,
+		    "assess\n%s\n%s\n%u\n%s\n%s\n%s\n%s\n%s", rq.regime,
 		    rq.as_of_text, (unsigned) rq.horizon, in->data_category,
-		    in->country, in->mechanism, in->service);
+		    in->country, in->mechanism, in->service, in->customer);
 		for (size_t i = 0; i < rq.nsuppose && len > 0 &&
 		    (size_t) len < sizeof(query); i++) {
 			char d[DATE_BUF];
@@ -290,6 +344,10 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 		db_sp_filter f = {.category = in->data_category,
 		    .country = in->country, .mechanism = in->mechanism,
 		    .service = in->service, .status = SP_STATUS_UNSPECIFIED};
+		if (rq.by_customer) {
+			f.any_service = rq.services;
+			f.nany = rq.nservices;
+		}
 		size_t limit = in->page_size ? in->page_size : PAGE_DEFAULT;
 		if ((st = db_sp_list(call->txn, &f, after_id, limit,
 		         call->arena, &sps, &nsps, &more, e)) != SPREG_OK) {

@@ -123,6 +123,55 @@ get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	    &out->subprocessor, e);
 }
 
+/*
+ * A page of current records as the reply's bytes: the records exactly as
+ * stored (field 1, subprocessors), then next_page_token (field 2). The
+ * wire form is the same as packing a ListSubprocessorsResponse.
+ */
+static spreg_status
+list_packed(rpc_call *call, const db_sp_filter *f, const char *query,
+    const char *after_id, size_t limit, err *e)
+{
+	db_packed_page page;
+	const char *token = "";
+	spreg_status st;
+
+	if ((st = db_sp_list_packed(call->txn, f, after_id, limit, 1,
+	         call->arena, &page, e)) != SPREG_OK) {
+		return st;
+	}
+	if (page.more && page.n > 0) {
+		token = rpc_token_make(rpc_server_secret(call->srv), query,
+		    page.last_id, call->arena);
+		if (token == NULL) {
+			return OOM(e);
+		}
+	}
+	size_t tlen = strlen(token);
+	uint8_t *buf = arena_alloc(call->arena, page.len + tlen + 12);
+	if (buf == NULL) {
+		return OOM(e);
+	}
+	size_t n = page.len;
+	if (n > 0) {
+		memcpy(buf, page.buf, n);
+	}
+	if (tlen > 0) {
+		buf[n++] = (2 << 3) | 2;	/* field 2, length-delimited */
+		for (size_t v = tlen; ; v >>= 7) {
+			buf[n++] = (uint8_t) ((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+			if (v <= 0x7f) {
+				break;
+			}
+		}
+		memcpy(buf + n, token, tlen);
+		n += tlen;
+	}
+	call->packed_reply.data = buf;
+	call->packed_reply.len = n;
+	return SPREG_OK;
+}
+
 static spreg_status
 list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
@@ -192,11 +241,11 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		f.any_service = c->services;
 		f.nany = c->n_services;
 	}
-	st = in->as_of[0] ?
-	    db_sp_list_as_of(call->txn, &f, &at, after_id, limit, call->arena,
-	        &out->subprocessors, &out->n_subprocessors, &more, e) :
-	    db_sp_list(call->txn, &f, after_id, limit, call->arena,
-	        &out->subprocessors, &out->n_subprocessors, &more, e);
+	if (!in->as_of[0]) {
+		return list_packed(call, &f, query, after_id, limit, e);
+	}
+	st = db_sp_list_as_of(call->txn, &f, &at, after_id, limit, call->arena,
+	    &out->subprocessors, &out->n_subprocessors, &more, e);
 	if (st != SPREG_OK) {
 		return st;
 	}
@@ -449,6 +498,15 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	return db_customer_count(call->txn, &out->customers, e);
 }
 
+static spreg_status
+verify_log(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	(void) in_;
+	return db_verify(call->txn, (Spreg__V1__VerifyLogResponse *) out_,
+	    call->arena, e);
+}
+
 /* Indexed like spreg__v1__registry__descriptor.methods. */
 static const rpc_method registry_methods[] = {
 	{"PutSubprocessor", RPC_WRITE, put_subprocessor},
@@ -467,6 +525,7 @@ static const rpc_method registry_methods[] = {
 	{"ListAnnouncements", RPC_READ, rpc_list_announcements},
 	{"ObjectToChange", RPC_WRITE, rpc_object_to_change},
 	{"ListObjections", RPC_READ, rpc_list_objections},
+	{"VerifyLog", RPC_READ, verify_log},
 };
 
 const rpc_service rpc_registry_service = {

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/validate.h"
 #include "db/record.h"
+#include "rpc/reassess.h"
 #include "rpc/rpc.h"
 
 struct rpc_server {
@@ -46,11 +47,15 @@ struct exec {
 	size_t nevents, capevents;
 	bool events_failed;	/* out of memory: subscribers catch up */
 	size_t *applied;	/* rpc_apply_due: announcements applied */
+	Spreg__V1__Change **due;	/* rpc_reassess_day: to append */
+	size_t ndue;
+	bool day_done;		/* rpc_reassess_day: already recorded */
 };
 
 const rpc_service *const rpc_services[] = {
 	&rpc_registry_service,
 	&rpc_assessment_service,
+	&rpc_export_service,
 	NULL,
 };
 
@@ -308,6 +313,10 @@ new_output(exec *x, err *e)
 static spreg_status
 pack_output(exec *x, err *e)
 {
+	if (x->call.packed_reply.data != NULL) {
+		x->reply->payload = x->call.packed_reply;
+		return SPREG_OK;
+	}
 	size_t n = protobuf_c_message_get_packed_size(x->out);
 	uint8_t *buf = arena_alloc(&x->w->arena, n + 1);
 
@@ -344,6 +353,30 @@ rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n)
 	srv->publish(srv->publish_arg, events, n);
 }
 
+/*
+ * The one place a write's effect on transfer verdicts is judged: the
+ * changes it logged so far (a snapshot, as appending grows the list).
+ */
+static spreg_status
+reassess_write(exec *x, db_txn *t, err *e)
+{
+	size_t n = x->nevents;
+
+	if (n == 0 || x->w->srv->rules == NULL) {
+		return SPREG_OK;
+	}
+	const Spreg__V1__Change **changes = arena_alloc(&x->w->arena,
+	    n * sizeof(*changes));
+	if (changes == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		changes[i] = x->events[i].change;
+	}
+	return rpc_reassess_changes(x->w->srv, t, &x->w->arena, changes, n,
+	    x->call.now_ms, x->call.request_id, e);
+}
+
 static spreg_status
 write_cb(db_txn *t, void *arg, err *e)
 {
@@ -372,6 +405,7 @@ write_cb(db_txn *t, void *arg, err *e)
 	}
 	if ((st = new_output(x, e)) != SPREG_OK ||
 	    (st = x->m->fn(&x->call, x->in, x->out, e)) != SPREG_OK ||
+	    (st = reassess_write(x, t, e)) != SPREG_OK ||
 	    (st = pack_output(x, e)) != SPREG_OK) {
 		return st;
 	}
@@ -390,11 +424,16 @@ due_cb(db_txn *t, void *arg, err *e)
 	db_actor who = {"spregd (announced change took effect)", 0,
 	    x->call.now_ms};
 
+	spreg_status st;
+
 	x->nevents = 0;
 	t->on_append = collect;
 	t->on_append_arg = x;
-	return db_apply_due(t, date_from_ms(x->call.now_ms), &who,
-	    &x->w->arena, x->applied, e);
+	if ((st = db_apply_due(t, date_from_ms(x->call.now_ms), &who,
+	         &x->w->arena, x->applied, e)) != SPREG_OK) {
+		return st;
+	}
+	return reassess_write(x, t, e);
 }
 
 spreg_status
@@ -416,6 +455,97 @@ rpc_apply_due(rpc_server *srv, int64_t now_ms, size_t *applied_out, err *e)
 	if (st == SPREG_OK && x.nevents > 0 && srv->publish != NULL) {
 		rpc_publish_events(w, x.events, x.nevents);
 	}
+	rpc_worker_destroy(w);
+	return st;
+}
+
+/* Appends the day's findings and records the day, unless another call
+ * recorded it first. */
+static spreg_status
+day_cb(db_txn *t, void *arg, err *e)
+{
+	exec *x = arg;
+	int32_t today = date_from_ms(x->call.now_ms);
+	uint64_t last;
+	spreg_status st;
+
+	x->nevents = 0;
+	x->day_done = false;
+	t->on_append = collect;
+	t->on_append_arg = x;
+	st = db_meta_get_u64(t, RPC_REASSESS_META, &last, e);
+	if (st == SPREG_OK && last == (uint64_t) (int64_t) today) {
+		x->day_done = true;
+		return SPREG_OK;
+	}
+	if (st != SPREG_OK && st != SPREG_NOT_FOUND) {
+		return st;
+	}
+	for (size_t i = 0; i < x->ndue; i++) {
+		if ((st = db_change_append(t, x->due[i], &x->w->arena, e)) !=
+		    SPREG_OK) {
+			return st;
+		}
+	}
+	return db_meta_put_u64(t, RPC_REASSESS_META,
+	    (uint64_t) (int64_t) today, e);
+}
+
+spreg_status
+rpc_reassess_day(rpc_server *srv, int64_t now_ms, size_t *changed_out,
+    err *e)
+{
+	int32_t today = date_from_ms(now_ms);
+	rpc_worker *w;
+	arena keep;
+	db_txn t;
+	uint64_t last = 0;
+	bool known = false;
+	exec x;
+	spreg_status st;
+
+	*changed_out = 0;
+	if ((st = rpc_worker_create(srv, &w)) != SPREG_OK) {
+		return err_set(e, st, "out of memory");
+	}
+	arena_init(&keep, RPC_ARENA_BUDGET);
+	memset(&x, 0, sizeof(x));
+	x.w = w;
+	x.call.now_ms = now_ms;
+	/* Cheap when the day is the one recorded: one meta read. */
+	if ((st = db_read_begin(w->session, &t, e)) != SPREG_OK) {
+		goto out;
+	}
+	st = db_meta_get_u64(&t, RPC_REASSESS_META, &last, e);
+	db_read_end(w->session);
+	if (st == SPREG_OK) {
+		known = true;
+	} else if (st != SPREG_NOT_FOUND) {
+		goto out;
+	}
+	st = SPREG_OK;
+	if (known && last == (uint64_t) (int64_t) today) {
+		goto out;
+	}
+	/* A first run only records the day: nothing to compare with. */
+	if (known && srv->rules != NULL && (int64_t) last < today &&
+	    (st = rpc_reassess_scan(srv, w->session, (int32_t) (int64_t) last,
+	         today, now_ms, &w->arena, &keep, &x.due, &x.ndue, e)) !=
+	        SPREG_OK) {
+		goto out;
+	}
+	arena_reset(&w->arena);
+	if ((st = db_write(w->session, day_cb, &x, e)) != SPREG_OK) {
+		goto out;
+	}
+	if (!x.day_done) {
+		*changed_out = x.ndue;
+		if (x.nevents > 0 && srv->publish != NULL) {
+			rpc_publish_events(w, x.events, x.nevents);
+		}
+	}
+out:
+	arena_fini(&keep);
 	rpc_worker_destroy(w);
 	return st;
 }

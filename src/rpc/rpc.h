@@ -57,12 +57,16 @@ struct rpc_call {
 	const char *actor;
 	uint64_t request_id;
 	int64_t now_ms;
+	/* A handler that builds its response's bytes itself (records passed
+	 * on as stored) sets this; the output message is then ignored. */
+	ProtobufCBinaryData packed_reply;
 };
 
 /* The services served, NULL-terminated. */
 extern const rpc_service *const rpc_services[];
 extern const rpc_service rpc_registry_service;
 extern const rpc_service rpc_assessment_service;
+extern const rpc_service rpc_export_service;
 
 /* Checks that every table matches its descriptor; false names the first
  * mismatch in *e. */
@@ -112,6 +116,17 @@ spreg_status rpc_server_last_seq(rpc_server *srv, uint64_t *seq, err *e);
  */
 spreg_status rpc_apply_due(rpc_server *srv, int64_t now_ms,
     size_t *applied_out, err *e);
+
+/*
+ * Re-assessment at the day boundary: when the day of now_ms differs from
+ * the last day checked (kept in the store), logs and publishes an
+ * ASSESSMENT_CHANGED change for each subprocessor with a transfer lawful
+ * on that day and failing today, and records today. A call on a day
+ * already checked reads one value and returns; the first call ever only
+ * records the day. *changed_out counts the changes logged.
+ */
+spreg_status rpc_reassess_day(rpc_server *srv, int64_t now_ms,
+    size_t *changed_out, err *e);
 
 /* A worker: one per thread, owning a db session and a decode arena. */
 spreg_status rpc_worker_create(rpc_server *srv, rpc_worker **out);

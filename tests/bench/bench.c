@@ -12,7 +12,10 @@
  *     over tcp, as a cost relative to a Get;
  *   - acknowledged (fsync-durable) PutSubprocessor writes/s, 1 and 32
  *     writers, next to raw durable LMDB one-record commits;
- *   - raw LMDB point reads and the in-process store calls, for context.
+ *   - raw LMDB point reads and the in-process store calls, for context;
+ *   - notifications: commit-to-receipt latency with 1 and 100 SUB
+ *     subscribers (each its own connection), and the cost of catching up
+ *     10,000 changes from the log through spreg_watch.
  *
  * Throughput is the median of BENCH_ROUNDS rounds, each echo/spreg pair
  * measured back to back, so ratios compare like with like. The echo
@@ -51,6 +54,7 @@
 #include <lmdb.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/transport/tcp/tcp.h>
 
@@ -61,6 +65,7 @@
 #include "db/db.h"
 #include "db/record.h"
 #include "spreg/client.h"
+#include "spreg/watch.h"
 
 #ifndef SPREG_TEST_DATA
 #define SPREG_TEST_DATA "data"
@@ -93,6 +98,11 @@
 
 #define TARGET_GET_RATIO 0.70	/* Get@32 >= 70 % of the echo */
 #define TARGET_PAGE_COST 3.0	/* a page <= 3x the cost of a Get */
+
+#define NOTIFY_WRITES 200	/* sequential puts per subscriber count */
+#define NOTIFY_MANY 100
+#define NOTIFY_WAIT_MS 5000
+#define CATCHUP_CHANGES 10000
 
 /* ---- time, randomness ---- */
 
@@ -1487,6 +1497,281 @@ out:
 	return ok;
 }
 
+/* ---- notifications ---- */
+
+/*
+ * Raw SUB sockets on "all/", one thread each, recording when each seq
+ * arrived. They are closed only after spregd stopped: nng 1.5.2 can hang
+ * closing a SUB socket while messages arrive (see src/client/watch.c).
+ */
+typedef struct notify_sub {
+	nng_socket sock;
+	bool open;
+	pthread_t thread;
+	bool started;
+	uint64_t first_seq;
+	int64_t *recv_ns;	/* by seq - first_seq; 0: not seen */
+	size_t n;
+	atomic_bool stop;
+} notify_sub;
+
+static notify_sub notify_subs[NOTIFY_MANY];
+
+static void *
+notify_sub_main(void *arg)
+{
+	notify_sub *ns = arg;
+
+	while (!atomic_load(&ns->stop)) {
+		nng_msg *m;
+		if (nng_recvmsg(ns->sock, &m, 0) != 0) {
+			continue;	/* the receive timeout: look at stop */
+		}
+		int64_t t = now_ns();
+		size_t len = nng_msg_len(m);
+		if (len > 4) {
+			Spreg__V1__Notification *n =
+			    spreg__v1__notification__unpack(NULL, len - 4,
+			        (uint8_t *) nng_msg_body(m) + 4);
+			if (n != NULL && n->change != NULL &&
+			    n->change->seq >= ns->first_seq &&
+			    n->change->seq - ns->first_seq < ns->n &&
+			    ns->recv_ns[n->change->seq - ns->first_seq] == 0) {
+				ns->recv_ns[n->change->seq - ns->first_seq] = t;
+			}
+			if (n != NULL) {
+				spreg__v1__notification__free_unpacked(n, NULL);
+			}
+		}
+		nng_msg_free(m);
+	}
+	return NULL;
+}
+
+static bool
+server_last_seq(spreg_client *c, uint64_t *last)
+{
+	Spreg__V1__ServerInfoRequest req = SPREG__V1__SERVER_INFO_REQUEST__INIT;
+	Spreg__V1__ServerInfoResponse *info = NULL;
+	spreg_status st = spreg_call(c, "ServerInfo", &req.base,
+	    &spreg__v1__server_info_response__descriptor,
+	    (ProtobufCMessage **) &info);
+
+	if (st != SPREG_OK) {
+		fprintf(stderr, "bench: ServerInfo: %s\n",
+		    spreg_client_error(c));
+		return false;
+	}
+	*last = info->last_seq;
+	spreg_message_free(&info->base);
+	return true;
+}
+
+/*
+ * NOTIFY_WRITES sequential puts while nsubs subscribers listen. Latency
+ * is from the writer's call to the subscriber's receipt (the commit, and
+ * its fsync, lie between); the put round trip of the same writes is the
+ * baseline next to it.
+ */
+static bool
+notify_latency(const char *rpc_url, const char *pub_url, size_t nsubs,
+    unsigned series)
+{
+	int64_t start_ns[NOTIFY_WRITES], ack_ns[NOTIFY_WRITES];
+	uint64_t seqs[NOTIFY_WRITES];
+	spreg_client *c = NULL;
+	uint64_t last;
+	bool ok = false;
+	synth s;
+	int rv;
+
+	if (spreg_client_open(rpc_url, false, &c) != SPREG_OK ||
+	    !server_last_seq(c, &last)) {
+		fprintf(stderr, "bench: notify: no server\n");
+		spreg_client_close(c);
+		return false;
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		notify_sub *ns = &notify_subs[i];
+		if (!ns->open) {
+			if ((rv = nng_sub0_open(&ns->sock)) != 0 ||
+			    (rv = nng_socket_set(ns->sock, NNG_OPT_SUB_SUBSCRIBE,
+			         "all/", 4)) != 0 ||
+			    (rv = nng_socket_set_int(ns->sock, NNG_OPT_RECVBUF,
+			         1024)) != 0 ||
+			    (rv = nng_socket_set_ms(ns->sock, NNG_OPT_RECVTIMEO,
+			         100)) != 0 ||
+			    (rv = nng_dial(ns->sock, pub_url, NULL, 0)) != 0) {
+				fprintf(stderr, "bench: SUB %s: %s\n", pub_url,
+				    nng_strerror(rv));
+				goto out;
+			}
+			ns->open = true;
+		}
+		free(ns->recv_ns);
+		ns->first_seq = last + 1;
+		ns->n = NOTIFY_WRITES;
+		ns->recv_ns = calloc(NOTIFY_WRITES, sizeof(*ns->recv_ns));
+		atomic_store(&ns->stop, false);
+		if (ns->recv_ns == NULL || pthread_create(&ns->thread, NULL,
+		                               notify_sub_main, ns) != 0) {
+			fprintf(stderr, "bench: notify: out of resources\n");
+			goto out;
+		}
+		ns->started = true;
+	}
+	sleep_ms(300);	/* let the publisher see every pipe */
+	for (size_t i = 0; i < NOTIFY_WRITES; i++) {
+		Spreg__V1__PutSubprocessorRequest req =
+		    SPREG__V1__PUT_SUBPROCESSOR_REQUEST__INIT;
+		Spreg__V1__PutSubprocessorResponse *resp = NULL;
+		char id[VALIDATE_ID_MAX + 1];
+		snprintf(id, sizeof(id), "bench-n%u-%04zu", series, i);
+		synth_make(&s, (uint32_t) (7000000u + series * 1000u + i), id);
+		req.subprocessor = &s.sp;
+		start_ns[i] = now_ns();
+		spreg_status st = spreg_call(c, "PutSubprocessor", &req.base,
+		    &spreg__v1__put_subprocessor_response__descriptor,
+		    (ProtobufCMessage **) &resp);
+		ack_ns[i] = now_ns();
+		if (st != SPREG_OK || resp->change == NULL) {
+			fprintf(stderr, "bench: notify put: %s\n",
+			    spreg_client_error(c));
+			spreg_message_free(resp ? &resp->base : NULL);
+			goto out;
+		}
+		seqs[i] = resp->change->seq;
+		spreg_message_free(&resp->base);
+	}
+	/* Wait (bounded) for the last write's notification everywhere. */
+	int64_t deadline = now_ns() + (int64_t) NOTIFY_WAIT_MS * 1000000;
+	for (size_t i = 0; i < nsubs && now_ns() < deadline; i++) {
+		uint64_t k = seqs[NOTIFY_WRITES - 1] - notify_subs[i].first_seq;
+		while (k < NOTIFY_WRITES && notify_subs[i].recv_ns[k] == 0 &&
+		    now_ns() < deadline) {
+			sleep_ms(5);
+		}
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		atomic_store(&notify_subs[i].stop, true);
+	}
+	for (size_t i = 0; i < nsubs; i++) {
+		if (notify_subs[i].started) {
+			pthread_join(notify_subs[i].thread, NULL);
+			notify_subs[i].started = false;
+		}
+	}
+	uint64_t *lat = calloc(nsubs * NOTIFY_WRITES, sizeof(*lat));
+	uint64_t rtt[NOTIFY_WRITES];
+	size_t nlat = 0;
+	if (lat == NULL) {
+		goto out;
+	}
+	for (size_t w = 0; w < NOTIFY_WRITES; w++) {
+		rtt[w] = (uint64_t) (ack_ns[w] - start_ns[w]);
+		for (size_t i = 0; i < nsubs; i++) {
+			uint64_t k = seqs[w] - notify_subs[i].first_seq;
+			int64_t t = k < NOTIFY_WRITES ?
+			    notify_subs[i].recv_ns[k] : 0;
+			if (t != 0) {
+				lat[nlat++] = (uint64_t) (t - start_ns[w]);
+			}
+		}
+	}
+	qsort(lat, nlat, sizeof(*lat), cmp_u64);
+	qsort(rtt, NOTIFY_WRITES, sizeof(*rtt), cmp_u64);
+	measure *m = measure_add("% live", "notify write->receipt %zu sub%s",
+	    nsubs, nsubs > 1 ? "s" : "");
+	m->value = 100.0 * (double) nlat / (double) (nsubs * NOTIFY_WRITES);
+	if (nlat > 0) {
+		m->p50_us = percentile_us(lat, nlat, 0.50);
+		m->p99_us = percentile_us(lat, nlat, 0.99);
+	}
+	m = measure_add("us", "Put round trip (%zu sub%s listening)", nsubs,
+	    nsubs > 1 ? "s" : "");
+	m->p50_us = percentile_us(rtt, NOTIFY_WRITES, 0.50);
+	m->p99_us = percentile_us(rtt, NOTIFY_WRITES, 0.99);
+	m->value = m->p50_us;
+	free(lat);
+	ok = true;
+out:
+	for (size_t i = 0; i < nsubs; i++) {
+		atomic_store(&notify_subs[i].stop, true);
+		if (notify_subs[i].started) {
+			pthread_join(notify_subs[i].thread, NULL);
+			notify_subs[i].started = false;
+		}
+	}
+	spreg_client_close(c);
+	return ok;
+}
+
+/* Once spregd is gone nothing arrives: closing is safe. */
+static void
+notify_subs_close(void)
+{
+	for (size_t i = 0; i < NOTIFY_MANY; i++) {
+		if (notify_subs[i].open) {
+			nng_close(notify_subs[i].sock);
+			notify_subs[i].open = false;
+		}
+		free(notify_subs[i].recv_ns);
+		notify_subs[i].recv_ns = NULL;
+	}
+}
+
+/* A watcher catching up CATCHUP_CHANGES changes from the log (pages of
+ * 1000 through ListChanges), the median of rounds. */
+static bool
+notify_catch_up(const char *rpc_url, const char *pub_url, int rounds)
+{
+	double ms[8];
+	spreg_client *c = NULL;
+	uint64_t last;
+
+	if (spreg_client_open(rpc_url, false, &c) != SPREG_OK ||
+	    !server_last_seq(c, &last)) {
+		spreg_client_close(c);
+		return false;
+	}
+	spreg_client_close(c);
+	uint64_t want = last < CATCHUP_CHANGES ? last : CATCHUP_CHANGES;
+	for (int r = 0; r < rounds; r++) {
+		spreg_watch *w;
+		int64_t t0 = now_ns();
+		if (spreg_watch_open(rpc_url, pub_url, NULL, last - want, &w) !=
+		    SPREG_OK) {
+			fprintf(stderr, "bench: spreg_watch_open failed\n");
+			return false;
+		}
+		size_t got = 0;
+		while (got < want) {
+			Spreg__V1__Change *ch;
+			spreg_status st = spreg_watch_next(w, 10000, &ch);
+			if (st != SPREG_OK) {
+				fprintf(stderr, "bench: catch-up: %s: %s\n",
+				    spreg_status_name(st), spreg_watch_error(w));
+				spreg_watch_close(w);
+				return false;
+			}
+			spreg_message_free(&ch->base);
+			got++;
+		}
+		ms[r] = (double) (now_ns() - t0) / 1e6;
+		spreg_watch_close(w);
+	}
+	measure *m = measure_add("ms", "catch-up %" PRIu64 " changes "
+	    "(spreg_watch)", want);
+	for (int r = 0; r < rounds; r++) {
+		m->rounds[m->nrounds++] = ms[r];
+	}
+	m->value = median(ms, (size_t) rounds);
+	printf("catch-up: %" PRIu64 " changes in %.0f ms (%.0f changes/s, "
+	    "pages of 1000)\n", want, m->value,
+	    (double) want / (m->value / 1000));
+	return true;
+}
+
 /* ---- report ---- */
 
 static void
@@ -1772,15 +2057,18 @@ main(int argc, char **argv)
 	}
 
 	/* 2. The real server. */
-	char ipc_listen[URL_LEN], ready[PATH_MAX_LEN], map_size[32];
+	char ipc_listen[URL_LEN], ipc_publish[URL_LEN], ready[PATH_MAX_LEN];
+	char map_size[32];
 	snprintf(ipc_listen, sizeof(ipc_listen), "ipc://%s/s.ipc", dir);
+	snprintf(ipc_publish, sizeof(ipc_publish), "ipc://%s/p.ipc", dir);
 	snprintf(spregd_child.ready_file, sizeof(spregd_child.ready_file),
 	    "%s/ready", dir);
 	snprintf(ready, sizeof(ready), "%s", spregd_child.ready_file);
 	snprintf(map_size, sizeof(map_size), "%zu", STORE_MAP_SIZE);
 	char *spregd_argv[] = {(char *) spregd, "--data", store_dir,
 	    "--reference", SPREG_TEST_DATA, "--no-sample", "--listen",
-	    ipc_listen, "--listen", "tcp://127.0.0.1:0", "--map-size",
+	    ipc_listen, "--listen", "tcp://127.0.0.1:0", "--publish",
+	    ipc_publish, "--map-size",
 	    map_size, "--ready-file", ready, "--log-level", "warn", NULL};
 	if (!child_spawn(&spregd_child, spregd_argv) ||
 	    !child_wait_ready(&spregd_child, "spregd")) {
@@ -1965,9 +2253,18 @@ main(int argc, char **argv)
 	m = measure_add("pages/s", "protobuf-c unpack+free of a page");
 	m->value = page_unpack_per_s;
 
+	/* 6. Notifications: live latency, then a catch-up from the log. */
+	if (!notify_latency(spreg_ipc, ipc_publish, 1, 1) ||
+	    !notify_latency(spreg_ipc, ipc_publish, NOTIFY_MANY, 2) ||
+	    !notify_catch_up(spreg_ipc, ipc_publish, rounds)) {
+		failed = true;
+		goto out;
+	}
+
 out:
 	child_stop(&echo_child, "echo server");
 	child_stop(&spregd_child, "spregd");
+	notify_subs_close();
 	if (nmeasures > 0) {
 		print_table();
 		printf("\nvalue: median of the rounds; ratio: median of the "
@@ -1980,6 +2277,12 @@ out:
 		    "commits in one thread,\nmeasured just before it (the "
 		    "LMDB line shows the median of the three such runs, in "
 		    "JSON each).\n");
+		printf("notify: %d sequential puts; p50/p99 from the writer's "
+		    "call to each subscriber's receipt (the durable commit "
+		    "lies between);\n%% live: notifications that arrived "
+		    "(the rest a subscriber reads from the log); Put round "
+		    "trip: the same puts, call to acknowledgement.\n",
+		    NOTIFY_WRITES);
 		size_t met = 0, total = 0;
 		for (size_t i = 0; i < nmeasures; i++) {
 			if (measures[i].target != 0) {

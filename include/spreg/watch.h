@@ -1,0 +1,89 @@
+/*
+ * Watching the change log: every committed change exactly once, in seq
+ * order, however many notifications the network drops.
+ *
+ * A spreg_watch reads the log with ListChanges from a starting seq, then
+ * follows spregd's PUB socket (the topic of its filter and "hb/"). The
+ * log is the truth, the live stream a shortcut: on a seq gap, a new
+ * server epoch (a restart), a reconnect, or a heartbeat showing changes
+ * it has not examined, it reads the log again from where it stopped
+ * there, with the same filter. Changes it has already returned are
+ * never returned again.
+ *
+ * To resume after either side restarts, open a new watch with since_seq
+ * = spreg_watch_position() of the old one (or the seq of the last change
+ * you processed).
+ *
+ * A spreg_watch is used by one thread at a time. The watches of a process
+ * share one SUB connection per publisher URL (each with its own nng
+ * context and queue); that connection stays open until the process
+ * exits, because nng 1.5.2 can hang closing a SUB socket while
+ * notifications arrive.
+ */
+#ifndef SPREG_WATCH_H
+#define SPREG_WATCH_H
+
+#include <stdint.h>
+
+#include "spreg/client.h"
+#include "spreg/v1/registry.pb-c.h"
+
+#define SPREG_DEFAULT_PUB "tcp://127.0.0.1:7451"
+
+typedef struct spreg_watch spreg_watch;
+
+/* At most one of the two; both NULL or empty: every change. The same
+ * changes as the topic "sp/<id>/" or "customer/<id>/" and as ListChanges
+ * with that filter. */
+typedef struct spreg_watch_filter {
+	const char *subprocessor_id;
+	const char *customer_id;
+} spreg_watch_filter;
+
+/*
+ * Opens a watch of the changes with seq > since_seq: RPC to rpc_url,
+ * notifications from pub_url (the "pub" URL in spregd's ready file).
+ * f may be NULL. Neither server needs to be up yet: the watch connects
+ * when they appear. The strings are copied. Caller closes *out.
+ * INVALID_ARGUMENT: a bad URL or both filters set.
+ */
+spreg_status spreg_watch_open(const char *rpc_url, const char *pub_url,
+    const spreg_watch_filter *f, uint64_t since_seq, spreg_watch **out);
+
+/*
+ * The next change, waiting up to timeout_ms (negative: no limit; a call
+ * to the server in progress may overrun it by up to its own timeout,
+ * 5 s). On OK *out is a change the caller frees with spreg_message_free.
+ *
+ * DEADLINE_EXCEEDED: nothing new in time (call again). UNAVAILABLE: the
+ * server did not answer in time (call again: the watch keeps trying).
+ * Any other status is the server's answer to ListChanges and will not
+ * pass by itself: OUT_OF_RANGE (since_seq beyond the log), NOT_FOUND
+ * (no such customer), INVALID_ARGUMENT. spreg_watch_error() says more.
+ */
+spreg_status spreg_watch_next(spreg_watch *w, int timeout_ms,
+    Spreg__V1__Change **out);
+
+/* The seq of the last change returned (since_seq before the first):
+ * open a new watch with it to resume without a gap or a repeat. */
+uint64_t spreg_watch_position(const spreg_watch *w);
+
+/* Why the last call failed; valid until the next call. */
+const char *spreg_watch_error(const spreg_watch *w);
+
+/* Counters, for tests and tuning. */
+typedef struct spreg_watch_stats {
+	uint64_t live;		/* changes returned from the live stream */
+	uint64_t from_log;	/* changes returned from ListChanges */
+	uint64_t log_reads;	/* ListChanges calls */
+	uint64_t duplicates;	/* notifications of changes already seen */
+	uint64_t gaps;		/* catch-ups started by a gap, an epoch, a
+				 * reconnect or a heartbeat */
+} spreg_watch_stats;
+
+void spreg_watch_stats_get(const spreg_watch *w, spreg_watch_stats *out);
+
+/* Closes the sockets and frees what is queued. NULL is fine. */
+void spreg_watch_close(spreg_watch *w);
+
+#endif

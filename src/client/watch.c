@@ -1,0 +1,516 @@
+/*
+ * spreg_watch: the change log first, the live stream as a shortcut.
+ *
+ * Two positions are kept apart:
+ *   delivered  the seq of the last change returned;
+ *   log_pos    the log is known through here: every change up to it
+ *              that matches the filter has been queued or returned.
+ * Unfiltered, a live change of seq log_pos + 1 extends the known log
+ * by itself. Filtered, the stream is sparse: a live change that is not
+ * log_pos + 1 may follow a dropped one, so it only prompts a log read
+ * (which returns it too). A heartbeat whose last_seq is beyond log_pos
+ * means something was missed: the log is read again.
+ *
+ * One SUB socket per publisher URL serves every watch of the process,
+ * each watch with its own nng_ctx (own subscriptions, own queue). The
+ * socket is never closed: nng 1.5.2 can hang closing a SUB socket while
+ * notifications arrive (its reaper waits for a receive that never runs,
+ * nng issue #1543), whereas closing a context is safe.
+ */
+#include <errno.h>
+#include <nng/nng.h>
+#include <pthread.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "spreg/watch.h"
+
+#define WATCH_ERR_MAX 1024
+#define ID_MAX 72
+#define TOPIC_MAX 96
+#define TOPIC_HEARTBEAT "hb/"
+#define LOG_PAGE 1000		/* the server's largest page */
+#define CALL_TIMEOUT_MS 5000
+#define RETRY_MS 100		/* between log reads that failed */
+#define SUB_RECVBUF 1024	/* notifications queued before nng drops */
+#define RECONNECT_MIN_MS 50
+#define RECONNECT_MAX_MS 500
+
+/* A process-wide SUB socket for one publisher URL. */
+typedef struct shared_sub {
+	struct shared_sub *next;
+	char *url;
+	nng_socket sock;
+	atomic_uint connects;	/* pipes added, ever */
+} shared_sub;
+
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static shared_sub *shared_list;	/* never freed: see above */
+
+struct spreg_watch {
+	spreg_client *client;
+	shared_sub *shared;
+	nng_ctx ctx;
+	bool ctx_open;
+	nng_aio *aio;
+	char subprocessor_id[ID_MAX];
+	char customer_id[ID_MAX];
+	bool filtered;
+	char topic[TOPIC_MAX];
+	size_t topic_len;
+
+	uint64_t delivered;
+	uint64_t log_pos;
+	uint64_t epoch;		/* 0: none seen yet */
+	bool catch_up;		/* read the log before trusting the stream */
+	unsigned connects;	/* shared->connects when last looked at */
+
+	Spreg__V1__Change **queue;	/* ascending seqs, from qhead */
+	size_t qhead;
+	size_t qlen;
+	size_t qcap;
+
+	spreg_watch_stats stats;
+	char error[WATCH_ERR_MAX];
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+static spreg_status
+fail(spreg_watch *w, spreg_status st, const char *fmt, const char *what)
+{
+	snprintf(w->error, sizeof(w->error), fmt, what);
+	return st;
+}
+
+/* ---- the queue of changes to return ------------------------------------ */
+
+/* Takes c. */
+static bool
+queue_push(spreg_watch *w, Spreg__V1__Change *c)
+{
+	if (w->qhead + w->qlen == w->qcap) {
+		if (w->qhead > 0) {
+			memmove(w->queue, w->queue + w->qhead,
+			    w->qlen * sizeof(*w->queue));
+			w->qhead = 0;
+		} else {
+			size_t cap = w->qcap ? w->qcap * 2 : 1024;
+			Spreg__V1__Change **grown = realloc(w->queue,
+			    cap * sizeof(*grown));
+			if (grown == NULL) {
+				spreg_message_free(&c->base);
+				return false;
+			}
+			w->queue = grown;
+			w->qcap = cap;
+		}
+	}
+	w->queue[w->qhead + w->qlen++] = c;
+	return true;
+}
+
+static Spreg__V1__Change *
+queue_pop(spreg_watch *w)
+{
+	Spreg__V1__Change *c = w->queue[w->qhead++];
+
+	if (--w->qlen == 0) {
+		w->qhead = 0;
+	}
+	return c;
+}
+
+/* ---- the log ------------------------------------------------------------- */
+
+static void
+start_catch_up(spreg_watch *w)
+{
+	if (!w->catch_up) {
+		w->catch_up = true;
+		w->stats.gaps++;
+	}
+}
+
+/* Reads one page of the log from log_pos into the queue. */
+static spreg_status
+read_log(spreg_watch *w)
+{
+	Spreg__V1__ListChangesRequest req =
+	    SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	spreg_status st;
+
+	req.since_seq = w->log_pos;
+	req.limit = LOG_PAGE;
+	req.subprocessor_id = w->subprocessor_id;
+	req.customer_id = w->customer_id;
+	w->stats.log_reads++;
+	st = spreg_call(w->client, "ListChanges", &req.base,
+	    &spreg__v1__list_changes_response__descriptor, &msg);
+	if (st != SPREG_OK) {
+		return fail(w, st, "ListChanges: %s",
+		    spreg_client_error(w->client));
+	}
+	Spreg__V1__ListChangesResponse *resp = (void *) msg;
+	uint64_t next = resp->next_since_seq;
+	uint64_t queued_to = w->log_pos;
+	bool ok = true;
+	for (size_t i = 0; i < resp->n_changes; i++) {
+		Spreg__V1__Change *c = resp->changes[i];
+		if (!ok || c->seq <= queued_to) {
+			spreg_message_free(&c->base);	/* never expected */
+			continue;
+		}
+		/* Detached from the response: freed on its own. */
+		if (!(ok = queue_push(w, c))) {
+			continue;
+		}
+		queued_to = c->seq;
+		w->stats.from_log++;
+	}
+	resp->n_changes = 0;	/* the changes are ours now */
+	uint64_t last_seq = resp->last_seq;
+	spreg_message_free(msg);
+	if (!ok) {
+		/* Out of memory part way: the rest is read again. */
+		w->log_pos = queued_to;
+		return fail(w, SPREG_RESOURCE_EXHAUSTED, "%s",
+		    "out of memory");
+	}
+	if (next < queued_to) {
+		next = queued_to;	/* a server without next_since_seq */
+	}
+	if (next > w->log_pos) {
+		w->log_pos = next;
+	} else if (w->log_pos < last_seq) {
+		/* No progress although the log goes on: a server bug. Stop
+		 * reading; the next heartbeat tries again. */
+		w->catch_up = false;
+		return SPREG_OK;
+	}
+	if (w->log_pos >= last_seq) {
+		w->catch_up = false;
+	}
+	return SPREG_OK;
+}
+
+/* ---- the live stream ----------------------------------------------------- */
+
+static void
+on_pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	shared_sub *sh = arg;
+
+	(void) pipe;
+	(void) ev;
+	atomic_fetch_add(&sh->connects, 1);
+}
+
+/* The process's SUB socket for url, opened and dialed on first use. */
+static spreg_status
+shared_get(const char *url, shared_sub **out)
+{
+	spreg_status st = SPREG_OK;
+	int rv;
+
+	pthread_mutex_lock(&shared_mu);
+	shared_sub *sh = shared_list;
+	while (sh != NULL && strcmp(sh->url, url) != 0) {
+		sh = sh->next;
+	}
+	if (sh != NULL) {
+		goto out;
+	}
+	if ((sh = calloc(1, sizeof(*sh))) == NULL ||
+	    (sh->url = strdup(url)) == NULL) {
+		st = SPREG_RESOURCE_EXHAUSTED;
+		goto fail;
+	}
+	atomic_init(&sh->connects, 0);
+	if ((rv = nng_sub0_open(&sh->sock)) != 0) {
+		st = SPREG_RESOURCE_EXHAUSTED;
+		goto fail;
+	}
+	nng_socket_set_ms(sh->sock, NNG_OPT_RECONNMINT, RECONNECT_MIN_MS);
+	nng_socket_set_ms(sh->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS);
+	if ((rv = nng_pipe_notify(sh->sock, NNG_PIPE_EV_ADD_POST,
+	         on_pipe_added, sh)) != 0 ||
+	    (rv = nng_dial(sh->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		/* Nothing was received yet: closing is safe here. */
+		nng_close(sh->sock);
+		st = rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ||
+		        rv == NNG_EINVAL ?
+		    SPREG_INVALID_ARGUMENT :
+		    SPREG_UNAVAILABLE;
+		goto fail;
+	}
+	sh->next = shared_list;
+	shared_list = sh;
+out:
+	pthread_mutex_unlock(&shared_mu);
+	*out = sh;
+	return SPREG_OK;
+fail:
+	pthread_mutex_unlock(&shared_mu);
+	if (sh != NULL) {
+		free(sh->url);
+		free(sh);
+	}
+	return st;
+}
+
+/* Takes m. */
+static void
+handle_notification(spreg_watch *w, nng_msg *m)
+{
+	const uint8_t *body = nng_msg_body(m);
+	size_t len = nng_msg_len(m);
+	size_t tlen;
+
+	if (len >= sizeof(TOPIC_HEARTBEAT) - 1 &&
+	    memcmp(body, TOPIC_HEARTBEAT, sizeof(TOPIC_HEARTBEAT) - 1) == 0) {
+		tlen = sizeof(TOPIC_HEARTBEAT) - 1;
+	} else if (len >= w->topic_len &&
+	    memcmp(body, w->topic, w->topic_len) == 0) {
+		tlen = w->topic_len;
+	} else {
+		nng_msg_free(m);	/* not ours */
+		return;
+	}
+	Spreg__V1__Notification *n = spreg__v1__notification__unpack(NULL,
+	    len - tlen, body + tlen);
+	nng_msg_free(m);
+	if (n == NULL) {
+		return;	/* not a Notification: ignored */
+	}
+	if (n->epoch != w->epoch) {
+		/* The first one seen, or the server restarted: what was
+		 * published before we listened is only in the log. */
+		w->epoch = n->epoch;
+		start_catch_up(w);
+	}
+	Spreg__V1__Change *c = n->change;
+	if (c == NULL) {
+		if (n->last_seq > w->log_pos) {
+			start_catch_up(w);	/* a heartbeat ahead of us */
+		}
+	} else if (c->seq <= w->log_pos) {
+		w->stats.duplicates++;
+	} else if (!w->catch_up && c->seq == w->log_pos + 1) {
+		n->change = NULL;	/* detached: freed on its own */
+		if (queue_push(w, c)) {
+			w->log_pos = c->seq;
+			w->stats.live++;
+		}
+	} else {
+		start_catch_up(w);	/* a gap: the log has it all */
+	}
+	spreg__v1__notification__free_unpacked(n, NULL);
+}
+
+/* ---- the API ------------------------------------------------------------- */
+
+static bool
+copy_id(char *dst, const char *src)
+{
+	if (src == NULL) {
+		dst[0] = '\0';
+		return true;
+	}
+	size_t len = strlen(src);
+	if (len >= ID_MAX || strchr(src, '/') != NULL) {
+		return false;
+	}
+	memcpy(dst, src, len + 1);
+	return true;
+}
+
+spreg_status
+spreg_watch_open(const char *rpc_url, const char *pub_url,
+    const spreg_watch_filter *f, uint64_t since_seq, spreg_watch **out)
+{
+	spreg_status st;
+	int rv;
+
+	spreg_watch *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
+	if (f != NULL && (!copy_id(w->subprocessor_id, f->subprocessor_id) ||
+	                     !copy_id(w->customer_id, f->customer_id))) {
+		free(w);
+		return SPREG_INVALID_ARGUMENT;
+	}
+	if (w->subprocessor_id[0] != '\0' && w->customer_id[0] != '\0') {
+		free(w);
+		return SPREG_INVALID_ARGUMENT;
+	}
+	if (w->subprocessor_id[0] != '\0') {
+		snprintf(w->topic, sizeof(w->topic), "sp/%s/",
+		    w->subprocessor_id);
+	} else if (w->customer_id[0] != '\0') {
+		snprintf(w->topic, sizeof(w->topic), "customer/%s/",
+		    w->customer_id);
+	} else {
+		snprintf(w->topic, sizeof(w->topic), "all/");
+	}
+	w->topic_len = strlen(w->topic);
+	w->filtered = strcmp(w->topic, "all/") != 0;
+	w->delivered = w->log_pos = since_seq;
+	w->catch_up = true;
+
+	if ((st = spreg_client_open(rpc_url, true, &w->client)) != SPREG_OK) {
+		free(w);
+		return st;
+	}
+	spreg_client_set_timeout(w->client, CALL_TIMEOUT_MS);
+	/* Subscribe before the first log read, so that nothing committed
+	 * after that read can pass unseen (a loss shows as a gap). */
+	if ((st = shared_get(pub_url, &w->shared)) != SPREG_OK) {
+		goto fail;
+	}
+	w->connects = atomic_load(&w->shared->connects);
+	if ((rv = nng_ctx_open(&w->ctx, w->shared->sock)) != 0) {
+		st = SPREG_RESOURCE_EXHAUSTED;
+		goto fail;
+	}
+	w->ctx_open = true;
+	nng_ctx_set_int(w->ctx, NNG_OPT_RECVBUF, SUB_RECVBUF);
+	if ((rv = nng_ctx_set(w->ctx, NNG_OPT_SUB_SUBSCRIBE, w->topic,
+	         w->topic_len)) != 0 ||
+	    (rv = nng_ctx_set(w->ctx, NNG_OPT_SUB_SUBSCRIBE, TOPIC_HEARTBEAT,
+	         sizeof(TOPIC_HEARTBEAT) - 1)) != 0 ||
+	    (rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0) {
+		st = SPREG_RESOURCE_EXHAUSTED;
+		goto fail;
+	}
+	*out = w;
+	return SPREG_OK;
+
+fail:
+	spreg_watch_close(w);
+	return st;
+}
+
+spreg_status
+spreg_watch_next(spreg_watch *w, int timeout_ms, Spreg__V1__Change **out)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
+	spreg_status st;
+
+	w->error[0] = '\0';
+	for (;;) {
+		if (w->qlen > 0) {
+			Spreg__V1__Change *c = queue_pop(w);
+			w->delivered = c->seq;
+			*out = c;
+			return SPREG_OK;
+		}
+		unsigned connects = atomic_load(&w->shared->connects);
+		if (connects != w->connects) {
+			w->connects = connects;
+			start_catch_up(w);	/* missed while not connected */
+		}
+		int64_t now = mono_ms();
+		if (w->catch_up) {
+			st = read_log(w);
+			if (st == SPREG_OK) {
+				continue;
+			}
+			if (st != SPREG_UNAVAILABLE &&
+			    st != SPREG_DEADLINE_EXCEEDED &&
+			    st != SPREG_RESOURCE_EXHAUSTED) {
+				return st;	/* the server's answer */
+			}
+			now = mono_ms();
+			if (now >= deadline) {
+				return st == SPREG_DEADLINE_EXCEEDED ?
+				    SPREG_UNAVAILABLE : st;
+			}
+			sleep_ms(deadline - now < RETRY_MS ? deadline - now :
+			                                     RETRY_MS);
+			continue;
+		}
+		if (now >= deadline && timeout_ms != 0) {
+			return fail(w, SPREG_DEADLINE_EXCEEDED, "%s",
+			    "no change within the timeout");
+		}
+		nng_aio_set_timeout(w->aio, deadline == INT64_MAX ?
+		    NNG_DURATION_INFINITE :
+		    (nng_duration) (deadline - now));
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		int rv = nng_aio_result(w->aio);
+		if (rv == NNG_ETIMEDOUT) {
+			return fail(w, SPREG_DEADLINE_EXCEEDED, "%s",
+			    "no change within the timeout");
+		}
+		if (rv != 0) {
+			return fail(w, SPREG_UNAVAILABLE, "subscriber: %s",
+			    nng_strerror(rv));
+		}
+		handle_notification(w, nng_aio_get_msg(w->aio));
+	}
+}
+
+uint64_t
+spreg_watch_position(const spreg_watch *w)
+{
+	return w->delivered;
+}
+
+const char *
+spreg_watch_error(const spreg_watch *w)
+{
+	return w->error;
+}
+
+void
+spreg_watch_stats_get(const spreg_watch *w, spreg_watch_stats *out)
+{
+	*out = w->stats;
+}
+
+void
+spreg_watch_close(spreg_watch *w)
+{
+	if (w == NULL) {
+		return;
+	}
+	if (w->aio != NULL) {
+		nng_aio_stop(w->aio);
+	}
+	if (w->ctx_open) {
+		nng_ctx_close(w->ctx);	/* the socket stays: see above */
+	}
+	nng_aio_free(w->aio);
+	spreg_client_close(w->client);
+	while (w->qlen > 0) {
+		Spreg__V1__Change *c = queue_pop(w);
+		spreg_message_free(&c->base);
+	}
+	free(w->queue);
+	free(w);
+}

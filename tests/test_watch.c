@@ -1,0 +1,809 @@
+/*
+ * Notifications, end to end: a real spregd publishing on ipc://, watchers
+ * using spreg_watch in threads of this process.
+ *
+ *   - 100 watchers, 10 of them slow (they sleep while the writers go on
+ *     at full speed), each ends with seqs 1..10,000 exactly once, in
+ *     order, although PUB/SUB drops notifications;
+ *   - a watcher that outlives two SIGKILLs of the server in the middle
+ *     of a write burst, and one that is closed and reopened from its
+ *     position, each end with every committed seq exactly once;
+ *   - a customer's and a subprocessor's watch return exactly what
+ *     ListChanges returns with the same filter.
+ *
+ * Every wait is bounded; the only sleeps are the slow watchers' and the
+ * polling of the server's ready file.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spreg/client.h"
+#include "spreg/v1/registry.pb-c.h"
+#include "spreg/watch.h"
+
+#define HEARTBEAT_MS "200"
+#define READY_WAIT_MS 20000
+#define NEXT_TIMEOUT_MS 500
+
+#define MANY_WATCHERS 100
+#define SLOW_WATCHERS 10
+#define MANY_CHANGES_DEFAULT 10000	/* SPREG_WATCH_CHANGES overrides */
+#define MANY_WRITERS 8
+#define SLOW_SLEEP_EVERY 1000	/* a slow watcher sleeps after so many */
+#define SLOW_SLEEP_MS 2500
+#define MANY_DEADLINE_MS 110000
+
+#define BURST_WRITERS 4
+#define KILL_CYCLES 2
+#define KILL_AFTER 400		/* acknowledged writes before each kill */
+#define WRITE_TIMEOUT_MS 2000
+#define REOPEN_EVERY 300	/* the reopening watcher's batch */
+#define BURST_DEADLINE_MS 60000
+
+#define FILTER_WRITES 600
+
+#define STATUS_ACTIVE SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_ACTIVE
+
+static char dir[64];
+static char rpc_url[128];
+static char pub_url[128];
+static pid_t server;
+
+static char str_app[] = "app";
+static char str_billing[] = "billing";
+static char str_support[] = "support";
+static char str_email[] = "user.contact.email";
+static char str_us[] = "US";
+static char str_hosting[] = "hosting";
+static char str_scc[] = "eu-scc-2021-m2";
+static char str_eu[] = "EU";
+static char str_signed_on[] = "2022-01-10";
+static char str_tia[] = "TIA-1";
+static char str_effective_from[] = "2020-01-01";
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+/* Starts spregd on dir (again, after a kill: same data, same URLs). */
+static void
+start_server(void)
+{
+	char data[128], listen[128], publish[128], ready[128];
+
+	snprintf(data, sizeof(data), "%s/var", dir);
+	snprintf(listen, sizeof(listen), "ipc://%s/s.ipc", dir);
+	snprintf(publish, sizeof(publish), "ipc://%s/p.ipc", dir);
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	unlink(ready);
+	fflush(stdout);
+	fflush(stderr);
+	server = fork();
+	ck_assert_int_ge(server, 0);
+	if (server == 0) {
+		const char *bin = getenv("SPREGD");
+		execl(bin, bin, "--data", data, "--no-sample", "--listen",
+		    listen, "--publish", publish, "--heartbeat-ms",
+		    HEARTBEAT_MS, "--ready-file", ready, "--log-level", "warn",
+		    (char *) NULL);
+		_exit(127);
+	}
+	for (int waited = 0; waited < READY_WAIT_MS; waited += 20) {
+		FILE *f = fopen(ready, "r");
+		if (f != NULL) {
+			char line[256], rpc[256] = "", pub[256] = "";
+			while (fgets(line, sizeof(line), f) != NULL) {
+				line[strcspn(line, "\n")] = '\0';
+				if (strncmp(line, "pub ", 4) == 0) {
+					snprintf(pub, sizeof(pub), "%s",
+					    line + 4);
+				} else if (rpc[0] == '\0') {
+					snprintf(rpc, sizeof(rpc), "%s", line);
+				}
+			}
+			fclose(f);
+			/* RPC URLs first (older readers take line one), then
+			 * "pub URL". Watcher threads read the globals: they
+			 * are set once, and a restart keeps the URLs. */
+			ck_assert_str_eq(rpc, listen);
+			ck_assert_str_eq(pub, publish);
+			if (rpc_url[0] == '\0') {
+				snprintf(rpc_url, sizeof(rpc_url), "%s", rpc);
+				snprintf(pub_url, sizeof(pub_url), "%s", pub);
+			}
+			return;
+		}
+		int status;
+		ck_assert_int_eq(waitpid(server, &status, WNOHANG), 0);
+		sleep_ms(20);
+	}
+	ck_abort_msg("spregd did not start");
+}
+
+static void
+stop_server(int sig)
+{
+	int status;
+
+	kill(server, sig);
+	ck_assert_int_eq(waitpid(server, &status, 0), server);
+	server = 0;
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/spreg-watch-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	start_server();
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	if (server > 0) {
+		stop_server(SIGKILL);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+typedef struct record {
+	Spreg__V1__Subprocessor sp;
+	Spreg__V1__Location location;
+	Spreg__V1__Location *locations[1];
+	Spreg__V1__Safeguard safeguard;
+	Spreg__V1__Safeguard *safeguards[1];
+	char *services[1];
+	char *categories[1];
+	char id[32];
+	char name[64];
+} record;
+
+static void
+record_init(record *r, char *service)
+{
+	memset(r, 0, sizeof(*r));
+	spreg__v1__subprocessor__init(&r->sp);
+	spreg__v1__location__init(&r->location);
+	spreg__v1__safeguard__init(&r->safeguard);
+	r->services[0] = service;
+	r->categories[0] = str_email;
+	r->location.country = str_us;
+	r->location.role = str_hosting;
+	r->locations[0] = &r->location;
+	r->safeguard.mechanism = str_scc;
+	r->safeguard.regime = str_eu;
+	r->safeguard.signed_on = str_signed_on;
+	r->safeguard.tia_ref = str_tia;
+	r->safeguards[0] = &r->safeguard;
+	r->sp.id = r->id;
+	r->sp.name = r->name;
+	r->sp.n_services = 1;
+	r->sp.services = r->services;
+	r->sp.n_data_categories = 1;
+	r->sp.data_categories = r->categories;
+	r->sp.n_locations = 1;
+	r->sp.locations = r->locations;
+	r->sp.n_safeguards = 1;
+	r->sp.safeguards = r->safeguards;
+	r->sp.status = STATUS_ACTIVE;
+	r->sp.effective_from = str_effective_from;
+}
+
+/* One put; *seq is the change's seq on OK. */
+static spreg_status
+put(spreg_client *c, record *r, uint64_t *seq)
+{
+	Spreg__V1__PutSubprocessorRequest req =
+	    SPREG__V1__PUT_SUBPROCESSOR_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+
+	req.subprocessor = &r->sp;
+	spreg_status st = spreg_call(c, "PutSubprocessor", &req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, &out);
+	if (st == SPREG_OK) {
+		const Spreg__V1__PutSubprocessorResponse *resp =
+		    (const void *) out;
+		*seq = resp->change != NULL ? resp->change->seq : 0;
+		spreg_message_free(out);
+	}
+	return st;
+}
+
+static uint64_t
+last_seq(void)
+{
+	Spreg__V1__ServerInfoRequest req = SPREG__V1__SERVER_INFO_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+	spreg_client *c;
+
+	ck_assert_int_eq(spreg_client_open(rpc_url, true, &c), SPREG_OK);
+	spreg_client_set_timeout(c, 10000);
+	ck_assert_int_eq(spreg_call(c, "ServerInfo", &req.base,
+	                     &spreg__v1__server_info_response__descriptor, &out),
+	    SPREG_OK);
+	uint64_t last = ((Spreg__V1__ServerInfoResponse *) out)->last_seq;
+	spreg_message_free(out);
+	spreg_client_close(c);
+	return last;
+}
+
+/* ---- watchers ------------------------------------------------------------ */
+
+/* What a watcher thread saw; checked by the test's own thread. */
+typedef struct watcher {
+	pthread_t thread;
+	int index;
+	bool slow;
+	bool reopen;		/* close and reopen every REOPEN_EVERY */
+	spreg_watch_filter filter;
+	uint64_t until;		/* stop after this seq (0: when told) */
+	int64_t deadline;
+	uint64_t *seqs;		/* in the order returned */
+	size_t nseqs;
+	size_t capseqs;
+	size_t out_of_order;	/* seq <= the one before */
+	size_t reopens;
+	atomic_uint_fast64_t last;	/* the last seq, for other threads */
+	spreg_watch_stats stats;
+	char error[256];
+} watcher;
+
+static atomic_bool stop_watchers;
+
+static void
+watcher_error(watcher *w, const char *what, spreg_status st,
+    const char *why)
+{
+	if (w->error[0] == '\0') {
+		snprintf(w->error, sizeof(w->error), "watcher %d: %s: %s: %s",
+		    w->index, what, spreg_status_name(st), why);
+	}
+}
+
+static void
+stats_add(spreg_watch_stats *sum, const spreg_watch_stats *s)
+{
+	sum->live += s->live;
+	sum->from_log += s->from_log;
+	sum->log_reads += s->log_reads;
+	sum->duplicates += s->duplicates;
+	sum->gaps += s->gaps;
+}
+
+static void *
+watcher_main(void *arg)
+{
+	watcher *w = arg;
+	spreg_watch *sw = NULL;
+	spreg_status st;
+
+	if ((st = spreg_watch_open(rpc_url, pub_url, &w->filter, 0, &sw)) !=
+	    SPREG_OK) {
+		watcher_error(w, "open", st, "");
+		return NULL;
+	}
+	while (now_ms() < w->deadline) {
+		if (w->until == 0 && atomic_load(&stop_watchers)) {
+			break;
+		}
+		Spreg__V1__Change *c;
+		st = spreg_watch_next(sw, NEXT_TIMEOUT_MS, &c);
+		if (st == SPREG_DEADLINE_EXCEEDED || st == SPREG_UNAVAILABLE) {
+			continue;
+		}
+		if (st != SPREG_OK) {
+			watcher_error(w, "next", st, spreg_watch_error(sw));
+			break;
+		}
+		uint64_t seq = c->seq;
+		spreg_message_free(&c->base);
+		if (w->nseqs > 0 && seq <= w->seqs[w->nseqs - 1]) {
+			w->out_of_order++;
+		}
+		if (w->nseqs == w->capseqs) {
+			w->capseqs = w->capseqs ? w->capseqs * 2 : 1024;
+			w->seqs = realloc(w->seqs,
+			    w->capseqs * sizeof(*w->seqs));
+			if (w->seqs == NULL) {
+				watcher_error(w, "realloc", SPREG_INTERNAL, "");
+				break;
+			}
+		}
+		w->seqs[w->nseqs++] = seq;
+		atomic_store(&w->last, seq);
+		if (w->slow && w->nseqs % SLOW_SLEEP_EVERY == 0) {
+			sleep_ms(SLOW_SLEEP_MS);	/* deliberately slow */
+		}
+		if (w->reopen && w->nseqs % REOPEN_EVERY == 0) {
+			uint64_t pos = spreg_watch_position(sw);
+			spreg_watch_stats s;
+			spreg_watch_stats_get(sw, &s);
+			stats_add(&w->stats, &s);
+			spreg_watch_close(sw);
+			w->reopens++;
+			if ((st = spreg_watch_open(rpc_url, pub_url,
+			         &w->filter, pos, &sw)) != SPREG_OK) {
+				watcher_error(w, "reopen", st, "");
+				return NULL;
+			}
+		}
+		if (w->until != 0 && seq >= w->until) {
+			break;
+		}
+	}
+	spreg_watch_stats s;
+	spreg_watch_stats_get(sw, &s);
+	stats_add(&w->stats, &s);
+	spreg_watch_close(sw);
+	return NULL;
+}
+
+static void
+watcher_start(watcher *w)
+{
+	ck_assert_int_eq(pthread_create(&w->thread, NULL, watcher_main, w), 0);
+}
+
+/* Seqs 1..last, each once, in order. */
+static void
+check_all_seqs(const watcher *w, uint64_t last)
+{
+	ck_assert_msg(w->error[0] == '\0', "%s", w->error);
+	ck_assert_msg(w->out_of_order == 0, "watcher %d: %zu seqs out of "
+	    "order or repeated", w->index, w->out_of_order);
+	ck_assert_msg(w->nseqs == last, "watcher %d: %zu changes, want %llu",
+	    w->index, w->nseqs, (unsigned long long) last);
+	for (size_t i = 0; i < w->nseqs; i++) {
+		ck_assert_msg(w->seqs[i] == i + 1, "watcher %d: change %zu "
+		    "is seq %llu", w->index, i, (unsigned long long) w->seqs[i]);
+	}
+}
+
+/* ---- 100 watchers, 10 slow, 10,000 changes ---------------------------- */
+
+typedef struct writer {
+	pthread_t thread;
+	int index;
+	atomic_size_t *claimed;	/* puts claimed by all writers */
+	size_t limit;		/* stop claiming at this many (0: no limit) */
+	atomic_size_t *acked;
+	size_t unknown;		/* failed puts: outcome unknown */
+	char error[256];
+} writer;
+
+static atomic_bool stop_writers;
+
+static size_t
+many_changes(void)
+{
+	const char *v = getenv("SPREG_WATCH_CHANGES");
+	long n = v != NULL ? atol(v) : 0;
+
+	return n > 0 ? (size_t) n : MANY_CHANGES_DEFAULT;
+}
+
+static void *
+writer_main(void *arg)
+{
+	writer *wr = arg;
+	spreg_client *c;
+	record r;
+	char actor[32];
+
+	if (spreg_client_open(rpc_url, true, &c) != SPREG_OK) {
+		snprintf(wr->error, sizeof(wr->error), "open failed");
+		return NULL;
+	}
+	spreg_client_set_timeout(c, wr->limit ? 30000 : WRITE_TIMEOUT_MS);
+	snprintf(actor, sizeof(actor), "writer %d", wr->index);
+	spreg_client_set_actor(c, actor);
+	record_init(&r, str_app);
+	for (unsigned n = 1; !atomic_load(&stop_writers); n++) {
+		if (wr->limit != 0 &&
+		    atomic_fetch_add(wr->claimed, 1) >= wr->limit) {
+			break;
+		}
+		uint64_t seq;
+		snprintf(r.id, sizeof(r.id), "w%d-%u", wr->index, n);
+		snprintf(r.name, sizeof(r.name), "Writer %d record %u",
+		    wr->index, n);
+		spreg_status st = put(c, &r, &seq);
+		if (st == SPREG_OK) {
+			atomic_fetch_add(wr->acked, 1);
+		} else if (wr->limit == 0 && (st == SPREG_UNAVAILABLE ||
+		                                 st == SPREG_DEADLINE_EXCEEDED)) {
+			wr->unknown++;	/* around a kill */
+		} else {
+			snprintf(wr->error, sizeof(wr->error), "put %s: %s: %s",
+			    r.id, spreg_status_name(st), spreg_client_error(c));
+			break;
+		}
+	}
+	spreg_client_close(c);
+	return NULL;
+}
+
+START_TEST(hundred_watchers_ten_slow_every_seq_once_in_order)
+{
+	static watcher ws[MANY_WATCHERS];
+	static writer wrs[MANY_WRITERS];
+	atomic_size_t claimed, acked;
+	int64_t start = now_ms();
+	size_t many = many_changes();
+
+	atomic_init(&claimed, 0);
+	atomic_init(&acked, 0);
+	atomic_store(&stop_writers, false);
+	for (int i = 0; i < MANY_WATCHERS; i++) {
+		ws[i] = (watcher) {.index = i, .slow = i % 10 == 0,
+		    .until = many, .deadline = start + MANY_DEADLINE_MS};
+		watcher_start(&ws[i]);
+	}
+	for (int i = 0; i < MANY_WRITERS; i++) {
+		wrs[i] = (writer) {.index = i, .claimed = &claimed,
+		    .limit = many, .acked = &acked};
+		ck_assert_int_eq(pthread_create(&wrs[i].thread, NULL,
+		                     writer_main, &wrs[i]), 0);
+	}
+	/* Progress every few seconds, for the log of a slow machine. */
+	int64_t report = start;
+	int64_t written = 0;
+	for (;;) {
+		int64_t now = now_ms();
+		uint64_t lo = UINT64_MAX, hi = 0;
+		for (int i = 0; i < MANY_WATCHERS; i++) {
+			uint64_t at = atomic_load(&ws[i].last);
+			lo = at < lo ? at : lo;
+			hi = at > hi ? at : hi;
+		}
+		if (written == 0 && atomic_load(&acked) == many) {
+			written = now;
+		}
+		if (lo == many || now > start + MANY_DEADLINE_MS) {
+			break;
+		}
+		if (now - report >= 5000) {
+			printf("# %.0f s: %zu writes acknowledged; watchers at "
+			       "seq %llu to %llu\n", (double) (now - start) / 1000,
+			    atomic_load(&acked), (unsigned long long) lo,
+			    (unsigned long long) hi);
+			fflush(stdout);
+			report = now;
+		}
+		sleep_ms(50);	/* polling counters, bounded */
+	}
+	for (int i = 0; i < MANY_WRITERS; i++) {
+		pthread_join(wrs[i].thread, NULL);
+		ck_assert_msg(wrs[i].error[0] == '\0', "%s", wrs[i].error);
+	}
+	if (written == 0) {
+		written = now_ms();
+	}
+	ck_assert_uint_eq(atomic_load(&acked), many);
+	ck_assert_uint_eq(last_seq(), many);
+
+	spreg_watch_stats fast = {0}, slow = {0};
+	for (int i = 0; i < MANY_WATCHERS; i++) {
+		pthread_join(ws[i].thread, NULL);
+		stats_add(ws[i].slow ? &slow : &fast, &ws[i].stats);
+	}
+	int64_t done = now_ms();
+	printf("# %zu writes in %.1f s (%.0f/s); all %d watchers done %.1f s "
+	       "later\n", many, (double) (written - start) / 1000,
+	    many * 1000.0 / (double) (written - start), MANY_WATCHERS,
+	    (double) (done - written) / 1000);
+	printf("# fast watchers: %llu live, %llu from the log in %llu reads, "
+	       "%llu catch-ups, %llu duplicates dropped\n",
+	    (unsigned long long) fast.live, (unsigned long long) fast.from_log,
+	    (unsigned long long) fast.log_reads, (unsigned long long) fast.gaps,
+	    (unsigned long long) fast.duplicates);
+	printf("# slow watchers: %llu live, %llu from the log in %llu reads, "
+	       "%llu catch-ups, %llu duplicates dropped\n",
+	    (unsigned long long) slow.live, (unsigned long long) slow.from_log,
+	    (unsigned long long) slow.log_reads, (unsigned long long) slow.gaps,
+	    (unsigned long long) slow.duplicates);
+	for (int i = 0; i < MANY_WATCHERS; i++) {
+		check_all_seqs(&ws[i], many);
+		free(ws[i].seqs);
+	}
+	/* The live stream did carry changes, and the slow watchers did
+	 * lose some of it and repair that from the log. */
+	ck_assert_uint_gt(fast.live, 0);
+	ck_assert_uint_gt(slow.from_log, 0);
+}
+END_TEST
+
+/* ---- kill -9 in a write burst -------------------------------------------- */
+
+static void
+wait_acked(atomic_size_t *acked, size_t want, int64_t deadline)
+{
+	while (atomic_load(acked) < want) {
+		ck_assert_msg(now_ms() < deadline, "writes stalled at %zu",
+		    atomic_load(acked));
+		sleep_ms(5);	/* polling a counter, bounded */
+	}
+}
+
+START_TEST(watchers_survive_server_kills_without_gap_or_repeat)
+{
+	static writer wrs[BURST_WRITERS];
+	watcher follow = {.index = 0};
+	watcher reopen = {.index = 1, .reopen = true};
+	atomic_size_t claimed, acked;
+	int64_t deadline = now_ms() + BURST_DEADLINE_MS;
+
+	atomic_init(&claimed, 0);
+	atomic_init(&acked, 0);
+	atomic_store(&stop_writers, false);
+	atomic_store(&stop_watchers, false);
+	follow.deadline = reopen.deadline = deadline;
+	watcher_start(&follow);
+	watcher_start(&reopen);
+	for (int i = 0; i < BURST_WRITERS; i++) {
+		wrs[i] = (writer) {.index = i, .claimed = &claimed,
+		    .acked = &acked};
+		ck_assert_int_eq(pthread_create(&wrs[i].thread, NULL,
+		                     writer_main, &wrs[i]), 0);
+	}
+	for (int cycle = 1; cycle <= KILL_CYCLES; cycle++) {
+		wait_acked(&acked, (size_t) cycle * KILL_AFTER, deadline);
+		stop_server(SIGKILL);	/* in the middle of the burst */
+		start_server();
+	}
+	wait_acked(&acked, (KILL_CYCLES + 1) * KILL_AFTER, deadline);
+	atomic_store(&stop_writers, true);
+	size_t unknown = 0;
+	for (int i = 0; i < BURST_WRITERS; i++) {
+		pthread_join(wrs[i].thread, NULL);
+		ck_assert_msg(wrs[i].error[0] == '\0', "%s", wrs[i].error);
+		unknown += wrs[i].unknown;
+	}
+	uint64_t last = last_seq();
+	ck_assert_uint_ge(last, atomic_load(&acked));
+
+	/* Both must reach the last seq; then they are told to stop. */
+	while (now_ms() < deadline && (atomic_load(&follow.last) < last ||
+	                                  atomic_load(&reopen.last) < last)) {
+		sleep_ms(10);	/* polling, bounded */
+	}
+	atomic_store(&stop_watchers, true);
+	pthread_join(follow.thread, NULL);
+	pthread_join(reopen.thread, NULL);
+	printf("# %zu acknowledged writes, %zu with unknown outcome, last seq "
+	       "%llu, %d kills\n", atomic_load(&acked), unknown,
+	    (unsigned long long) last, KILL_CYCLES);
+	printf("# follower: %llu live, %llu from the log, %llu catch-ups; "
+	       "reopened %zu times: %llu live, %llu from the log\n",
+	    (unsigned long long) follow.stats.live,
+	    (unsigned long long) follow.stats.from_log,
+	    (unsigned long long) follow.stats.gaps, reopen.reopens,
+	    (unsigned long long) reopen.stats.live,
+	    (unsigned long long) reopen.stats.from_log);
+	check_all_seqs(&follow, last);
+	check_all_seqs(&reopen, last);
+	/* Each restart is a new epoch: the follower read the log for it. */
+	ck_assert_uint_ge(follow.stats.gaps, KILL_CYCLES);
+	free(follow.seqs);
+	free(reopen.seqs);
+}
+END_TEST
+
+/* ---- filtered watches ---------------------------------------------------- */
+
+static void
+put_customer(spreg_client *c, const char *id, char *service, int version)
+{
+	Spreg__V1__PutCustomerRequest req = SPREG__V1__PUT_CUSTOMER_REQUEST__INIT;
+	Spreg__V1__Customer cu = SPREG__V1__CUSTOMER__INIT;
+	char *services[1] = {service};
+	char name[32];
+	ProtobufCMessage *out = NULL;
+
+	snprintf(name, sizeof(name), "A customer v%d", version);
+	cu.id = (char *) id;
+	cu.name = name;
+	cu.services = services;
+	cu.n_services = 1;
+	req.customer = &cu;
+	spreg_status st = spreg_call(c, "PutCustomer", &req.base,
+	    &spreg__v1__put_customer_response__descriptor, &out);
+	ck_assert_msg(st == SPREG_OK, "PutCustomer: %s: %s",
+	    spreg_status_name(st), spreg_client_error(c));
+	spreg_message_free(out);
+}
+
+/* Every seq ListChanges returns with the filter, following
+ * next_since_seq; caller frees. */
+static uint64_t *
+log_seqs(const spreg_watch_filter *f, size_t *n_out)
+{
+	spreg_client *c;
+	uint64_t *seqs = NULL;
+	size_t n = 0;
+	uint64_t since = 0;
+
+	ck_assert_int_eq(spreg_client_open(rpc_url, true, &c), SPREG_OK);
+	for (;;) {
+		Spreg__V1__ListChangesRequest req =
+		    SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+		ProtobufCMessage *out = NULL;
+		req.since_seq = since;
+		req.limit = 1000;
+		req.subprocessor_id = (char *) (f->subprocessor_id ?
+		    f->subprocessor_id : "");
+		req.customer_id = (char *) (f->customer_id ? f->customer_id :
+		                                               "");
+		ck_assert_int_eq(spreg_call(c, "ListChanges", &req.base,
+		                     &spreg__v1__list_changes_response__descriptor,
+		                     &out),
+		    SPREG_OK);
+		Spreg__V1__ListChangesResponse *r = (void *) out;
+		seqs = realloc(seqs, (n + r->n_changes + 1) * sizeof(*seqs));
+		ck_assert_ptr_nonnull(seqs);
+		for (size_t i = 0; i < r->n_changes; i++) {
+			seqs[n++] = r->changes[i]->seq;
+		}
+		bool more = r->next_since_seq > since &&
+		    r->next_since_seq < r->last_seq;
+		since = r->next_since_seq;
+		spreg_message_free(out);
+		if (!more) {
+			break;
+		}
+	}
+	spreg_client_close(c);
+	*n_out = n;
+	return seqs;
+}
+
+START_TEST(filtered_watches_match_list_changes)
+{
+	static writer wrs[BURST_WRITERS];
+	spreg_client *c;
+	record r;
+	uint64_t seq;
+	watcher cust = {.index = 0, .filter = {NULL, "acme"}};
+	watcher sp = {.index = 1, .filter = {"shared-2", NULL}};
+	watcher all = {.index = 2};
+	atomic_size_t claimed, acked;
+	int64_t deadline = now_ms() + 60000;
+
+	ck_assert_int_eq(spreg_client_open(rpc_url, true, &c), SPREG_OK);
+	put_customer(c, "acme", str_billing, 0);
+	atomic_init(&claimed, 0);
+	atomic_init(&acked, 0);
+	atomic_store(&stop_writers, false);
+	atomic_store(&stop_watchers, false);
+	cust.deadline = sp.deadline = all.deadline = deadline;
+	watcher_start(&cust);
+	watcher_start(&sp);
+	watcher_start(&all);
+	/* Background noise on service "app" (not acme's) ... */
+	for (int i = 0; i < BURST_WRITERS; i++) {
+		wrs[i] = (writer) {.index = i, .claimed = &claimed,
+		    .limit = FILTER_WRITES, .acked = &acked};
+		ck_assert_int_eq(pthread_create(&wrs[i].thread, NULL,
+		                     writer_main, &wrs[i]), 0);
+	}
+	/* ... while vendors of billing and support change, and acme
+	 * itself (not its services: ListChanges filters by the customer's
+	 * services as they are when it is called, the topic by those at
+	 * the time of the change). */
+	char *services[] = {str_billing, str_support, str_app};
+	for (int i = 0; i < 60; i++) {
+		record_init(&r, services[i % 3]);
+		snprintf(r.id, sizeof(r.id), "shared-%d", i % 5);
+		snprintf(r.name, sizeof(r.name), "Shared %d", i);
+		ck_assert_int_eq(put(c, &r, &seq), SPREG_OK);
+		if (i % 20 == 10) {
+			put_customer(c, "acme", str_billing, i);
+		}
+	}
+	for (int i = 0; i < BURST_WRITERS; i++) {
+		pthread_join(wrs[i].thread, NULL);
+		ck_assert_msg(wrs[i].error[0] == '\0', "%s", wrs[i].error);
+	}
+	spreg_client_close(c);
+
+	watcher *ws[] = {&cust, &sp, &all};
+	size_t nwant[3];
+	uint64_t *want[3];
+	for (int i = 0; i < 3; i++) {
+		want[i] = log_seqs(&ws[i]->filter, &nwant[i]);
+		ck_assert_uint_gt(nwant[i], 0);
+	}
+	/* Wait (bounded) until each has the last of its changes, then let
+	 * them run two more heartbeats to show nothing extra comes. */
+	for (int i = 0; i < 3; i++) {
+		while (now_ms() < deadline &&
+		    atomic_load(&ws[i]->last) < want[i][nwant[i] - 1]) {
+			sleep_ms(10);	/* polling, bounded */
+		}
+	}
+	sleep_ms(2 * atoi(HEARTBEAT_MS) + 100);
+	atomic_store(&stop_watchers, true);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(ws[i]->thread, NULL);
+		ck_assert_msg(ws[i]->error[0] == '\0', "%s", ws[i]->error);
+		printf("# watcher %s: %zu changes (%llu live, %llu from the "
+		       "log), ListChanges: %zu\n",
+		    i == 0 ? "customer acme" : i == 1 ? "subprocessor shared-2" :
+		                                         "all",
+		    ws[i]->nseqs, (unsigned long long) ws[i]->stats.live,
+		    (unsigned long long) ws[i]->stats.from_log, nwant[i]);
+		for (size_t k = 0; k < nwant[i] && k < ws[i]->nseqs; k++) {
+			ck_assert_msg(ws[i]->seqs[k] == want[i][k], "watcher "
+			    "%d: change %zu is seq %llu, ListChanges has %llu",
+			    i, k, (unsigned long long) ws[i]->seqs[k],
+			    (unsigned long long) want[i][k]);
+		}
+		ck_assert_uint_eq(ws[i]->nseqs, nwant[i]);
+		free(want[i]);
+		free(ws[i]->seqs);
+	}
+	ck_assert_uint_eq(nwant[2], last_seq());
+	ck_assert_uint_lt(nwant[0], nwant[2]);
+	ck_assert_uint_lt(nwant[1], nwant[0]);
+}
+END_TEST
+
+static Suite *
+watch_suite(void)
+{
+	Suite *s = suite_create("watch");
+	TCase *tc = tcase_create("watch");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 150);
+	tcase_add_test(tc, hundred_watchers_ten_slow_every_seq_once_in_order);
+	tcase_add_test(tc, watchers_survive_server_kills_without_gap_or_repeat);
+	tcase_add_test(tc, filtered_watches_match_list_changes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(watch_suite());
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_VERBOSE);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
