@@ -55,9 +55,13 @@ static inline void
 fuzz_write_file(const char *dir, const char *name, const void *data,
     size_t size)
 {
-	char path[512];
+	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		fprintf(stderr, "%s/%s: path too long\n", dir, name);
+		abort();
+	}
 	FILE *f = fopen(path, "wb");
 	if (f == NULL || (size > 0 && fwrite(data, 1, size, f) != size) ||
 	    fclose(f) != 0) {
@@ -70,10 +74,14 @@ fuzz_write_file(const char *dir, const char *name, const void *data,
 static inline void
 fuzz_copy_data(const char *dir, const char *name)
 {
-	char path[512];
+	char path[4096];
 	static char buf[1 << 20];
 
-	snprintf(path, sizeof(path), "%s/%s", SPREG_TEST_DATA, name);
+	if ((size_t) snprintf(path, sizeof(path), "%s/%s", SPREG_TEST_DATA,
+	        name) >= sizeof(path)) {
+		fprintf(stderr, "%s: path too long\n", name);
+		abort();
+	}
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		perror(path);
