@@ -340,6 +340,28 @@ spreg rules --regime XX
 check "rules --regime XX exits 3 naming regime" \
 	'[ $rc -eq 3 ] && err_has "regime: "'
 
+# ---- the registry at a date, and diff --------------------------------------
+# Facts from data/sample-registry.json: skype was retired on 2025-05-05,
+# brevo is proposed from 2027-01-15, hetzner starts on 2020-06-01.
+
+spreg list --as-of 2020-01-01
+check "list --as-of 2020-01-01 has skype, not hetzner or brevo" \
+	'[ $rc -eq 0 ] && has_id skype && ! has_id hetzner && ! has_id brevo'
+spreg get brevo --as-of 2027-01-15
+check "get --as-of on brevo's date shows it active" \
+	'[ $rc -eq 0 ] && out_has "^status: active$"'
+spreg get brevo --as-of 2027-01-14
+check "get --as-of the day before: not in effect, exit 2" \
+	'[ $rc -eq 2 ] && err_has "as_of: "'
+spreg diff 2020-01-01 2027-02-01
+check "diff lists brevo added and skype removed" \
+	'[ $rc -eq 0 ] && out_has "^added  *brevo " && out_has "^removed  *skype "'
+spreg diff 2020-01-01 yesterday-ish
+check "diff with a bad date exits 3 naming as_of" \
+	'[ $rc -eq 3 ] && err_has "as_of: "'
+spreg verify
+check "verify on an untouched store: exit 0" '[ $rc -eq 0 ] && out_has "^ok: "'
+
 # ---- connecting -----------------------------------------------------------
 
 spreg --server "ipc://$tmp/nobody.ipc" info

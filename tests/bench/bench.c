@@ -762,6 +762,9 @@ lat_push(load_thread *lt, uint64_t ns)
 /* One call of the phase's kind; false on failure (recorded in p). */
 typedef struct call_state {
 	spreg_client *client;
+	/* Reads decode into an arena reset per call: what a client that
+	 * pages through large lists would do (spreg_call_arena). */
+	spreg_arena *arena;
 	nng_socket sock;
 	uint64_t rng;
 	uint32_t put_count;
@@ -808,14 +811,14 @@ call_once(load_thread *lt, call_state *cs)
 		snprintf(id, sizeof(id), "vendor-%06" PRIu32,
 		    rng_below(&cs->rng, p->vendors));
 		req.id = id;
-		st = spreg_call(cs->client, "GetSubprocessor", &req.base,
-		    &spreg__v1__get_subprocessor_response__descriptor,
+		spreg_arena_reset(cs->arena);
+		st = spreg_call_arena(cs->client, "GetSubprocessor", &req.base,
+		    &spreg__v1__get_subprocessor_response__descriptor, cs->arena,
 		    (ProtobufCMessage **) &resp);
 		if (st == SPREG_OK && (resp->subprocessor == NULL ||
 		                          strcmp(resp->subprocessor->id, id) != 0)) {
 			st = SPREG_INTERNAL;
 		}
-		spreg_message_free(resp ? &resp->base : NULL);
 		break;
 	}
 	case LOAD_LIST: {
@@ -824,13 +827,13 @@ call_once(load_thread *lt, call_state *cs)
 		Spreg__V1__ListSubprocessorsResponse *resp = NULL;
 		req.data_category = LIST_CATEGORY;
 		req.page_size = PAGE_SIZE;
-		st = spreg_call(cs->client, "ListSubprocessors", &req.base,
+		spreg_arena_reset(cs->arena);
+		st = spreg_call_arena(cs->client, "ListSubprocessors", &req.base,
 		    &spreg__v1__list_subprocessors_response__descriptor,
-		    (ProtobufCMessage **) &resp);
+		    cs->arena, (ProtobufCMessage **) &resp);
 		if (st == SPREG_OK && resp->n_subprocessors != PAGE_SIZE) {
 			st = SPREG_INTERNAL;
 		}
-		spreg_message_free(resp ? &resp->base : NULL);
 		break;
 	}
 	case LOAD_PUT: {
@@ -877,7 +880,7 @@ load_main(void *arg)
 	bool open = false;
 	int rv;
 
-	if (cs == NULL) {
+	if (cs == NULL || spreg_arena_create(&cs->arena) != SPREG_OK) {
 		phase_fail(p, "%s: %s", "client", "out of memory");
 	} else if (p->kind == LOAD_ECHO) {
 		if ((rv = nng_req0_open(&cs->sock)) != 0 ||
@@ -928,6 +931,9 @@ load_main(void *arg)
 		} else {
 			spreg_client_close(cs->client);
 		}
+	}
+	if (cs != NULL) {
+		spreg_arena_destroy(cs->arena);
 	}
 	free(cs);
 	return NULL;
@@ -2088,7 +2094,7 @@ main(int argc, char **argv)
 		failed = true;
 		goto out;
 	}
-	printf("spregd: %s and %s (16 workers, the default); "
+	printf("spregd: %s and %s (64 REP contexts, the default); "
 	    "GetSubprocessor request %zu bytes, reply %zu bytes (mean "
 	    "envelopes); a page of %d is %zu bytes\n", spreg_ipc, spreg_tcp,
 	    req_size, reply_size, PAGE_SIZE, page_bytes);
