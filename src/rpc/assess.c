@@ -6,6 +6,7 @@
 #include "core/date.h"
 #include "core/validate.h"
 #include "db/record.h"
+#include "rpc/handlers.h"
 #include "rpc/rpc.h"
 #include "rpc/token.h"
 
@@ -144,35 +145,14 @@ static spreg_status
 check_filters(rpc_call *call, const Spreg__V1__AssessTransfersRequest *in,
     err *e)
 {
-	const catalog *cat = rpc_server_catalog(call->srv);
-
 	if (in->subprocessor_id[0] && !validate_slug(in->subprocessor_id)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "subprocessor_id: must match [a-z0-9][a-z0-9-]{0,63}");
 	}
-	if (in->data_category[0] &&
-	    catalog_category_find(cat, in->data_category) == NULL) {
-		Spreg__V1__DataCategory *c;
-		err ignored;
-		if (!validate_category_key(in->data_category) ||
-		    db_category_get(call->txn, in->data_category, call->arena,
-		        &c, &ignored) != SPREG_OK) {
-			return err_set(e, SPREG_INVALID_ARGUMENT,
-			    "data_category: unknown data category");
-		}
-	}
-	if (in->country[0] && catalog_country_find(cat, in->country) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "country: not an ISO 3166-1 alpha-2 code");
-	}
-	if (in->mechanism[0] &&
-	    catalog_mechanism_find(cat, in->mechanism) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "mechanism: unknown mechanism");
-	}
-	if (in->service[0] && !validate_slug(in->service)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "service: must match [a-z0-9][a-z0-9-]{0,63}");
+	spreg_status fst = rpc_check_filter(call, "", in->data_category,
+	    in->country, in->mechanism, in->service, e);
+	if (fst != SPREG_OK) {
+		return fst;
 	}
 	if (in->page_size > PAGE_MAX) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,

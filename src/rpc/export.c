@@ -16,6 +16,7 @@
 #include "core/date.h"
 #include "core/validate.h"
 #include "db/record.h"
+#include "rpc/handlers.h"
 #include "rpc/rpc.h"
 #include "rpc/token.h"
 #include "spreg/v1/export.pb-c.h"
@@ -80,36 +81,11 @@ resolve_as_of(rpc_call *call, const char *s, scope *sc, err *e)
 static spreg_status
 check_filter(rpc_call *call, const Spreg__V1__ExportFilter *f, err *e)
 {
-	const catalog *cat = rpc_server_catalog(call->srv);
-
 	if (f == NULL) {
 		return SPREG_OK;
 	}
-	if (f->data_category[0] &&
-	    catalog_category_find(cat, f->data_category) == NULL) {
-		Spreg__V1__DataCategory *c;
-		err ignored;
-		if (!validate_category_key(f->data_category) ||
-		    db_category_get(call->txn, f->data_category, call->arena,
-		        &c, &ignored) != SPREG_OK) {
-			return err_set(e, SPREG_INVALID_ARGUMENT,
-			    "filter.data_category: unknown data category");
-		}
-	}
-	if (f->country[0] && catalog_country_find(cat, f->country) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "filter.country: not an ISO 3166-1 alpha-2 code");
-	}
-	if (f->mechanism[0] &&
-	    catalog_mechanism_find(cat, f->mechanism) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "filter.mechanism: unknown mechanism");
-	}
-	if (f->service[0] && !validate_slug(f->service)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "filter.service: must match [a-z0-9][a-z0-9-]{0,63}");
-	}
-	return SPREG_OK;
+	return rpc_check_filter(call, "filter.", f->data_category, f->country,
+	    f->mechanism, f->service, e);
 }
 
 /* A customer's services (and regime), or the regime asked for. */

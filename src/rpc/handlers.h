@@ -13,6 +13,11 @@ db_actor rpc_actor_of(const rpc_call *call);
 /* Shipped or user-added category? arg is the rpc_call. */
 bool rpc_has_category(void *arg, const char *key);
 spreg_status rpc_check_id(const char *field, const char *id, err *e);
+/* Checks the vendor filters of a request (category, country, mechanism,
+ * service); fields are named with prefix ("" or "filter."). */
+spreg_status rpc_check_filter(rpc_call *call, const char *prefix,
+    const char *category, const char *country, const char *mechanism,
+    const char *service, err *e);
 
 spreg_status rpc_put_customer(rpc_call *call, const ProtobufCMessage *in,
     ProtobufCMessage *out, err *e);

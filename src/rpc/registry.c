@@ -38,6 +38,32 @@ rpc_has_category(void *arg, const char *key)
 }
 
 spreg_status
+rpc_check_filter(rpc_call *call, const char *prefix, const char *category,
+    const char *country, const char *mechanism, const char *service, err *e)
+{
+	const catalog *cat = rpc_server_catalog(call->srv);
+
+	if (category[0] && !rpc_has_category(call, category)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%sdata_category: unknown data category '%s'", prefix,
+		    validate_category_key(category) ? category : "?");
+	}
+	if (country[0] && catalog_country_find(cat, country) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%scountry: not an ISO 3166-1 alpha-2 code", prefix);
+	}
+	if (mechanism[0] && catalog_mechanism_find(cat, mechanism) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%smechanism: unknown mechanism", prefix);
+	}
+	if (service[0] && !validate_slug(service)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%sservice: must match [a-z0-9][a-z0-9-]{0,63}", prefix);
+	}
+	return SPREG_OK;
+}
+
+spreg_status
 rpc_check_id(const char *field, const char *id, err *e)
 {
 	if (!validate_slug(id)) {
@@ -178,29 +204,13 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 {
 	const Spreg__V1__ListSubprocessorsRequest *in = (const void *) in_;
 	Spreg__V1__ListSubprocessorsResponse *out = (void *) out_;
-	const catalog *cat = rpc_server_catalog(call->srv);
 	const char *after_id;
 	bool more;
 	spreg_status st;
 
-	if (in->data_category[0] && !rpc_has_category(call, in->data_category)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "data_category: unknown data category '%s'",
-		    validate_category_key(in->data_category) ?
-		    in->data_category : "?");
-	}
-	if (in->country[0] && catalog_country_find(cat, in->country) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "country: not an ISO 3166-1 alpha-2 code");
-	}
-	if (in->mechanism[0] &&
-	    catalog_mechanism_find(cat, in->mechanism) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "mechanism: unknown mechanism");
-	}
-	if (in->service[0] && !validate_slug(in->service)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "service: must match [a-z0-9][a-z0-9-]{0,63}");
+	if ((st = rpc_check_filter(call, "", in->data_category, in->country,
+	         in->mechanism, in->service, e)) != SPREG_OK) {
+		return st;
 	}
 	if ((unsigned) in->status > SP_STATUS_RETIRED) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
