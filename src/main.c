@@ -39,12 +39,16 @@ usage(FILE *out)
 	    "                     taxonomy, sample (default %s)\n"
 	    "  --no-sample        start empty instead of loading the sample\n"
 	    "                     registry into an empty store\n"
-	    "  --workers N        request workers (default 16)\n"
+	    "  --workers N        REP contexts answering at once (default 64)\n"
 	    "  --max-message N    largest request in bytes (default 1048576)\n"
 	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
 	    "                     when full (default 67108864)\n"
 	    "  --publish URL      nng URL to publish change notifications on\n"
 	    "                     (repeatable; default " NET_PUB_DEFAULT_URL ")\n"
+	    "  --tls-cert FILE    PEM certificate (chain) for tls+tcp:// URLs\n"
+	    "  --tls-key FILE     PEM private key of --tls-cert\n"
+	    "  --tls-ca FILE      PEM CA: tls+tcp:// clients must present a\n"
+	    "                     certificate it signed\n"
 	    "  --ready-file PATH  write the bound URLs here once serving: RPC\n"
 	    "                     URLs first, then 'pub URL' lines\n"
 	    "  --log-level L      debug, info, warn or error (default info)\n"
@@ -101,6 +105,9 @@ main(int argc, char **argv)
 		{"publish", required_argument, NULL, 'P'},
 		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'},
+		{"tls-ca", required_argument, NULL, 'A'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -116,6 +123,7 @@ main(int argc, char **argv)
 	bool sample = true;
 	db_options dbo = {0};
 	net_options no = {0};
+	net_tls_options tls = {0};
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -159,6 +167,15 @@ main(int argc, char **argv)
 				    "of at least 65536\n");
 				return 1;
 			}
+			break;
+		case 'C':
+			tls.cert_file = optarg;
+			break;
+		case 'K':
+			tls.key_file = optarg;
+			break;
+		case 'A':
+			tls.ca_file = optarg;
 			break;
 		case 'R':
 			ready_file = optarg;
@@ -216,8 +233,28 @@ main(int argc, char **argv)
 	if (npublish == 0) {
 		publish[npublish++] = NET_PUB_DEFAULT_URL;
 	}
+	if ((tls.cert_file == NULL) != (tls.key_file == NULL)) {
+		fprintf(stderr, "spregd: %s needs %s\n",
+		    tls.cert_file ? "--tls-cert" : "--tls-key",
+		    tls.cert_file ? "--tls-key" : "--tls-cert");
+		return 1;
+	}
+	if (tls.ca_file != NULL && tls.cert_file == NULL) {
+		fprintf(stderr, "spregd: --tls-ca needs --tls-cert and "
+		    "--tls-key\n");
+		return 1;
+	}
+	for (size_t i = 0; i < nlisten + npublish; i++) {
+		const char *u = i < nlisten ? listen[i] : publish[i - nlisten];
+		if (net_tls_url(u) && tls.cert_file == NULL) {
+			fprintf(stderr, "spregd: %s needs --tls-cert and "
+			    "--tls-key\n", u);
+			return 1;
+		}
+	}
 	no.listen = listen;
 	no.nlisten = nlisten;
+	no.tls = &tls;
 	dbo.dir = data_dir;
 
 	/* Signals are taken by sigwait in this thread only: block them
@@ -276,8 +313,8 @@ main(int argc, char **argv)
 	}
 	/* Notifications: the publisher takes over the rpc publish hook
 	 * before any worker can write, and stops after the workers. */
-	if (net_pub_start(rpc, publish, npublish, (int) heartbeat_ms, &np,
-	        &e) != SPREG_OK) {
+	if (net_pub_start(rpc, publish, npublish, &tls, (int) heartbeat_ms,
+	        &np, &e) != SPREG_OK) {
 		log_error("publish: %s", e.msg);
 		goto out;
 	}

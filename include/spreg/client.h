@@ -32,6 +32,27 @@ spreg_status spreg_client_open(const char *url, bool wait,
     spreg_client **out);
 void spreg_client_close(spreg_client *c);
 
+/* TLS for a tls+tcp:// URL; PEM files, read when the client opens. */
+typedef struct spreg_tls_options {
+	const char *ca_file;	/* CA that signed the server's certificate;
+				   NULL: no server is trusted */
+	const char *cert_file;	/* client certificate, for servers that
+				   require one; or NULL */
+	const char *key_file;	/* its private key (with cert_file) */
+	const char *server_name;	/* name the server's certificate must
+					   carry; NULL: the URL's host */
+} spreg_tls_options;
+
+/*
+ * As spreg_client_open; a tls+tcp:// URL is dialed with tls (NULL: no
+ * options, so no server is trusted). An unreadable or invalid PEM file
+ * is INVALID_ARGUMENT; a server whose certificate does not verify, or
+ * that refuses ours, is UNAUTHENTICATED (with wait false). tls is
+ * ignored for other URLs.
+ */
+spreg_status spreg_client_open_tls(const char *url,
+    const spreg_tls_options *tls, bool wait, spreg_client **out);
+
 /* Per-call timeout in milliseconds (default 10000); also sent to the
  * server as the call's deadline. */
 void spreg_client_set_timeout(spreg_client *c, int timeout_ms);

@@ -45,6 +45,9 @@
  * never clash with one. */
 enum {
 	OPT_SERVER = 0x100,
+	OPT_TLS_CA,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
 	OPT_JSON,
 	OPT_TIMEOUT,
 	OPT_VERSION,
@@ -72,6 +75,9 @@ enum {
 /* Accepted before the command and after it. */
 #define GLOBAL_OPTIONS \
 	{"server", required_argument, NULL, OPT_SERVER}, \
+	{"tls-ca", required_argument, NULL, OPT_TLS_CA}, \
+	{"tls-cert", required_argument, NULL, OPT_TLS_CERT}, \
+	{"tls-key", required_argument, NULL, OPT_TLS_KEY}, \
 	{"json", no_argument, NULL, OPT_JSON}, \
 	{"timeout", required_argument, NULL, OPT_TIMEOUT}, \
 	{"help", no_argument, NULL, 'h'}, \
@@ -89,6 +95,7 @@ typedef struct command {
 
 struct cli {
 	const char *server;
+	spreg_tls_options tls;	/* for a tls+tcp:// server */
 	bool json;
 	int timeout_ms;
 	const command *cmd;	/* NULL before the command is known */
@@ -184,6 +191,15 @@ global_option(cli *g, int opt, char **argv)
 	case OPT_SERVER:
 		g->server = optarg;
 		return PARSE_CONTINUE;
+	case OPT_TLS_CA:
+		g->tls.ca_file = optarg;
+		return PARSE_CONTINUE;
+	case OPT_TLS_CERT:
+		g->tls.cert_file = optarg;
+		return PARSE_CONTINUE;
+	case OPT_TLS_KEY:
+		g->tls.key_file = optarg;
+		return PARSE_CONTINUE;
 	case OPT_JSON:
 		g->json = true;
 		return PARSE_CONTINUE;
@@ -235,17 +251,31 @@ operands(const cli *g, int argc, char **argv, int want)
 static int
 connect_server(cli *g)
 {
-	spreg_status st = spreg_client_open(g->server, false, &g->client);
+	bool tls = strncmp(g->server, "tls+", 4) == 0;
+	spreg_status st;
 
+	if ((g->tls.cert_file == NULL) != (g->tls.key_file == NULL)) {
+		return usage_error(g, "--tls-cert and --tls-key go together");
+	}
+	st = spreg_client_open_tls(g->server, &g->tls, false, &g->client);
 	if (st == SPREG_INVALID_ARGUMENT) {
-		fprintf(stderr, "spreg: --server: '%s' is not an nng URL\n",
-		    g->server);
+		fprintf(stderr, tls ?
+		    "spreg: --server '%s': not an nng URL, or a --tls-ca, "
+		    "--tls-cert or --tls-key file is not readable PEM\n" :
+		    "spreg: --server: '%s' is not an nng URL\n", g->server);
 		return EXIT_USAGE;
 	}
 	if (st != SPREG_OK) {
 		fprintf(stderr, "spreg: cannot reach server at %s: %s\n",
-		    g->server, st == SPREG_UNAVAILABLE ?
-		    "no server is listening there" : spreg_status_name(st));
+		    g->server, st == SPREG_UNAUTHENTICATED ?
+		    "TLS handshake failed (server not trusted: see --tls-ca; "
+		    "or our certificate refused: see --tls-cert)" :
+		    st == SPREG_UNAVAILABLE ?
+		    (tls ? "no TLS server is listening there, or it "
+		           "closed the connection (does it require a client "
+		           "certificate? see --tls-cert)" :
+		           "no server is listening there") :
+		    spreg_status_name(st));
 		return EXIT_CONNECT;
 	}
 	spreg_client_set_timeout(g->client, g->timeout_ms);
@@ -1654,6 +1684,12 @@ usage_global(FILE *out)
 	    "Global options (before or after the command):\n"
 	    "  --server URL   nng URL of spregd (default: $SPREG_SERVER, else\n"
 	    "                 " SPREG_DEFAULT_SERVER ")\n"
+	    "  --tls-ca FILE  PEM CA that signed a tls+tcp:// server's\n"
+	    "                 certificate (default: $SPREG_TLS_CA)\n"
+	    "  --tls-cert FILE, --tls-key FILE\n"
+	    "                 PEM client certificate and key, for servers\n"
+	    "                 that require one (default: $SPREG_TLS_CERT,\n"
+	    "                 $SPREG_TLS_KEY)\n"
 	    "  --json         machine output: get, put, retire and info print\n"
 	    "                 one JSON object (the proto JSON form); list,\n"
 	    "                 changes, watch and categories print\n"
@@ -1692,6 +1728,15 @@ main(int argc, char **argv)
 
 	if (env != NULL && env[0] != '\0') {
 		g.server = env;
+	}
+	if ((env = getenv("SPREG_TLS_CA")) != NULL && env[0] != '\0') {
+		g.tls.ca_file = env;
+	}
+	if ((env = getenv("SPREG_TLS_CERT")) != NULL && env[0] != '\0') {
+		g.tls.cert_file = env;
+	}
+	if ((env = getenv("SPREG_TLS_KEY")) != NULL && env[0] != '\0') {
+		g.tls.key_file = env;
 	}
 	opterr = 0;	/* we print our own messages */
 	/* '+': stop at the command; its options are parsed by it. */

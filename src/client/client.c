@@ -1,5 +1,6 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,10 +44,121 @@ default_actor(char *buf, size_t len)
 	snprintf(buf, len, "%s@%s", user ? user : "unknown", host);
 }
 
+/* A PEM file as a string, or NULL; caller frees. */
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	if (f == NULL) {
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+	    len > (1L << 20) || fseek(f, 0, SEEK_SET) != 0 ||
+	    (buf = malloc((size_t) len + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	if (fread(buf, 1, (size_t) len, f) != (size_t) len) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The client's TLS configuration for tls+tcp:// url; NNG_E* on error. */
+static int
+tls_config(const char *url, const spreg_tls_options *tls,
+    nng_tls_config **out)
+{
+	nng_tls_config *cfg;
+	nng_url *u = NULL;
+	int rv;
+
+	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0) {
+		return rv;
+	}
+	/* The default verifies the server: with no CA, none is trusted. */
+	if (tls != NULL && tls->ca_file != NULL &&
+	    (rv = nng_tls_config_ca_file(cfg, tls->ca_file)) != 0) {
+		goto fail;
+	}
+	if (tls != NULL && tls->cert_file != NULL) {
+		/* nng 1.5 reads a cert and key from one file only. */
+		char *cert = read_pem(tls->cert_file);
+		char *key = read_pem(tls->key_file != NULL ? tls->key_file :
+		                                             tls->cert_file);
+		rv = cert == NULL || key == NULL ?
+		    NNG_EINVAL :
+		    nng_tls_config_own_cert(cfg, cert, key, NULL);
+		free(cert);
+		free(key);
+		if (rv != 0) {
+			goto fail;
+		}
+	}
+	if (tls != NULL && tls->server_name != NULL) {
+		rv = nng_tls_config_server_name(cfg, tls->server_name);
+	} else if ((rv = nng_url_parse(&u, url)) == 0) {
+		rv = nng_tls_config_server_name(cfg, u->u_hostname);
+		nng_url_free(u);
+	}
+	if (rv != 0) {
+		goto fail;
+	}
+	*out = cfg;
+	return 0;
+fail:
+	nng_tls_config_free(cfg);
+	return rv;
+}
+
+static int
+dial(nng_socket sock, const char *url, const spreg_tls_options *tls,
+    bool wait, spreg_status *st)
+{
+	nng_tls_config *cfg;
+	nng_dialer d;
+	int flags = wait ? NNG_FLAG_NONBLOCK : 0;
+	int rv;
+
+	*st = SPREG_INVALID_ARGUMENT;
+	if (strncmp(url, "tls+", 4) != 0) {
+		rv = nng_dial(sock, url, NULL, flags);
+	} else if ((rv = tls_config(url, tls, &cfg)) == 0) {
+		/* nng_dial takes no configuration: create, set, start. */
+		if ((rv = nng_dialer_create(&d, sock, url)) == 0) {
+			rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+		}
+		nng_tls_config_free(cfg);	/* the dialer holds it */
+		if (rv != 0) {
+			return rv;
+		}
+		rv = nng_dialer_start(d, flags);
+		if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) {
+			*st = SPREG_UNAUTHENTICATED;
+			return rv;
+		}
+	} else {
+		return rv;	/* a bad URL or PEM file */
+	}
+	*st = rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL ?
+	    SPREG_INVALID_ARGUMENT :
+	    SPREG_UNAVAILABLE;
+	return rv;
+}
+
 spreg_status
-spreg_client_open(const char *url, bool wait, spreg_client **out)
+spreg_client_open_tls(const char *url, const spreg_tls_options *tls,
+    bool wait, spreg_client **out)
 {
 	spreg_client *c = calloc(1, sizeof(*c));
+	spreg_status st;
 	int rv;
 
 	if (c == NULL) {
@@ -62,17 +174,19 @@ spreg_client_open(const char *url, bool wait, spreg_client **out)
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, (size_t) 64 << 20);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
-	if ((rv = nng_dial(c->sock, url, NULL,
-	         wait ? NNG_FLAG_NONBLOCK : 0)) != 0) {
+	if (dial(c->sock, url, tls, wait, &st) != 0) {
 		nng_close(c->sock);
 		free(c);
-		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ||
-		        rv == NNG_EINVAL ?
-		    SPREG_INVALID_ARGUMENT :
-		    SPREG_UNAVAILABLE;
+		return st;
 	}
 	*out = c;
 	return SPREG_OK;
+}
+
+spreg_status
+spreg_client_open(const char *url, bool wait, spreg_client **out)
+{
+	return spreg_client_open_tls(url, NULL, wait, out);
 }
 
 void

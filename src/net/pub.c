@@ -342,26 +342,18 @@ heartbeat_main(void *arg)
 /* ---- start and stop ------------------------------------------------------ */
 
 static spreg_status
-listen_all(net_pub *p, const char *const *urls, size_t n, err *e)
+listen_all(net_pub *p, const char *const *urls, size_t n,
+    const net_tls_options *tls, err *e)
 {
 	p->urls = calloc(n ? n : 1, sizeof(*p->urls));
 	if (p->urls == NULL) {
 		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	for (size_t i = 0; i < n; i++) {
-		nng_listener l;
-		int rv, port;
-		if ((rv = nng_listen(p->sock, urls[i], &l, 0)) != 0) {
-			return err_from_nng(e, rv, urls[i]);
-		}
-		snprintf(p->urls[i], URL_MAX, "%s", urls[i]);
-		/* tcp://host:0 picks a port: report the one it got. */
-		if (strncmp(urls[i], "tcp://", 6) == 0 &&
-		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) ==
-		        0) {
-			const char *colon = strrchr(urls[i], ':');
-			snprintf(p->urls[i], URL_MAX, "%.*s:%d",
-			    (int) (colon - urls[i]), urls[i], port);
+		spreg_status st = net_listen(p->sock, urls[i], tls, p->urls[i],
+		    URL_MAX, e);
+		if (st != SPREG_OK) {
+			return st;
 		}
 		p->nurls++;
 	}
@@ -370,7 +362,8 @@ listen_all(net_pub *p, const char *const *urls, size_t n, err *e)
 
 spreg_status
 net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
-    int heartbeat_ms, net_pub **out, err *e)
+    const net_tls_options *tls, int heartbeat_ms, net_pub **out,
+    err *e)
 {
 	pthread_condattr_t ca;
 	spreg_status st;
@@ -404,7 +397,7 @@ net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
 		st = err_from_nng(e, rv, "pub send buffer");
 		goto fail;
 	}
-	if ((st = listen_all(p, urls, n, e)) != SPREG_OK) {
+	if ((st = listen_all(p, urls, n, tls, e)) != SPREG_OK) {
 		goto fail;
 	}
 	if (pthread_create(&p->thread, NULL, heartbeat_main, p) != 0) {

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
+#include "net/tls.h"
 #include "rpc/rpc.h"
 
 #define NET_PUB_DEFAULT_URL "tcp://127.0.0.1:7451"
@@ -28,11 +29,13 @@ typedef struct net_pub net_pub;
 /*
  * Listens on every URL, registers the publish hook with rpc
  * (rpc_server_set_publish) and starts the heartbeat thread, which
- * publishes "hb/" every heartbeat_ms (0: NET_PUB_HEARTBEAT_MS). Call
+ * publishes "hb/" every heartbeat_ms (0: NET_PUB_HEARTBEAT_MS).
+ * tls configures tls+tcp:// URLs (NULL: none allowed). Call
  * before the workers start; rpc must outlive the publisher.
  */
 spreg_status net_pub_start(rpc_server *rpc, const char *const *urls,
-    size_t n, int heartbeat_ms, net_pub **out, err *e);
+    size_t n, const net_tls_options *tls, int heartbeat_ms, net_pub **out,
+    err *e);
 
 /* The URL a listener is bound to, with the port a tcp://...:0 got;
  * NULL past the last. */

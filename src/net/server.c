@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "net/server.h"
+#include "net/tls.h"
 
 #define URL_MAX 512
 
@@ -221,19 +222,10 @@ listen_all(net_server *s, const net_options *o, err *e)
 		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	for (size_t i = 0; i < o->nlisten; i++) {
-		nng_listener l;
-		int rv, port;
-		if ((rv = nng_listen(s->sock, o->listen[i], &l, 0)) != 0) {
-			return err_from_nng(e, rv, o->listen[i]);
-		}
-		snprintf(s->urls[i], URL_MAX, "%s", o->listen[i]);
-		/* tcp://host:0 picks a port: report the one it got. */
-		if (strncmp(o->listen[i], "tcp://", 6) == 0 &&
-		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) ==
-		        0) {
-			const char *colon = strrchr(o->listen[i], ':');
-			snprintf(s->urls[i], URL_MAX, "%.*s:%d",
-			    (int) (colon - o->listen[i]), o->listen[i], port);
+		spreg_status st = net_listen(s->sock, o->listen[i], o->tls,
+		    s->urls[i], URL_MAX, e);
+		if (st != SPREG_OK) {
+			return st;
 		}
 		s->nurls++;
 	}

@@ -1,0 +1,32 @@
+/*
+ * TLS for the listeners: a tls+tcp:// URL gets an nng_tls_config made
+ * from the server's certificate and key, and, when a CA is given,
+ * requires client certificates signed by it.
+ */
+#ifndef NET_TLS_H
+#define NET_TLS_H
+
+#include <nng/nng.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+
+typedef struct net_tls_options {
+	const char *cert_file;	/* PEM certificate (chain); NULL: no TLS */
+	const char *key_file;	/* PEM private key */
+	const char *ca_file;	/* PEM CA: require client certs; or NULL */
+} net_tls_options;
+
+/* True for a URL that needs a TLS configuration (tls+tcp://...). */
+bool net_tls_url(const char *url);
+
+/*
+ * Starts a listener on url for sock: a tls+tcp:// URL is configured
+ * from tls (NULL or no cert: INVALID_ARGUMENT), any other URL is
+ * listened on as is. *url_out (len bytes) is the URL bound, with the
+ * port a tcp://...:0 or tls+tcp://...:0 got.
+ */
+spreg_status net_listen(nng_socket sock, const char *url,
+    const net_tls_options *tls, char *url_out, size_t len, err *e);
+
+#endif

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# TLS end to end: a throwaway CA and certificates made with openssl at
+# run time; spregd on tls+tcp:// (and ipc://), the spreg command as the
+# client. Server-only TLS first (any client that trusts the CA), then
+# client certificates required (--tls-ca on spregd). A plain-TCP client
+# and a refused TLS client must not harm the server.
+set -euo pipefail
+
+: "${SPREGD:?path of spregd}" "${SPREG_BUILD:?build root}"
+SPREG_BIN="$SPREG_BUILD/src/spreg"
+command -v openssl >/dev/null || { echo "openssl not found"; exit 77; }
+tmp=$(mktemp -d)
+server_pid=
+server_status=0
+stop_server() {	# sets server_status (under ASan a leak makes it 23)
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null || true
+		server_status=0
+		wait "$server_pid" 2>/dev/null || server_status=$?
+		server_pid=
+	fi
+}
+cleanup() {
+	stop_server
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+rc=0
+spreg() {
+	set +e
+	"$SPREG_BIN" --timeout 3000 "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	set -e
+}
+check() {
+	if eval "$2"; then
+		echo "ok - $1"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $1 (exit $rc)"
+		failed=$((failed + 1))
+		sed 's/^/#   out: /' "$tmp/out" | head -n 10
+		sed 's/^/#   err: /' "$tmp/err" | head -n 10
+	fi
+}
+
+# ---- throwaway PKI ------------------------------------------------------
+pki="$tmp/pki"
+mkdir "$pki"
+ssl() { openssl "$@" 2>>"$tmp/openssl.log"; }
+new_ca() {	# NAME
+	ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$pki/$1-key.pem" -out "$pki/$1.pem" -days 2 \
+		-subj "/CN=spreg test $1"
+}
+new_cert() {	# NAME CA EXTENSION
+	ssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$pki/$1-key.pem" -out "$pki/$1.csr" -subj "/CN=$1"
+	printf '%s\n' "$3" >"$pki/$1.ext"
+	ssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.pem" \
+		-CAkey "$pki/$2-key.pem" -CAcreateserial -days 2 \
+		-extfile "$pki/$1.ext" -out "$pki/$1.pem"
+}
+new_ca ca
+new_ca other
+# mbedTLS (nng's engine) matches the name against DNS entries only.
+new_cert server ca "subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1"
+new_cert client ca "extendedKeyUsage=clientAuth"
+new_cert rogue other "extendedKeyUsage=clientAuth"
+
+# ---- the server ---------------------------------------------------------
+tls_url= ipc_url="ipc://$tmp/s.ipc"
+start_server() {	# extra spregd options
+	rm -f "$tmp/ready"
+	"$SPREGD" --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
+		--listen "$ipc_url" --publish "ipc://$tmp/p.ipc" \
+		--tls-cert "$pki/server.pem" --tls-key "$pki/server-key.pem" \
+		--ready-file "$tmp/ready" --log-level warn "$@" \
+		2>>"$tmp/server.log" &
+	server_pid=$!
+	for _ in $(seq 100); do
+		[ -s "$tmp/ready" ] && break
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ ! -s "$tmp/ready" ]; then
+		echo "spregd did not start"
+		cat "$tmp/server.log"
+		exit 1
+	fi
+	tls_url=$(grep '^tls+tcp://' "$tmp/ready")
+}
+alive() {
+	kill -0 "$server_pid" 2>/dev/null &&
+		"$SPREG_BIN" --server "$ipc_url" info >/dev/null 2>&1
+}
+
+# ---- server certificate only ---------------------------------------------
+start_server
+spreg --server "$tls_url" --tls-ca "$pki/ca.pem" info
+check "TLS: a client that trusts the CA is served" \
+	'[ $rc -eq 0 ] && grep -q "^server: tls+tcp://127.0.0.1:" "$tmp/out"'
+spreg --server "$tls_url" info
+check "TLS: a client without --tls-ca refuses the server (exit 4)" \
+	'[ $rc -eq 4 ] && grep -q "TLS handshake failed" "$tmp/err"'
+spreg --server "$tls_url" --tls-ca "$pki/other.pem" info
+check "TLS: a client trusting another CA refuses the server (exit 4)" \
+	'[ $rc -eq 4 ]'
+spreg --server "${tls_url/#tls+tcp/tcp}" info
+check "TLS: a plain tcp:// client is refused (exit 4), server unharmed" \
+	'[ $rc -eq 4 ] && alive'
+stop_server
+rc=$server_status
+check "TLS: spregd stops cleanly" '[ $rc -eq 0 ]'
+
+# ---- client certificates required ------------------------------------
+start_server --tls-ca "$pki/ca.pem"
+spreg --server "$tls_url" --tls-ca "$pki/ca.pem" \
+	--tls-cert "$pki/client.pem" --tls-key "$pki/client-key.pem" list
+check "mTLS: a client certificate signed by the CA is served" \
+	'[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/out")" -gt 1 ]'
+spreg --server "$tls_url" --tls-ca "$pki/ca.pem" info
+check "mTLS: a client without a certificate is refused (exit 4)" \
+	'[ $rc -eq 4 ]'
+SPREG_TLS_CA="$pki/ca.pem" SPREG_TLS_CERT="$pki/rogue.pem" \
+	SPREG_TLS_KEY="$pki/rogue-key.pem" spreg --server "$tls_url" info
+check "mTLS: a certificate from another CA is refused (exit 4), server unharmed" \
+	'[ $rc -eq 4 ] && alive'
+stop_server
+rc=$server_status
+check "mTLS: spregd stops cleanly" '[ $rc -eq 0 ]'
+
+# ---- startup errors ---------------------------------------------------
+set +e
+"$SPREGD" --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
+	--publish "ipc://$tmp/p.ipc" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+set -e
+check "spregd: a tls+tcp:// URL without --tls-cert is a startup error" \
+	'[ $rc -eq 1 ] && grep -q -- "--tls-cert" "$tmp/err"'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
