@@ -594,11 +594,14 @@ list_any_service(db_txn *t, const db_sp_filter *f, const driver *drivers,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "customer: more than 16 services");
 	}
+	/* All NULL first: the error path closes whatever was opened. */
+	for (size_t i = 0; i < k; i++) {
+		cur[i] = NULL;
+		live[i] = false;
+	}
 	for (size_t i = 0; i < k; i++) {
 		MDB_val key = str_val(f->any_service[i]);
 		val[i] = str_val(after_id);
-		cur[i] = NULL;
-		live[i] = false;
 		if ((rc = mdb_cursor_open(t->txn,
 		         db_dbi(t->d, DB_IDX_SERVICE), &cur[i])) != 0) {
 			st = db_fail(t, rc, "list", e);

@@ -72,7 +72,7 @@ void export_transfer_cells(const Spreg__V1__TransferRecord *r,
     export_cell *cells);
 void export_public_cells(const Spreg__V1__PublicSubprocessor *p,
     export_cell *cells);
-void export_change_cells(const Spreg__V1__Change *c, export_cell *cells);
+void export_change_cells(const Spreg__V1__Change *ch, export_cell *c);
 
 /* "SAFEGUARDED" for VERDICT_SAFEGUARDED; "UNSPECIFIED" when unknown. */
 const char *export_verdict_name(Spreg__V1__Verdict v);
