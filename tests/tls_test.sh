@@ -102,6 +102,13 @@ start_server
 spreg --server "$tls_url" --tls-ca "$pki/ca.pem" info
 check "TLS: a client that trusts the CA is served" \
 	'[ $rc -eq 0 ] && grep -q "^server: tls+tcp://127.0.0.1:" "$tmp/out"'
+spreg --server "$tls_url" --tls-ca "$pki/ca.pem" assess --subprocessor ovhcloud
+check "TLS: assess goes over TLS too (ovhcloud is lawful: exit 0)" \
+	'[ $rc -eq 0 ] && grep -q "ovhcloud" "$tmp/out"'
+spreg --server "$tls_url" --tls-ca "$pki/ca.pem" export --format jsonl \
+	--output "$tmp/export.jsonl"
+check "TLS: export goes over TLS too" \
+	'[ $rc -eq 0 ] && [ -s "$tmp/export.jsonl" ]'
 spreg --server "$tls_url" info
 check "TLS: a client without --tls-ca refuses the server (exit 4)" \
 	'[ $rc -eq 4 ] && grep -q "TLS handshake failed" "$tmp/err"'

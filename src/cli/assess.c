@@ -208,7 +208,8 @@ no_operands(const cmd *c, int argc, char **argv)
 static int
 connect_server(cmd *c)
 {
-	spreg_status st = spreg_client_open(c->s.server, false, &c->client);
+	spreg_status st = spreg_client_open_tls(c->s.server, &c->s.tls, false,
+	    &c->client);
 
 	if (st == SPREG_INVALID_ARGUMENT) {
 		fprintf(stderr, "spreg: --server: '%s' is not an nng URL\n",

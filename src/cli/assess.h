@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "spreg/client.h"
+
 /* assess: some transfer is TIA_REQUIRED, INVALID or MISSING (after the
  * suppositions), so a pipeline can gate on it. */
 #define CLI_EXIT_FAILING 5
@@ -19,6 +21,7 @@ typedef struct cli_settings {
 	const char *server;
 	bool json;
 	int timeout_ms;
+	spreg_tls_options tls;	/* --tls-* given before the command */
 } cli_settings;
 
 /*

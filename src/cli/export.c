@@ -828,7 +828,8 @@ finish_xlsx(const options *o, writer *w, const meta *m, json_t *mj)
 }
 
 int
-cli_export(const char *server, int timeout_ms, int argc, char **argv)
+cli_export(const char *server, const spreg_tls_options *tls,
+    int timeout_ms, int argc, char **argv)
 {
 	options o = {.server = server, .timeout_ms = timeout_ms};
 	Spreg__V1__ExportFilter filter = SPREG__V1__EXPORT_FILTER__INIT;
@@ -851,7 +852,7 @@ cli_export(const char *server, int timeout_ms, int argc, char **argv)
 		rc = out_of_memory();
 		goto out;
 	}
-	spreg_status st = spreg_client_open(o.server, false, &c);
+	spreg_status st = spreg_client_open_tls(o.server, tls, false, &c);
 	if (st != SPREG_OK) {
 		fprintf(stderr, st == SPREG_INVALID_ARGUMENT ?
 		    "spreg: --server: '%s' is not an nng URL\n" :

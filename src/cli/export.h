@@ -5,6 +5,8 @@
 #ifndef CLI_EXPORT_H
 #define CLI_EXPORT_H
 
+#include "spreg/client.h"
+
 /* For the command table of spreg.c. */
 #define CLI_EXPORT_SYNOPSIS \
 	"export [--format csv|jsonl|xlsx] [--as-of WHEN]\n" \
@@ -46,6 +48,7 @@
  * timeout_ms are the global settings given before the command. Returns
  * the exit status.
  */
-int cli_export(const char *server, int timeout_ms, int argc, char **argv);
+int cli_export(const char *server, const spreg_tls_options *tls,
+    int timeout_ms, int argc, char **argv);
 
 #endif

@@ -1537,14 +1537,14 @@ cmd_help(cli *g, int argc, char **argv)
 static int
 cmd_assess(cli *g, int argc, char **argv)
 {
-	cli_settings s = {g->server, g->json, g->timeout_ms};
+	cli_settings s = {g->server, g->json, g->timeout_ms, g->tls};
 	return cli_assess(&s, argc, argv);
 }
 
 static int
 cmd_rules(cli *g, int argc, char **argv)
 {
-	cli_settings s = {g->server, g->json, g->timeout_ms};
+	cli_settings s = {g->server, g->json, g->timeout_ms, g->tls};
 	return cli_rules(&s, argc, argv);
 }
 
@@ -1552,7 +1552,7 @@ cmd_rules(cli *g, int argc, char **argv)
 static int
 cmd_export(cli *g, int argc, char **argv)
 {
-	return cli_export(g->server, g->timeout_ms, argc, argv);
+	return cli_export(g->server, &g->tls, g->timeout_ms, argc, argv);
 }
 
 static const command commands[] = {
