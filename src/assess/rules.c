@@ -6,6 +6,7 @@
 #include "assess/rules.h"
 #include "core/csvfile.h"
 #include "core/date.h"
+#include "core/pool.h"
 
 struct assess_rules {
 	assess_regime *regimes;
@@ -14,10 +15,7 @@ struct assess_rules {
 	size_t nfindings;
 	char version[DATE_BUF];
 	char checksum[ASSESS_CHECKSUM_HEX];
-	/* Every string above points into this list of owned copies. */
-	char **strings;
-	size_t nstrings;
-	size_t capstrings;
+	pool strings;	/* every string above points into it */
 };
 
 typedef struct load {
@@ -29,41 +27,6 @@ typedef struct load {
 
 #define OOM(l) err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: out of memory", \
     (l)->path)
-
-static const char *
-keep(assess_rules *r, const char *s)
-{
-	if (r->nstrings == r->capstrings) {
-		size_t cap = r->capstrings ? r->capstrings * 2 : 512;
-		char **p = realloc(r->strings, cap * sizeof(*p));
-		if (p == NULL) {
-			return NULL;
-		}
-		r->strings = p;
-		r->capstrings = cap;
-	}
-	char *copy = strdup(s);
-	if (copy != NULL) {
-		r->strings[r->nstrings++] = copy;
-	}
-	return copy;
-}
-
-static bool
-grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap) {
-		return true;
-	}
-	size_t ncap = *cap ? *cap * 2 : 32;
-	void *p = realloc(*arr, ncap * elem);
-	if (p == NULL) {
-		return false;
-	}
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
 
 static spreg_status
 parse_day(const load *l, const csvfile_row *row, size_t col,
@@ -164,12 +127,12 @@ regime_row(void *arg, const csvfile_row *row, err *e)
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: reviewed_on: required", l->path, row->line);
 	}
-	if ((g.id = keep(r, f[0])) == NULL || (g.home = keep(r, f[1])) ==
-	        NULL || (g.name = keep(r, f[2])) == NULL ||
-	    (g.source = keep(r, f[4])) == NULL) {
+	if ((g.id = pool_keep(&r->strings, f[0])) == NULL || (g.home = pool_keep(&r->strings, f[1])) ==
+	        NULL || (g.name = pool_keep(&r->strings, f[2])) == NULL ||
+	    (g.source = pool_keep(&r->strings, f[4])) == NULL) {
 		return OOM(l);
 	}
-	if (!grow((void **) &r->regimes, &l->cap, r->nregimes, sizeof(g))) {
+	if (!pool_grow((void **) &r->regimes, &l->cap, r->nregimes, sizeof(g))) {
 		return OOM(l);
 	}
 	r->regimes[r->nregimes++] = g;
@@ -325,16 +288,16 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 			return st;
 		}
 	}
-	if ((fd.country = keep(r, f[1])) == NULL ||
-	    (fd.country_name = keep(r, f[2])) == NULL ||
-	    (fd.status = keep(r, f[3])) == NULL ||
-	    (fd.scope_note = keep(r, f[4])) == NULL ||
-	    (fd.decision_ref = keep(r, f[5])) == NULL ||
-	    (fd.condition = keep(r, f[8][0] ? f[8] : "none")) == NULL ||
-	    (fd.source = keep(r, f[10])) == NULL) {
+	if ((fd.country = pool_keep(&r->strings, f[1])) == NULL ||
+	    (fd.country_name = pool_keep(&r->strings, f[2])) == NULL ||
+	    (fd.status = pool_keep(&r->strings, f[3])) == NULL ||
+	    (fd.scope_note = pool_keep(&r->strings, f[4])) == NULL ||
+	    (fd.decision_ref = pool_keep(&r->strings, f[5])) == NULL ||
+	    (fd.condition = pool_keep(&r->strings, f[8][0] ? f[8] : "none")) == NULL ||
+	    (fd.source = pool_keep(&r->strings, f[10])) == NULL) {
 		return OOM(l);
 	}
-	if (!grow((void **) &r->findings, &l->cap, r->nfindings,
+	if (!pool_grow((void **) &r->findings, &l->cap, r->nfindings,
 	        sizeof(fd))) {
 		return OOM(l);
 	}
@@ -409,7 +372,7 @@ link_findings(assess_rules *r, const char *path, err *e)
 			snprintf(id, sizeof(id), "adequacy:%s:%s",
 			    cur->regime, cur->country);
 		}
-		if ((cur->id = keep(r, id)) == NULL) {
+		if ((cur->id = pool_keep(&r->strings, id)) == NULL) {
 			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
 			    "out of memory");
 		}
@@ -534,10 +497,7 @@ assess_rules_destroy(assess_rules *r)
 	if (r == NULL) {
 		return;
 	}
-	for (size_t i = 0; i < r->nstrings; i++) {
-		free(r->strings[i]);
-	}
-	free(r->strings);
+	pool_fini(&r->strings);
 	free(r->regimes);
 	free(r->findings);
 	free(r);

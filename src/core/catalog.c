@@ -5,6 +5,7 @@
 #include "core/catalog.h"
 #include "core/csvfile.h"
 #include "core/date.h"
+#include "core/pool.h"
 
 struct catalog {
 	catalog_country *countries;
@@ -13,10 +14,7 @@ struct catalog {
 	size_t nmechanisms;
 	catalog_category *categories;
 	size_t ncategories;
-	/* Every string above points into this list of owned copies. */
-	char **strings;
-	size_t nstrings;
-	size_t capstrings;
+	pool strings;	/* every string above points into it */
 };
 
 typedef struct load {
@@ -24,41 +22,6 @@ typedef struct load {
 	const char *path;
 	size_t cap;
 } load;
-
-static const char *
-keep(catalog *c, const char *s)
-{
-	if (c->nstrings == c->capstrings) {
-		size_t cap = c->capstrings ? c->capstrings * 2 : 1024;
-		char **p = realloc(c->strings, cap * sizeof(*p));
-		if (p == NULL) {
-			return NULL;
-		}
-		c->strings = p;
-		c->capstrings = cap;
-	}
-	char *copy = strdup(s);
-	if (copy != NULL) {
-		c->strings[c->nstrings++] = copy;
-	}
-	return copy;
-}
-
-static bool
-grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap) {
-		return true;
-	}
-	size_t ncap = *cap ? *cap * 2 : 64;
-	void *p = realloc(*arr, ncap * elem);
-	if (p == NULL) {
-		return false;
-	}
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
 
 static int
 cmp_country(const void *a, const void *b)
@@ -97,13 +60,13 @@ country_row(void *arg, const csvfile_row *row, err *e)
 		    "%s:%zu: code: '%s' is not two capital letters", l->path,
 		    row->line, code);
 	}
-	if (!grow((void **) &c->countries, &l->cap, c->ncountries,
+	if (!pool_grow((void **) &c->countries, &l->cap, c->ncountries,
 	        sizeof(*c->countries))) {
 		return OOM(l);
 	}
 	catalog_country *cc = &c->countries[c->ncountries];
-	if ((cc->code = keep(c, code)) == NULL ||
-	    (cc->name = keep(c, row->fields[1])) == NULL) {
+	if ((cc->code = pool_keep(&c->strings, code)) == NULL ||
+	    (cc->name = pool_keep(&c->strings, row->fields[1])) == NULL) {
 		return OOM(l);
 	}
 	c->ncountries++;
@@ -193,15 +156,15 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 		    f[9]);
 	}
 	m.kind = (catalog_mechanism_kind) k;
-	if ((m.id = keep(c, f[0])) == NULL || (m.regime = keep(c, f[1])) ==
-	        NULL || (m.name = keep(c, f[2])) == NULL ||
-	    (m.legal_basis = keep(c, f[3])) == NULL ||
-	    (m.superseded_by = keep(c, f[7])) == NULL ||
-	    (m.notes = keep(c, f[10])) == NULL ||
-	    (m.source = keep(c, f[11])) == NULL) {
+	if ((m.id = pool_keep(&c->strings, f[0])) == NULL || (m.regime = pool_keep(&c->strings, f[1])) ==
+	        NULL || (m.name = pool_keep(&c->strings, f[2])) == NULL ||
+	    (m.legal_basis = pool_keep(&c->strings, f[3])) == NULL ||
+	    (m.superseded_by = pool_keep(&c->strings, f[7])) == NULL ||
+	    (m.notes = pool_keep(&c->strings, f[10])) == NULL ||
+	    (m.source = pool_keep(&c->strings, f[11])) == NULL) {
 		return OOM(l);
 	}
-	if (!grow((void **) &c->mechanisms, &l->cap, c->nmechanisms,
+	if (!pool_grow((void **) &c->mechanisms, &l->cap, c->nmechanisms,
 	        sizeof(m))) {
 		return OOM(l);
 	}
@@ -239,13 +202,13 @@ category_row(void *arg, const csvfile_row *row, err *e)
 		    "parent", l->path, row->line, f[0]);
 	}
 	cat.special = f[3][0] != '\0';
-	if ((cat.key = keep(c, f[0])) == NULL ||
-	    (cat.name = keep(c, f[1])) == NULL ||
-	    (cat.parent = keep(c, f[2])) == NULL ||
-	    (cat.special_note = keep(c, f[3])) == NULL) {
+	if ((cat.key = pool_keep(&c->strings, f[0])) == NULL ||
+	    (cat.name = pool_keep(&c->strings, f[1])) == NULL ||
+	    (cat.parent = pool_keep(&c->strings, f[2])) == NULL ||
+	    (cat.special_note = pool_keep(&c->strings, f[3])) == NULL) {
 		return OOM(l);
 	}
-	if (!grow((void **) &c->categories, &l->cap, c->ncategories,
+	if (!pool_grow((void **) &c->categories, &l->cap, c->ncategories,
 	        sizeof(cat))) {
 		return OOM(l);
 	}
@@ -384,10 +347,7 @@ catalog_destroy(catalog *c)
 	if (c == NULL) {
 		return;
 	}
-	for (size_t i = 0; i < c->nstrings; i++) {
-		free(c->strings[i]);
-	}
-	free(c->strings);
+	pool_fini(&c->strings);
 	free(c->countries);
 	free(c->mechanisms);
 	free(c->categories);
