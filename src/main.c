@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <nng/nng.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "db/db.h"
 #include "net/pub.h"
 #include "net/server.h"
+#include "rpc/auth.h"
 #include "rpc/import.h"
 #include "rpc/rpc.h"
 #include "spreg_config.h"
@@ -51,6 +53,9 @@ usage(FILE *out)
 	    "                     certificate it signed\n"
 	    "  --ready-file PATH  write the bound URLs here once serving: RPC\n"
 	    "                     URLs first, then 'pub URL' lines\n"
+	    "  --insecure-local   serve requests without a token as an admin\n"
+	    "                     (a local demo; only ipc:// and loopback\n"
+	    "                     URLs are allowed)\n"
 	    "  --log-level L      debug, info, warn or error (default info)\n"
 	    "  --version          print the version\n",
 	    SPREG_REFERENCE_DIR);
@@ -67,6 +72,29 @@ parse_size(const char *s, size_t *out)
 	}
 	*out = (size_t) v;
 	return true;
+}
+
+/* ipc://, inproc://, abstract:// or a loopback host. */
+static bool
+url_is_local(const char *url)
+{
+	nng_url *u;
+	bool local;
+
+	if (nng_url_parse(&u, url) != 0) {
+		return false;
+	}
+	if (strcmp(u->u_scheme, "ipc") == 0 ||
+	    strcmp(u->u_scheme, "inproc") == 0 ||
+	    strcmp(u->u_scheme, "abstract") == 0) {
+		local = true;
+	} else {
+		const char *h = u->u_hostname;
+		local = strncmp(h, "127.", 4) == 0 ||
+		    strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0;
+	}
+	nng_url_free(u);
+	return local;
 }
 
 static int
@@ -108,6 +136,7 @@ main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
 		{"tls-ca", required_argument, NULL, 'A'},
+		{"insecure-local", no_argument, NULL, 'I'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -121,6 +150,7 @@ main(int argc, char **argv)
 	const char *ref_dir = SPREG_REFERENCE_DIR;
 	const char *ready_file = NULL;
 	bool sample = true;
+	bool insecure_local = false;
 	db_options dbo = {0};
 	net_options no = {0};
 	net_tls_options tls = {0};
@@ -211,6 +241,9 @@ main(int argc, char **argv)
 				return 1;
 			}
 			break;
+		case 'I':
+			insecure_local = true;
+			break;
 		case 'V':
 			printf("spregd %s\n", SPREG_VERSION);
 			return 0;
@@ -249,6 +282,14 @@ main(int argc, char **argv)
 		if (net_tls_url(u) && tls.cert_file == NULL) {
 			fprintf(stderr, "spregd: %s needs --tls-cert and "
 			    "--tls-key\n", u);
+			return 1;
+		}
+	}
+	for (size_t i = 0; insecure_local && i < nlisten + npublish; i++) {
+		const char *u = i < nlisten ? listen[i] : publish[i - nlisten];
+		if (!url_is_local(u)) {
+			fprintf(stderr, "spregd: --insecure-local serves only "
+			    "ipc:// and loopback URLs, not %s\n", u);
 			return 1;
 		}
 	}
@@ -293,6 +334,25 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rpc_server_set_rules(rpc, rules);
+	rpc_server_set_insecure_local(rpc, insecure_local);
+	char token_path[4096];
+	bool minted;
+	snprintf(token_path, sizeof(token_path), "%s/admin.token", data_dir);
+	if (rpc_auth_bootstrap(rpc, token_path, &minted, &e) != SPREG_OK) {
+		log_error("admin token: %s", e.msg);
+		goto out;
+	}
+	if (minted) {
+		log_info("first start: an admin token is in %s (readable by "
+		    "this user only); use it with SPREG_TOKEN_FILE=%s spreg "
+		    "...", token_path, token_path);
+	}
+	if (insecure_local) {
+		log_warn("INSECURE: --insecure-local is on: any local process "
+		    "may call any method without a token, as an admin");
+		log_warn("INSECURE: notifications carry full changes to any "
+		    "subscriber");
+	}
 	bool empty;
 	if (rpc_store_empty(rpc, &empty, &e) != SPREG_OK) {
 		log_error("%s", e.msg);

@@ -1006,7 +1006,10 @@ START_TEST(rpc_table_matches)
 		ck_assert_str_eq(svc->methods[i].name,
 		    svc->desc->methods[i].name);
 		ck_assert(svc->methods[i].fn != NULL);
-		ck_assert_uint_eq(svc->methods[i].flags, RPC_READ);
+		/* Read-only, and open to customer tokens (scoped). */
+		ck_assert_uint_eq(svc->methods[i].flags & (RPC_READ | RPC_WRITE),
+		    RPC_READ);
+		ck_assert(svc->methods[i].flags & RPC_CUSTOMER);
 	}
 }
 END_TEST

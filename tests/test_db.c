@@ -90,7 +90,7 @@ static spreg_status
 put_cb(db_txn *t, void *arg, err *e)
 {
 	put_args *p = arg;
-	db_actor who = {"tester", 0, 1700000000000LL};
+	db_actor who = {"tester", 0, 1700000000000LL, "tester"};
 	return db_sp_put(t, p->sp, p->expected, p->create_only, &who, &a,
 	    &p->change, e);
 }
@@ -176,7 +176,7 @@ static spreg_status
 create_only_cb(db_txn *t, void *arg, err *e)
 {
 	put_args *p = arg;
-	db_actor who = {"tester", 0, 0};
+	db_actor who = {"tester", 0, 0, "tester"};
 	return db_sp_put(t, p->sp, 0, true, &who, &a, &p->change, e);
 }
 
@@ -289,7 +289,7 @@ static spreg_status
 retire_cb(db_txn *t, void *arg, err *e)
 {
 	retire_args *r = arg;
-	db_actor who = {"tester", 0, 1700000000000LL};
+	db_actor who = {"tester", 0, 1700000000000LL, "tester"};
 	return db_sp_retire(t, r->id, 0, "", &who, &a, &r->sp, &r->change, e);
 }
 

@@ -34,6 +34,8 @@ setup(void)
 	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
 	ck_assert_msg(rpc_server_create(d, cat, &srv, &e) == SPREG_OK, "%s",
 	    e.msg);
+	/* Handlers under test; access control is test_auth.c's. */
+	rpc_server_set_insecure_local(srv, true);
 	ck_assert_msg(rpc_import_file(srv, SPREG_TEST_DATA
 	    "/sample-registry.json", "test", &n, &e) == SPREG_OK, "%s", e.msg);
 	ck_assert_uint_ge(n, 15);
@@ -708,6 +710,7 @@ START_TEST(due_change_applies_after_missed_restart)
 	rpc_worker_destroy(w);
 	rpc_server_destroy(srv);
 	ck_assert_int_eq(rpc_server_create(d, cat, &srv, &e), SPREG_OK);
+	rpc_server_set_insecure_local(srv, true);
 	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
 	int64_t later = fake_now_ms + 83LL * 86400000;	/* 2027-02-14 */
 	ck_assert_int_eq(rpc_apply_due(srv, later, &applied, &e), SPREG_OK);

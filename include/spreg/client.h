@@ -56,9 +56,25 @@ spreg_status spreg_client_open_tls(const char *url,
 /* Per-call timeout in milliseconds (default 10000); also sent to the
  * server as the call's deadline. */
 void spreg_client_set_timeout(spreg_client *c, int timeout_ms);
-/* Recorded by the server as the author of writes (default user@host).
- * The string is copied. */
+/* Recorded by the server as the author of writes (default user@host),
+ * next to the token's name. The string is copied. */
 void spreg_client_set_actor(spreg_client *c, const char *actor);
+
+/* Bearer tokens ("spreg_<id>.<secret>") are shorter than this. */
+#define SPREG_TOKEN_MAX 128
+
+/* The bearer token sent with every call (see admin.proto); NULL or ""
+ * for none. The string is copied. */
+void spreg_client_set_token(spreg_client *c, const char *token);
+
+/*
+ * The token as spreg's tools find it: the first line of token_file when
+ * given, else $SPREG_TOKEN, else the first line of the file named by
+ * $SPREG_TOKEN_FILE. Sets out to "" when there is none (and returns OK).
+ * INVALID_ARGUMENT: a file that cannot be read or holds no token.
+ */
+spreg_status spreg_token_resolve(const char *token_file, char *out,
+    size_t len);
 
 /*
  * Calls method ("spreg.v1.Registry/GetSubprocessor", or just

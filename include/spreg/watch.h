@@ -50,6 +50,20 @@ typedef struct spreg_watch_filter {
 spreg_status spreg_watch_open(const char *rpc_url, const char *pub_url,
     const spreg_watch_filter *f, uint64_t since_seq, spreg_watch **out);
 
+/* How to reach a server with access control and TLS. */
+typedef struct spreg_watch_options {
+	const spreg_tls_options *tls;	/* tls+tcp:// URLs (RPC and PUB) */
+	const char *token;	/* bearer token for ListChanges; a customer
+				 * token sees its customer's changes only */
+} spreg_watch_options;
+
+/* As spreg_watch_open, with o (NULL: none). A server with access
+ * control publishes only seqs; the changes come from ListChanges under
+ * o->token, so the watch sees what the token may see. */
+spreg_status spreg_watch_open_with(const char *rpc_url, const char *pub_url,
+    const spreg_watch_filter *f, uint64_t since_seq,
+    const spreg_watch_options *o, spreg_watch **out);
+
 /*
  * The next change, waiting up to timeout_ms (negative: no limit; a call
  * to the server in progress may overrun it by up to its own timeout,

@@ -26,6 +26,7 @@
 #define EXIT_NOT_FOUND 2
 #define EXIT_SERVER 3
 #define EXIT_CONNECT 4
+#define EXIT_DENIED 7
 
 #define PARSE_CONTINUE (-1)
 #define PAGE_MAX 1000
@@ -223,6 +224,7 @@ connect_server(cmd *c)
 		return EXIT_CONNECT;
 	}
 	spreg_client_set_timeout(c->client, c->s.timeout_ms);
+	spreg_client_set_token(c->client, c->s.token);
 	return 0;
 }
 
@@ -244,7 +246,10 @@ call(cmd *c, const char *method, const ProtobufCMessage *req,
 	default:
 		fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
 		    spreg_client_error(c->client));
-		return st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_SERVER;
+		return st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND :
+		    st == SPREG_UNAUTHENTICATED ||
+		        st == SPREG_PERMISSION_DENIED ? EXIT_DENIED :
+		    EXIT_SERVER;
 	}
 }
 

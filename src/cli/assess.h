@@ -22,6 +22,7 @@ typedef struct cli_settings {
 	bool json;
 	int timeout_ms;
 	spreg_tls_options tls;	/* --tls-* given before the command */
+	const char *token;	/* bearer token, or "" */
 } cli_settings;
 
 /*

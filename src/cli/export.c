@@ -36,6 +36,7 @@
 #define EXIT_NOT_FOUND 2
 #define EXIT_SERVER 3
 #define EXIT_CONNECT 4
+#define EXIT_DENIED 7
 
 #define METHOD_TRANSFERS "spreg.v1.Export/ExportTransfers"
 #define METHOD_PUBLIC "spreg.v1.Export/ExportSubprocessors"
@@ -290,7 +291,10 @@ call(spreg_client *c, const char *server, const char *method,
 	default:
 		fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
 		    spreg_client_error(c));
-		return st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_SERVER;
+		return st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND :
+		    st == SPREG_UNAUTHENTICATED ||
+		        st == SPREG_PERMISSION_DENIED ? EXIT_DENIED :
+		    EXIT_SERVER;
 	}
 }
 
@@ -829,7 +833,7 @@ finish_xlsx(const options *o, writer *w, const meta *m, json_t *mj)
 
 int
 cli_export(const char *server, const spreg_tls_options *tls,
-    int timeout_ms, int argc, char **argv)
+    const char *token, int timeout_ms, int argc, char **argv)
 {
 	options o = {.server = server, .timeout_ms = timeout_ms};
 	Spreg__V1__ExportFilter filter = SPREG__V1__EXPORT_FILTER__INIT;
@@ -862,6 +866,7 @@ cli_export(const char *server, const spreg_tls_options *tls,
 		goto out;
 	}
 	spreg_client_set_timeout(c, o.timeout_ms);
+	spreg_client_set_token(c, token);
 	w.fmt = o.fmt;
 	w.progress = isatty(STDERR_FILENO) == 1;
 	signal(SIGINT, on_signal);

@@ -49,6 +49,7 @@
  * the exit status.
  */
 int cli_export(const char *server, const spreg_tls_options *tls,
+    const char *token,
     int timeout_ms, int argc, char **argv);
 
 #endif

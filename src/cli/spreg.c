@@ -25,6 +25,7 @@
 #include "core/pb.h"
 #include "core/pbjson.h"
 #include "spreg/client.h"
+#include "spreg/v1/admin.pb-c.h"
 #include "spreg/watch.h"
 #include "spreg_config.h"
 
@@ -33,6 +34,7 @@
 #define EXIT_SERVER 3		/* any other error status from the server */
 #define EXIT_CONNECT 4		/* no server, or no reply in time */
 #define EXIT_TAMPERED 6		/* verify: the log or a record was altered */
+#define EXIT_DENIED 7		/* UNAUTHENTICATED or PERMISSION_DENIED */
 
 /* Returned by option helpers: keep parsing. */
 #define PARSE_CONTINUE (-1)
@@ -48,6 +50,7 @@ enum {
 	OPT_TLS_CA,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
+	OPT_TOKEN_FILE,
 	OPT_JSON,
 	OPT_TIMEOUT,
 	OPT_VERSION,
@@ -70,6 +73,8 @@ enum {
 	OPT_PUB,
 	OPT_COUNT,
 	OPT_AS_OF,
+	OPT_ROLE,
+	OPT_NAME,
 };
 
 /* Accepted before the command and after it. */
@@ -78,6 +83,7 @@ enum {
 	{"tls-ca", required_argument, NULL, OPT_TLS_CA}, \
 	{"tls-cert", required_argument, NULL, OPT_TLS_CERT}, \
 	{"tls-key", required_argument, NULL, OPT_TLS_KEY}, \
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE}, \
 	{"json", no_argument, NULL, OPT_JSON}, \
 	{"timeout", required_argument, NULL, OPT_TIMEOUT}, \
 	{"help", no_argument, NULL, 'h'}, \
@@ -96,6 +102,8 @@ typedef struct command {
 struct cli {
 	const char *server;
 	spreg_tls_options tls;	/* for a tls+tcp:// server */
+	const char *token_file;	/* --token-file; NULL: the environment */
+	char token[SPREG_TOKEN_MAX];	/* resolved by resolve_token */
 	bool json;
 	int timeout_ms;
 	const command *cmd;	/* NULL before the command is known */
@@ -200,6 +208,9 @@ global_option(cli *g, int opt, char **argv)
 	case OPT_TLS_KEY:
 		g->tls.key_file = optarg;
 		return PARSE_CONTINUE;
+	case OPT_TOKEN_FILE:
+		g->token_file = optarg;
+		return PARSE_CONTINUE;
 	case OPT_JSON:
 		g->json = true;
 		return PARSE_CONTINUE;
@@ -248,6 +259,22 @@ operands(const cli *g, int argc, char **argv, int want)
 
 /* ---- calling the server ------------------------------------------------ */
 
+/* --token-file, else $SPREG_TOKEN, else $SPREG_TOKEN_FILE, into g->token. */
+static int
+resolve_token(cli *g)
+{
+	if (spreg_token_resolve(g->token_file, g->token, sizeof(g->token)) !=
+	    SPREG_OK) {
+		const char *f = g->token_file ? g->token_file :
+		    getenv("SPREG_TOKEN_FILE");
+		return f != NULL ?
+		    usage_error(g, "token file '%s': cannot be read or holds "
+		        "no token", f) :
+		    usage_error(g, "$SPREG_TOKEN: longer than a token");
+	}
+	return 0;
+}
+
 static int
 connect_server(cli *g)
 {
@@ -279,7 +306,9 @@ connect_server(cli *g)
 		return EXIT_CONNECT;
 	}
 	spreg_client_set_timeout(g->client, g->timeout_ms);
-	return 0;
+	int rc = resolve_token(g);
+	spreg_client_set_token(g->client, g->token);
+	return rc;
 }
 
 /*
@@ -302,6 +331,16 @@ call(cli *g, const char *method, const ProtobufCMessage *req,
 		fprintf(stderr, "spreg: cannot reach server at %s: %s\n",
 		    g->server, spreg_client_error(g->client));
 		return EXIT_CONNECT;
+	case SPREG_UNAUTHENTICATED:
+		fprintf(stderr, "spreg: %s: %s\n%s", spreg_status_name(st),
+		    spreg_client_error(g->client), g->token[0] ? "" :
+		    "(no token given: use --token-file FILE, $SPREG_TOKEN or "
+		    "$SPREG_TOKEN_FILE)\n");
+		return EXIT_DENIED;
+	case SPREG_PERMISSION_DENIED:
+		fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
+		    spreg_client_error(g->client));
+		return EXIT_DENIED;
 	default:
 		fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
 		    spreg_client_error(g->client));
@@ -1292,8 +1331,12 @@ cmd_watch(cli *g, int argc, char **argv)
 		return usage_error(g, "give --customer or --subprocessor, not "
 		                      "both");
 	}
-	rc = 0;
-	spreg_status st = spreg_watch_open(g->server, pub, &f, since, &w);
+	if ((rc = resolve_token(g)) != 0) {
+		return rc;
+	}
+	spreg_watch_options wo = {&g->tls, g->token};
+	spreg_status st = spreg_watch_open_with(g->server, pub, &f, since, &wo,
+	    &w);
 	if (st == SPREG_INVALID_ARGUMENT) {
 		return usage_error(g, "--server '%s' or --pub '%s' is not an "
 		    "nng URL, or an id is too long", g->server, pub);
@@ -1323,7 +1366,10 @@ cmd_watch(cli *g, int argc, char **argv)
 		if (st != SPREG_OK) {
 			fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
 			    spreg_watch_error(w));
-			rc = st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_SERVER;
+			rc = st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND :
+			    st == SPREG_UNAUTHENTICATED ||
+			        st == SPREG_PERMISSION_DENIED ? EXIT_DENIED :
+			    EXIT_SERVER;
 			break;
 		}
 		unreachable = false;
@@ -1537,22 +1583,296 @@ cmd_help(cli *g, int argc, char **argv)
 static int
 cmd_assess(cli *g, int argc, char **argv)
 {
-	cli_settings s = {g->server, g->json, g->timeout_ms, g->tls};
-	return cli_assess(&s, argc, argv);
+	int rc = resolve_token(g);
+	cli_settings s = {g->server, g->json, g->timeout_ms, g->tls,
+	    g->token};
+	return rc != 0 ? rc : cli_assess(&s, argc, argv);
 }
 
 static int
 cmd_rules(cli *g, int argc, char **argv)
 {
-	cli_settings s = {g->server, g->json, g->timeout_ms, g->tls};
-	return cli_rules(&s, argc, argv);
+	int rc = resolve_token(g);
+	cli_settings s = {g->server, g->json, g->timeout_ms, g->tls,
+	    g->token};
+	return rc != 0 ? rc : cli_rules(&s, argc, argv);
 }
 
 /* spreg export lives in cli/export.c. */
 static int
 cmd_export(cli *g, int argc, char **argv)
 {
-	return cli_export(g->server, &g->tls, g->timeout_ms, argc, argv);
+	int rc = resolve_token(g);
+	return rc != 0 ? rc : cli_export(g->server, &g->tls, g->token,
+	    g->timeout_ms, argc, argv);
+}
+
+/* ---- tokens ---------------------------------------------------------------- */
+
+static const char *
+role_text(const Spreg__V1__Token *t, char *buf, size_t len)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+	    &spreg__v1__role__descriptor, (int) t->role);
+	const char *name = v != NULL ? v->name : "?";
+
+	if (t->role == SPREG__V1__ROLE__CUSTOMER) {
+		snprintf(buf, len, "customer:%s", t->customer_id);
+	} else {
+		snprintf(buf, len, "%s", name);
+		for (char *p = buf; *p; p++) {
+			*p = (char) (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		}
+	}
+	return buf;
+}
+
+/* "reader", "editor", "admin" or "customer:ID". */
+static bool
+role_parse(const char *text, Spreg__V1__CreateTokenRequest *req)
+{
+	if (strcmp(text, "reader") == 0) {
+		req->role = SPREG__V1__ROLE__READER;
+	} else if (strcmp(text, "editor") == 0) {
+		req->role = SPREG__V1__ROLE__EDITOR;
+	} else if (strcmp(text, "admin") == 0) {
+		req->role = SPREG__V1__ROLE__ADMIN;
+	} else if (strncmp(text, "customer:", 9) == 0 && text[9] != '\0') {
+		req->role = SPREG__V1__ROLE__CUSTOMER;
+		req->customer_id = (char *) text + 9;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static int
+token_create(cli *g, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"role", required_argument, NULL, OPT_ROLE},
+		{"name", required_argument, NULL, OPT_NAME},
+		GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	Spreg__V1__CreateTokenRequest req =
+	    SPREG__V1__CREATE_TOKEN_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	char role[96];
+	int opt;
+	int rc;
+
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		rc = PARSE_CONTINUE;
+		if (opt == OPT_ROLE) {
+			if (!role_parse(optarg, &req)) {
+				return usage_error(g, "--role: reader, editor, "
+				    "admin or customer:ID, not '%s'", optarg);
+			}
+		} else if (opt == OPT_NAME) {
+			req.name = optarg;
+		} else {
+			rc = global_option(g, opt, argv);
+		}
+		if (rc != PARSE_CONTINUE) {
+			return rc;
+		}
+	}
+	if ((rc = operands(g, argc, argv, 0)) != PARSE_CONTINUE) {
+		return rc;
+	}
+	if (req.role == SPREG__V1__ROLE__ROLE_UNSPECIFIED ||
+	    req.name[0] == '\0') {
+		return usage_error(g, "token create needs --role and --name");
+	}
+	if ((rc = connect_server(g)) != 0 ||
+	    (rc = call(g, "spreg.v1.Admin/CreateToken", &req.base,
+	         &spreg__v1__create_token_response__descriptor, &msg)) != 0) {
+		return rc;
+	}
+	const Spreg__V1__CreateTokenResponse *resp = (const void *) msg;
+	if (g->json) {
+		rc = print_json(msg, false);
+	} else {
+		/* The secret alone on stdout, so that '> FILE' keeps it. */
+		fprintf(stderr, "created token '%s' (%s, id %s); its secret is "
+		    "shown this once:\n", resp->token->name,
+		    role_text(resp->token, role, sizeof(role)), resp->token->id);
+		printf("%s\n", resp->secret);
+	}
+	spreg_message_free(msg);
+	return rc;
+}
+
+static int
+token_list(cli *g, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"all", no_argument, NULL, OPT_ALL},
+		GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	static const char *const headers[] = {"NAME", "ROLE", "ID", "CREATED",
+	    "BY", "REVOKED"};
+	Spreg__V1__ListTokensRequest req = SPREG__V1__LIST_TOKENS_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	table *t = NULL;
+	char role[96];
+	int opt;
+	int rc;
+
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		rc = PARSE_CONTINUE;
+		if (opt == OPT_ALL) {
+			req.include_revoked = true;
+		} else {
+			rc = global_option(g, opt, argv);
+		}
+		if (rc != PARSE_CONTINUE) {
+			return rc;
+		}
+	}
+	if ((rc = operands(g, argc, argv, 0)) != PARSE_CONTINUE ||
+	    (rc = connect_server(g)) != 0 ||
+	    (rc = call(g, "spreg.v1.Admin/ListTokens", &req.base,
+	         &spreg__v1__list_tokens_response__descriptor, &msg)) != 0) {
+		return rc;
+	}
+	const Spreg__V1__ListTokensResponse *resp = (const void *) msg;
+	if (!g->json && (t = table_create(6, headers)) == NULL) {
+		rc = out_of_memory();
+		goto cleanup;
+	}
+	if (t != NULL) {
+		table_column_keep(t, 0);
+		table_column_keep(t, 2);
+	}
+	for (size_t i = 0; i < resp->n_tokens && rc == 0; i++) {
+		const Spreg__V1__Token *k = resp->tokens[i];
+		if (g->json) {
+			rc = print_json(&k->base, true);
+			continue;
+		}
+		const char *cells[] = {k->name, role_text(k, role, sizeof(role)),
+		    k->id, k->created_at, k->created_by, k->revoked_at};
+		if (!table_row_add(t, cells)) {
+			rc = out_of_memory();
+		}
+	}
+	if (rc == 0 && t != NULL) {
+		table_print(t, stdout);
+	}
+cleanup:
+	table_destroy(t);
+	spreg_message_free(msg);
+	return rc;
+}
+
+static int
+token_revoke(cli *g, int argc, char **argv)
+{
+	static const struct option options[] = {
+		GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	Spreg__V1__RevokeTokenRequest req =
+	    SPREG__V1__REVOKE_TOKEN_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	int opt;
+	int rc;
+
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if ((rc = global_option(g, opt, argv)) != PARSE_CONTINUE) {
+			return rc;
+		}
+	}
+	if ((rc = operands(g, argc, argv, 1)) != PARSE_CONTINUE) {
+		return rc;
+	}
+	req.name = argv[optind];
+	if ((rc = connect_server(g)) != 0 ||
+	    (rc = call(g, "spreg.v1.Admin/RevokeToken", &req.base,
+	         &spreg__v1__revoke_token_response__descriptor, &msg)) != 0) {
+		return rc;
+	}
+	const Spreg__V1__RevokeTokenResponse *resp = (const void *) msg;
+	if (g->json) {
+		rc = print_json(msg, false);
+	} else {
+		printf("revoked token '%s' at %s\n", resp->token->name,
+		    resp->token->revoked_at);
+	}
+	spreg_message_free(msg);
+	return rc;
+}
+
+/* spreg token create|list|revoke ... */
+static int
+cmd_token(cli *g, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(cli *g, int argc, char **argv);
+	} subs[] = {
+		{"create", token_create},
+		{"list", token_list},
+		{"revoke", token_revoke},
+	};
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		if (argc < 2) {
+			return usage_error(g, "token: create, list or revoke");
+		}
+		usage_command(g->cmd, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name) == 0) {
+			optind = 0;	/* argv[0] is now the subcommand */
+			return subs[i].run(g, argc - 1, argv + 1);
+		}
+	}
+	return usage_error(g, "token: create, list or revoke, not '%s'",
+	    argv[1]);
+}
+
+static int
+cmd_whoami(cli *g, int argc, char **argv)
+{
+	static const struct option options[] = {
+		GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	Spreg__V1__WhoAmIRequest req = SPREG__V1__WHO_AM_IREQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	char role[96];
+	int opt;
+	int rc;
+
+	while ((opt = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		if ((rc = global_option(g, opt, argv)) != PARSE_CONTINUE) {
+			return rc;
+		}
+	}
+	if ((rc = operands(g, argc, argv, 0)) != PARSE_CONTINUE ||
+	    (rc = connect_server(g)) != 0 ||
+	    (rc = call(g, "spreg.v1.Admin/WhoAmI", &req.base,
+	         &spreg__v1__who_am_iresponse__descriptor, &msg)) != 0) {
+		return rc;
+	}
+	const Spreg__V1__WhoAmIResponse *resp = (const void *) msg;
+	if (g->json) {
+		rc = print_json(msg, false);
+	} else {
+		printf("token: %s\nrole: %s\n", resp->token->name,
+		    role_text(resp->token, role, sizeof(role)));
+		if (resp->insecure_local) {
+			printf("server: --insecure-local (no token needed)\n");
+		}
+	}
+	spreg_message_free(msg);
+	return rc;
 }
 
 static const command commands[] = {
@@ -1651,6 +1971,22 @@ static const command commands[] = {
 	    cli_assess_options},
 	{"rules", cmd_rules, cli_rules_synopsis, cli_rules_summary,
 	    cli_rules_options},
+	{"token", cmd_token,
+	    "token create --role ROLE --name NAME | token list [--all] |\n"
+	    "            token revoke NAME",
+	    "Create, list and revoke access tokens (admin)",
+	    "  create --role ROLE --name NAME\n"
+	    "           ROLE: reader (queries, assessments, exports), editor\n"
+	    "           (also writes), admin (also tokens), or customer:ID\n"
+	    "           (what concerns customer ID; may object for it).\n"
+	    "           Prints the secret once, alone on standard output:\n"
+	    "           'spreg token create ... > FILE' keeps it in FILE\n"
+	    "  list     active tokens; --all with the revoked ones\n"
+	    "  revoke NAME\n"
+	    "           refused from the next request on (NAME or id)\n"
+	    "\nThe server keeps only a salted hash of each secret.\n"},
+	{"whoami", cmd_whoami, "whoami", "Show the token in use and its role",
+	    "With --json: one JSON object.\n"},
 	{"help", cmd_help, "help [COMMAND]", "Show help for a command", ""},
 };
 static const size_t ncommands = sizeof(commands) / sizeof(commands[0]);
@@ -1690,6 +2026,11 @@ usage_global(FILE *out)
 	    "                 PEM client certificate and key, for servers\n"
 	    "                 that require one (default: $SPREG_TLS_CERT,\n"
 	    "                 $SPREG_TLS_KEY)\n"
+	    "  --token-file FILE\n"
+	    "                 the access token, first line of FILE (default:\n"
+	    "                 $SPREG_TOKEN, else the file $SPREG_TOKEN_FILE;\n"
+	    "                 spregd writes an admin token to DATA/admin.token\n"
+	    "                 on its first start)\n"
 	    "  --json         machine output: get, put, retire and info print\n"
 	    "                 one JSON object (the proto JSON form); list,\n"
 	    "                 changes, watch and categories print\n"
@@ -1707,7 +2048,9 @@ usage_global(FILE *out)
 	    "  3  server error (any other error the server answered)\n"
 	    "  4  cannot connect: no server at the URL, or no reply in time\n"
 	    "  5  assess: a transfer is TIA_REQUIRED, INVALID or MISSING\n"
-	    "  6  verify: the change log or a stored record was altered\n",
+	    "  6  verify: the change log or a stored record was altered\n"
+	    "  7  access denied: no token, an unknown or revoked one, or a\n"
+	    "     role that may not do this\n",
 	    TIMEOUT_DEFAULT_MS);
 }
 

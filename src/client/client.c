@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "client/dial.h"
 #include "core/arena.h"
 #include "spreg/client.h"
 #include "spreg/v1/rpc.pb-c.h"
@@ -20,6 +21,7 @@ struct spreg_client {
 	nng_socket sock;
 	int timeout_ms;
 	char actor[256];
+	char token[SPREG_TOKEN_MAX];
 	char error[CLIENT_ERR_MAX];
 };
 
@@ -118,8 +120,8 @@ fail:
 	return rv;
 }
 
-static int
-dial(nng_socket sock, const char *url, const spreg_tls_options *tls,
+int
+spreg_dial(nng_socket sock, const char *url, const spreg_tls_options *tls,
     bool wait, spreg_status *st)
 {
 	nng_tls_config *cfg;
@@ -174,7 +176,7 @@ spreg_client_open_tls(const char *url, const spreg_tls_options *tls,
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, (size_t) 64 << 20);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
-	if (dial(c->sock, url, tls, wait, &st) != 0) {
+	if (spreg_dial(c->sock, url, tls, wait, &st) != 0) {
 		nng_close(c->sock);
 		free(c);
 		return st;
@@ -208,6 +210,56 @@ void
 spreg_client_set_actor(spreg_client *c, const char *actor)
 {
 	snprintf(c->actor, sizeof(c->actor), "%s", actor);
+}
+
+void
+spreg_client_set_token(spreg_client *c, const char *token)
+{
+	snprintf(c->token, sizeof(c->token), "%s", token ? token : "");
+}
+
+/* The first line of path, without its newline and trailing blanks. */
+static spreg_status
+token_read(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		return SPREG_INVALID_ARGUMENT;
+	}
+	bool ok = fgets(out, (int) len, f) != NULL;
+	fclose(f);
+	if (!ok) {
+		return SPREG_INVALID_ARGUMENT;
+	}
+	size_t n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' ||
+	                    out[n - 1] == ' ' || out[n - 1] == '\t')) {
+		out[--n] = '\0';
+	}
+	return n > 0 ? SPREG_OK : SPREG_INVALID_ARGUMENT;
+}
+
+spreg_status
+spreg_token_resolve(const char *token_file, char *out, size_t len)
+{
+	const char *env;
+
+	out[0] = '\0';
+	if (token_file != NULL) {
+		return token_read(token_file, out, len);
+	}
+	if ((env = getenv("SPREG_TOKEN")) != NULL && env[0] != '\0') {
+		if (strlen(env) >= len) {
+			return SPREG_INVALID_ARGUMENT;
+		}
+		memcpy(out, env, strlen(env) + 1);
+		return SPREG_OK;
+	}
+	if ((env = getenv("SPREG_TOKEN_FILE")) != NULL && env[0] != '\0') {
+		return token_read(env, out, len);
+	}
+	return SPREG_OK;
 }
 
 const char *
@@ -309,6 +361,7 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	protobuf_c_message_pack(req, payload);
 	env.method = (char *) method;
 	env.actor = c->actor;
+	env.token = c->token;
 	env.deadline_unix_ms = now_ms() + c->timeout_ms;
 	env.payload.data = payload;
 	env.payload.len = plen;

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/dial.h"
 #include "spreg/watch.h"
 
 #define WATCH_ERR_MAX 1024
@@ -228,9 +229,10 @@ on_pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	atomic_fetch_add(&sh->connects, 1);
 }
 
-/* The process's SUB socket for url, opened and dialed on first use. */
+/* The process's SUB socket for url, opened and dialed on first use
+ * (with tls for a tls+tcp:// URL: the first watch's options hold). */
 static spreg_status
-shared_get(const char *url, shared_sub **out)
+shared_get(const char *url, const spreg_tls_options *tls, shared_sub **out)
 {
 	spreg_status st = SPREG_OK;
 	int rv;
@@ -257,13 +259,12 @@ shared_get(const char *url, shared_sub **out)
 	nng_socket_set_ms(sh->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS);
 	if ((rv = nng_pipe_notify(sh->sock, NNG_PIPE_EV_ADD_POST,
 	         on_pipe_added, sh)) != 0 ||
-	    (rv = nng_dial(sh->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	    spreg_dial(sh->sock, url, tls, true, &st) != 0) {
 		/* Nothing was received yet: closing is safe here. */
 		nng_close(sh->sock);
-		st = rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ||
-		        rv == NNG_EINVAL ?
-		    SPREG_INVALID_ARGUMENT :
-		    SPREG_UNAVAILABLE;
+		if (rv != 0) {
+			st = SPREG_RESOURCE_EXHAUSTED;
+		}
 		goto fail;
 	}
 	sh->next = shared_list;
@@ -351,6 +352,17 @@ spreg_status
 spreg_watch_open(const char *rpc_url, const char *pub_url,
     const spreg_watch_filter *f, uint64_t since_seq, spreg_watch **out)
 {
+	return spreg_watch_open_with(rpc_url, pub_url, f, since_seq, NULL,
+	    out);
+}
+
+spreg_status
+spreg_watch_open_with(const char *rpc_url, const char *pub_url,
+    const spreg_watch_filter *f, uint64_t since_seq,
+    const spreg_watch_options *o, spreg_watch **out)
+{
+	const spreg_tls_options *tls = o != NULL ? o->tls : NULL;
+
 	spreg_status st;
 	int rv;
 
@@ -381,14 +393,18 @@ spreg_watch_open(const char *rpc_url, const char *pub_url,
 	w->delivered = w->log_pos = since_seq;
 	w->catch_up = true;
 
-	if ((st = spreg_client_open(rpc_url, true, &w->client)) != SPREG_OK) {
+	if ((st = spreg_client_open_tls(rpc_url, tls, true, &w->client)) !=
+	    SPREG_OK) {
 		free(w);
 		return st;
 	}
 	spreg_client_set_timeout(w->client, CALL_TIMEOUT_MS);
+	if (o != NULL) {
+		spreg_client_set_token(w->client, o->token);
+	}
 	/* Subscribe before the first log read, so that nothing committed
 	 * after that read can pass unseen (a loss shows as a gap). */
-	if ((st = shared_get(pub_url, &w->shared)) != SPREG_OK) {
+	if ((st = shared_get(pub_url, tls, &w->shared)) != SPREG_OK) {
 		goto fail;
 	}
 	w->connects = atomic_load(&w->shared->connects);

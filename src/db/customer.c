@@ -68,6 +68,7 @@ log_change(db_txn *t, const Spreg__V1__Customer *c,
 	time_format(who->now_ms, now);
 	ch->time = arena_strdup(a, now);
 	ch->actor = (char *) who->name;
+	ch->token = (char *) (who->token ? who->token : "");
 	ch->kind = kind;
 	ch->customer_id = c->id;
 	ch->old_revision = old_rev;

@@ -50,6 +50,7 @@ static const struct {
 	[DB_DUE]           = {"due", 0},
 	[DB_OBJECTIONS]    = {"objections", 0},
 	[DB_IDX_OBJECTION_CUSTOMER] = {"idx_objection_customer", MDB_DUPSORT},
+	[DB_TOKENS]        = {"tokens", 0},
 };
 
 void

@@ -109,6 +109,7 @@ typedef enum db_table {
 	DB_DUE,		/* be32(effective day) be64(seq) -> "" (pending) */
 	DB_OBJECTIONS,	/* be64(change seq) customer id -> packed Objection */
 	DB_IDX_OBJECTION_CUSTOMER,	/* customer id -> be64(change seq) (dupsort) */
+	DB_TOKENS,	/* token id -> packed Token (with its salted hash) */
 	DB_NTABLES
 } db_table;
 

@@ -184,6 +184,7 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 	spreg__v1__change__init(c);
 	c->time = arena_strdup(a, now);
 	c->actor = (char *) who->name;
+	c->token = (char *) (who->token ? who->token : "");
 	c->kind = CHANGE_ANNOUNCED;
 	c->subprocessor_id = in->sp->id;
 	c->old_revision = have;
@@ -369,6 +370,7 @@ db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
 	spreg__v1__change__init(c);
 	c->time = time;
 	c->actor = (char *) who->name;
+	c->token = (char *) (who->token ? who->token : "");
 	c->kind = CHANGE_OBJECTION;
 	c->subprocessor_id = an->subprocessor->id;
 	c->customer_id = (char *) customer_id;

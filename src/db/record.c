@@ -289,6 +289,7 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	spreg__v1__change__init(c);
 	c->time = sp->updated_at;
 	c->actor = sp->updated_by;
+	c->token = (char *) (who->token ? who->token : "");
 	c->kind = tmpl->kind;
 	c->ref_seq = tmpl->ref_seq;
 	c->effective_at = tmpl->effective_at;

@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/pb.h"
 #include "db/db.h"
+#include "spreg/v1/admin.pb-c.h"
 
 #define DB_DIGEST_LEN 32
 
@@ -36,9 +37,11 @@ typedef struct db_sp_filter {
 
 /* Who writes and when; recorded in the record and its Change. */
 typedef struct db_actor {
-	const char *name;
+	const char *name;	/* free text the client gave */
 	uint64_t request_id;
 	int64_t now_ms;
+	const char *token;	/* the authenticated token's name; NULL: the
+				 * server itself */
 } db_actor;
 
 /* revision 0: the current one. NOT_FOUND names the id. */
@@ -159,6 +162,14 @@ spreg_status db_meta_get_u64(db_txn *t, const char *key, uint64_t *out,
 spreg_status db_meta_put_u64(db_txn *t, const char *key, uint64_t value,
     err *e);
 
+
+/* Bearer tokens (admin.proto), stored with their salt and hash. */
+spreg_status db_token_get(db_txn *t, const char *id, arena *a,
+    Spreg__V1__Token **out, err *e);
+spreg_status db_token_put(db_txn *t, const Spreg__V1__Token *tok, err *e);
+/* Every token, in id order. */
+spreg_status db_token_list(db_txn *t, arena *a, Spreg__V1__Token ***out,
+    size_t *n_out, err *e);
 
 /* Customers: a customer is concerned by the vendors of its services. */
 spreg_status db_customer_get(db_txn *t, const char *id, arena *a,

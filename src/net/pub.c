@@ -40,6 +40,7 @@ struct net_pub {
 	size_t nurls;
 	int heartbeat_ms;
 	uint64_t epoch;
+	bool doorbell;		/* seqs only: the contents need a token */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;	/* CLOCK_MONOTONIC */
@@ -107,6 +108,10 @@ message_new(const char *topic, const uint8_t *packed, size_t len)
  * One change's messages: on "all/", on its subprocessor's topic and on
  * each concerned customer's. Out of memory leaves fewer (or none):
  * subscribers repair that from the log like any other loss.
+ *
+ * With access control on, the PUB socket (which checks no token) says
+ * only that seq exists, on "hb/": a watcher reads the change with
+ * ListChanges and its own token, which shows it what its role may see.
  */
 static void
 held_build(net_pub *p, const rpc_event *ev, held *h)
@@ -120,7 +125,7 @@ held_build(net_pub *p, const rpc_event *ev, held *h)
 	h->msgs = calloc(2 + ev->ncustomers, sizeof(*h->msgs));
 	n.epoch = p->epoch;
 	n.last_seq = c->seq;	/* sent in order: the newest one sent */
-	n.change = (Spreg__V1__Change *) c;
+	n.change = p->doorbell ? NULL : (Spreg__V1__Change *) c;
 	size_t len = spreg__v1__notification__get_packed_size(&n);
 	uint8_t *packed = malloc(len + 1);
 	if (h->msgs == NULL || packed == NULL) {
@@ -128,7 +133,15 @@ held_build(net_pub *p, const rpc_event *ev, held *h)
 		return;
 	}
 	spreg__v1__notification__pack(&n, packed);
-	nng_msg *m = message_new(TOPIC_ALL, packed, len);
+	nng_msg *m;
+	if (p->doorbell) {
+		if ((m = message_new(TOPIC_HEARTBEAT, packed, len)) != NULL) {
+			h->msgs[h->nmsgs++] = m;
+		}
+		free(packed);
+		return;
+	}
+	m = message_new(TOPIC_ALL, packed, len);
 	if (m != NULL) {
 		h->msgs[h->nmsgs++] = m;
 	}
@@ -379,6 +392,7 @@ net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
 	}
 	p->rpc = rpc;
 	p->epoch = rpc_server_epoch(rpc);
+	p->doorbell = !rpc_server_insecure_local(rpc);
 	p->next_seq = last + 1;
 	p->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms :
 	                                     NET_PUB_HEARTBEAT_MS;

@@ -11,6 +11,10 @@
  * message at once: delivery rests on the change log, which subscribers
  * read with ListChanges when they see a gap. A worker is never blocked
  * by a subscriber.
+ *
+ * Unless the server runs --insecure-local, the socket carries no
+ * content: each change is announced by its seq on "hb/" only, and
+ * subscribers read it with ListChanges and their token.
  */
 #ifndef NET_PUB_H
 #define NET_PUB_H

@@ -513,8 +513,9 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 
 /* Indexed like spreg__v1__assessment__descriptor.methods. */
 static const rpc_method assessment_methods[] = {
-	{"AssessTransfers", RPC_READ, assess_transfers},
-	{"GetRules", RPC_READ, get_rules},
+	{"AssessTransfers", RPC_READ | RPC_CUSTOMER, assess_transfers,
+	    "customer"},
+	{"GetRules", RPC_READ | RPC_CUSTOMER, get_rules, NULL},
 };
 
 const rpc_service rpc_assessment_service = {

@@ -625,8 +625,8 @@ export_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 
 /* Indexed like spreg__v1__export__descriptor.methods. */
 static const rpc_method export_methods[] = {
-	{"ExportTransfers", RPC_READ, export_transfers},
-	{"ExportSubprocessors", RPC_READ, export_subprocessors},
+	{"ExportTransfers", RPC_READ, export_transfers, NULL},
+	{"ExportSubprocessors", RPC_READ, export_subprocessors, NULL},
 };
 
 const rpc_service rpc_export_service = {

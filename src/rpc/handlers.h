@@ -12,6 +12,9 @@
 db_actor rpc_actor_of(const rpc_call *call);
 /* Shipped or user-added category? arg is the rpc_call. */
 bool rpc_has_category(void *arg, const char *key);
+/* Does sp serve one of c's services? */
+bool rpc_serves(const Spreg__V1__Subprocessor *sp,
+    const Spreg__V1__Customer *c);
 spreg_status rpc_check_id(const char *field, const char *id, err *e);
 /* Checks the vendor filters of a request (category, country, mechanism,
  * service); fields are named with prefix ("" or "filter."). */

@@ -149,7 +149,7 @@ rpc_import_file(rpc_server *srv, const char *path, const char *actor,
 	}
 	arena a;
 	arena_init(&a, (size_t) 1 << 30);
-	import im = {srv, doc, path, {actor, 0, time_now_ms()}, &a, NULL, 0};
+	import im = {srv, doc, path, {actor, 0, time_now_ms(), NULL}, &a, NULL, 0};
 	if ((st = db_session_create(rpc_server_db(srv), &s)) == SPREG_OK) {
 		st = db_write(s, import_cb, &im, e);
 		db_session_destroy(s);

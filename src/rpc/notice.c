@@ -64,6 +64,18 @@ rpc_list_customers(rpc_call *call, const ProtobufCMessage *in_,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "page_size: at most %d", RPC_PAGE_MAX);
 	}
+	if (call->customer_id != NULL) {
+		/* A customer token lists itself. */
+		out->customers = arena_alloc(call->arena,
+		    sizeof(*out->customers));
+		if (out->customers == NULL) {
+			return OOM(e);
+		}
+		st = db_customer_get(call->txn, call->customer_id, call->arena,
+		    &out->customers[0], e);
+		out->n_customers = st == SPREG_OK;
+		return st == SPREG_NOT_FOUND ? SPREG_OK : st;
+	}
 	if ((st = rpc_token_open(rpc_server_secret(call->srv), "customers",
 	         in->page_token, call->arena, &after, e)) != SPREG_OK ||
 	    (st = db_customer_list(call->txn, after,
@@ -189,9 +201,41 @@ rpc_list_announcements(rpc_call *call, const ProtobufCMessage *in_,
 {
 	const Spreg__V1__ListAnnouncementsRequest *in = (const void *) in_;
 	Spreg__V1__ListAnnouncementsResponse *out = (void *) out_;
+	Spreg__V1__Customer *c;
+	spreg_status st;
 
-	return db_announcement_list(call->txn, in->include_applied,
-	    call->arena, &out->announcements, &out->n_announcements, e);
+	if ((st = db_announcement_list(call->txn, in->include_applied,
+	         call->arena, &out->announcements, &out->n_announcements, e)) !=
+	        SPREG_OK ||
+	    in->customer_id[0] == '\0') {
+		return st;
+	}
+	if ((st = rpc_check_id("customer_id", in->customer_id, e)) !=
+	        SPREG_OK ||
+	    (st = db_customer_get(call->txn, in->customer_id, call->arena, &c,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	/* Concerned: a service of the customer's, as announced or as the
+	 * vendor stands now. */
+	size_t kept = 0;
+	for (size_t i = 0; i < out->n_announcements; i++) {
+		Spreg__V1__Announcement *an = out->announcements[i];
+		Spreg__V1__Subprocessor *now;
+		err ignored;
+		bool concerned = an->subprocessor != NULL &&
+		    rpc_serves(an->subprocessor, c);
+		if (!concerned && an->subprocessor != NULL &&
+		    db_sp_get(call->txn, an->subprocessor->id, 0, call->arena,
+		        &now, &ignored) == SPREG_OK) {
+			concerned = rpc_serves(now, c);
+		}
+		if (concerned) {
+			out->announcements[kept++] = an;
+		}
+	}
+	out->n_announcements = kept;
+	return SPREG_OK;
 }
 
 spreg_status
@@ -227,15 +271,28 @@ rpc_list_objections(rpc_call *call, const ProtobufCMessage *in_,
 	Spreg__V1__ListObjectionsResponse *out = (void *) out_;
 	spreg_status st;
 
-	if ((in->change_seq == 0) == (in->customer_id[0] == '\0')) {
+	if (in->change_seq == 0 && in->customer_id[0] == '\0') {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "change_seq: give change_seq or customer_id (one of them)");
+		    "change_seq: give change_seq, customer_id or both");
 	}
 	if (in->customer_id[0] &&
 	    (st = rpc_check_id("customer_id", in->customer_id, e)) !=
 	        SPREG_OK) {
 		return st;
 	}
-	return db_objection_list(call->txn, in->change_seq, in->customer_id,
-	    call->arena, &out->objections, &out->n_objections, e);
+	if ((st = db_objection_list(call->txn, in->change_seq,
+	         in->customer_id, call->arena, &out->objections,
+	         &out->n_objections, e)) != SPREG_OK ||
+	    in->change_seq == 0 || in->customer_id[0] == '\0') {
+		return st;
+	}
+	/* Both: listed by customer, kept for the change. */
+	size_t kept = 0;
+	for (size_t i = 0; i < out->n_objections; i++) {
+		if (out->objections[i]->change_seq == in->change_seq) {
+			out->objections[kept++] = out->objections[i];
+		}
+	}
+	out->n_objections = kept;
+	return SPREG_OK;
 }

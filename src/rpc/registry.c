@@ -19,7 +19,8 @@
 db_actor
 rpc_actor_of(const rpc_call *call)
 {
-	return (db_actor) {call->actor, call->request_id, call->now_ms};
+	return (db_actor) {call->actor, call->request_id, call->now_ms,
+	    call->token};
 }
 
 /* Shipped or user-added? For validation inside the call's txn. */
@@ -122,15 +123,35 @@ parse_as_of(const char *s, db_as_of *at, err *e)
 	    "timestamp", validate_text(s, false) && strlen(s) < 40 ? s : "?");
 }
 
+bool
+rpc_serves(const Spreg__V1__Subprocessor *sp, const Spreg__V1__Customer *c)
+{
+	for (size_t i = 0; i < sp->n_services; i++) {
+		for (size_t j = 0; j < c->n_services; j++) {
+			if (strcmp(sp->services[i], c->services[j]) == 0) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 static spreg_status
 get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
 {
 	const Spreg__V1__GetSubprocessorRequest *in = (const void *) in_;
 	Spreg__V1__GetSubprocessorResponse *out = (void *) out_;
+	Spreg__V1__Customer *c = NULL;
 	spreg_status st;
 
 	if ((st = rpc_check_id("id", in->id, e)) != SPREG_OK) {
+		return st;
+	}
+	if (in->customer[0] &&
+	    ((st = rpc_check_id("customer", in->customer, e)) != SPREG_OK ||
+	     (st = db_customer_get(call->txn, in->customer, call->arena, &c,
+	          e)) != SPREG_OK)) {
 		return st;
 	}
 	if (in->as_of[0]) {
@@ -142,11 +163,19 @@ get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 		if ((st = parse_as_of(in->as_of, &at, e)) != SPREG_OK) {
 			return st;
 		}
-		return db_sp_get_as_of(call->txn, in->id, &at, call->arena,
+		st = db_sp_get_as_of(call->txn, in->id, &at, call->arena,
+		    &out->subprocessor, e);
+	} else {
+		st = db_sp_get(call->txn, in->id, in->revision, call->arena,
 		    &out->subprocessor, e);
 	}
-	return db_sp_get(call->txn, in->id, in->revision, call->arena,
-	    &out->subprocessor, e);
+	/* Not this customer's: the same answer as no such vendor. */
+	if (st == SPREG_OK && c != NULL && !rpc_serves(out->subprocessor, c)) {
+		out->subprocessor = NULL;
+		st = err_set(e, SPREG_NOT_FOUND, "id: no subprocessor '%s'",
+		    in->id);
+	}
+	return st;
 }
 
 /*
@@ -505,6 +534,12 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 		out->rules_version = (char *) assess_rules_version(rules);
 		out->rules_checksum = (char *) assess_rules_checksum(rules);
 	}
+	if (call->customer_id != NULL) {
+		/* The registry's size is not a customer's business. */
+		out->subprocessors = out->active_subprocessors = 0;
+		out->data_categories = 0;
+		return SPREG_OK;
+	}
 	return db_customer_count(call->txn, &out->customers, e);
 }
 
@@ -519,23 +554,30 @@ verify_log(rpc_call *call, const ProtobufCMessage *in_,
 
 /* Indexed like spreg__v1__registry__descriptor.methods. */
 static const rpc_method registry_methods[] = {
-	{"PutSubprocessor", RPC_WRITE, put_subprocessor},
-	{"GetSubprocessor", RPC_READ, get_subprocessor},
-	{"ListSubprocessors", RPC_READ, list_subprocessors},
-	{"RetireSubprocessor", RPC_WRITE, retire_subprocessor},
-	{"ListChanges", RPC_READ, list_changes},
-	{"ListDataCategories", RPC_READ, list_data_categories},
-	{"PutDataCategory", RPC_WRITE, put_data_category},
-	{"ServerInfo", RPC_READ, server_info},
-	{"PutCustomer", RPC_WRITE, rpc_put_customer},
-	{"GetCustomer", RPC_READ, rpc_get_customer},
-	{"ListCustomers", RPC_READ, rpc_list_customers},
-	{"DeleteCustomer", RPC_WRITE, rpc_delete_customer},
-	{"AnnounceChange", RPC_WRITE, rpc_announce_change},
-	{"ListAnnouncements", RPC_READ, rpc_list_announcements},
-	{"ObjectToChange", RPC_WRITE, rpc_object_to_change},
-	{"ListObjections", RPC_READ, rpc_list_objections},
-	{"VerifyLog", RPC_READ, verify_log},
+	{"PutSubprocessor", RPC_WRITE | RPC_EDITOR, put_subprocessor, NULL},
+	{"GetSubprocessor", RPC_READ | RPC_CUSTOMER, get_subprocessor,
+	    "customer"},
+	{"ListSubprocessors", RPC_READ | RPC_CUSTOMER, list_subprocessors,
+	    "customer"},
+	{"RetireSubprocessor", RPC_WRITE | RPC_EDITOR, retire_subprocessor,
+	    NULL},
+	{"ListChanges", RPC_READ | RPC_CUSTOMER, list_changes, "customer_id"},
+	{"ListDataCategories", RPC_READ | RPC_CUSTOMER, list_data_categories,
+	    NULL},
+	{"PutDataCategory", RPC_WRITE | RPC_EDITOR, put_data_category, NULL},
+	{"ServerInfo", RPC_READ | RPC_CUSTOMER, server_info, NULL},
+	{"PutCustomer", RPC_WRITE | RPC_EDITOR, rpc_put_customer, NULL},
+	{"GetCustomer", RPC_READ | RPC_CUSTOMER, rpc_get_customer, "id"},
+	{"ListCustomers", RPC_READ | RPC_CUSTOMER, rpc_list_customers, NULL},
+	{"DeleteCustomer", RPC_WRITE | RPC_EDITOR, rpc_delete_customer, NULL},
+	{"AnnounceChange", RPC_WRITE | RPC_EDITOR, rpc_announce_change, NULL},
+	{"ListAnnouncements", RPC_READ | RPC_CUSTOMER, rpc_list_announcements,
+	    "customer_id"},
+	{"ObjectToChange", RPC_WRITE | RPC_EDITOR | RPC_CUSTOMER,
+	    rpc_object_to_change, "customer_id"},
+	{"ListObjections", RPC_READ | RPC_CUSTOMER, rpc_list_objections,
+	    "customer_id"},
+	{"VerifyLog", RPC_READ, verify_log, NULL},
 };
 
 const rpc_service rpc_registry_service = {

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/validate.h"
 #include "db/record.h"
+#include "rpc/auth.h"
 #include "rpc/reassess.h"
 #include "rpc/rpc.h"
 
@@ -19,6 +20,7 @@ struct rpc_server {
 	char started_at[TIME_BUF];
 	unsigned char secret[32];
 	const assess_rules *rules;	/* not owned; NULL until set */
+	bool insecure_local;
 };
 
 typedef struct exec exec;
@@ -40,6 +42,8 @@ struct exec {
 	const ProtobufCMethodDescriptor *md;
 	const ProtobufCMessage *in;
 	ProtobufCMessage *out;
+	const char *bearer;	/* the request's token, checked again in the
+				 * write transaction */
 	unsigned char digest[DB_DIGEST_LEN];
 	Spreg__V1__Reply *reply;
 	bool replayed;		/* answered from the saved reply */
@@ -56,6 +60,7 @@ const rpc_service *const rpc_services[] = {
 	&rpc_registry_service,
 	&rpc_assessment_service,
 	&rpc_export_service,
+	&rpc_admin_service,
 	NULL,
 };
 
@@ -79,6 +84,26 @@ rpc_services_check(err *e)
 				    "%s: handler %zu is not for method %s",
 				    svc->desc->name, i,
 				    svc->desc->methods[i].name);
+				return false;
+			}
+			if ((m->flags & RPC_WRITE) &&
+			    !(m->flags & (RPC_EDITOR | RPC_ADMIN))) {
+				err_set(e, SPREG_INTERNAL, "%s/%s: a write open "
+				    "to readers", svc->desc->name, m->name);
+				return false;
+			}
+			const ProtobufCFieldDescriptor *fd = m->customer_field ?
+			    protobuf_c_message_descriptor_get_field_by_name(
+			        svc->desc->methods[i].input,
+			        m->customer_field) : NULL;
+			if (m->customer_field != NULL && (fd == NULL ||
+			    fd->type != PROTOBUF_C_TYPE_STRING ||
+			    fd->label != PROTOBUF_C_LABEL_NONE ||
+			    !(m->flags & RPC_CUSTOMER))) {
+				err_set(e, SPREG_INTERNAL, "%s/%s: customer "
+				    "field '%s' is not a string field of its "
+				    "request", svc->desc->name, m->name,
+				    m->customer_field);
 				return false;
 			}
 		}
@@ -195,6 +220,18 @@ const unsigned char *
 rpc_server_secret(rpc_server *srv)
 {
 	return srv->secret;
+}
+
+void
+rpc_server_set_insecure_local(rpc_server *srv, bool on)
+{
+	srv->insecure_local = on;
+}
+
+bool
+rpc_server_insecure_local(const rpc_server *srv)
+{
+	return srv->insecure_local;
 }
 
 void
@@ -388,7 +425,13 @@ write_cb(db_txn *t, void *arg, err *e)
 	x->nevents = 0;	/* a retried transaction starts over */
 	t->on_append = collect;
 	t->on_append_arg = x;
-	if (x->call.request_id != 0) {
+	/* Again, in the transaction that writes: a token revoked since the
+	 * request was read writes nothing. */
+	if ((st = rpc_auth_check(&x->call, t, x->bearer, e)) != SPREG_OK) {
+		return st;
+	}
+	bool save = x->call.request_id != 0 && !(x->m->flags & RPC_NO_SAVE);
+	if (save) {
 		void *saved;
 		size_t len;
 		st = db_request_find(t, x->call.request_id, x->digest,
@@ -409,7 +452,7 @@ write_cb(db_txn *t, void *arg, err *e)
 	    (st = pack_output(x, e)) != SPREG_OK) {
 		return st;
 	}
-	if (x->call.request_id != 0) {
+	if (save) {
 		st = db_request_save(t, x->call.request_id, x->digest,
 		    x->reply->payload.data, x->reply->payload.len,
 		    x->call.now_ms, e);
@@ -422,8 +465,7 @@ due_cb(db_txn *t, void *arg, err *e)
 {
 	exec *x = arg;
 	db_actor who = {"spregd (announced change took effect)", 0,
-	    x->call.now_ms};
-
+	    x->call.now_ms, NULL};
 	spreg_status st;
 
 	x->nevents = 0;
@@ -550,30 +592,53 @@ out:
 	return st;
 }
 
+/* In the read transaction prepare ran in. */
 static spreg_status
 run_read(exec *x, err *e)
 {
-	rpc_worker *w = x->w;
-	db_txn t;
 	spreg_status st;
 
-	if ((st = db_read_begin(w->session, &t, e)) != SPREG_OK) {
-		return st;
-	}
-	x->call.txn = &t;
 	if ((st = new_output(x, e)) == SPREG_OK &&
 	    (st = x->m->fn(&x->call, x->in, x->out, e)) == SPREG_OK) {
 		st = pack_output(x, e);
 	}
-	db_read_end(w->session);
 	return st;
 }
 
-/* Decodes the envelope and the payload, finds the method. */
+/* A customer token's requests name its customer, or are refused. */
+static spreg_status
+scope_customer(exec *x, err *e)
+{
+	const char *own = x->call.customer_id;
+	const char *field = x->m->customer_field;
+
+	if (own == NULL || field == NULL) {
+		return SPREG_OK;
+	}
+	/* Checked at start: a string field of this request. */
+	const ProtobufCFieldDescriptor *fd =
+	    protobuf_c_message_descriptor_get_field_by_name(x->md->input,
+	        field);
+	char **p = (char **) ((char *) x->in + fd->offset);
+	if (*p == NULL || (*p)[0] == '\0') {
+		*p = (char *) own;
+	} else if (strcmp(*p, own) != 0) {
+		return err_set(e, SPREG_PERMISSION_DENIED,
+		    "%s: this token acts for customer '%s' only", field, own);
+	}
+	return SPREG_OK;
+}
+
+/*
+ * Decodes the envelope, checks the token (in t, the worker's read
+ * transaction), finds the method, checks the role, decodes the payload.
+ * Who is asking comes first: an unknown caller learns nothing more.
+ */
 static spreg_status
 prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
-    err *e)
+    db_txn *t, err *e)
 {
+	spreg_status st;
 	Spreg__V1__Request *env;
 	exec *x = w->x;
 	size_t index;
@@ -592,6 +657,7 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 	x->w = w;
 	x->reply = reply;
 	x->call.srv = w->srv;
+	x->call.txn = t;
 	x->call.arena = &w->arena;
 	x->call.request_id = env->request_id;
 	x->call.now_ms = time_now_ms();
@@ -599,6 +665,13 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 	if (strlen(x->call.actor) > 200) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "actor: longer than 200 bytes");
+	}
+	x->bearer = env->token;
+	if ((st = rpc_auth_check(&x->call, t, env->token, e)) != SPREG_OK) {
+		return st;
+	}
+	if (env->actor[0] == '\0') {
+		x->call.actor = x->call.token;
 	}
 	const rpc_service *svc = find_method(env->method, &index);
 	if (svc == NULL) {
@@ -613,6 +686,9 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 	}
 	x->m = &svc->methods[index];
 	x->md = &svc->desc->methods[index];
+	if ((st = rpc_auth_allow(&x->call, x->m, e)) != SPREG_OK) {
+		return st;
+	}
 	x->in = protobuf_c_message_unpack(x->md->input, &w->arena.pb,
 	    env->payload.len, env->payload.data);
 	if (x->in == NULL) {
@@ -621,6 +697,9 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 		        "payload: too large to decode") :
 		    err_set(e, SPREG_INVALID_ARGUMENT,
 		        "payload: not a %s message", x->md->input->name);
+	}
+	if ((st = scope_customer(x, e)) != SPREG_OK) {
+		return st;
 	}
 	if (x->m->flags & RPC_WRITE) {
 		/* The digest ties a request id to one request. */
@@ -673,6 +752,7 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply)
 {
 	spreg_status st;
+	db_txn t;
 	err e;
 
 	arena_reset(&w->arena);
@@ -681,11 +761,18 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
 	w->method = "?";
 	w->start_ms = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
 	e.msg[0] = '\0';
-	if ((st = prepare(w, req, len, reply, &e)) == SPREG_OK) {
-		if (w->x->m->flags & RPC_WRITE) {
+	if ((st = db_read_begin(w->session, &t, &e)) == SPREG_OK) {
+		bool write = false;
+		if ((st = prepare(w, req, len, reply, &t, &e)) == SPREG_OK) {
+			write = (w->x->m->flags & RPC_WRITE) != 0;
+			if (!write) {
+				st = run_read(w->x, &e);
+			}
+		}
+		db_read_end(w->session);
+		if (st == SPREG_OK && write) {
 			return true;
 		}
-		st = run_read(w->x, &e);
 	}
 	finish(w, st, &e);
 	return false;

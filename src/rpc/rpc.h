@@ -19,6 +19,7 @@
 #include "core/err.h"
 #include "core/pb.h"
 #include "db/db.h"
+#include "spreg/v1/admin.pb-c.h"
 
 #define RPC_ARENA_BUDGET ((size_t) 64 << 20)
 
@@ -27,9 +28,21 @@ typedef struct assess_rules assess_rules;
 typedef struct rpc_worker rpc_worker;
 typedef struct rpc_call rpc_call;
 
+/*
+ * A method's kind and who may call it. Without RPC_EDITOR or RPC_ADMIN
+ * a reader may; every RPC_WRITE method needs one of the two (checked at
+ * start). RPC_CUSTOMER also lets customer tokens in, scoped to their
+ * customer: the request field named by the method's customer_field is
+ * filled with it, or refused when it names another.
+ */
 typedef enum rpc_flags {
 	RPC_READ = 1 << 0,	/* runs in the worker's read transaction */
 	RPC_WRITE = 1 << 1,	/* runs in a durable write transaction */
+	RPC_EDITOR = 1 << 2,	/* an editor or admin token */
+	RPC_ADMIN = 1 << 3,	/* an admin token */
+	RPC_CUSTOMER = 1 << 4,	/* customer tokens too */
+	RPC_NO_SAVE = 1 << 5,	/* the reply holds a secret: not kept for
+				 * replays of its request id */
 } rpc_flags;
 
 typedef spreg_status (*rpc_handler)(rpc_call *call,
@@ -41,6 +54,7 @@ typedef struct rpc_method {
 	const char *name;
 	unsigned flags;
 	rpc_handler fn;
+	const char *customer_field;	/* string field of the request */
 } rpc_method;
 
 typedef struct rpc_service {
@@ -54,7 +68,11 @@ struct rpc_call {
 	rpc_server *srv;
 	db_txn *txn;		/* read or write, per the method's flags */
 	arena *arena;		/* for everything the reply points at */
-	const char *actor;
+	const char *actor;	/* what the client says; not checked */
+	/* The caller, from its token (rpc/auth.h). */
+	const char *token;	/* the token's name */
+	Spreg__V1__Role role;
+	const char *customer_id;	/* a customer token's; else NULL */
 	uint64_t request_id;
 	int64_t now_ms;
 	/* A handler that builds its response's bytes itself (records passed
@@ -67,6 +85,7 @@ extern const rpc_service *const rpc_services[];
 extern const rpc_service rpc_registry_service;
 extern const rpc_service rpc_assessment_service;
 extern const rpc_service rpc_export_service;
+extern const rpc_service rpc_admin_service;
 
 /* Checks that every table matches its descriptor; false names the first
  * mismatch in *e. */
@@ -82,6 +101,10 @@ const catalog *rpc_server_catalog(rpc_server *srv);
 uint64_t rpc_server_uptime(rpc_server *srv);
 const char *rpc_server_started_at(rpc_server *srv);
 const unsigned char *rpc_server_secret(rpc_server *srv);
+/* --insecure-local: a request without a token is served as an admin.
+ * Set before workers start. */
+void rpc_server_set_insecure_local(rpc_server *srv, bool on);
+bool rpc_server_insecure_local(const rpc_server *srv);
 /* The transfer rules for the Assessment service. Takes no ownership:
  * rules must outlive the server. Set before workers start; NULL (the
  * default) makes Assessment calls fail FAILED_PRECONDITION. */

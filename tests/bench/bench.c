@@ -1088,7 +1088,7 @@ static spreg_status
 populate_fn(db_txn *t, void *arg, err *e)
 {
 	populate_batch *b = arg;
-	db_actor who = {"bench (synthetic registry)", 0, b->now_ms};
+	db_actor who = {"bench (synthetic registry)", 0, b->now_ms, NULL};
 	synth s;
 	spreg_status st;
 

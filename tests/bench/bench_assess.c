@@ -169,7 +169,7 @@ populate_fn(db_txn *t, void *arg, err *e)
 {
 	batch *b = arg;
 	db_actor who = {"bench_assess (synthetic registry)", 0,
-	    (int64_t) time(NULL) * 1000};
+	    (int64_t) time(NULL) * 1000, NULL};
 	vendor v;
 	spreg_status st;
 

@@ -184,7 +184,7 @@ static spreg_status
 batch_fn(db_txn *t, void *arg, err *e)
 {
 	batch *b = arg;
-	db_actor who = {"bench", 0, 1700000000000};
+	db_actor who = {"bench", 0, 1700000000000, NULL};
 	vendor v;
 	spreg_status st;
 

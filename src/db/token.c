@@ -1,0 +1,101 @@
+/* Bearer tokens: id -> packed Token. Few records, read one at a time on
+ * every request, listed whole by an admin. */
+#include <string.h>
+
+#include "db/record.h"
+
+#define TOKEN_ID_MAX 64
+
+spreg_status
+db_token_get(db_txn *t, const char *id, arena *a, Spreg__V1__Token **out,
+    err *e)
+{
+	MDB_val k = {strlen(id), (void *) id}, v;
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > TOKEN_ID_MAX) {
+		return err_set(e, SPREG_NOT_FOUND, "token: not found");
+	}
+	if ((rc = mdb_get(t->txn, db_dbi(t->d, DB_TOKENS), &k, &v)) ==
+	    MDB_NOTFOUND) {
+		return err_set(e, SPREG_NOT_FOUND, "token: not found");
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "tokens", e);
+	}
+	*out = spreg__v1__token__unpack(&a->pb, v.mv_size, v.mv_data);
+	if (*out == NULL) {
+		return err_set(e, SPREG_DATA_LOSS,
+		    "token '%s': stored record does not decode", id);
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+db_token_put(db_txn *t, const Spreg__V1__Token *tok, err *e)
+{
+	size_t len = spreg__v1__token__get_packed_size(tok);
+	MDB_val k = {strlen(tok->id), tok->id}, v = {len, NULL};
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > TOKEN_ID_MAX) {
+		return err_set(e, SPREG_INTERNAL, "token: bad id");
+	}
+	/* Packed straight into the page LMDB reserves. */
+	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_TOKENS), &k, &v,
+	         MDB_RESERVE)) != 0) {
+		return db_fail(t, rc, "tokens", e);
+	}
+	spreg__v1__token__pack(tok, v.mv_data);
+	return SPREG_OK;
+}
+
+spreg_status
+db_token_list(db_txn *t, arena *a, Spreg__V1__Token ***out, size_t *n_out,
+    err *e)
+{
+	Spreg__V1__Token **items = NULL;
+	size_t n = 0, cap = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	spreg_status st = SPREG_OK;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_TOKENS), &cur)) !=
+	    0) {
+		return db_fail(t, rc, "tokens", e);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			Spreg__V1__Token **grown = arena_alloc(a,
+			    ncap * sizeof(*grown));
+			if (grown == NULL) {
+				st = err_set(e, SPREG_RESOURCE_EXHAUSTED,
+				    "out of memory");
+				break;
+			}
+			if (n > 0) {
+				memcpy(grown, items, n * sizeof(*items));
+			}
+			items = grown;
+			cap = ncap;
+		}
+		items[n] = spreg__v1__token__unpack(&a->pb, v.mv_size,
+		    v.mv_data);
+		if (items[n] == NULL) {
+			st = err_set(e, SPREG_DATA_LOSS,
+			    "tokens: a stored record does not decode");
+			break;
+		}
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND) {
+		st = db_fail(t, rc, "tokens", e);
+	}
+	*out = items;
+	*n_out = n;
+	return st;
+}
