@@ -63,6 +63,8 @@ if [ ! -s "$tmp/ready" ]; then
 	exit 1
 fi
 export SPREG_SERVER="ipc://$tmp/s.ipc"
+# The admin token spregd wrote on its first start.
+export SPREG_TOKEN_FILE="$tmp/var/admin.token"
 
 # ---- help and usage -----------------------------------------------------
 

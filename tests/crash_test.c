@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 
 #define CYCLES 3
@@ -284,7 +285,7 @@ server_start(const char *ready_name)
 	for (int waited = 0; waited <= READY_WAIT_MS;
 	     waited += READY_POLL_MS) {
 		if (access(ready, F_OK) == 0) {
-			return true;
+			return test_token_load(data);
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			char how[64];
@@ -443,7 +444,7 @@ writer_main(void *arg)
 	char actor[64], why[512];
 	record r;
 
-	if (spreg_client_open(server_url, true, &c) != SPREG_OK) {
+	if (test_client_open(server_url, true, &c) != SPREG_OK) {
 		writer_error(w, "spreg_client_open failed");
 		return NULL;
 	}
@@ -852,7 +853,7 @@ verify(int cycle, writer *writers, ack_list *probes)
 	size_t nlog = 0, nacks = 0;
 	uint64_t last_seq = 0, info_last_seq, info_records;
 
-	if (spreg_client_open(server_url, true, &c) != SPREG_OK) {
+	if (test_client_open(server_url, true, &c) != SPREG_OK) {
 		check(false, "cycle %d: open a client", cycle);
 		return;
 	}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/v1/rpc.pb-c.h"
 
@@ -56,6 +57,7 @@ start_server(void)
 			fclose(f);
 			if (got) {
 				url[strcspn(url, "\n")] = '\0';
+				ck_assert(test_token_load(data));
 				return;
 			}
 		}
@@ -109,7 +111,7 @@ START_TEST(client_get_and_not_found)
 	spreg_client *c;
 	Spreg__V1__GetSubprocessorResponse *r;
 
-	ck_assert_int_eq(spreg_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
 	ck_assert_int_eq(get(c, "stripe", &r), SPREG_OK);
 	ck_assert_str_eq(r->subprocessor->legal_entity, "Stripe, Inc.");
 	spreg_message_free(&r->base);
@@ -136,7 +138,7 @@ START_TEST(oversize_message_refused_server_serves_on)
 
 	spreg_client *c;
 	Spreg__V1__GetSubprocessorResponse *r;
-	ck_assert_int_eq(spreg_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
 	ck_assert_int_eq(get(c, "zoom", &r), SPREG_OK);
 	spreg_message_free(&r->base);
 	spreg_client_close(c);
@@ -151,7 +153,7 @@ reader(void *arg)
 	long ok = 0;
 	(void) arg;
 
-	if (spreg_client_open(url, false, &c) != SPREG_OK) {
+	if (test_client_open(url, false, &c) != SPREG_OK) {
 		return (void *) 0;
 	}
 	for (int i = 0; i < 200; i++) {
@@ -202,7 +204,7 @@ START_TEST(graceful_shutdown_and_restart)
 	sp.n_locations = 1;
 	sp.effective_from = "2026-01-01";
 	in.subprocessor = &sp;
-	ck_assert_int_eq(spreg_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
 	ck_assert_int_eq(spreg_call(c, "PutSubprocessor", &in.base,
 	    &spreg__v1__put_subprocessor_response__descriptor, &out),
 	    SPREG_OK);
@@ -214,11 +216,11 @@ START_TEST(graceful_shutdown_and_restart)
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 
 	/* A client of a stopped server learns it at once. */
-	ck_assert_int_eq(spreg_client_open(url, false, &c), SPREG_UNAVAILABLE);
+	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_UNAVAILABLE);
 
 	start_server();
 	Spreg__V1__GetSubprocessorResponse *r;
-	ck_assert_int_eq(spreg_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
 	ck_assert_int_eq(get(c, "after-restart", &r), SPREG_OK);
 	ck_assert_int_eq(r->subprocessor->revision, 1);
 	spreg_message_free(&r->base);

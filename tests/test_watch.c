@@ -9,7 +9,13 @@
  *     of a write burst, and one that is closed and reopened from its
  *     position, each end with every committed seq exactly once;
  *   - a customer's and a subprocessor's watch return exactly what
- *     ListChanges returns with the same filter.
+ *     ListChanges returns with the same filter, and so does a watch
+ *     under a customer token with no filter at all.
+ *
+ * The server runs with access control (its PUB socket carries seqs
+ * only, the changes come from the log under each watcher's token),
+ * except in the first run of the hundred watchers, where
+ * --insecure-local puts the changes themselves on the PUB socket.
  *
  * Every wait is bounded; the only sleeps are the slow watchers' and the
  * polling of the server's ready file.
@@ -29,6 +35,8 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "spreg/v1/admin.pb-c.h"
+#include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/watch.h"
 
@@ -92,6 +100,9 @@ sleep_ms(int ms)
 
 /* ---- the server ---------------------------------------------------------- */
 
+/* The next start_server runs spregd --insecure-local. */
+static bool insecure;
+
 /* Starts spregd on dir (again, after a kill: same data, same URLs). */
 static void
 start_server(void)
@@ -111,7 +122,8 @@ start_server(void)
 		const char *bin = getenv("SPREGD");
 		execl(bin, bin, "--data", data, "--no-sample", "--listen",
 		    listen, "--publish", publish, "--heartbeat-ms",
-		    HEARTBEAT_MS, "--ready-file", ready, "--log-level", "warn",
+		    HEARTBEAT_MS, "--ready-file", ready, "--log-level", "error",
+		    insecure ? "--insecure-local" : (char *) NULL,
 		    (char *) NULL);
 		_exit(127);
 	}
@@ -133,6 +145,7 @@ start_server(void)
 			 * "pub URL". Watcher threads read the globals: they
 			 * are set once, and a restart keeps the URLs. */
 			ck_assert_str_eq(rpc, listen);
+			ck_assert(test_token_load(data));
 			ck_assert_str_eq(pub, publish);
 			if (rpc_url[0] == '\0') {
 				snprintf(rpc_url, sizeof(rpc_url), "%s", rpc);
@@ -249,7 +262,7 @@ last_seq(void)
 	ProtobufCMessage *out = NULL;
 	spreg_client *c;
 
-	ck_assert_int_eq(spreg_client_open(rpc_url, true, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(rpc_url, true, &c), SPREG_OK);
 	spreg_client_set_timeout(c, 10000);
 	ck_assert_int_eq(spreg_call(c, "ServerInfo", &req.base,
 	                     &spreg__v1__server_info_response__descriptor, &out),
@@ -269,6 +282,7 @@ typedef struct watcher {
 	bool slow;
 	bool reopen;		/* close and reopen every REOPEN_EVERY */
 	spreg_watch_filter filter;
+	const char *token;	/* NULL: the admin's */
 	uint64_t until;		/* stop after this seq (0: when told) */
 	int64_t deadline;
 	uint64_t *seqs;		/* in the order returned */
@@ -310,8 +324,10 @@ watcher_main(void *arg)
 	spreg_watch *sw = NULL;
 	spreg_status st;
 
-	if ((st = spreg_watch_open(rpc_url, pub_url, &w->filter, 0, &sw)) !=
-	    SPREG_OK) {
+	spreg_watch_options o = {NULL, w->token ? w->token : test_token};
+
+	if ((st = spreg_watch_open_with(rpc_url, pub_url, &w->filter, 0, &o,
+	         &sw)) != SPREG_OK) {
 		watcher_error(w, "open", st, "");
 		return NULL;
 	}
@@ -354,8 +370,8 @@ watcher_main(void *arg)
 			stats_add(&w->stats, &s);
 			spreg_watch_close(sw);
 			w->reopens++;
-			if ((st = spreg_watch_open(rpc_url, pub_url,
-			         &w->filter, pos, &sw)) != SPREG_OK) {
+			if ((st = spreg_watch_open_with(rpc_url, pub_url,
+			         &w->filter, pos, &o, &sw)) != SPREG_OK) {
 				watcher_error(w, "reopen", st, "");
 				return NULL;
 			}
@@ -423,7 +439,7 @@ writer_main(void *arg)
 	record r;
 	char actor[32];
 
-	if (spreg_client_open(rpc_url, true, &c) != SPREG_OK) {
+	if (test_client_open(rpc_url, true, &c) != SPREG_OK) {
 		snprintf(wr->error, sizeof(wr->error), "open failed");
 		return NULL;
 	}
@@ -456,13 +472,23 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* Run 0: --insecure-local, changes on the PUB socket. Run 1: access
+ * control, seqs only on the PUB socket. */
 START_TEST(hundred_watchers_ten_slow_every_seq_once_in_order)
 {
 	static watcher ws[MANY_WATCHERS];
 	static writer wrs[MANY_WRITERS];
 	atomic_size_t claimed, acked;
-	int64_t start = now_ms();
 	size_t many = many_changes();
+
+	if (_i == 0) {
+		stop_server(SIGTERM);
+		insecure = true;
+		start_server();
+	}
+	printf("# %s\n", insecure ? "--insecure-local: changes published" :
+	                            "access control: seqs published");
+	int64_t start = now_ms();
 
 	atomic_init(&claimed, 0);
 	atomic_init(&acked, 0);
@@ -539,10 +565,17 @@ START_TEST(hundred_watchers_ten_slow_every_seq_once_in_order)
 		check_all_seqs(&ws[i], many);
 		free(ws[i].seqs);
 	}
-	/* The live stream did carry changes, and the slow watchers did
-	 * lose some of it and repair that from the log. */
-	ck_assert_uint_gt(fast.live, 0);
-	ck_assert_uint_gt(slow.from_log, 0);
+	/* Open: the live stream did carry changes, and the slow watchers
+	 * lost some of it and repaired that from the log. With access
+	 * control no change crossed the PUB socket: all came from the log,
+	 * read under the watchers' token. */
+	if (insecure) {
+		ck_assert_uint_gt(fast.live, 0);
+		ck_assert_uint_gt(slow.from_log, 0);
+	} else {
+		ck_assert_uint_eq(fast.live + slow.live, 0);
+		ck_assert_uint_gt(fast.from_log, 0);
+	}
 }
 END_TEST
 
@@ -656,7 +689,7 @@ log_seqs(const spreg_watch_filter *f, size_t *n_out)
 	size_t n = 0;
 	uint64_t since = 0;
 
-	ck_assert_int_eq(spreg_client_open(rpc_url, true, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(rpc_url, true, &c), SPREG_OK);
 	for (;;) {
 		Spreg__V1__ListChangesRequest req =
 		    SPREG__V1__LIST_CHANGES_REQUEST__INIT;
@@ -690,6 +723,27 @@ log_seqs(const spreg_watch_filter *f, size_t *n_out)
 	return seqs;
 }
 
+/* A new token's bearer string; caller frees. */
+static char *
+create_token(spreg_client *c, const char *name, Spreg__V1__Role role,
+    const char *customer_id)
+{
+	Spreg__V1__CreateTokenRequest req =
+	    SPREG__V1__CREATE_TOKEN_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+
+	req.name = (char *) name;
+	req.role = role;
+	req.customer_id = (char *) (customer_id ? customer_id : "");
+	ck_assert_int_eq(spreg_call(c, "spreg.v1.Admin/CreateToken", &req.base,
+	                     &spreg__v1__create_token_response__descriptor,
+	                     &out), SPREG_OK);
+	char *secret = strdup(((Spreg__V1__CreateTokenResponse *) out)->secret);
+	spreg_message_free(out);
+	ck_assert_ptr_nonnull(secret);
+	return secret;
+}
+
 START_TEST(filtered_watches_match_list_changes)
 {
 	static writer wrs[BURST_WRITERS];
@@ -699,19 +753,24 @@ START_TEST(filtered_watches_match_list_changes)
 	watcher cust = {.index = 0, .filter = {NULL, "acme"}};
 	watcher sp = {.index = 1, .filter = {"shared-2", NULL}};
 	watcher all = {.index = 2};
+	/* acme's own token, no filter: the server scopes it. */
+	watcher own = {.index = 3, .filter = {NULL, NULL}};
 	atomic_size_t claimed, acked;
 	int64_t deadline = now_ms() + 60000;
 
-	ck_assert_int_eq(spreg_client_open(rpc_url, true, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(rpc_url, true, &c), SPREG_OK);
 	put_customer(c, "acme", str_billing, 0);
+	own.token = create_token(c, "acme-token", SPREG__V1__ROLE__CUSTOMER,
+	    "acme");
 	atomic_init(&claimed, 0);
 	atomic_init(&acked, 0);
 	atomic_store(&stop_writers, false);
 	atomic_store(&stop_watchers, false);
-	cust.deadline = sp.deadline = all.deadline = deadline;
+	cust.deadline = sp.deadline = all.deadline = own.deadline = deadline;
 	watcher_start(&cust);
 	watcher_start(&sp);
 	watcher_start(&all);
+	watcher_start(&own);
 	/* Background noise on service "app" (not acme's) ... */
 	for (int i = 0; i < BURST_WRITERS; i++) {
 		wrs[i] = (writer) {.index = i, .claimed = &claimed,
@@ -739,16 +798,17 @@ START_TEST(filtered_watches_match_list_changes)
 	}
 	spreg_client_close(c);
 
-	watcher *ws[] = {&cust, &sp, &all};
-	size_t nwant[3];
-	uint64_t *want[3];
+	watcher *ws[] = {&cust, &sp, &all, &own};
+	size_t nwant[4];
+	uint64_t *want[4];
 	for (int i = 0; i < 3; i++) {
 		want[i] = log_seqs(&ws[i]->filter, &nwant[i]);
 		ck_assert_uint_gt(nwant[i], 0);
 	}
+	want[3] = log_seqs(&cust.filter, &nwant[3]);
 	/* Wait (bounded) until each has the last of its changes, then let
 	 * them run two more heartbeats to show nothing extra comes. */
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		while (now_ms() < deadline &&
 		    atomic_load(&ws[i]->last) < want[i][nwant[i] - 1]) {
 			sleep_ms(10);	/* polling, bounded */
@@ -756,13 +816,13 @@ START_TEST(filtered_watches_match_list_changes)
 	}
 	sleep_ms(2 * atoi(HEARTBEAT_MS) + 100);
 	atomic_store(&stop_watchers, true);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		pthread_join(ws[i]->thread, NULL);
 		ck_assert_msg(ws[i]->error[0] == '\0', "%s", ws[i]->error);
 		printf("# watcher %s: %zu changes (%llu live, %llu from the "
 		       "log), ListChanges: %zu\n",
 		    i == 0 ? "customer acme" : i == 1 ? "subprocessor shared-2" :
-		                                         "all",
+		    i == 2 ? "all" : "under acme's token",
 		    ws[i]->nseqs, (unsigned long long) ws[i]->stats.live,
 		    (unsigned long long) ws[i]->stats.from_log, nwant[i]);
 		for (size_t k = 0; k < nwant[i] && k < ws[i]->nseqs; k++) {
@@ -775,6 +835,7 @@ START_TEST(filtered_watches_match_list_changes)
 		free(want[i]);
 		free(ws[i]->seqs);
 	}
+	free((char *) own.token);
 	ck_assert_uint_eq(nwant[2], last_seq());
 	ck_assert_uint_lt(nwant[0], nwant[2]);
 	ck_assert_uint_lt(nwant[1], nwant[0]);
@@ -789,7 +850,8 @@ watch_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 150);
-	tcase_add_test(tc, hundred_watchers_ten_slow_every_seq_once_in_order);
+	tcase_add_loop_test(tc, hundred_watchers_ten_slow_every_seq_once_in_order,
+	    0, 2);
 	tcase_add_test(tc, watchers_survive_server_kills_without_gap_or_repeat);
 	tcase_add_test(tc, filtered_watches_match_list_changes);
 	suite_add_tcase(s, tc);

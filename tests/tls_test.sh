@@ -91,6 +91,7 @@ start_server() {	# extra spregd options
 		exit 1
 	fi
 	tls_url=$(grep '^tls+tcp://' "$tmp/ready")
+	export SPREG_TOKEN_FILE="$tmp/var/admin.token"
 }
 alive() {
 	kill -0 "$server_pid" 2>/dev/null &&
@@ -109,6 +110,10 @@ spreg --server "$tls_url" --tls-ca "$pki/ca.pem" export --format jsonl \
 	--output "$tmp/export.jsonl"
 check "TLS: export goes over TLS too" \
 	'[ $rc -eq 0 ] && [ -s "$tmp/export.jsonl" ]'
+spreg --server "$tls_url" --tls-ca "$pki/ca.pem" watch --pub "ipc://$tmp/p.ipc" \
+	--count 3
+check "TLS: watch reads the log over TLS with its token (3 changes)" \
+	'[ $rc -eq 0 ] && [ "$(grep -c "^ *[0-9]" "$tmp/out")" -eq 3 ]'
 spreg --server "$tls_url" info
 check "TLS: a client without --tls-ca refuses the server (exit 4)" \
 	'[ $rc -eq 4 ] && grep -q "TLS handshake failed" "$tmp/err"'

@@ -20,6 +20,8 @@ check() { if eval "$2"; then echo "ok - $1"; passed=$((passed + 1)); else echo "
 server_pid=$!
 for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
 export SPREG_SERVER="ipc://$tmp/s.ipc"
+# The admin token spregd wrote on its first start.
+export SPREG_TOKEN_FILE="$tmp/var/admin.token"
 
 rc=0; out=$("$spreg" verify 2>&1) || rc=$?
 check "an untouched store verifies (exit 0)" '[ $rc -eq 0 ] && grep -q "^ok: " <<<"$out"'

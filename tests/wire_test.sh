@@ -25,15 +25,17 @@ server_pid=$!
 for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
 [ -s "$tmp/ready" ] || { cat "$tmp/server.log"; echo "spregd did not start"; exit 1; }
 tcp_url=$(grep '^tcp://' "$tmp/ready")
+token=$(cat "$tmp/var/admin.token")	# written by spregd on first start
 
 # Protobuf text format takes \xHH escapes in a bytes literal.
 escape() { od -An -tx1 -v | tr -d ' \n' | sed 's/\(..\)/\\x\1/g'; }
 
 # call METHOD REQUEST_TYPE TEXT [URL]: prints the decoded spreg.v1.Reply.
+# The bearer token is $token (none when empty).
 call() {
 	local payload
 	payload=$(printf '%s' "$3" | protoc -I"$PROTO" --encode="spreg.v1.$2" spreg/v1/registry.proto | escape)
-	printf 'method: "spreg.v1.Registry/%s"\nrequest_id: %d\npayload: "%s"\n' "$1" "$RANDOM$RANDOM" "$payload" |
+	printf 'method: "spreg.v1.Registry/%s"\nrequest_id: %d\npayload: "%s"\ntoken: "%s"\n' "$1" "$RANDOM$RANDOM" "$payload" "$token" |
 		protoc -I"$PROTO" --encode=spreg.v1.Request spreg/v1/rpc.proto >"$tmp/req.bin"
 	nngcat --req --connect "${4:-ipc://$tmp/s.ipc}" --file "$tmp/req.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
 	protoc -I"$PROTO" --decode=spreg.v1.Reply spreg/v1/rpc.proto <"$tmp/rep.bin"
@@ -47,6 +49,13 @@ m = re.search(r"^payload: (\".*\")$", sys.stdin.read(), re.M)
 sys.stdout.buffer.write(ast.literal_eval("b" + m.group(1)) if m else b"")' |
 		protoc -I"$PROTO" --decode="spreg.v1.$1" spreg/v1/registry.proto
 }
+
+reply=$(token='' call GetSubprocessor GetSubprocessorRequest 'id: "stripe"')
+if grep -q '^code: UNAUTHENTICATED' <<<"$reply" && ! grep -q '^payload' <<<"$reply"; then
+	ok "a request without a token: code UNAUTHENTICATED, no payload"
+else
+	not_ok "a request without a token"; echo "$reply"
+fi
 
 reply=$(call GetSubprocessor GetSubprocessorRequest 'id: "stripe"')
 if ! grep -q '^code:' <<<"$reply" && payload_of GetSubprocessorResponse <<<"$reply" | grep -q 'name: "Stripe"'; then
@@ -86,7 +95,7 @@ else
 	not_ok "invalid country"; echo "$reply"
 fi
 
-printf 'method: "spreg.v1.Registry/Teleport"\n' | protoc -I"$PROTO" --encode=spreg.v1.Request spreg/v1/rpc.proto >"$tmp/req.bin"
+printf 'method: "spreg.v1.Registry/Teleport"\ntoken: "%s"\n' "$token" | protoc -I"$PROTO" --encode=spreg.v1.Request spreg/v1/rpc.proto >"$tmp/req.bin"
 nngcat --req --connect "ipc://$tmp/s.ipc" --file "$tmp/req.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
 if protoc -I"$PROTO" --decode=spreg.v1.Reply spreg/v1/rpc.proto <"$tmp/rep.bin" | grep -q '^code: UNIMPLEMENTED'; then
 	ok "unknown method: UNIMPLEMENTED"
