@@ -364,6 +364,56 @@ check "diff with a bad date exits 3 naming as_of" \
 spreg verify
 check "verify on an untouched store: exit 0" '[ $rc -eq 0 ] && out_has "^ok: "'
 
+# ---- tokens ---------------------------------------------------------------
+
+check "spregd wrote the admin token readable by its owner only" \
+	'[ "$(stat -c %a "$tmp/var/admin.token")" = 600 ]'
+spreg whoami
+check "whoami with the admin token: admin" \
+	'[ $rc -eq 0 ] && out_has "^token: admin$" && out_has "^role: admin$"'
+SPREG_TOKEN_FILE= "$SPREG_BIN" list >"$tmp/out" 2>"$tmp/err" && rc=0 || rc=$?
+check "no token: exit 7, UNAUTHENTICATED, and how to give one" \
+	'[ $rc -eq 7 ] && err_has "UNAUTHENTICATED" && err_has "token-file"'
+spreg token create --role reader --name ci-reader
+check "token create prints only the secret on stdout" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" = 1 ] && out_has "^spreg_[0-9a-f]\{16\}\." && err_has "shown this once"'
+cp "$tmp/out" "$tmp/reader.token"
+spreg token create --role editor --name ci-reader
+check "a second token of the same name: ALREADY_EXISTS (exit 3)" \
+	'[ $rc -eq 3 ] && err_has "ALREADY_EXISTS"'
+spreg token create --role auditor --name x
+check "token create with an unknown role: exit 1" \
+	'[ $rc -eq 1 ] && err_has "reader, editor, admin or customer:ID"'
+spreg --token-file "$tmp/reader.token" get stripe
+check "the reader reads" '[ $rc -eq 0 ] && out_has "^name: Stripe$"'
+spreg --token-file "$tmp/reader.token" retire stripe
+check "the reader cannot write: exit 7, PERMISSION_DENIED naming editor" \
+	'[ $rc -eq 7 ] && err_has "PERMISSION_DENIED" && err_has "editor"'
+spreg --token-file "$tmp/reader.token" token list
+check "the reader cannot list tokens: exit 7" '[ $rc -eq 7 ]'
+spreg token list
+check "token list: admin and ci-reader, no secret or hash" \
+	'[ $rc -eq 0 ] && has_id admin && has_id ci-reader && ! grep -q "$(cut -d. -f2 "$tmp/reader.token")" "$tmp/out"'
+spreg token revoke ci-reader
+check "token revoke" '[ $rc -eq 0 ] && out_has "^revoked token .ci-reader. at "'
+spreg --token-file "$tmp/reader.token" get stripe
+check "the revoked token is refused on its next call: exit 7" \
+	'[ $rc -eq 7 ] && err_has "revoked"'
+spreg token list
+check "token list hides revoked tokens" '[ $rc -eq 0 ] && ! has_id ci-reader'
+spreg token list --all
+check "token list --all shows them" '[ $rc -eq 0 ] && has_id ci-reader'
+spreg token revoke admin
+check "the last admin token cannot be revoked" \
+	'[ $rc -eq 3 ] && err_has "last admin token"'
+spreg changes --json --limit 1000
+check "changes record the token that made them" \
+	'[ $rc -eq 0 ] && grep -q "\"token\": *\"admin\"" "$tmp/out"'
+"$SPREGD" --insecure-local --listen tcp://0.0.0.0:0 --data "$tmp/var2" \
+	>"$tmp/out" 2>"$tmp/err" && rc=0 || rc=$?
+check "--insecure-local refuses a non-loopback URL" \
+	'[ $rc -eq 1 ] && err_has "loopback"'
+
 # ---- connecting -----------------------------------------------------------
 
 spreg --server "ipc://$tmp/nobody.ipc" info
