@@ -66,6 +66,7 @@
 #include "db/record.h"
 #include "spreg/client.h"
 #include "spreg/watch.h"
+#include "test_token.h"
 
 #ifndef SPREG_TEST_DATA
 #define SPREG_TEST_DATA "data"
@@ -895,7 +896,7 @@ load_main(void *arg)
 			open = true;
 		}
 	} else {
-		spreg_status st = spreg_client_open(p->url, false,
+		spreg_status st = test_client_open(p->url, false,
 		    &cs->client);
 		if (st != SPREG_OK) {
 			phase_fail(p, "%s: %s", p->url, spreg_status_name(st));
@@ -1376,7 +1377,7 @@ check_server(const char *url, uint32_t vendors, uint32_t records,
 	spreg_status st;
 	bool ok = false;
 
-	if ((st = spreg_client_open(url, false, &c)) != SPREG_OK) {
+	if ((st = test_client_open(url, false, &c)) != SPREG_OK) {
 		fprintf(stderr, "bench: connect %s: %s\n", url,
 		    spreg_status_name(st));
 		return false;
@@ -1433,6 +1434,7 @@ check_server(const char *url, uint32_t vendors, uint32_t records,
 		env.request_id = UINT64_MAX;
 		env.deadline_unix_ms = wall_ms() + 10000;
 		env.actor = "bench";
+		env.token = test_token;
 		env.payload.len = spreg__v1__get_subprocessor_request__get_packed_size(&req);
 		Spreg__V1__Reply reply = SPREG__V1__REPLY__INIT;
 		reply.request_id = UINT64_MAX;
@@ -1591,7 +1593,7 @@ notify_latency(const char *rpc_url, const char *pub_url, size_t nsubs,
 	synth s;
 	int rv;
 
-	if (spreg_client_open(rpc_url, false, &c) != SPREG_OK ||
+	if (test_client_open(rpc_url, false, &c) != SPREG_OK ||
 	    !server_last_seq(c, &last)) {
 		fprintf(stderr, "bench: notify: no server\n");
 		spreg_client_close(c);
@@ -1735,7 +1737,7 @@ notify_catch_up(const char *rpc_url, const char *pub_url, int rounds)
 	spreg_client *c = NULL;
 	uint64_t last;
 
-	if (spreg_client_open(rpc_url, false, &c) != SPREG_OK ||
+	if (test_client_open(rpc_url, false, &c) != SPREG_OK ||
 	    !server_last_seq(c, &last)) {
 		spreg_client_close(c);
 		return false;
@@ -1745,7 +1747,7 @@ notify_catch_up(const char *rpc_url, const char *pub_url, int rounds)
 	for (int r = 0; r < rounds; r++) {
 		spreg_watch *w;
 		int64_t t0 = now_ns();
-		if (spreg_watch_open(rpc_url, pub_url, NULL, last - want, &w) !=
+		if (test_watch_open(rpc_url, pub_url, NULL, last - want, &w) !=
 		    SPREG_OK) {
 			fprintf(stderr, "bench: spreg_watch_open failed\n");
 			return false;
@@ -2077,7 +2079,8 @@ main(int argc, char **argv)
 	    ipc_publish, "--map-size",
 	    map_size, "--ready-file", ready, "--log-level", "warn", NULL};
 	if (!child_spawn(&spregd_child, spregd_argv) ||
-	    !child_wait_ready(&spregd_child, "spregd")) {
+	    !child_wait_ready(&spregd_child, "spregd") ||
+	    !test_token_load(store_dir)) {
 		failed = true;
 		goto out;
 	}

@@ -31,6 +31,7 @@
 #include "core/validate.h"
 #include "db/record.h"
 #include "spreg/client.h"
+#include "test_token.h"
 #include "spreg/v1/assess.pb-c.h"
 
 #define POPULATE_BATCH 2000
@@ -383,7 +384,8 @@ main(void)
 	printf("populated %u vendors in %.1f s\n", vendors,
 	    (double) (now_ns() - start) / 1e9);
 	if ((pid = spregd_start(spregd, data, url, pub, ready)) < 0 ||
-	    spreg_client_open(url, false, &c) != SPREG_OK) {
+	    !test_token_load(data) ||
+	    test_client_open(url, false, &c) != SPREG_OK) {
 		goto out;
 	}
 	spreg_client_set_timeout(c, 120000);

@@ -346,6 +346,10 @@ main(void)
 	    "--log-level", "warn",
 	    "--map-size", "2147483648", NULL};
 	pid_t server = spawn(server_argv);
+	/* The spreg runs below use the admin token spregd writes. */
+	char token_file[PATH_LEN + 32];
+	snprintf(token_file, sizeof(token_file), "%s/admin.token", store);
+	setenv("SPREG_TOKEN_FILE", token_file, 1);
 	int64_t deadline = now_ns() + (int64_t) READY_MS * 1000000;
 	while (access(ready, R_OK) != 0 && now_ns() < deadline) {
 		sleep_ms(10);
