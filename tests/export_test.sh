@@ -2,7 +2,8 @@
 # spreg export against a real spregd (sample registry): every format read
 # back with readers we did not write (Python's csv, json and openpyxl),
 # hostile text round-tripping exactly and never becoming a formula,
-# byte-identical exports for the same as_of and seq, and the typed errors
+# byte-identical exports for the same as_of and seq, the log head hash they
+# name (the one `spreg verify` reports), and the typed errors
 # (exit 1 usage, 3 server error). Under AddressSanitizer a leak turns an
 # exit status into 23, so the exit-code checks also catch leaks.
 set -euo pipefail
@@ -208,6 +209,7 @@ meta = {r[0]: r[1] for r in wb[\"metadata\"].iter_rows(min_row=2, values_only=Tr
 m = json.load(open(sys.argv[1] + \".meta.json\"))
 assert meta[\"as_of\"] == \"2026-11-23\" and int(meta[\"at_seq\"]) == m[\"at_seq\"]
 assert meta[\"sha256\"] == json.load(open(sys.argv[2] + \".meta.json\"))[\"sha256\"]
+assert meta[\"log_head_hash\"] == m[\"log_head_hash\"] and len(m[\"log_head_hash\"]) == 64, (meta, m)
 ch = wb[\"changes\"]
 assert ch.max_row - 1 == m[\"at_seq\"], (ch.max_row, m[\"at_seq\"])
 assert wb.properties.title.startswith(\"spreg transfer records\")
@@ -246,6 +248,43 @@ assert json.load(open(sys.argv[1] + \".meta.json\"))[\"kind\"] == \"subprocessor
 m = [r for r in rows if r[\"subprocessor_id\"] == \"mailchimp\"]
 assert not m or \"Privacy Shield\" not in m[0][\"safeguards\"], m
 " "$tmp/public.csv"'
+
+# ---- the log head -----------------------------------------------------------
+
+# head_of VERIFY_OUT META...: every meta.json names the head `spreg verify`
+# printed ("head: seq N hash HEX"), at the same seq, as 64 lowercase hex.
+head_of='
+import json, re, sys
+line = [l for l in open(sys.argv[1]) if l.startswith("head: ")]
+assert len(line) == 1, line
+_, _, seq, _, head = line[0].split()
+for f in sys.argv[2:]:
+    meta = json.load(open(f))
+    assert meta["at_seq"] == int(seq), (f, meta["at_seq"], seq)
+    assert re.fullmatch("[0-9a-f]{64}", meta["log_head_hash"]), meta
+    assert meta["log_head_hash"] == head, (f, meta["log_head_hash"], head)
+'
+# No write since the hostile vendor: every export above is at one seq.
+spreg verify
+cp "$tmp/out" "$tmp/verify.txt"
+check "log_head_hash: the head spreg verify reports, the same in every export at that seq" \
+	'[ $rc -eq 0 ] && py "$head_of" "$tmp/verify.txt" "$tmp/t.csv.meta.json" "$tmp/t2.csv.meta.json" "$tmp/t.jsonl.meta.json" "$tmp/t.xlsx.meta.json" "$tmp/old.csv.meta.json" "$tmp/public.csv.meta.json"'
+head=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["log_head_hash"])' "$tmp/t.csv.meta.json")
+check "log_head_hash is metadata only: not in the rows files" \
+	'[ ${#head} -eq 64 ] && ! grep -q "$head" "$tmp/t.csv" "$tmp/t.jsonl"'
+sed 's/"zz-hostile"/"zz-head"/' "$tmp/hostile.json" >"$tmp/head.json"
+spreg put "$tmp/head.json"
+check "put another vendor (a write)" '[ $rc -eq 0 ]'
+spreg export --as-of 2026-11-23 --output "$tmp/t3.csv"
+check "after a write, an export at the new seq" '[ $rc -eq 0 ]'
+spreg verify
+cp "$tmp/out" "$tmp/verify3.txt"
+check "after a write: another seq and another head, the one spreg verify reports now" \
+	'[ $rc -eq 0 ] && py "$head_of" "$tmp/verify3.txt" "$tmp/t3.csv.meta.json" && py "
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert b[\"at_seq\"] > a[\"at_seq\"] and b[\"log_head_hash\"] != a[\"log_head_hash\"], (a, b)
+" "$tmp/t.csv.meta.json" "$tmp/t3.csv.meta.json"'
 
 # ---- bad input ----------------------------------------------------------------
 

@@ -165,6 +165,18 @@ START_TEST(put_get_history_and_log)
 	    &n, &next, &e), SPREG_OK);
 	ck_assert_uint_eq(next, 2);
 	ck_assert_int_eq(db_change_last_seq(&t, &last, &e), SPREG_OK);
+	/* Each entry's hash by seq; seq 0, the head of an empty log, has
+	 * none. */
+	ProtobufCBinaryData hash;
+	ck_assert_int_eq(db_change_hash(&t, 2, &a, &hash, &e), SPREG_OK);
+	ck_assert_uint_eq(hash.len, DB_DIGEST_LEN);
+	ck_assert_mem_eq(hash.data, changes[1]->hash.data, DB_DIGEST_LEN);
+	ck_assert_int_eq(db_change_hash(&t, 1, &a, &hash, &e), SPREG_OK);
+	ck_assert_mem_eq(hash.data, changes[0]->hash.data, DB_DIGEST_LEN);
+	ck_assert_int_eq(db_change_hash(&t, 0, &a, &hash, &e), SPREG_OK);
+	ck_assert_uint_eq(hash.len, 0);
+	ck_assert_int_eq(db_change_hash(&t, 3, &a, &hash, &e),
+	    SPREG_NOT_FOUND);
 	db_read_end(s);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(last, 2);

@@ -2,7 +2,7 @@
  * Unit tests of the export: the byte formats of src/export/format.c (CSV
  * quoting and formula neutralising, JSON escaping), and the Export
  * service of src/rpc/export.c on the sample registry (paging, cursor
- * binding and expiry, at_seq, as_of errors).
+ * binding and expiry, at_seq, the log head it names, as_of errors).
  */
 #include <check.h>
 #include <stdio.h>
@@ -274,6 +274,26 @@ START_TEST(pages_do_not_change_rows)
 }
 END_TEST
 
+/* The head VerifyLog reports: its seq, and its hash into hash. */
+static uint64_t
+verified_head(uint8_t hash[32])
+{
+	Spreg__V1__VerifyLogRequest in = SPREG__V1__VERIFY_LOG_REQUEST__INIT;
+	Spreg__V1__VerifyLogResponse *v;
+	char msg[512];
+
+	ck_assert_msg(call("spreg.v1.Registry/VerifyLog", &in.base,
+	    &spreg__v1__verify_log_response__descriptor,
+	    (ProtobufCMessage **) &v, msg, sizeof(msg)) == SPREG_OK, "%s",
+	    msg);
+	ck_assert(v->ok);
+	ck_assert_uint_eq(v->head_hash.len, 32);
+	memcpy(hash, v->head_hash.data, 32);
+	uint64_t seq = v->head_seq;
+	spreg__v1__verify_log_response__free_unpacked(v, NULL);
+	return seq;
+}
+
 START_TEST(cursor_bound_and_expiring)
 {
 	Spreg__V1__ExportTransfersRequest in =
@@ -288,6 +308,12 @@ START_TEST(cursor_bound_and_expiring)
 	ck_assert_uint_gt(seq, 0);
 	ck_assert_str_ne(out->next_cursor, "");
 	snprintf(cursor, sizeof(cursor), "%s", out->next_cursor);
+	/* The export names the chain head VerifyLog reports at its seq. */
+	uint8_t head[32], verified[32];
+	ck_assert_uint_eq(out->metadata->head_hash.len, 32);
+	memcpy(head, out->metadata->head_hash.data, 32);
+	ck_assert_uint_eq(verified_head(verified), seq);
+	ck_assert_mem_eq(head, verified, 32);
 	spreg__v1__export_transfers_response__free_unpacked(out, NULL);
 
 	/* Another query, or a forged cursor: not issued for it. */
@@ -300,10 +326,12 @@ START_TEST(cursor_bound_and_expiring)
 	ck_assert_int_eq(page(&in, &out, msg), SPREG_INVALID_ARGUMENT);
 	ck_assert_msg(strncmp(msg, "cursor:", 7) == 0, "%s", msg);
 
-	/* The same query pages on. */
+	/* The same query pages on, at the same seq and head. */
 	in.cursor = cursor;
 	ck_assert_int_eq(page(&in, &out, msg), SPREG_OK);
 	ck_assert_uint_eq(out->metadata->at_seq, seq);
+	ck_assert_uint_eq(out->metadata->head_hash.len, 32);
+	ck_assert_mem_eq(out->metadata->head_hash.data, head, 32);
 	spreg__v1__export_transfers_response__free_unpacked(out, NULL);
 
 	/* at_seq on a first page must be the current seq. */
@@ -327,6 +355,16 @@ START_TEST(cursor_bound_and_expiring)
 	ck_assert_int_eq(page(&in, &out, msg), SPREG_FAILED_PRECONDITION);
 	ck_assert_msg(strstr(msg, "cursor: expired") != NULL &&
 	    strstr(msg, "since seq") != NULL, "%s", msg);
+
+	/* A new export: the new seq and its head, no longer the old one. */
+	in.cursor = "";
+	ck_assert_int_eq(page(&in, &out, msg), SPREG_OK);
+	ck_assert_uint_gt(out->metadata->at_seq, seq);
+	ck_assert_uint_eq(verified_head(verified), out->metadata->at_seq);
+	ck_assert_uint_eq(out->metadata->head_hash.len, 32);
+	ck_assert_mem_eq(out->metadata->head_hash.data, verified, 32);
+	ck_assert(memcmp(out->metadata->head_hash.data, head, 32) != 0);
+	spreg__v1__export_transfers_response__free_unpacked(out, NULL);
 }
 END_TEST
 
@@ -399,6 +437,10 @@ START_TEST(public_list)
 		}
 	}
 	ck_assert(stripe);
+	uint8_t verified[32];
+	ck_assert_uint_eq(verified_head(verified), out->metadata->at_seq);
+	ck_assert_uint_eq(out->metadata->head_hash.len, 32);
+	ck_assert_mem_eq(out->metadata->head_hash.data, verified, 32);
 	spreg__v1__export_subprocessors_response__free_unpacked(out, NULL);
 }
 END_TEST

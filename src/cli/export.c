@@ -8,7 +8,9 @@
  * the rows file is byte-identical for the same as_of and seq). The
  * metadata's sha256 is that of the rows file's bytes; for xlsx, that of
  * the CSV form of the main sheet (the same digest a CSV export of the
- * same rows carries).
+ * same rows carries). Its log_head_hash is the change log's hash at
+ * at_seq, spelled as spreg verify prints its head, so a reader can tie
+ * the file to a verified log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -303,6 +305,9 @@ typedef struct meta {
 	char *as_of, *regime, *customer, *rules_version, *rules_checksum,
 	    *generated_at, *server_version;
 	uint64_t at_seq;
+	/* The log's head hash at at_seq, lowercase hex as spreg verify
+	 * prints it; "" for an empty log. */
+	char head_hash[2 * 32 + 1];
 } meta;
 
 static char *
@@ -325,6 +330,11 @@ meta_keep(meta *m, const Spreg__V1__ExportMetadata *pm)
 	m->generated_at = dup_or_empty(pm->generated_at);
 	m->server_version = dup_or_empty(pm->server_version);
 	m->at_seq = pm->at_seq;
+	m->head_hash[0] = '\0';
+	if (pm->head_hash.len * 2 < sizeof(m->head_hash)) {
+		sodium_bin2hex(m->head_hash, sizeof(m->head_hash),
+		    pm->head_hash.data, pm->head_hash.len);
+	}
 	return m->as_of && m->regime && m->customer && m->rules_version &&
 	    m->rules_checksum && m->generated_at && m->server_version;
 }
@@ -535,13 +545,14 @@ meta_json(const options *o, const meta *m, const writer *w,
 	for (size_t i = 0; cols != NULL && i < n; i++) {
 		json_array_append_new(cols, json_string(names[i]));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:{s:s, s:s, "
-	                 "s:s, s:s}, s:s, s:s, s:s, s:I, s:s, s:s, s:o*}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:{s:s, "
+	                 "s:s, s:s, s:s}, s:s, s:s, s:s, s:I, s:s, s:s, s:o*}",
 	    "kind", o->subprocessors ? "subprocessors" : "transfers",
 	    "format", format_names[o->fmt],
 	    "generated_at", m->generated_at,
 	    "as_of", m->as_of,
 	    "at_seq", (json_int_t) m->at_seq,
+	    "log_head_hash", m->head_hash,
 	    "regime", o->subprocessors ? "" : m->regime,
 	    "customer", m->customer,
 	    "filter",

@@ -880,6 +880,43 @@ db_change_last_seq(db_txn *t, uint64_t *seq_out, err *e)
 	return SPREG_OK;
 }
 
+spreg_status
+db_change_hash(db_txn *t, uint64_t seq, arena *a,
+    ProtobufCBinaryData *hash_out, err *e)
+{
+	unsigned char kbuf[8];
+	MDB_val k = {sizeof(kbuf), kbuf}, v;
+	Spreg__V1__Change *c = NULL;
+	spreg_status st;
+	int rc;
+
+	if (seq == 0) {
+		*hash_out = (ProtobufCBinaryData) {0, NULL};
+		return SPREG_OK;
+	}
+	db_be64_put(kbuf, seq);
+	rc = mdb_get(t->txn, db_dbi(t->d, DB_CHANGES), &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		return err_set(e, SPREG_NOT_FOUND,
+		    "seq: the change log has no entry %llu",
+		    (unsigned long long) seq);
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "changes", e);
+	}
+	if ((st = unpack(&spreg__v1__change__descriptor, &v, a,
+	         (ProtobufCMessage **) &c, "change", e)) != SPREG_OK) {
+		return st;
+	}
+	if (c->seq != seq || c->hash.len != DB_DIGEST_LEN) {
+		return err_set(e, SPREG_DATA_LOSS,
+		    "change seq %llu: stored without its hash",
+		    (unsigned long long) seq);
+	}
+	*hash_out = c->hash;
+	return SPREG_OK;
+}
+
 /* The chain's head: the last seq and its hash, kept in DB_META. */
 #define CHAIN_HEAD "chain_head"
 

@@ -127,6 +127,13 @@ bool db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
     char *const *services, size_t nservices);
 /* 0 for an empty log. */
 spreg_status db_change_last_seq(db_txn *t, uint64_t *seq_out, err *e);
+/*
+ * The hash of the change at seq (the chain's head when seq is the last),
+ * in a. Empty for seq 0: an empty log has no head. NOT_FOUND when the log
+ * has no entry at seq; DATA_LOSS when the entry has no well-formed hash.
+ */
+spreg_status db_change_hash(db_txn *t, uint64_t seq, arena *a,
+    ProtobufCBinaryData *hash_out, err *e);
 
 /*
  * Applied writes, so a resent request is answered from the record of

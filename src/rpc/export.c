@@ -37,6 +37,7 @@ typedef struct scope {
 	db_as_of at;
 	char as_of_text[TIME_BUF];
 	uint64_t at_seq;
+	ProtobufCBinaryData head_hash;	/* of the entry at at_seq */
 	const char *after_id;
 	char query[QUERY_MAX];
 } scope;
@@ -124,8 +125,9 @@ check_scope(rpc_call *call, const char *regime, const char *customer,
 }
 
 /*
- * Opens the cursor (or starts at the current seq) and fixes the day. The
- * cursor's payload is "SEQ AS_OF LAST_ID", authenticated with the query.
+ * Opens the cursor (or starts at the current seq), reads the log's head
+ * hash at that seq and fixes the day. The cursor's payload is "SEQ AS_OF
+ * LAST_ID", authenticated with the query.
  */
 static spreg_status
 open_cursor(rpc_call *call, const char *cursor, const char *as_of,
@@ -135,7 +137,10 @@ open_cursor(rpc_call *call, const char *cursor, const char *as_of,
 	const char *payload;
 	spreg_status st;
 
-	if ((st = db_change_last_seq(call->txn, &last, e)) != SPREG_OK) {
+	/* An export is only ever at the current seq: its head is the log's. */
+	if ((st = db_change_last_seq(call->txn, &last, e)) != SPREG_OK ||
+	    (st = db_change_hash(call->txn, last, call->arena, &sc->head_hash,
+	         e)) != SPREG_OK) {
 		return st;
 	}
 	if (cursor[0] == '\0') {
@@ -203,6 +208,7 @@ metadata(rpc_call *call, const scope *sc, const char *customer,
 		return OOM(e);
 	}
 	m->at_seq = sc->at_seq;
+	m->head_hash = sc->head_hash;
 	m->regime = (char *) (sc->regime != NULL ? sc->regime : "");
 	m->customer = (char *) customer;
 	if (r != NULL) {
