@@ -917,6 +917,14 @@ START_TEST(revoked_at_once_and_writes_name_their_token)
 	mk.role = 9;
 	ck_assert_int_eq(call_as(admin, ADM "CreateToken", &mk.base, NULL,
 	    NULL), SPREG_INVALID_ARGUMENT);
+	mk.role = SPREG__V1__ROLE__READER;
+	mk.customer_id = "";
+	mk.name = "insecure-local";
+	ck_assert_int_eq(call_as(admin, ADM "CreateToken", &mk.base, NULL,
+	    NULL), SPREG_INVALID_ARGUMENT);
+	mk.name = "0123456789abcdef";	/* would read as a token id */
+	ck_assert_int_eq(call_as(admin, ADM "CreateToken", &mk.base, NULL,
+	    NULL), SPREG_INVALID_ARGUMENT);
 
 	/* ListTokens shows no hash or salt; the store's file holds no
 	 * secret, not even in a saved reply. */

@@ -243,6 +243,15 @@ create_token(rpc_call *call, const ProtobufCMessage *in_,
 	if ((st = rpc_check_id("name", in->name, e)) != SPREG_OK) {
 		return st;
 	}
+	/* RevokeToken takes a name or an id, and changes name the caller:
+	 * neither may be mistaken for another. */
+	size_t hex = strspn(in->name, "0123456789abcdef");
+	if (strcmp(in->name, RPC_AUTH_INSECURE_NAME) == 0 ||
+	    (hex == ID_LEN && in->name[hex] == '\0')) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "name: '%s' is reserved (an --insecure-local caller, or a "
+		    "token id)", in->name);
+	}
 	if (in->role < SPREG__V1__ROLE__READER ||
 	    in->role > SPREG__V1__ROLE__CUSTOMER) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
