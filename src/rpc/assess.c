@@ -111,6 +111,10 @@ check_request(rpc_call *call, const assess_rules *r,
 	}
 	rq->horizon = in->horizon_days ? in->horizon_days :
 	    ASSESS_HORIZON_DEFAULT;
+	if ((st = validate_list_len("suppose_invalid", in->n_suppose_invalid,
+	         e)) != SPREG_OK) {
+		return st;
+	}
 	if (in->n_suppose_invalid > ASSESS_SUPPOSE_MAX) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "suppose_invalid: at most %d", ASSESS_SUPPOSE_MAX);

@@ -120,12 +120,13 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "effective_at: %s is not after today", in->effective_at);
 	}
+	size_t text_max = validate_limits_get()->text_max;
 	if (in->emergency && (in->reason[0] == '\0' ||
-	                         strlen(in->reason) > VALIDATE_TEXT_MAX ||
+	                         strlen(in->reason) > text_max ||
 	                         !validate_text(in->reason, true))) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "reason: an emergency replacement needs a reason (text, at "
-		    "most %d bytes)", VALIDATE_TEXT_MAX);
+		    "most %zu bytes)", text_max);
 	}
 	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
 	if (sp == NULL) {
@@ -210,10 +211,10 @@ rpc_object_to_change(rpc_call *call, const ProtobufCMessage *in_,
 	if (in->change_seq == 0) {
 		return err_set(e, SPREG_INVALID_ARGUMENT, "change_seq: required");
 	}
-	if (strlen(in->reason) > VALIDATE_TEXT_MAX ||
-	    !validate_text(in->reason, true)) {
+	size_t text_max = validate_limits_get()->text_max;
+	if (strlen(in->reason) > text_max || !validate_text(in->reason, true)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "reason: at most %d bytes of text", VALIDATE_TEXT_MAX);
+		    "reason: at most %zu bytes of text", text_max);
 	}
 	return db_objection_put(call->txn, in->customer_id, in->change_seq,
 	    in->reason, &who, call->arena, &out->objection, &out->change, e);

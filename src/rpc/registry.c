@@ -446,16 +446,17 @@ put_data_category(rpc_call *call, const ProtobufCMessage *in_,
 		    "category.parent: must be the key without its last "
 		    "segment (user keys go under an existing parent)");
 	}
-	if (c->name[0] == '\0' || strlen(c->name) > 200 ||
+	if (c->name[0] == '\0' || strlen(c->name) > validate_name_max() ||
 	    !validate_text(c->name, false)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "category.name: required, at most 200 bytes of text");
+		    "category.name: required, at most %zu bytes of text",
+		    validate_name_max());
 	}
-	if (strlen(c->description) > VALIDATE_TEXT_MAX ||
+	if (strlen(c->description) > validate_limits_get()->text_max ||
 	    !validate_text(c->description, true)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "category.description: at most %d bytes of text",
-		    VALIDATE_TEXT_MAX);
+		    "category.description: at most %zu bytes of text",
+		    validate_limits_get()->text_max);
 	}
 	parent_shipped = catalog_category_find(cat, c->parent);
 	if (parent_shipped == NULL &&
