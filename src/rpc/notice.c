@@ -58,16 +58,14 @@ rpc_list_customers(rpc_call *call, const ProtobufCMessage *in_,
 	Spreg__V1__ListCustomersResponse *out = (void *) out_;
 	const char *after;
 	bool more;
+	size_t limit;
 	spreg_status st;
 
-	if (in->page_size > RPC_PAGE_MAX) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "page_size: at most %d", RPC_PAGE_MAX);
-	}
-	if ((st = rpc_token_open(rpc_server_secret(call->srv), "customers",
+	if ((st = rpc_page_size(call, "page_size", in->page_size, &limit,
+	         e)) != SPREG_OK ||
+	    (st = rpc_token_open(rpc_server_secret(call->srv), "customers",
 	         in->page_token, call->arena, &after, e)) != SPREG_OK ||
-	    (st = db_customer_list(call->txn, after,
-	         in->page_size ? in->page_size : RPC_PAGE_DEFAULT, call->arena,
+	    (st = db_customer_list(call->txn, after, limit, call->arena,
 	         &out->customers, &out->n_customers, &more, e)) != SPREG_OK) {
 		return st;
 	}

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/validate.h"
 #include "db/record.h"
+#include "rpc/handlers.h"
 #include "rpc/reassess.h"
 #include "rpc/rpc.h"
 
@@ -19,6 +20,7 @@ struct rpc_server {
 	char started_at[TIME_BUF];
 	unsigned char secret[32];
 	const assess_rules *rules;	/* not owned; NULL until set */
+	rpc_limits limits;
 };
 
 typedef struct exec exec;
@@ -109,6 +111,7 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 	time_format(srv->started_ms, srv->started_at);
 	randombytes_buf(&srv->epoch, sizeof(srv->epoch));
 	srv->epoch |= 1;	/* never 0, which means "none" on the wire */
+	srv->limits = (rpc_limits) {0, 0, RPC_PAGE_MAX_DEFAULT};
 	if ((st = db_session_create(d, &s)) != SPREG_OK) {
 		free(srv);
 		return err_set(e, st, "out of memory");
@@ -207,6 +210,35 @@ const assess_rules *
 rpc_server_rules(rpc_server *srv)
 {
 	return srv->rules;
+}
+
+void
+rpc_server_set_limits(rpc_server *srv, const rpc_limits *l)
+{
+	srv->limits = *l;
+}
+
+const rpc_limits *
+rpc_server_limits(rpc_server *srv)
+{
+	return &srv->limits;
+}
+
+spreg_status
+rpc_page_size(const rpc_call *call, const char *field, uint32_t requested,
+    size_t *size_out, err *e)
+{
+	uint32_t max = call->srv->limits.page_max;
+
+	if (requested > max) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: at most %u",
+		    field, (unsigned) max);
+	}
+	if (requested == 0) {
+		requested = RPC_PAGE_DEFAULT < max ? RPC_PAGE_DEFAULT : max;
+	}
+	*size_out = requested;
+	return SPREG_OK;
 }
 
 spreg_status

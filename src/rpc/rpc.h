@@ -89,6 +89,22 @@ void rpc_server_set_rules(rpc_server *srv, const assess_rules *rules);
 const assess_rules *rpc_server_rules(rpc_server *srv);
 
 /*
+ * The limits a client can learn from ServerInfo. page_max bounds the
+ * page_size (or limit) of every list call here; message_max and
+ * inflight_max are enforced by src/net/ and only reported (0: none in
+ * this process). Set before workers start; the default is
+ * {0, 0, RPC_PAGE_MAX_DEFAULT}.
+ */
+typedef struct rpc_limits {
+	size_t message_max;	/* bytes of one request */
+	size_t inflight_max;	/* requests at once per connection */
+	uint32_t page_max;	/* records per page */
+} rpc_limits;
+#define RPC_PAGE_MAX_DEFAULT 1000
+void rpc_server_set_limits(rpc_server *srv, const rpc_limits *l);
+const rpc_limits *rpc_server_limits(rpc_server *srv);
+
+/*
  * Notification hook. After a write is durable, the changes it logged are
  * handed over in seq order, each with the customers it concerns (their
  * ids; valid during the call only). Called from worker threads, possibly
