@@ -16,6 +16,7 @@
 #include "core/catalog.h"
 #include "core/date.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "db/db.h"
 #include "net/pub.h"
 #include "net/server.h"
@@ -25,6 +26,12 @@
 
 #define DEFAULT_LISTEN "tcp://127.0.0.1:7450"
 #define MAX_LISTEN 16
+
+enum {
+	OPT_MAX_PAGE = 0x100,
+	OPT_MAX_STRING,
+	OPT_MAX_LIST,
+};
 
 static void
 usage(FILE *out)
@@ -40,7 +47,15 @@ usage(FILE *out)
 	    "  --no-sample        start empty instead of loading the sample\n"
 	    "                     registry into an empty store\n"
 	    "  --workers N        REP contexts answering at once (default 64)\n"
-	    "  --max-message N    largest request in bytes (default 1048576)\n"
+	    "  --max-message N    largest request in bytes; larger ones are\n"
+	    "                     dropped unanswered (default 1048576)\n"
+	    "  --max-page N       largest page_size or limit of a list call\n"
+	    "                     (default 1000)\n"
+	    "  --max-string N     longest free text in bytes: purpose,\n"
+	    "                     references, reasons; names take the\n"
+	    "                     smaller of N and 200 (default 1000)\n"
+	    "  --max-list N       most entries in any repeated field\n"
+	    "                     (default 256)\n"
 	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
 	    "                     when full (default 67108864)\n"
 	    "  --publish URL      nng URL to publish change notifications on\n"
@@ -66,6 +81,18 @@ parse_size(const char *s, size_t *out)
 		return false;
 	}
 	*out = (size_t) v;
+	return true;
+}
+
+/* A limit flag's value, within [min, max]; prints the range if not. */
+static bool
+parse_limit(const char *flag, const char *s, size_t min, size_t max,
+    size_t *out)
+{
+	if (!parse_size(s, out) || *out < min || *out > max) {
+		fprintf(stderr, "spregd: %s: %zu to %zu\n", flag, min, max);
+		return false;
+	}
 	return true;
 }
 
@@ -100,6 +127,9 @@ main(int argc, char **argv)
 		{"no-sample", no_argument, NULL, 'n'},
 		{"workers", required_argument, NULL, 'w'},
 		{"max-message", required_argument, NULL, 'm'},
+		{"max-page", required_argument, NULL, OPT_MAX_PAGE},
+		{"max-string", required_argument, NULL, OPT_MAX_STRING},
+		{"max-list", required_argument, NULL, OPT_MAX_LIST},
 		{"map-size", required_argument, NULL, 'M'},
 		{"ready-file", required_argument, NULL, 'R'},
 		{"publish", required_argument, NULL, 'P'},
@@ -122,7 +152,11 @@ main(int argc, char **argv)
 	const char *ready_file = NULL;
 	bool sample = true;
 	db_options dbo = {0};
-	net_options no = {0};
+	net_options no = {
+		.recv_max = NET_RECV_MAX_DEFAULT,
+	};
+	size_t page_max = RPC_PAGE_MAX_DEFAULT;
+	validate_limits vlim = *validate_limits_get();
 	net_tls_options tls = {0};
 	int opt;
 
@@ -157,6 +191,24 @@ main(int argc, char **argv)
 			    no.recv_max < 1024) {
 				fprintf(stderr, "spregd: --max-message: a byte "
 				    "count of at least 1024\n");
+				return 1;
+			}
+			break;
+		case OPT_MAX_PAGE:
+			if (!parse_limit("--max-page", optarg, 1, 10000,
+			        &page_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_STRING:
+			if (!parse_limit("--max-string", optarg, 16, 1 << 20,
+			        &vlim.text_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_LIST:
+			if (!parse_limit("--max-list", optarg, 1, 65536,
+			        &vlim.list_max)) {
 				return 1;
 			}
 			break;
@@ -256,6 +308,8 @@ main(int argc, char **argv)
 	no.nlisten = nlisten;
 	no.tls = &tls;
 	dbo.dir = data_dir;
+	/* Before the sample is imported: it is validated too. */
+	validate_limits_set(&vlim);
 
 	/* Signals are taken by sigwait in this thread only: block them
 	 * before any thread starts. */
@@ -293,6 +347,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rpc_server_set_rules(rpc, rules);
+	rpc_server_set_limits(rpc, &(rpc_limits) {no.recv_max, 0,
+	    (uint32_t) page_max});
 	bool empty;
 	if (rpc_store_empty(rpc, &empty, &e) != SPREG_OK) {
 		log_error("%s", e.msg);

@@ -255,7 +255,7 @@ net_server_start(rpc_server *rpc, const net_options *o, net_server **out,
 	}
 	/* Refuse oversize messages in nng, before any decoding. */
 	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
-	         o->recv_max ? o->recv_max : (size_t) 1 << 20)) != 0) {
+	         o->recv_max ? o->recv_max : NET_RECV_MAX_DEFAULT)) != 0) {
 		st = err_from_nng(e, rv, "recv max size");
 		goto fail;
 	}
