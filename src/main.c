@@ -28,7 +28,8 @@
 #define MAX_LISTEN 16
 
 enum {
-	OPT_MAX_PAGE = 0x100,
+	OPT_MAX_INFLIGHT = 0x100,
+	OPT_MAX_PAGE,
 	OPT_MAX_STRING,
 	OPT_MAX_LIST,
 };
@@ -49,6 +50,9 @@ usage(FILE *out)
 	    "  --workers N        REP contexts answering at once (default 64)\n"
 	    "  --max-message N    largest request in bytes; larger ones are\n"
 	    "                     dropped unanswered (default 1048576)\n"
+	    "  --max-inflight N   requests one connection may have in flight;\n"
+	    "                     more are refused with RESOURCE_EXHAUSTED\n"
+	    "                     (default 32)\n"
 	    "  --max-page N       largest page_size or limit of a list call\n"
 	    "                     (default 1000)\n"
 	    "  --max-string N     longest free text in bytes: purpose,\n"
@@ -127,6 +131,7 @@ main(int argc, char **argv)
 		{"no-sample", no_argument, NULL, 'n'},
 		{"workers", required_argument, NULL, 'w'},
 		{"max-message", required_argument, NULL, 'm'},
+		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
 		{"max-page", required_argument, NULL, OPT_MAX_PAGE},
 		{"max-string", required_argument, NULL, OPT_MAX_STRING},
 		{"max-list", required_argument, NULL, OPT_MAX_LIST},
@@ -154,6 +159,7 @@ main(int argc, char **argv)
 	db_options dbo = {0};
 	net_options no = {
 		.recv_max = NET_RECV_MAX_DEFAULT,
+		.inflight_max = NET_INFLIGHT_MAX_DEFAULT,
 	};
 	size_t page_max = RPC_PAGE_MAX_DEFAULT;
 	validate_limits vlim = *validate_limits_get();
@@ -191,6 +197,12 @@ main(int argc, char **argv)
 			    no.recv_max < 1024) {
 				fprintf(stderr, "spregd: --max-message: a byte "
 				    "count of at least 1024\n");
+				return 1;
+			}
+			break;
+		case OPT_MAX_INFLIGHT:
+			if (!parse_limit("--max-inflight", optarg, 1, 1024,
+			        &no.inflight_max)) {
 				return 1;
 			}
 			break;
@@ -347,8 +359,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rpc_server_set_rules(rpc, rules);
-	rpc_server_set_limits(rpc, &(rpc_limits) {no.recv_max, 0,
-	    (uint32_t) page_max});
+	rpc_server_set_limits(rpc, &(rpc_limits) {no.recv_max,
+	    no.inflight_max, (uint32_t) page_max});
 	bool empty;
 	if (rpc_store_empty(rpc, &empty, &e) != SPREG_OK) {
 		log_error("%s", e.msg);

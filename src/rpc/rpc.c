@@ -700,6 +700,17 @@ finish(rpc_worker *w, spreg_status st, err *e)
 	    st ? e->msg : "");
 }
 
+/* The worker, ready for a request to be answered in *reply. */
+static void
+reset(rpc_worker *w, Spreg__V1__Reply *reply)
+{
+	arena_reset(&w->arena);
+	spreg__v1__reply__init(reply);
+	w->x->reply = reply;
+	w->method = "?";
+	w->start_ms = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
+}
+
 bool
 rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply)
@@ -707,11 +718,7 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
 	spreg_status st;
 	err e;
 
-	arena_reset(&w->arena);
-	spreg__v1__reply__init(reply);
-	w->x->reply = reply;
-	w->method = "?";
-	w->start_ms = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
+	reset(w, reply);
 	e.msg[0] = '\0';
 	if ((st = prepare(w, req, len, reply, &e)) == SPREG_OK) {
 		if (w->x->m->flags & RPC_WRITE) {
@@ -744,6 +751,24 @@ rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n)
 			rpc_publish_events(w, x->events, x->nevents);
 		}
 	}
+}
+
+void
+rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
+    spreg_status st, const char *message, Spreg__V1__Reply *reply)
+{
+	err e;
+
+	reset(w, reply);
+	/* Decoded only for the request id the reply echoes. */
+	Spreg__V1__Request *env = spreg__v1__request__unpack(&w->arena.pb,
+	    len, req);
+	if (env != NULL) {
+		reply->request_id = env->request_id;
+		w->method = env->method;
+	}
+	err_set(&e, st, "%s", message);
+	finish(w, st, &e);
 }
 
 db_session *

@@ -170,5 +170,10 @@ bool rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply);
 void rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n);
 
+/* Answers a request with st and message without running it (a server
+ * limit refused it); *reply as from rpc_handle_begin. */
+void rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
+    spreg_status st, const char *message, Spreg__V1__Reply *reply);
+
 /* Logs each request at debug level with its status and duration. */
 #endif
