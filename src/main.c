@@ -17,6 +17,7 @@
 #include "core/catalog.h"
 #include "core/date.h"
 #include "core/log.h"
+#include "core/validate.h"
 #include "db/db.h"
 #include "net/pub.h"
 #include "net/server.h"
@@ -27,6 +28,13 @@
 
 #define DEFAULT_LISTEN "tcp://127.0.0.1:7450"
 #define MAX_LISTEN 16
+
+enum {
+	OPT_MAX_INFLIGHT = 0x100,
+	OPT_MAX_PAGE,
+	OPT_MAX_STRING,
+	OPT_MAX_LIST,
+};
 
 static void
 usage(FILE *out)
@@ -42,7 +50,18 @@ usage(FILE *out)
 	    "  --no-sample        start empty instead of loading the sample\n"
 	    "                     registry into an empty store\n"
 	    "  --workers N        REP contexts answering at once (default 64)\n"
-	    "  --max-message N    largest request in bytes (default 1048576)\n"
+	    "  --max-message N    largest request in bytes; larger ones are\n"
+	    "                     dropped unanswered (default 1048576)\n"
+	    "  --max-inflight N   requests one connection may have in flight;\n"
+	    "                     more are refused with RESOURCE_EXHAUSTED\n"
+	    "                     (default 32)\n"
+	    "  --max-page N       largest page_size or limit of a list call\n"
+	    "                     (default 1000)\n"
+	    "  --max-string N     longest free text in bytes: purpose,\n"
+	    "                     references, reasons; names take the\n"
+	    "                     smaller of N and 200 (default 1000)\n"
+	    "  --max-list N       most entries in any repeated field\n"
+	    "                     (default 256)\n"
 	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
 	    "                     when full (default 67108864)\n"
 	    "  --publish URL      nng URL to publish change notifications on\n"
@@ -97,6 +116,18 @@ url_is_local(const char *url)
 	return local;
 }
 
+/* A limit flag's value, within [min, max]; prints the range if not. */
+static bool
+parse_limit(const char *flag, const char *s, size_t min, size_t max,
+    size_t *out)
+{
+	if (!parse_size(s, out) || *out < min || *out > max) {
+		fprintf(stderr, "spregd: %s: %zu to %zu\n", flag, min, max);
+		return false;
+	}
+	return true;
+}
+
 static int
 write_ready(const char *path, const net_server *ns, const net_pub *np)
 {
@@ -128,6 +159,10 @@ main(int argc, char **argv)
 		{"no-sample", no_argument, NULL, 'n'},
 		{"workers", required_argument, NULL, 'w'},
 		{"max-message", required_argument, NULL, 'm'},
+		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
+		{"max-page", required_argument, NULL, OPT_MAX_PAGE},
+		{"max-string", required_argument, NULL, OPT_MAX_STRING},
+		{"max-list", required_argument, NULL, OPT_MAX_LIST},
 		{"map-size", required_argument, NULL, 'M'},
 		{"ready-file", required_argument, NULL, 'R'},
 		{"publish", required_argument, NULL, 'P'},
@@ -152,7 +187,12 @@ main(int argc, char **argv)
 	bool sample = true;
 	bool insecure_local = false;
 	db_options dbo = {0};
-	net_options no = {0};
+	net_options no = {
+		.recv_max = NET_RECV_MAX_DEFAULT,
+		.inflight_max = NET_INFLIGHT_MAX_DEFAULT,
+	};
+	size_t page_max = RPC_PAGE_MAX_DEFAULT;
+	validate_limits vlim = *validate_limits_get();
 	net_tls_options tls = {0};
 	int opt;
 
@@ -187,6 +227,30 @@ main(int argc, char **argv)
 			    no.recv_max < 1024) {
 				fprintf(stderr, "spregd: --max-message: a byte "
 				    "count of at least 1024\n");
+				return 1;
+			}
+			break;
+		case OPT_MAX_INFLIGHT:
+			if (!parse_limit("--max-inflight", optarg, 1, 1024,
+			        &no.inflight_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_PAGE:
+			if (!parse_limit("--max-page", optarg, 1, 10000,
+			        &page_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_STRING:
+			if (!parse_limit("--max-string", optarg, 16, 1 << 20,
+			        &vlim.text_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_LIST:
+			if (!parse_limit("--max-list", optarg, 1, 65536,
+			        &vlim.list_max)) {
 				return 1;
 			}
 			break;
@@ -297,6 +361,8 @@ main(int argc, char **argv)
 	no.nlisten = nlisten;
 	no.tls = &tls;
 	dbo.dir = data_dir;
+	/* Before the sample is imported: it is validated too. */
+	validate_limits_set(&vlim);
 
 	/* Signals are taken by sigwait in this thread only: block them
 	 * before any thread starts. */
@@ -353,6 +419,8 @@ main(int argc, char **argv)
 		log_warn("INSECURE: notifications carry full changes to any "
 		    "subscriber");
 	}
+	rpc_server_set_limits(rpc, &(rpc_limits) {no.recv_max,
+	    no.inflight_max, (uint32_t) page_max});
 	bool empty;
 	if (rpc_store_empty(rpc, &empty, &e) != SPREG_OK) {
 		log_error("%s", e.msg);

@@ -252,6 +252,14 @@ START_TEST(pages_add_up_to_one_page)
 	for (int v = 0; v < ASSESS_NVERDICTS; v++) {
 		ck_assert_uint_eq(paged[v], whole[v]);
 	}
+
+	/* The server's --max-page bounds the page asked for. */
+	char msg[256];
+	rpc_server_set_limits(srv, &(rpc_limits) {0, 0, 2});
+	in.page_token = "";
+	ck_assert_int_eq(assess(&in, &out, msg, sizeof(msg)),
+	    SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "page_size: at most 2");
 }
 END_TEST
 

@@ -350,6 +350,50 @@ START_TEST(custom_categories_accepted)
 }
 END_TEST
 
+/* --max-string and --max-list: the same record passes at the defaults
+ * and fails at small limits, naming the field and the limit; ids and
+ * URLs keep their own maxima. */
+START_TEST(operator_limits)
+{
+	const validate_limits defaults = *validate_limits_get();
+	fixture f;
+	err e;
+
+	ck_assert_uint_eq(defaults.text_max, VALIDATE_TEXT_MAX_DEFAULT);
+	ck_assert_uint_eq(defaults.list_max, VALIDATE_LIST_MAX_DEFAULT);
+	fixture_init(&f);
+	f.sp.purpose = "Payment processing";
+	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
+
+	validate_limits_set(&(validate_limits) {10, 256});
+	fixture_init(&f);
+	f.sp.purpose = "Payment processing";	/* 18 bytes */
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, "purpose: longer than 10 bytes");
+	fixture_init(&f);
+	f.sp.name = "Stripe Payments";	/* names follow a smaller limit */
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, "name: longer than 10 bytes");
+	fixture_init(&f);
+	f.sp.website = "https://stripe.com/en-gb";	/* URLs do not */
+	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
+
+	validate_limits_set(&(validate_limits) {1000, 1});
+	fixture_init(&f);
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, "data_categories: more than 1 entries");
+	ck_assert_int_eq(validate_list_len("suppose_invalid", 2, &e),
+	    SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, "suppose_invalid: more than 1 entries");
+	ck_assert_int_eq(validate_list_len("suppose_invalid", 1, &e),
+	    SPREG_OK);
+
+	validate_limits_set(&defaults);
+	fixture_init(&f);
+	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
+}
+END_TEST
+
 static Suite *
 core_suite(void)
 {
@@ -373,6 +417,7 @@ core_suite(void)
 	tcase_add_test(tc, valid_record_normalised);
 	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 18);
 	tcase_add_test(tc, custom_categories_accepted);
+	tcase_add_test(tc, operator_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

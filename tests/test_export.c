@@ -390,6 +390,11 @@ START_TEST(bad_requests)
 	in.customer = "";
 	in.page_size = 1001;
 	ck_assert_int_eq(page(&in, &out, msg), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "page_size: at most 1000");
+	rpc_server_set_limits(srv, &(rpc_limits) {0, 0, 2});
+	in.page_size = 3;
+	ck_assert_int_eq(page(&in, &out, msg), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "page_size: at most 2");
 	in.page_size = 0;
 	f.country = "XX";
 	in.filter = &f;

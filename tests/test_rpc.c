@@ -10,6 +10,7 @@
 
 #include "core/catalog.h"
 #include "core/date.h"
+#include "core/validate.h"
 #include "rpc/import.h"
 #include "db/record.h"
 #include "rpc/rpc.h"
@@ -46,6 +47,9 @@ static void
 teardown(void)
 {
 	char cmd[128];
+
+	validate_limits_set(&(validate_limits) {VALIDATE_TEXT_MAX_DEFAULT,
+	    VALIDATE_LIST_MAX_DEFAULT});
 
 	rpc_worker_destroy(w);
 	rpc_server_destroy(srv);
@@ -106,9 +110,8 @@ call(const char *method, const ProtobufCMessage *in,
 
 #define REG "spreg.v1.Registry/"
 
-/* The store's fingerprint: record count and last seq. */
-static void
-fingerprint(uint64_t *count, uint64_t *seq)
+static Spreg__V1__ServerInfoResponse *
+server_info(void)
 {
 	Spreg__V1__ServerInfoRequest in = SPREG__V1__SERVER_INFO_REQUEST__INIT;
 	Spreg__V1__ServerInfoResponse *out;
@@ -116,6 +119,15 @@ fingerprint(uint64_t *count, uint64_t *seq)
 	ck_assert_int_eq(call(REG "ServerInfo", &in.base,
 	    &spreg__v1__server_info_response__descriptor,
 	    (ProtobufCMessage **) &out, NULL, 0), SPREG_OK);
+	return out;
+}
+
+/* The store's fingerprint: record count and last seq. */
+static void
+fingerprint(uint64_t *count, uint64_t *seq)
+{
+	Spreg__V1__ServerInfoResponse *out = server_info();
+
 	*count = out->subprocessors;
 	*seq = out->last_seq;
 	spreg__v1__server_info_response__free_unpacked(out, NULL);
@@ -1031,6 +1043,139 @@ START_TEST(verify_points_at_altered_records)
 }
 END_TEST
 
+/* --max-page: every list call refuses a larger page by name, and a page
+ * size left 0 takes the default only up to the limit. */
+START_TEST(page_limit_is_the_servers)
+{
+	Spreg__V1__ServerInfoResponse *info = server_info();
+	ck_assert_uint_eq(info->max_page_size, RPC_PAGE_MAX_DEFAULT);
+	ck_assert_uint_eq(info->max_string_bytes, VALIDATE_TEXT_MAX_DEFAULT);
+	ck_assert_uint_eq(info->max_list_entries, VALIDATE_LIST_MAX_DEFAULT);
+	ck_assert_uint_eq(info->max_inflight, 0);	/* no src/net/ here */
+	spreg__v1__server_info_response__free_unpacked(info, NULL);
+
+	rpc_server_set_limits(srv, &(rpc_limits) {65536, 4, 5});
+	info = server_info();
+	ck_assert_uint_eq(info->max_page_size, 5);
+	ck_assert_uint_eq(info->max_inflight, 4);
+	ck_assert_uint_eq(info->max_message_bytes, 65536);
+	spreg__v1__server_info_response__free_unpacked(info, NULL);
+
+	Spreg__V1__ListSubprocessorsRequest l =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__ListSubprocessorsResponse *lr;
+	char msg[512];
+	l.page_size = 6;
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "page_size: at most 5");
+	l.page_size = 0;
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &lr, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(lr->n_subprocessors, 5);
+	ck_assert_str_ne(lr->next_page_token, "");
+	spreg__v1__list_subprocessors_response__free_unpacked(lr, NULL);
+
+	Spreg__V1__ListChangesRequest c = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	Spreg__V1__ListChangesResponse *cr;
+	c.limit = 1000;
+	ck_assert_int_eq(call(REG "ListChanges", &c.base,
+	    &spreg__v1__list_changes_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "limit: at most 5");
+	c.limit = 0;
+	ck_assert_int_eq(call(REG "ListChanges", &c.base,
+	    &spreg__v1__list_changes_response__descriptor,
+	    (ProtobufCMessage **) &cr, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(cr->n_changes, 5);
+	spreg__v1__list_changes_response__free_unpacked(cr, NULL);
+
+	Spreg__V1__ListCustomersRequest lc =
+	    SPREG__V1__LIST_CUSTOMERS_REQUEST__INIT;
+	lc.page_size = 100;
+	ck_assert_int_eq(call(REG "ListCustomers", &lc.base,
+	    &spreg__v1__list_customers_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "page_size: at most 5");
+}
+END_TEST
+
+/* --max-string and --max-list reach every write: the error names the
+ * field and the limit, and nothing is stored. */
+START_TEST(string_and_list_limits_in_writes)
+{
+	uint64_t count0, seq0, count1, seq1;
+	char msg[512];
+
+	fingerprint(&count0, &seq0);
+	validate_limits_set(&(validate_limits) {20, 1});
+	Spreg__V1__ServerInfoResponse *info = server_info();
+	ck_assert_uint_eq(info->max_string_bytes, 20);
+	ck_assert_uint_eq(info->max_list_entries, 1);
+	spreg__v1__server_info_response__free_unpacked(info, NULL);
+
+	put_req p;
+	put_req_init(&p, "limited");
+	p.sp.purpose = "twenty-one bytes long";
+	ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "purpose: longer than 20 bytes");
+
+	put_req_init(&p, "limited");
+	char *two[] = {"user.contact.email", "user.name"};
+	p.sp.data_categories = two;
+	p.sp.n_data_categories = 2;
+	ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "data_categories: more than 1 entries");
+
+	Spreg__V1__PutDataCategoryRequest dc =
+	    SPREG__V1__PUT_DATA_CATEGORY_REQUEST__INIT;
+	Spreg__V1__DataCategory cat_in = SPREG__V1__DATA_CATEGORY__INIT;
+	dc.category = &cat_in;
+	cat_in.key = "user.contact.pager";
+	cat_in.parent = "user.contact";
+	cat_in.name = "Pager";
+	cat_in.description = "a number that beeps, once common";
+	ck_assert_int_eq(call(REG "PutDataCategory", &dc.base,
+	    &spreg__v1__put_data_category_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "category.description: at most 20 bytes of text");
+
+	Spreg__V1__PutCustomerRequest pc = SPREG__V1__PUT_CUSTOMER_REQUEST__INIT;
+	Spreg__V1__Customer cu = SPREG__V1__CUSTOMER__INIT;
+	char *services[] = {"billing", "support"};
+	cu.id = "acme";
+	cu.name = "Acme";
+	cu.services = services;
+	cu.n_services = 2;
+	pc.customer = &cu;
+	ck_assert_int_eq(call(REG "PutCustomer", &pc.base,
+	    &spreg__v1__put_customer_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "customer.services: more than 1 entries");
+
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count0, count1);
+	ck_assert_uint_eq(seq0, seq1);
+
+	/* Within the limits the same kinds of write pass. */
+	put_req_init(&p, "limited");
+	p.sp.purpose = "twenty bytes exactly";
+	ck_assert_msg(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)) == SPREG_OK, "%s", msg);
+	cu.n_services = 1;
+	ck_assert_msg(call(REG "PutCustomer", &pc.base,
+	    &spreg__v1__put_customer_response__descriptor, NULL, msg,
+	    sizeof(msg)) == SPREG_OK, "%s", msg);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1051,6 +1196,8 @@ main(void)
 	tcase_add_test(tc, as_of_dates_on_sample);
 	tcase_add_test(tc, as_of_announcements_and_moments);
 	tcase_add_test(tc, verify_points_at_altered_records);
+	tcase_add_test(tc, page_limit_is_the_servers);
+	tcase_add_test(tc, string_and_list_limits_in_writes);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -10,7 +10,9 @@
  *     position, each end with every committed seq exactly once;
  *   - a customer's and a subprocessor's watch return exactly what
  *     ListChanges returns with the same filter, and so does a watch
- *     under a customer token with no filter at all.
+ *     under a customer token with no filter at all;
+ *   - a watch of a server run with a small --max-page reads the log in
+ *     pages it accepts.
  *
  * The server runs with access control (its PUB socket carries seqs
  * only, the changes come from the log under each watcher's token),
@@ -67,6 +69,7 @@ static char dir[64];
 static char rpc_url[128];
 static char pub_url[128];
 static pid_t server;
+static const char *max_page;	/* spregd --max-page, or NULL */
 
 static char str_app[] = "app";
 static char str_billing[] = "billing";
@@ -120,10 +123,20 @@ start_server(void)
 	ck_assert_int_ge(server, 0);
 	if (server == 0) {
 		const char *bin = getenv("SPREGD");
+		/* Optional flags, NULL-terminated where they end. */
+		char *extra[4] = {NULL, NULL, NULL, NULL};
+		int n = 0;
+		if (max_page) {
+			extra[n++] = "--max-page";
+			extra[n++] = (char *) max_page;
+		}
+		if (insecure) {
+			extra[n++] = "--insecure-local";
+		}
 		execl(bin, bin, "--data", data, "--no-sample", "--listen",
 		    listen, "--publish", publish, "--heartbeat-ms",
 		    HEARTBEAT_MS, "--ready-file", ready, "--log-level", "error",
-		    insecure ? "--insecure-local" : (char *) NULL,
+		    extra[0], extra[1], extra[2],
 		    (char *) NULL);
 		_exit(127);
 	}
@@ -179,10 +192,18 @@ setup(void)
 }
 
 static void
+setup_small_page(void)
+{
+	max_page = "10";
+	setup();
+}
+
+static void
 teardown(void)
 {
 	char cmd[128];
 
+	max_page = NULL;
 	if (server > 0) {
 		stop_server(SIGKILL);
 	}
@@ -842,6 +863,44 @@ START_TEST(filtered_watches_match_list_changes)
 }
 END_TEST
 
+/* The watch asks for pages of 1000; a server that takes at most 10 says
+ * so in ServerInfo, and the watch reads the log in pages of 10. */
+START_TEST(watch_follows_a_smaller_max_page)
+{
+	spreg_client *c;
+	spreg_watch *w;
+	spreg_watch_stats stats;
+	record r;
+	uint64_t seq;
+
+	ck_assert_int_eq(test_client_open(rpc_url, true, &c), SPREG_OK);
+	for (int i = 0; i < 25; i++) {
+		record_init(&r, str_app);
+		snprintf(r.id, sizeof(r.id), "paged-%d", i);
+		snprintf(r.name, sizeof(r.name), "Paged %d", i);
+		ck_assert_int_eq(put(c, &r, &seq), SPREG_OK);
+	}
+	spreg_client_close(c);
+	ck_assert_uint_eq(seq, 25);
+
+	ck_assert_int_eq(test_watch_open(rpc_url, pub_url, NULL, 0, &w),
+	    SPREG_OK);
+	for (uint64_t want = 1; want <= 25; want++) {
+		Spreg__V1__Change *ch;
+		spreg_status st = spreg_watch_next(w, 10000, &ch);
+		ck_assert_msg(st == SPREG_OK, "seq %llu: %s: %s",
+		    (unsigned long long) want, spreg_status_name(st),
+		    spreg_watch_error(w));
+		ck_assert_uint_eq(ch->seq, want);
+		spreg_message_free(&ch->base);
+	}
+	spreg_watch_stats_get(w, &stats);
+	ck_assert_uint_eq(stats.from_log, 25);
+	ck_assert_uint_ge(stats.log_reads, 4);	/* one refused, 3 pages */
+	spreg_watch_close(w);
+}
+END_TEST
+
 static Suite *
 watch_suite(void)
 {
@@ -854,6 +913,12 @@ watch_suite(void)
 	    0, 2);
 	tcase_add_test(tc, watchers_survive_server_kills_without_gap_or_repeat);
 	tcase_add_test(tc, filtered_watches_match_list_changes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup_small_page, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, watch_follows_a_smaller_max_page);
 	suite_add_tcase(s, tc);
 	return s;
 }

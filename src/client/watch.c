@@ -35,7 +35,7 @@
 #define ID_MAX 72
 #define TOPIC_MAX 96
 #define TOPIC_HEARTBEAT "hb/"
-#define LOG_PAGE 1000		/* the server's largest page */
+#define LOG_PAGE 1000		/* the server's default largest page */
 #define CALL_TIMEOUT_MS 5000
 #define RETRY_MS 100		/* between log reads that failed */
 #define SUB_RECVBUF 1024	/* notifications queued before nng drops */
@@ -67,6 +67,7 @@ struct spreg_watch {
 
 	uint64_t delivered;
 	uint64_t log_pos;
+	uint32_t log_page;	/* LOG_PAGE, or a smaller --max-page */
 	uint64_t epoch;		/* 0: none seen yet */
 	bool catch_up;		/* read the log before trusting the stream */
 	unsigned connects;	/* shared->connects when last looked at */
@@ -154,6 +155,29 @@ start_catch_up(spreg_watch *w)
 	}
 }
 
+/* A server run with a smaller --max-page refuses our page: takes its
+ * limit from ServerInfo. True when the page got smaller. */
+static bool
+shrink_page(spreg_watch *w)
+{
+	Spreg__V1__ServerInfoRequest req = SPREG__V1__SERVER_INFO_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	bool smaller = false;
+
+	if (spreg_call(w->client, "ServerInfo", &req.base,
+	        &spreg__v1__server_info_response__descriptor, &msg) ==
+	    SPREG_OK) {
+		uint32_t max =
+		    ((Spreg__V1__ServerInfoResponse *) msg)->max_page_size;
+		if (max > 0 && max < w->log_page) {
+			w->log_page = max;
+			smaller = true;
+		}
+		spreg_message_free(msg);
+	}
+	return smaller;
+}
+
 /* Reads one page of the log from log_pos into the queue. */
 static spreg_status
 read_log(spreg_watch *w)
@@ -164,15 +188,20 @@ read_log(spreg_watch *w)
 	spreg_status st;
 
 	req.since_seq = w->log_pos;
-	req.limit = LOG_PAGE;
 	req.subprocessor_id = w->subprocessor_id;
 	req.customer_id = w->customer_id;
-	w->stats.log_reads++;
-	st = spreg_call(w->client, "ListChanges", &req.base,
-	    &spreg__v1__list_changes_response__descriptor, &msg);
-	if (st != SPREG_OK) {
-		return fail(w, st, "ListChanges: %s",
-		    spreg_client_error(w->client));
+	for (bool retried = false;; retried = true) {
+		req.limit = w->log_page;
+		w->stats.log_reads++;
+		st = spreg_call(w->client, "ListChanges", &req.base,
+		    &spreg__v1__list_changes_response__descriptor, &msg);
+		if (st == SPREG_OK) {
+			break;
+		}
+		fail(w, st, "ListChanges: %s", spreg_client_error(w->client));
+		if (st != SPREG_INVALID_ARGUMENT || retried || !shrink_page(w)) {
+			return st;
+		}
 	}
 	Spreg__V1__ListChangesResponse *resp = (void *) msg;
 	uint64_t next = resp->next_since_seq;
@@ -391,6 +420,7 @@ spreg_watch_open_with(const char *rpc_url, const char *pub_url,
 	w->topic_len = strlen(w->topic);
 	w->filtered = strcmp(w->topic, "all/") != 0;
 	w->delivered = w->log_pos = since_seq;
+	w->log_page = LOG_PAGE;
 	w->catch_up = true;
 
 	if ((st = spreg_client_open_tls(rpc_url, tls, true, &w->client)) !=

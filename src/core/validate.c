@@ -8,6 +8,30 @@
 static const char *const location_roles[] = {"hosting", "processing",
     "storage", "backup", "support", "development"};
 
+static validate_limits limits = {
+	VALIDATE_TEXT_MAX_DEFAULT,
+	VALIDATE_LIST_MAX_DEFAULT,
+};
+
+void
+validate_limits_set(const validate_limits *l)
+{
+	limits = *l;
+}
+
+const validate_limits *
+validate_limits_get(void)
+{
+	return &limits;
+}
+
+size_t
+validate_name_max(void)
+{
+	return limits.text_max < VALIDATE_NAME_MAX ? limits.text_max :
+	                                             VALIDATE_NAME_MAX;
+}
+
 bool
 validate_slug(const char *s)
 {
@@ -137,12 +161,12 @@ check_date(const char *field, const char *s, bool required, int32_t *day,
 	return SPREG_OK;
 }
 
-static spreg_status
-check_count(const char *field, size_t n, err *e)
+spreg_status
+validate_list_len(const char *field, size_t n, err *e)
 {
-	if (n > VALIDATE_LIST_MAX) {
+	if (n > limits.list_max) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s: more than %d entries", field, VALIDATE_LIST_MAX);
+		    "%s: more than %zu entries", field, limits.list_max);
 	}
 	return SPREG_OK;
 }
@@ -160,7 +184,7 @@ check_categories(const char *field, char **keys, size_t n,
 {
 	spreg_status st;
 
-	if ((st = check_count(field, n, e)) != SPREG_OK) {
+	if ((st = validate_list_len(field, n, e)) != SPREG_OK) {
 		return st;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -286,12 +310,12 @@ check_safeguard(const catalog *cat, Spreg__V1__Safeguard *sg, size_t i,
 		    "%s: must be after signed_on", field);
 	}
 	snprintf(field, sizeof(field), "safeguards[%zu].document_ref", i);
-	if ((st = check_text(field, sg->document_ref, VALIDATE_TEXT_MAX,
+	if ((st = check_text(field, sg->document_ref, limits.text_max,
 	         false, false, e)) != SPREG_OK) {
 		return st;
 	}
 	snprintf(field, sizeof(field), "safeguards[%zu].tia_ref", i);
-	return check_text(field, sg->tia_ref, VALIDATE_TEXT_MAX, false, false,
+	return check_text(field, sg->tia_ref, limits.text_max, false, false,
 	    e);
 }
 
@@ -308,11 +332,11 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 		    "id: '%s' must match [a-z0-9][a-z0-9-]{0,63}",
 		    shown(sp->id));
 	}
-	if ((st = check_text("name", sp->name, 200, true, false, e)) !=
-	        SPREG_OK ||
-	    (st = check_text("legal_entity", sp->legal_entity, 200, false,
+	if ((st = check_text("name", sp->name, validate_name_max(), true,
 	         false, e)) != SPREG_OK ||
-	    (st = check_text("purpose", sp->purpose, VALIDATE_TEXT_MAX, false,
+	    (st = check_text("legal_entity", sp->legal_entity,
+	         validate_name_max(), false, false, e)) != SPREG_OK ||
+	    (st = check_text("purpose", sp->purpose, limits.text_max, false,
 	         true, e)) != SPREG_OK ||
 	    (st = check_text("website", sp->website, VALIDATE_URL_MAX, false,
 	         false, e)) != SPREG_OK) {
@@ -323,7 +347,8 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "website: must start with https:// or http://");
 	}
-	if ((st = check_count("services", sp->n_services, e)) != SPREG_OK) {
+	if ((st = validate_list_len("services", sp->n_services, e)) !=
+	    SPREG_OK) {
 		return st;
 	}
 	for (size_t i = 0; i < sp->n_services; i++) {
@@ -343,8 +368,9 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 	}
 	if ((st = check_categories("data_categories", sp->data_categories,
 	         sp->n_data_categories, has, arg, cat, e)) != SPREG_OK ||
-	    (st = check_count("locations", sp->n_locations, e)) != SPREG_OK ||
-	    (st = check_count("safeguards", sp->n_safeguards, e)) !=
+	    (st = validate_list_len("locations", sp->n_locations, e)) !=
+	        SPREG_OK ||
+	    (st = validate_list_len("safeguards", sp->n_safeguards, e)) !=
 	        SPREG_OK) {
 		return st;
 	}
@@ -397,11 +423,11 @@ validate_customer(Spreg__V1__Customer *c, err *e)
 		    "customer.id: '%s' must match [a-z0-9][a-z0-9-]{0,63}",
 		    shown(c->id));
 	}
-	if ((st = check_text("customer.name", c->name, 200, true, false, e)) !=
-	    SPREG_OK) {
+	if ((st = check_text("customer.name", c->name, validate_name_max(),
+	         true, false, e)) != SPREG_OK) {
 		return st;
 	}
-	if ((st = check_count("customer.services", c->n_services, e)) !=
+	if ((st = validate_list_len("customer.services", c->n_services, e)) !=
 	    SPREG_OK) {
 		return st;
 	}
@@ -429,6 +455,10 @@ validate_customer(Spreg__V1__Customer *c, err *e)
 	} else if (c->notice_days > VALIDATE_NOTICE_MAX) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "customer.notice_days: at most %d", VALIDATE_NOTICE_MAX);
+	}
+	if ((st = validate_list_len("customer.contacts", c->n_contacts, e)) !=
+	    SPREG_OK) {
+		return st;
 	}
 	if (c->n_contacts > 16) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,

@@ -14,9 +14,29 @@
 #include "spreg/v1/registry.pb-c.h"
 
 #define VALIDATE_ID_MAX 64
-#define VALIDATE_TEXT_MAX 1000		/* name, purpose, references */
+#define VALIDATE_NAME_MAX 200		/* or text_max, if smaller */
 #define VALIDATE_URL_MAX 2048
-#define VALIDATE_LIST_MAX 256		/* any repeated field */
+
+/*
+ * The limits an operator sets (spregd --max-string, --max-list). Ids and
+ * URLs keep their fixed maxima: their formats, not their size, are what
+ * matters. Set once at start, before any thread validates: readers take
+ * no lock.
+ */
+typedef struct validate_limits {
+	size_t text_max;	/* bytes: purpose, references, reasons */
+	size_t list_max;	/* entries of any repeated field */
+} validate_limits;
+#define VALIDATE_TEXT_MAX_DEFAULT 1000
+#define VALIDATE_LIST_MAX_DEFAULT 256
+
+void validate_limits_set(const validate_limits *l);
+const validate_limits *validate_limits_get(void);
+/* min(VALIDATE_NAME_MAX, text_max): names are free text too. */
+size_t validate_name_max(void);
+
+/* INVALID_ARGUMENT naming field and list_max when n is above it. */
+spreg_status validate_list_len(const char *field, size_t n, err *e);
 
 /* Is key a data category, shipped or added by a user? */
 typedef bool (*validate_category_fn)(void *arg, const char *key);

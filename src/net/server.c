@@ -4,6 +4,11 @@
  * thread hand-off. Writes would block the callback on fsync: the callback
  * queues them to one writer thread, which commits everything queued in
  * one transaction (group commit) and then sends each reply.
+ *
+ * One connection may hold at most inflight_max contexts: beyond that its
+ * requests are answered RESOURCE_EXHAUSTED at once, so a client that
+ * pipelines many requests (one REQ socket, many contexts) cannot take
+ * every context from the others.
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -15,6 +20,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "net/inflight.h"
 #include "net/server.h"
 #include "net/tls.h"
 
@@ -34,6 +40,7 @@ struct worker {
 	nng_ctx ctx;
 	nng_aio *aio;
 	nng_msg *msg;		/* the request being answered */
+	uint32_t pipe;		/* its connection, counted in flight; or 0 */
 	Spreg__V1__Reply reply;
 	ctx_state state;	/* guarded by srv->mu */
 	worker *next_write;	/* writer queue link */
@@ -50,6 +57,8 @@ struct net_server {
 	bool stopping;
 	size_t busy;		/* contexts not in CTX_RECV or CTX_IDLE */
 	worker *queue_head, *queue_tail;
+	net_inflight *inflight;
+	size_t inflight_max;
 	pthread_t writer;
 	bool writer_started;
 	db_session *writer_session;
@@ -102,6 +111,13 @@ send_reply(worker *w)
 {
 	size_t n = spreg__v1__reply__get_packed_size(&w->reply);
 
+	/* The count ends here, not when the send completes: that callback
+	 * may run after the client has its reply and has sent again. */
+	if (w->pipe != 0) {
+		net_inflight_leave(w->srv->inflight, w->pipe);
+		w->pipe = 0;
+	}
+
 	nng_msg_clear(w->msg);
 	if (nng_msg_realloc(w->msg, n) != 0) {
 		log_error("out of memory for a %zu-byte reply", n);
@@ -138,6 +154,18 @@ on_recv(worker *w)
 		return;
 	}
 	w->msg = nng_aio_get_msg(w->aio);
+	int pipe = nng_pipe_id(nng_msg_get_pipe(w->msg));
+	if (pipe > 0 && !net_inflight_enter(s->inflight, (uint32_t) pipe)) {
+		char why[96];
+		snprintf(why, sizeof(why), "too many requests in flight on "
+		    "this connection (max %zu)", s->inflight_max);
+		rpc_handle_refuse(w->rpc, nng_msg_body(w->msg),
+		    nng_msg_len(w->msg), SPREG_RESOURCE_EXHAUSTED, why,
+		    &w->reply);
+		send_reply(w);
+		return;
+	}
+	w->pipe = pipe > 0 ? (uint32_t) pipe : 0;
 	if (!rpc_handle_begin(w->rpc, nng_msg_body(w->msg),
 	        nng_msg_len(w->msg), &w->reply)) {
 		send_reply(w);
@@ -247,6 +275,8 @@ net_server_start(rpc_server *rpc, const net_options *o, net_server **out,
 	pthread_cond_init(&s->cv, NULL);
 	s->rpc = rpc;
 	s->nworkers = o->workers ? o->workers : 64;
+	s->inflight_max = o->inflight_max ? o->inflight_max :
+	                                    NET_INFLIGHT_MAX_DEFAULT;
 	if ((rv = nng_rep0_open(&s->sock)) != 0) {
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->cv);
@@ -255,12 +285,14 @@ net_server_start(rpc_server *rpc, const net_options *o, net_server **out,
 	}
 	/* Refuse oversize messages in nng, before any decoding. */
 	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
-	         o->recv_max ? o->recv_max : (size_t) 1 << 20)) != 0) {
+	         o->recv_max ? o->recv_max : NET_RECV_MAX_DEFAULT)) != 0) {
 		st = err_from_nng(e, rv, "recv max size");
 		goto fail;
 	}
 	if ((st = db_session_create(rpc_server_db(rpc), &s->writer_session)) !=
-	    SPREG_OK) {
+	        SPREG_OK ||
+	    (st = net_inflight_create(s->nworkers, s->inflight_max,
+	         &s->inflight)) != SPREG_OK) {
 		err_set(e, st, "out of memory");
 		goto fail;
 	}
@@ -368,6 +400,7 @@ net_server_stop(net_server *s)
 		rpc_worker_destroy(w->rpc);
 	}
 	db_session_destroy(s->writer_session);
+	net_inflight_destroy(s->inflight);
 	nng_close(s->sock);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);

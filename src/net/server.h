@@ -14,11 +14,18 @@
 #include "net/tls.h"
 #include "rpc/rpc.h"
 
+#define NET_RECV_MAX_DEFAULT ((size_t) 1 << 20)
+#define NET_INFLIGHT_MAX_DEFAULT 32
+
 typedef struct net_options {
 	const char *const *listen;	/* nng URLs */
 	size_t nlisten;
 	size_t workers;			/* REP contexts; 0: 64 */
-	size_t recv_max;		/* bytes; 0: 1 MiB */
+	size_t recv_max;		/* bytes; 0: NET_RECV_MAX_DEFAULT */
+	/* Requests one connection may have in flight (received, not yet
+	 * answered); more are answered RESOURCE_EXHAUSTED without running.
+	 * 0: NET_INFLIGHT_MAX_DEFAULT. */
+	size_t inflight_max;
 	const net_tls_options *tls;	/* for tls+tcp:// URLs; or NULL */
 } net_options;
 

@@ -10,8 +10,6 @@
 #include "rpc/rpc.h"
 #include "rpc/token.h"
 
-#define PAGE_DEFAULT 100
-#define PAGE_MAX 1000
 #define HORIZON_MAX 3650
 
 #define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
@@ -50,6 +48,7 @@ typedef struct request {
 	bool by_customer;
 	char *const *services;
 	size_t nservices;
+	size_t page_size;
 } request;
 
 /* The customer's regime and services, or the regime asked for. */
@@ -111,6 +110,10 @@ check_request(rpc_call *call, const assess_rules *r,
 	}
 	rq->horizon = in->horizon_days ? in->horizon_days :
 	    ASSESS_HORIZON_DEFAULT;
+	if ((st = validate_list_len("suppose_invalid", in->n_suppose_invalid,
+	         e)) != SPREG_OK) {
+		return st;
+	}
 	if (in->n_suppose_invalid > ASSESS_SUPPOSE_MAX) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "suppose_invalid: at most %d", ASSESS_SUPPOSE_MAX);
@@ -143,7 +146,7 @@ check_request(rpc_call *call, const assess_rules *r,
 
 static spreg_status
 check_filters(rpc_call *call, const Spreg__V1__AssessTransfersRequest *in,
-    err *e)
+    request *rq, err *e)
 {
 	if (in->subprocessor_id[0] && !validate_slug(in->subprocessor_id)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
@@ -154,11 +157,8 @@ check_filters(rpc_call *call, const Spreg__V1__AssessTransfersRequest *in,
 	if (fst != SPREG_OK) {
 		return fst;
 	}
-	if (in->page_size > PAGE_MAX) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "page_size: at most %d", PAGE_MAX);
-	}
-	return SPREG_OK;
+	return rpc_page_size(call, "page_size", in->page_size, &rq->page_size,
+	    e);
 }
 
 /* Non-zero counts, in verdict order. */
@@ -282,7 +282,7 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 
 	if ((st = rules_of(call, &r, e)) != SPREG_OK ||
 	    (st = check_request(call, r, in, &rq, e)) != SPREG_OK ||
-	    (st = check_filters(call, in, e)) != SPREG_OK) {
+	    (st = check_filters(call, in, &rq, e)) != SPREG_OK) {
 		return st;
 	}
 	assess_query q = {rq.regime, rq.as_of, rq.horizon, rq.suppose,
@@ -328,8 +328,7 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 			f.any_service = rq.services;
 			f.nany = rq.nservices;
 		}
-		size_t limit = in->page_size ? in->page_size : PAGE_DEFAULT;
-		if ((st = db_sp_list(call->txn, &f, after_id, limit,
+		if ((st = db_sp_list(call->txn, &f, after_id, rq.page_size,
 		         call->arena, &sps, &nsps, &more, e)) != SPREG_OK) {
 			return st;
 		}

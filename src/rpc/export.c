@@ -22,8 +22,6 @@
 #include "spreg/v1/export.pb-c.h"
 #include "spreg_config.h"
 
-#define PAGE_DEFAULT 100
-#define PAGE_MAX 1000
 #define QUERY_MAX 1024
 
 #define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
@@ -228,10 +226,12 @@ list_page(rpc_call *call, const Spreg__V1__ExportFilter *ef,
     size_t *nsps, bool *more, err *e)
 {
 	db_sp_filter f = {.status = SP_STATUS_UNSPECIFIED};
+	size_t limit;
+	spreg_status st;
 
-	if (page_size > PAGE_MAX) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "page_size: at most %d", PAGE_MAX);
+	if ((st = rpc_page_size(call, "page_size", page_size, &limit, e)) !=
+	    SPREG_OK) {
+		return st;
 	}
 	if (ef != NULL) {
 		f.category = ef->data_category;
@@ -249,9 +249,8 @@ list_page(rpc_call *call, const Spreg__V1__ExportFilter *ef,
 		f.any_service = sc->services;
 		f.nany = sc->nservices;
 	}
-	return db_sp_list_as_of(call->txn, &f, &sc->at, sc->after_id,
-	    page_size ? page_size : PAGE_DEFAULT, call->arena, sps, nsps, more,
-	    e);
+	return db_sp_list_as_of(call->txn, &f, &sc->at, sc->after_id, limit,
+	    call->arena, sps, nsps, more, e);
 }
 
 static const char *empty_filter[4] = {"", "", "", ""};

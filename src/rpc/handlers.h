@@ -7,8 +7,12 @@
 #include "rpc/rpc.h"
 
 #define RPC_PAGE_DEFAULT 100
-#define RPC_PAGE_MAX 1000
 
+/* The page size a list call runs with: requested, or when 0 the default
+ * (at most page_max). INVALID_ARGUMENT "field: at most N" above the
+ * server's page_max. */
+spreg_status rpc_page_size(const rpc_call *call, const char *field,
+    uint32_t requested, size_t *size_out, err *e);
 db_actor rpc_actor_of(const rpc_call *call);
 /* Shipped or user-added category? arg is the rpc_call. */
 bool rpc_has_category(void *arg, const char *key);

@@ -58,12 +58,9 @@ rpc_list_customers(rpc_call *call, const ProtobufCMessage *in_,
 	Spreg__V1__ListCustomersResponse *out = (void *) out_;
 	const char *after;
 	bool more;
+	size_t limit;
 	spreg_status st;
 
-	if (in->page_size > RPC_PAGE_MAX) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "page_size: at most %d", RPC_PAGE_MAX);
-	}
 	if (call->customer_id != NULL) {
 		/* A customer token lists itself. */
 		out->customers = arena_alloc(call->arena,
@@ -76,10 +73,11 @@ rpc_list_customers(rpc_call *call, const ProtobufCMessage *in_,
 		out->n_customers = st == SPREG_OK;
 		return st == SPREG_NOT_FOUND ? SPREG_OK : st;
 	}
-	if ((st = rpc_token_open(rpc_server_secret(call->srv), "customers",
+	if ((st = rpc_page_size(call, "page_size", in->page_size, &limit,
+	         e)) != SPREG_OK ||
+	    (st = rpc_token_open(rpc_server_secret(call->srv), "customers",
 	         in->page_token, call->arena, &after, e)) != SPREG_OK ||
-	    (st = db_customer_list(call->txn, after,
-	         in->page_size ? in->page_size : RPC_PAGE_DEFAULT, call->arena,
+	    (st = db_customer_list(call->txn, after, limit, call->arena,
 	         &out->customers, &out->n_customers, &more, e)) != SPREG_OK) {
 		return st;
 	}
@@ -132,12 +130,13 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "effective_at: %s is not after today", in->effective_at);
 	}
+	size_t text_max = validate_limits_get()->text_max;
 	if (in->emergency && (in->reason[0] == '\0' ||
-	                         strlen(in->reason) > VALIDATE_TEXT_MAX ||
+	                         strlen(in->reason) > text_max ||
 	                         !validate_text(in->reason, true))) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "reason: an emergency replacement needs a reason (text, at "
-		    "most %d bytes)", VALIDATE_TEXT_MAX);
+		    "most %zu bytes)", text_max);
 	}
 	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
 	if (sp == NULL) {
@@ -254,10 +253,10 @@ rpc_object_to_change(rpc_call *call, const ProtobufCMessage *in_,
 	if (in->change_seq == 0) {
 		return err_set(e, SPREG_INVALID_ARGUMENT, "change_seq: required");
 	}
-	if (strlen(in->reason) > VALIDATE_TEXT_MAX ||
-	    !validate_text(in->reason, true)) {
+	size_t text_max = validate_limits_get()->text_max;
+	if (strlen(in->reason) > text_max || !validate_text(in->reason, true)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "reason: at most %d bytes of text", VALIDATE_TEXT_MAX);
+		    "reason: at most %zu bytes of text", text_max);
 	}
 	return db_objection_put(call->txn, in->customer_id, in->change_seq,
 	    in->reason, &who, call->arena, &out->objection, &out->change, e);

@@ -11,9 +11,6 @@
 #include "rpc/token.h"
 #include "spreg_config.h"
 
-#define PAGE_DEFAULT RPC_PAGE_DEFAULT
-#define PAGE_MAX RPC_PAGE_MAX
-
 #define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
 
 db_actor
@@ -245,11 +242,11 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "status: %d is not a known status", (int) in->status);
 	}
-	if (in->page_size > PAGE_MAX) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "page_size: at most %d", PAGE_MAX);
+	size_t limit;
+	if ((st = rpc_page_size(call, "page_size", in->page_size, &limit,
+	         e)) != SPREG_OK) {
+		return st;
 	}
-	size_t limit = in->page_size ? in->page_size : PAGE_DEFAULT;
 
 	/* The token is bound to these filters. */
 	char query[1024];
@@ -329,11 +326,12 @@ list_changes(rpc_call *call, const ProtobufCMessage *in_,
 {
 	const Spreg__V1__ListChangesRequest *in = (const void *) in_;
 	Spreg__V1__ListChangesResponse *out = (void *) out_;
+	size_t limit;
 	spreg_status st;
 
-	if (in->limit > PAGE_MAX) {
-		return err_set(e, SPREG_INVALID_ARGUMENT, "limit: at most %d",
-		    PAGE_MAX);
+	if ((st = rpc_page_size(call, "limit", in->limit, &limit, e)) !=
+	    SPREG_OK) {
+		return st;
 	}
 	if ((st = db_change_last_seq(call->txn, &out->last_seq, e)) !=
 	    SPREG_OK) {
@@ -367,9 +365,9 @@ list_changes(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	/* A sparse filter scans a bounded stretch per call; the client
 	 * continues from next_since_seq. */
-	return db_change_list(call->txn, in->since_seq,
-	    in->limit ? in->limit : PAGE_DEFAULT, &f, 100000, call->arena,
-	    &out->changes, &out->n_changes, &out->next_since_seq, e);
+	return db_change_list(call->txn, in->since_seq, limit, &f, 100000,
+	    call->arena, &out->changes, &out->n_changes, &out->next_since_seq,
+	    e);
 }
 
 static bool
@@ -475,16 +473,17 @@ put_data_category(rpc_call *call, const ProtobufCMessage *in_,
 		    "category.parent: must be the key without its last "
 		    "segment (user keys go under an existing parent)");
 	}
-	if (c->name[0] == '\0' || strlen(c->name) > 200 ||
+	if (c->name[0] == '\0' || strlen(c->name) > validate_name_max() ||
 	    !validate_text(c->name, false)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "category.name: required, at most 200 bytes of text");
+		    "category.name: required, at most %zu bytes of text",
+		    validate_name_max());
 	}
-	if (strlen(c->description) > VALIDATE_TEXT_MAX ||
+	if (strlen(c->description) > validate_limits_get()->text_max ||
 	    !validate_text(c->description, true)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "category.description: at most %d bytes of text",
-		    VALIDATE_TEXT_MAX);
+		    "category.description: at most %zu bytes of text",
+		    validate_limits_get()->text_max);
 	}
 	parent_shipped = catalog_category_find(cat, c->parent);
 	if (parent_shipped == NULL &&
@@ -529,6 +528,12 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->started_at = (char *) rpc_server_started_at(call->srv);
 	out->map_size = db_map_size(rpc_server_db(call->srv));
 	out->epoch = rpc_server_epoch(call->srv);
+	const rpc_limits *lim = rpc_server_limits(call->srv);
+	out->max_message_bytes = lim->message_max;
+	out->max_inflight = (uint32_t) lim->inflight_max;
+	out->max_page_size = lim->page_max;
+	out->max_string_bytes = (uint32_t) validate_limits_get()->text_max;
+	out->max_list_entries = (uint32_t) validate_limits_get()->list_max;
 	const assess_rules *rules = rpc_server_rules(call->srv);
 	if (rules != NULL) {
 		out->rules_version = (char *) assess_rules_version(rules);

@@ -7,6 +7,7 @@
 #include "core/validate.h"
 #include "db/record.h"
 #include "rpc/auth.h"
+#include "rpc/handlers.h"
 #include "rpc/reassess.h"
 #include "rpc/rpc.h"
 
@@ -21,6 +22,7 @@ struct rpc_server {
 	unsigned char secret[32];
 	const assess_rules *rules;	/* not owned; NULL until set */
 	bool insecure_local;
+	rpc_limits limits;
 };
 
 typedef struct exec exec;
@@ -134,6 +136,7 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 	time_format(srv->started_ms, srv->started_at);
 	randombytes_buf(&srv->epoch, sizeof(srv->epoch));
 	srv->epoch |= 1;	/* never 0, which means "none" on the wire */
+	srv->limits = (rpc_limits) {0, 0, RPC_PAGE_MAX_DEFAULT};
 	if ((st = db_session_create(d, &s)) != SPREG_OK) {
 		free(srv);
 		return err_set(e, st, "out of memory");
@@ -244,6 +247,35 @@ const assess_rules *
 rpc_server_rules(rpc_server *srv)
 {
 	return srv->rules;
+}
+
+void
+rpc_server_set_limits(rpc_server *srv, const rpc_limits *l)
+{
+	srv->limits = *l;
+}
+
+const rpc_limits *
+rpc_server_limits(rpc_server *srv)
+{
+	return &srv->limits;
+}
+
+spreg_status
+rpc_page_size(const rpc_call *call, const char *field, uint32_t requested,
+    size_t *size_out, err *e)
+{
+	uint32_t max = call->srv->limits.page_max;
+
+	if (requested > max) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: at most %u",
+		    field, (unsigned) max);
+	}
+	if (requested == 0) {
+		requested = RPC_PAGE_DEFAULT < max ? RPC_PAGE_DEFAULT : max;
+	}
+	*size_out = requested;
+	return SPREG_OK;
 }
 
 spreg_status
@@ -747,6 +779,17 @@ finish(rpc_worker *w, spreg_status st, err *e)
 	    st ? e->msg : "");
 }
 
+/* The worker, ready for a request to be answered in *reply. */
+static void
+reset(rpc_worker *w, Spreg__V1__Reply *reply)
+{
+	arena_reset(&w->arena);
+	spreg__v1__reply__init(reply);
+	w->x->reply = reply;
+	w->method = "?";
+	w->start_ms = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
+}
+
 bool
 rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply)
@@ -755,11 +798,7 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
 	db_txn t;
 	err e;
 
-	arena_reset(&w->arena);
-	spreg__v1__reply__init(reply);
-	w->x->reply = reply;
-	w->method = "?";
-	w->start_ms = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
+	reset(w, reply);
 	e.msg[0] = '\0';
 	if ((st = db_read_begin(w->session, &t, &e)) == SPREG_OK) {
 		bool write = false;
@@ -799,6 +838,24 @@ rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n)
 			rpc_publish_events(w, x->events, x->nevents);
 		}
 	}
+}
+
+void
+rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
+    spreg_status st, const char *message, Spreg__V1__Reply *reply)
+{
+	err e;
+
+	reset(w, reply);
+	/* Decoded only for the request id the reply echoes. */
+	Spreg__V1__Request *env = spreg__v1__request__unpack(&w->arena.pb,
+	    len, req);
+	if (env != NULL) {
+		reply->request_id = env->request_id;
+		w->method = env->method;
+	}
+	err_set(&e, st, "%s", message);
+	finish(w, st, &e);
 }
 
 db_session *

@@ -112,6 +112,22 @@ void rpc_server_set_rules(rpc_server *srv, const assess_rules *rules);
 const assess_rules *rpc_server_rules(rpc_server *srv);
 
 /*
+ * The limits a client can learn from ServerInfo. page_max bounds the
+ * page_size (or limit) of every list call here; message_max and
+ * inflight_max are enforced by src/net/ and only reported (0: none in
+ * this process). Set before workers start; the default is
+ * {0, 0, RPC_PAGE_MAX_DEFAULT}.
+ */
+typedef struct rpc_limits {
+	size_t message_max;	/* bytes of one request */
+	size_t inflight_max;	/* requests at once per connection */
+	uint32_t page_max;	/* records per page */
+} rpc_limits;
+#define RPC_PAGE_MAX_DEFAULT 1000
+void rpc_server_set_limits(rpc_server *srv, const rpc_limits *l);
+const rpc_limits *rpc_server_limits(rpc_server *srv);
+
+/*
  * Notification hook. After a write is durable, the changes it logged are
  * handed over in seq order, each with the customers it concerns (their
  * ids; valid during the call only). Called from worker threads, possibly
@@ -176,6 +192,11 @@ void rpc_handle(rpc_worker *w, const void *req, size_t len,
 bool rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply);
 void rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n);
+
+/* Answers a request with st and message without running it (a server
+ * limit refused it); *reply as from rpc_handle_begin. */
+void rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
+    spreg_status st, const char *message, Spreg__V1__Reply *reply);
 
 /* Logs each request at debug level with its status and duration. */
 #endif
