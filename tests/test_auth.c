@@ -58,6 +58,8 @@ static char last_message[1024];
 
 /* ---- calls --------------------------------------------------------------- */
 
+static uint64_t next_request_id;	/* 0: calls carry none */
+
 static spreg_status
 call_as(const char *token, const char *method, const ProtobufCMessage *in,
     const ProtobufCMessageDescriptor *od, ProtobufCMessage **out)
@@ -69,6 +71,7 @@ call_as(const char *token, const char *method, const ProtobufCMessage *in,
 	env.method = (char *) method;
 	env.actor = "tester";
 	env.token = (char *) token;
+	env.request_id = next_request_id;
 	env.payload.len = protobuf_c_message_pack(in, payload);
 	env.payload.data = payload;
 	size_t len = spreg__v1__request__get_packed_size(&env);
@@ -891,6 +894,18 @@ START_TEST(revoked_at_once_and_writes_name_their_token)
 	ck_assert_int_eq(call_as(admin, ADM "RevokeToken", &rv.base, NULL,
 	    NULL), SPREG_FAILED_PRECONDITION);
 	ck_assert_ptr_nonnull(strstr(last_message, "last admin"));
+
+	/* A request id is one caller's: the admin reusing the editor's id
+	 * for the same request gets no saved reply of the editor's. */
+	put.subprocessor = vendor_init(&v, "replayed", NULL);
+	next_request_id = 424242;
+	ck_assert_int_eq(call_as(tokens[C_EDITOR], REG "PutSubprocessor",
+	    &put.base, NULL, NULL), SPREG_OK);
+	ck_assert_int_eq(call_as(tokens[C_EDITOR], REG "PutSubprocessor",
+	    &put.base, NULL, NULL), SPREG_OK);	/* a resend: the saved reply */
+	ck_assert_int_eq(call_as(admin, REG "PutSubprocessor", &put.base, NULL,
+	    NULL), SPREG_INVALID_ARGUMENT);
+	next_request_id = 0;
 
 	/* The right id with a wrong secret is unknown, not revoked. */
 	char forged[160];

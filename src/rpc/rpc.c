@@ -734,9 +734,13 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 		return st;
 	}
 	if (x->m->flags & RPC_WRITE) {
-		/* The digest ties a request id to one request. */
+		/* The digest ties a request id to one request by one
+		 * caller: another token reusing the id gets no saved reply
+		 * of someone else's. */
 		crypto_generichash_state h;
 		crypto_generichash_init(&h, NULL, 0, DB_DIGEST_LEN);
+		crypto_generichash_update(&h, (const unsigned char *)
+		    x->call.token, strlen(x->call.token) + 1);
 		crypto_generichash_update(&h, (const unsigned char *)
 		    env->method, strlen(env->method) + 1);
 		crypto_generichash_update(&h, env->payload.data,
