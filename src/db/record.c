@@ -1001,20 +1001,24 @@ db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
 }
 
 bool
-db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
-    char *const *services, size_t nservices)
+db_services_meet(char *const *a, size_t na, char *const *b, size_t nb)
 {
-	if (strcmp(c->customer_id, customer_id) == 0) {
-		return true;
-	}
-	for (size_t i = 0; i < c->n_services; i++) {
-		for (size_t j = 0; j < nservices; j++) {
-			if (strcmp(c->services[i], services[j]) == 0) {
+	for (size_t i = 0; i < na; i++) {
+		for (size_t j = 0; j < nb; j++) {
+			if (strcmp(a[i], b[j]) == 0) {
 				return true;
 			}
 		}
 	}
 	return false;
+}
+
+bool
+db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
+    char *const *services, size_t nservices)
+{
+	return strcmp(c->customer_id, customer_id) == 0 ||
+	    db_services_meet(c->services, c->n_services, services, nservices);
 }
 
 static bool

@@ -122,6 +122,9 @@ typedef struct db_change_filter {
 spreg_status db_change_list(db_txn *t, uint64_t since_seq, size_t limit,
     const db_change_filter *f, size_t scan_max, arena *a,
     Spreg__V1__Change ***out, size_t *n_out, uint64_t *next_out, err *e);
+/* Do the two lists of services share one? (A vendor serves a customer,
+ * a change concerns it.) */
+bool db_services_meet(char *const *a, size_t na, char *const *b, size_t nb);
 /* Does c concern the customer (its services or its id)? */
 bool db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
     char *const *services, size_t nservices);

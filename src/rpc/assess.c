@@ -253,17 +253,8 @@ add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
 static bool
 serves_customer(const Spreg__V1__Subprocessor *sp, const request *rq)
 {
-	if (!rq->by_customer) {
-		return true;
-	}
-	for (size_t i = 0; i < sp->n_services; i++) {
-		for (size_t j = 0; j < rq->nservices; j++) {
-			if (strcmp(sp->services[i], rq->services[j]) == 0) {
-				return true;
-			}
-		}
-	}
-	return false;
+	return !rq->by_customer || db_services_meet(sp->services,
+	    sp->n_services, rq->services, rq->nservices);
 }
 
 static spreg_status

@@ -123,14 +123,8 @@ parse_as_of(const char *s, db_as_of *at, err *e)
 bool
 rpc_serves(const Spreg__V1__Subprocessor *sp, const Spreg__V1__Customer *c)
 {
-	for (size_t i = 0; i < sp->n_services; i++) {
-		for (size_t j = 0; j < c->n_services; j++) {
-			if (strcmp(sp->services[i], c->services[j]) == 0) {
-				return true;
-			}
-		}
-	}
-	return false;
+	return db_services_meet(sp->services, sp->n_services, c->services,
+	    c->n_services);
 }
 
 static spreg_status
