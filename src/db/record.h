@@ -177,6 +177,8 @@ spreg_status db_meta_put_u64(db_txn *t, const char *key, uint64_t value,
 spreg_status db_token_get(db_txn *t, const char *id, arena *a,
     Spreg__V1__Token **out, err *e);
 spreg_status db_token_put(db_txn *t, const Spreg__V1__Token *tok, err *e);
+/* Is there any token at all (revoked ones count)? */
+spreg_status db_token_any(db_txn *t, bool *any, err *e);
 /* Every token, in id order. */
 spreg_status db_token_list(db_txn *t, arena *a, Spreg__V1__Token ***out,
     size_t *n_out, err *e);

@@ -51,6 +51,19 @@ db_token_put(db_txn *t, const Spreg__V1__Token *tok, err *e)
 }
 
 spreg_status
+db_token_any(db_txn *t, bool *any, err *e)
+{
+	MDB_stat stat;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, db_dbi(t->d, DB_TOKENS), &stat)) != 0) {
+		return db_fail(t, rc, "tokens", e);
+	}
+	*any = stat.ms_entries > 0;
+	return SPREG_OK;
+}
+
+spreg_status
 db_token_list(db_txn *t, arena *a, Spreg__V1__Token ***out, size_t *n_out,
     err *e)
 {

@@ -456,22 +456,12 @@ static spreg_status
 bootstrap_cb(db_txn *t, void *arg, err *e)
 {
 	bootstrap *b = arg;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	bool any;
+	spreg_status st;
 
 	b->created = false;
-	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_TOKENS), &cur)) !=
-	    0) {
-		return db_fail(t, rc, "tokens", e);
-	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	mdb_cursor_close(cur);
-	if (rc == 0) {
-		return SPREG_OK;	/* tokens exist: nothing to do */
-	}
-	if (rc != MDB_NOTFOUND) {
-		return db_fail(t, rc, "tokens", e);
+	if ((st = db_token_any(t, &any, e)) != SPREG_OK || any) {
+		return st;	/* tokens exist: nothing to do */
 	}
 	b->created = true;
 	return db_token_put(t, b->tok, e);
@@ -519,7 +509,7 @@ rpc_auth_bootstrap(rpc_server *srv, const char *path, bool *created, err *e)
 	db_session *s;
 	db_txn t;
 	arena a;
-	uint64_t count = 0;
+	bool any = false;
 	char *bearer = NULL, now[TIME_BUF];
 	spreg_status st;
 
@@ -529,13 +519,10 @@ rpc_auth_bootstrap(rpc_server *srv, const char *path, bool *created, err *e)
 	}
 	arena_init(&a, 1 << 20);
 	if ((st = db_read_begin(s, &t, e)) == SPREG_OK) {
-		Spreg__V1__Token **all;
-		size_t n;
-		st = db_token_list(&t, &a, &all, &n, e);
-		count = n;
+		st = db_token_any(&t, &any, e);
 		db_read_end(s);
 	}
-	if (st != SPREG_OK || count > 0) {
+	if (st != SPREG_OK || any) {
 		goto out;
 	}
 	Spreg__V1__Token *tok = arena_alloc(&a, sizeof(*tok));
