@@ -71,6 +71,7 @@ struct rpc_call {
 	const char *actor;	/* what the client says; not checked */
 	/* The caller, from its token (rpc/auth.h). */
 	const char *token;	/* the token's name */
+	const Spreg__V1__Token *token_record;	/* NULL: --insecure-local */
 	Spreg__V1__Role role;
 	const char *customer_id;	/* a customer token's; else NULL */
 	uint64_t request_id;
