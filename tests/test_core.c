@@ -330,6 +330,114 @@ START_TEST(invalid_records_name_the_field)
 }
 END_TEST
 
+/* Every bidi control, UTF-8 encoded. */
+static const char *const bidi_controls[] = {
+	"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad",
+	"\xe2\x80\xae",		/* U+202A-U+202E */
+	"\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9",
+					/* U+2066-U+2069 */
+	"\xe2\x80\x8e", "\xe2\x80\x8f",	/* U+200E, U+200F */
+	"\xd8\x9c",			/* U+061C */
+};
+#define NBIDI (sizeof(bidi_controls) / sizeof(*bidi_controls))
+
+/* A name that reads "Stripe" but hides reordered text: each bidi control
+ * in each single-line field of a vendor is refused, naming the field. */
+START_TEST(bidi_controls_refused_in_names)
+{
+	char text[64];
+	fixture f;
+	err e;
+
+	snprintf(text, sizeof(text), "Stripe%sInc", bidi_controls[_i]);
+	for (int field = 0; field < 5; field++) {
+		const char *expect = NULL;
+		fixture_init(&f);
+		switch (field) {
+		case 0: f.sp.name = text; expect = "name: "; break;
+		case 1: f.sp.legal_entity = text; expect = "legal_entity: ";
+			break;
+		case 2: f.sg.document_ref = text;
+			expect = "safeguards[0].document_ref: "; break;
+		case 3: f.sg.tia_ref = text; expect = "safeguards[0].tia_ref: ";
+			break;
+		case 4: f.sp.website = "https://stripe.com/";
+			snprintf(text, sizeof(text), "https://str%sipe.com",
+			    bidi_controls[_i]);
+			f.sp.website = text; expect = "website: "; break;
+		}
+		ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+		ck_assert_msg(strncmp(e.msg, expect, strlen(expect)) == 0 &&
+		    strstr(e.msg, "bidirectional control character (U+") !=
+		        NULL, "control %d, field %d: '%s'", _i, field, e.msg);
+	}
+
+	Spreg__V1__Customer c = SPREG__V1__CUSTOMER__INIT;
+	c.id = "acme";
+	c.name = text;
+	snprintf(text, sizeof(text), "Acme%sCorp", bidi_controls[_i]);
+	ck_assert_int_eq(validate_customer(&c, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(e.msg, "customer.name: has a bidirectional") ==
+	    e.msg, "%s", e.msg);
+}
+END_TEST
+
+/* Prose keeps the marks RTL writing uses, never the embeddings,
+ * overrides and isolates; invalid UTF-8 is refused everywhere. */
+START_TEST(bidi_in_prose_and_bad_utf8)
+{
+	char text[64];
+	unsigned cp = 0;
+	fixture f;
+	err e;
+
+	for (size_t i = 0; i < NBIDI; i++) {
+		bool mark = i >= 9;
+		snprintf(text, sizeof(text), "Payments%s\nfor EU", bidi_controls[i]);
+		fixture_init(&f);
+		f.sp.purpose = text;
+		if (mark) {
+			ck_assert_msg(check(&f, &e) == SPREG_OK, "%zu: %s", i,
+			    e.msg);
+			ck_assert(validate_text(text, true));
+			ck_assert(!validate_text(text + 8, false));
+		} else {
+			ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+			ck_assert_msg(strstr(e.msg, "purpose: has a bidirectional")
+			    == e.msg, "%s", e.msg);
+			ck_assert_int_eq(validate_text_fault(text, true, &cp),
+			    VALIDATE_FAULT_BIDI);
+		}
+	}
+	ck_assert_int_eq(validate_text_fault("x\xe2\x80\xaey", false, &cp),
+	    VALIDATE_FAULT_BIDI);
+	ck_assert_uint_eq(cp, 0x202e);
+	ck_assert_int_eq(validate_text_fault("x\xd8\x9c", false, &cp),
+	    VALIDATE_FAULT_BIDI);
+	ck_assert_uint_eq(cp, 0x061c);
+	/* Near neighbours stay allowed: ZWJ, en dash, U+206A. */
+	ck_assert(validate_text("a\xe2\x80\x8d" "b\xe2\x80\x93"
+	    "c\xe2\x81\xaa", false));
+
+	fixture_init(&f);
+	f.sp.legal_entity = "Stripe\xc3";	/* truncated sequence */
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, "legal_entity: not valid UTF-8");
+	fixture_init(&f);
+	f.sp.purpose = "bad \xe2\x80";
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, "purpose: not valid UTF-8");
+	fixture_init(&f);
+	f.sp.name = "tab\there";
+	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, "name: has a control character (0x09)");
+	ck_assert_int_eq(validate_text_field("reason", "ok \xe2\x81\xa7", true,
+	    &e), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg,
+	    "reason: has a bidirectional control character (U+2067)");
+}
+END_TEST
+
 static bool
 custom_only(void *arg, const char *key)
 {
@@ -416,6 +524,8 @@ core_suite(void)
 	tcase_add_test(tc, slugs_and_text);
 	tcase_add_test(tc, valid_record_normalised);
 	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 18);
+	tcase_add_loop_test(tc, bidi_controls_refused_in_names, 0, NBIDI);
+	tcase_add_test(tc, bidi_in_prose_and_bad_utf8);
 	tcase_add_test(tc, custom_categories_accepted);
 	tcase_add_test(tc, operator_limits);
 	suite_add_tcase(s, tc);

@@ -20,6 +20,7 @@ static catalog *cat;
 static db *d;
 static rpc_server *srv;
 static rpc_worker *w;
+static const char *envelope_actor = "tester";
 
 static void
 setup(void)
@@ -69,7 +70,7 @@ envelope(const char *method, uint64_t request_id, const ProtobufCMessage *msg,
 
 	env.method = (char *) method;
 	env.request_id = request_id;
-	env.actor = "tester";
+	env.actor = (char *) envelope_actor;
 	env.payload.len = protobuf_c_message_pack(msg, payload);
 	env.payload.data = payload;
 	*len = spreg__v1__request__get_packed_size(&env);
@@ -1176,6 +1177,84 @@ START_TEST(string_and_list_limits_in_writes)
 }
 END_TEST
 
+/* Bidi controls and invalid UTF-8 in names, prose, reasons and the
+ * actor: refused naming the field, nothing stored. */
+START_TEST(bidi_and_bad_utf8_refused_store_unchanged)
+{
+	static const char rlo[] = "Acme \xe2\x80\xae" "cod.exe";
+	uint64_t count0, seq0, count1, seq1, seq;
+	char msg[512];
+
+	time_set_clock(fake_clock);
+	fingerprint(&count0, &seq0);
+
+	put_req p;
+	put_req_init(&p, "bidi-vendor");
+	p.sp.name = (char *) rlo;
+	ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg,
+	    "name: has a bidirectional control character (U+202E)");
+
+	Spreg__V1__PutDataCategoryRequest dc =
+	    SPREG__V1__PUT_DATA_CATEGORY_REQUEST__INIT;
+	Spreg__V1__DataCategory cat_in = SPREG__V1__DATA_CATEGORY__INIT;
+	dc.category = &cat_in;
+	cat_in.key = "user.contact.pager";
+	cat_in.parent = "user.contact";
+	cat_in.name = "Pager \xe2\x81\xa6x";
+	ck_assert_int_eq(call(REG "PutDataCategory", &dc.base,
+	    &spreg__v1__put_data_category_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg,
+	    "category.name: has a bidirectional control character (U+2066)");
+	cat_in.name = "Pager";
+	cat_in.description = "beeps \xe2\x80\xab" "twice";
+	ck_assert_int_eq(call(REG "PutDataCategory", &dc.base,
+	    &spreg__v1__put_data_category_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "category.description: has a bidirectional "
+	    "control character (U+202B)");
+
+	Spreg__V1__PutCustomerRequest pc = SPREG__V1__PUT_CUSTOMER_REQUEST__INIT;
+	Spreg__V1__Customer cu = SPREG__V1__CUSTOMER__INIT;
+	cu.id = "acme";
+	cu.name = "Acme\xe2\x80\x8f";	/* RLM: not in a name */
+	pc.customer = &cu;
+	ck_assert_int_eq(call(REG "PutCustomer", &pc.base,
+	    &spreg__v1__put_customer_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg,
+	    "customer.name: has a bidirectional control character (U+200F)");
+
+	/* A reason is stored even without an emergency: checked too. */
+	ck_assert_int_eq(announce("paynow", "2027-01-07", false, "bad \xff",
+	    &seq, msg, sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "reason: not valid UTF-8");
+
+	/* The actor is recorded on every change. */
+	put_req_init(&p, "bidi-vendor");
+	envelope_actor = rlo;
+	ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg,
+	    "actor: has a bidirectional control character (U+202E)");
+	envelope_actor = "bad \xc3(";
+	ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "actor: not valid UTF-8");
+	envelope_actor = "tester";
+
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count1, count0);
+	ck_assert_uint_eq(seq1, seq0);
+	time_set_clock(NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1198,6 +1277,7 @@ main(void)
 	tcase_add_test(tc, verify_points_at_altered_records);
 	tcase_add_test(tc, page_limit_is_the_servers);
 	tcase_add_test(tc, string_and_list_limits_in_writes);
+	tcase_add_test(tc, bidi_and_bad_utf8_refused_store_unchanged);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

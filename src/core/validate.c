@@ -77,8 +77,24 @@ validate_category_key(const char *s)
 	return !seg_empty;
 }
 
-bool
-validate_text(const char *s, bool multiline)
+/* Explicit embeddings, overrides and isolates: they reorder the text
+ * around them, up to the end of a line (a table row, a CSV record). */
+static bool
+bidi_control(unsigned cp)
+{
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* The zero-width marks LRM, RLM and ALM: they reorder nothing beyond
+ * their neighbours, and right-to-left prose uses them. */
+static bool
+bidi_mark(unsigned cp)
+{
+	return cp == 0x200e || cp == 0x200f || cp == 0x061c;
+}
+
+validate_fault
+validate_text_fault(const char *s, bool multiline, unsigned *cp_out)
 {
 	const unsigned char *p = (const unsigned char *) s;
 
@@ -89,7 +105,8 @@ validate_text(const char *s, bool multiline)
 		if (c < 0x80) {
 			if ((c < 0x20 || c == 0x7f) &&
 			    !(multiline && (c == '\n' || c == '\t'))) {
-				return false;
+				*cp_out = c;
+				return VALIDATE_FAULT_CONTROL;
 			}
 			p++;
 			continue;
@@ -103,11 +120,11 @@ validate_text(const char *s, bool multiline)
 			len = 4;
 			cp = c & 0x07;
 		} else {
-			return false;
+			return VALIDATE_FAULT_UTF8;
 		}
 		for (size_t i = 1; i < len; i++) {
 			if ((p[i] & 0xc0) != 0x80) {
-				return false;
+				return VALIDATE_FAULT_UTF8;
 			}
 			cp = (cp << 6) | (p[i] & 0x3f);
 		}
@@ -115,11 +132,45 @@ validate_text(const char *s, bool multiline)
 		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
 		    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
 		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			return false;
+			return VALIDATE_FAULT_UTF8;
+		}
+		if (bidi_control(cp) || (!multiline && bidi_mark(cp))) {
+			*cp_out = cp;
+			return VALIDATE_FAULT_BIDI;
 		}
 		p += len;
 	}
-	return true;
+	return VALIDATE_FAULT_NONE;
+}
+
+bool
+validate_text(const char *s, bool multiline)
+{
+	unsigned cp;
+
+	return validate_text_fault(s, multiline, &cp) == VALIDATE_FAULT_NONE;
+}
+
+spreg_status
+validate_text_field(const char *field, const char *s, bool multiline, err *e)
+{
+	unsigned cp = 0;
+
+	switch (validate_text_fault(s, multiline, &cp)) {
+	case VALIDATE_FAULT_NONE:
+		return SPREG_OK;
+	case VALIDATE_FAULT_UTF8:
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: not valid UTF-8", field);
+	case VALIDATE_FAULT_CONTROL:
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: has a control character (0x%02X)", field, cp);
+	case VALIDATE_FAULT_BIDI:
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s: has a bidirectional control character (U+%04X)",
+		    field, cp);
+	}
+	return err_set(e, SPREG_INTERNAL, "%s: unchecked", field);
 }
 
 static spreg_status
@@ -133,12 +184,7 @@ check_text(const char *field, const char *s, size_t max, bool required,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s: longer than %zu bytes", field, max);
 	}
-	if (!validate_text(s, multiline)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s: not valid UTF-8 text (or has control characters)",
-		    field);
-	}
-	return SPREG_OK;
+	return validate_text_field(field, s, multiline, e);
 }
 
 static spreg_status

@@ -43,9 +43,30 @@ typedef bool (*validate_category_fn)(void *arg, const char *key);
 
 /* [a-z0-9][a-z0-9-]{0,63} */
 bool validate_slug(const char *s);
-/* Well-formed UTF-8 without control characters (tab allowed when
- * multiline; newline too). */
+/*
+ * Text a client sends: well-formed UTF-8, no control characters (tab
+ * and newline allowed when multiline), no bidirectional controls. Names,
+ * references, URLs and the actor are single-line and refuse every bidi
+ * control (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C): shown
+ * in a table or a spreadsheet they could reorder what is read next to
+ * them. Multiline prose (purposes, descriptions, reasons) refuses the
+ * embeddings, overrides and isolates but keeps the marks LRM, RLM and
+ * ALM, which right-to-left writing needs and which reorder nothing.
+ */
+typedef enum validate_fault {
+	VALIDATE_FAULT_NONE,
+	VALIDATE_FAULT_UTF8,	/* not well-formed UTF-8 */
+	VALIDATE_FAULT_CONTROL,	/* a C0 control or DEL */
+	VALIDATE_FAULT_BIDI,	/* a bidirectional control character */
+} validate_fault;
+/* *cp_out is set to the offending character for CONTROL and BIDI. */
+validate_fault validate_text_fault(const char *s, bool multiline,
+    unsigned *cp_out);
 bool validate_text(const char *s, bool multiline);
+/* INVALID_ARGUMENT naming field and the fault, e.g. "name: has a
+ * bidirectional control character (U+202E)". */
+spreg_status validate_text_field(const char *field, const char *s,
+    bool multiline, err *e);
 /* A dotted category key: segments of [a-z0-9_], 1..255 bytes. */
 bool validate_category_key(const char *s);
 

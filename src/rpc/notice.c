@@ -131,12 +131,16 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 		    "effective_at: %s is not after today", in->effective_at);
 	}
 	size_t text_max = validate_limits_get()->text_max;
-	if (in->emergency && (in->reason[0] == '\0' ||
-	                         strlen(in->reason) > text_max ||
-	                         !validate_text(in->reason, true))) {
+	if ((in->emergency && in->reason[0] == '\0') ||
+	    strlen(in->reason) > text_max) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "reason: an emergency replacement needs a reason (text, at "
 		    "most %zu bytes)", text_max);
+	}
+	/* Stored with the announcement, emergency or not. */
+	if ((st = validate_text_field("reason", in->reason, true, e)) !=
+	    SPREG_OK) {
+		return st;
 	}
 	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
 	if (sp == NULL) {
@@ -254,9 +258,13 @@ rpc_object_to_change(rpc_call *call, const ProtobufCMessage *in_,
 		return err_set(e, SPREG_INVALID_ARGUMENT, "change_seq: required");
 	}
 	size_t text_max = validate_limits_get()->text_max;
-	if (strlen(in->reason) > text_max || !validate_text(in->reason, true)) {
+	if (strlen(in->reason) > text_max) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "reason: at most %zu bytes of text", text_max);
+	}
+	if ((st = validate_text_field("reason", in->reason, true, e)) !=
+	    SPREG_OK) {
+		return st;
 	}
 	return db_objection_put(call->txn, in->customer_id, in->change_seq,
 	    in->reason, &who, call->arena, &out->objection, &out->change, e);

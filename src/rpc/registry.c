@@ -440,6 +440,7 @@ put_data_category(rpc_call *call, const ProtobufCMessage *in_,
 	const catalog *cat = rpc_server_catalog(call->srv);
 	Spreg__V1__DataCategory *c, *parent_custom;
 	const catalog_category *parent_shipped;
+	spreg_status st;
 	err ignored;
 
 	if (in->category == NULL) {
@@ -467,17 +468,21 @@ put_data_category(rpc_call *call, const ProtobufCMessage *in_,
 		    "category.parent: must be the key without its last "
 		    "segment (user keys go under an existing parent)");
 	}
-	if (c->name[0] == '\0' || strlen(c->name) > validate_name_max() ||
-	    !validate_text(c->name, false)) {
+	if (c->name[0] == '\0' || strlen(c->name) > validate_name_max()) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "category.name: required, at most %zu bytes of text",
 		    validate_name_max());
 	}
-	if (strlen(c->description) > validate_limits_get()->text_max ||
-	    !validate_text(c->description, true)) {
+	if (strlen(c->description) > validate_limits_get()->text_max) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "category.description: at most %zu bytes of text",
 		    validate_limits_get()->text_max);
+	}
+	if ((st = validate_text_field("category.name", c->name, false, e)) !=
+	        SPREG_OK ||
+	    (st = validate_text_field("category.description", c->description,
+	         true, e)) != SPREG_OK) {
+		return st;
 	}
 	parent_shipped = catalog_category_find(cat, c->parent);
 	if (parent_shipped == NULL &&

@@ -705,6 +705,12 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 	if (env->actor[0] == '\0') {
 		x->call.actor = x->call.token;
 	}
+	/* Recorded on every write and shown next to names: text, one line,
+	 * no bidi controls. */
+	if ((st = validate_text_field("actor", x->call.actor, false, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
 	const rpc_service *svc = find_method(env->method, &index);
 	if (svc == NULL) {
 		return err_set(e, SPREG_UNIMPLEMENTED,
