@@ -334,11 +334,12 @@ START_TEST(bad_envelopes)
 		ck_assert_ptr_nonnull(strstr(r.message, "method"));
 	}
 
-	/* A deadline already passed. */
+	/* The deprecated absolute deadline is ignored: it compared the
+	 * client's clock with the server's. */
 	env.method = REG "ServerInfo";
 	env.deadline_unix_ms = 1000;
 	rpc_handle(w, out, spreg__v1__request__pack(&env, out), &r);
-	ck_assert_int_eq(r.code, SPREG_DEADLINE_EXCEEDED);
+	ck_assert_int_eq(r.code, SPREG_OK);
 
 	fingerprint(&count1, &seq1);
 	ck_assert_uint_eq(count0, count1);
@@ -1255,6 +1256,150 @@ START_TEST(bidi_and_bad_utf8_refused_store_unchanged)
 }
 END_TEST
 
+/* A monotonic clock the tests move; starts where the real one is, so a
+ * server created before it was injected sees no jump. */
+static int64_t fake_mono_ms;
+
+static int64_t
+fake_mono(void)
+{
+	return fake_mono_ms;
+}
+
+static void
+fake_clocks_start(void)
+{
+	fake_mono_ms = time_mono_ms();
+	time_set_mono_clock(fake_mono);
+	time_set_clock(fake_clock);
+}
+
+static void
+fake_clocks_stop(void)
+{
+	time_set_mono_clock(NULL);
+	time_set_clock(NULL);
+	fake_now_ms = 1795435200000LL;
+}
+
+/* A create_only put of id under request_id; the change's seq, or 0 when
+ * it failed (*code tells how). */
+static uint64_t
+put_once(const char *id, uint64_t request_id, spreg_status *code)
+{
+	Spreg__V1__PutSubprocessorResponse *r;
+	put_req p;
+	uint64_t seq = 0;
+
+	put_req_init(&p, id);
+	p.req.create_only = true;
+	*code = call_id(REG "PutSubprocessor", request_id, &p.req.base,
+	    &spreg__v1__put_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &r, NULL, 0);
+	if (*code == SPREG_OK) {
+		seq = r->change->seq;
+		spreg__v1__put_subprocessor_response__free_unpacked(r, NULL);
+	}
+	return seq;
+}
+
+/* The at-most-once window is 24 h of store time: a wall clock stepped
+ * forward 25 h expires nothing; 25 h really passing does. */
+START_TEST(replay_window_ignores_wall_clock_steps)
+{
+	spreg_status code;
+
+	fake_clocks_start();
+	uint64_t first = put_once("replayed-vendor", 501, &code);
+	ck_assert_int_eq(code, SPREG_OK);
+	fake_now_ms += 25LL * 3600 * 1000;
+	/* Another write: the one that forgets expired ids. */
+	ck_assert_uint_gt(put_once("other-vendor", 502, &code), first);
+	ck_assert_uint_eq(put_once("replayed-vendor", 501, &code), first);
+	ck_assert_int_eq(code, SPREG_OK);
+
+	/* A day of store time later the id is forgotten: the resend runs
+	 * again, and create_only shows it. */
+	fake_mono_ms += 25LL * 3600 * 1000;
+	ck_assert_uint_gt(put_once("third-vendor", 503, &code), first);
+	ck_assert_uint_eq(put_once("replayed-vendor", 501, &code), 0);
+	ck_assert_int_eq(code, SPREG_ALREADY_EXISTS);
+	fake_clocks_stop();
+}
+END_TEST
+
+/* The wall clock steps back an hour: change times stay at the last one
+ * until the clock catches up, then follow it again. */
+START_TEST(change_times_never_go_back)
+{
+	char t0[TIME_BUF], t1[TIME_BUF];
+	Spreg__V1__PutSubprocessorResponse *r;
+	const char *ids[] = {"v-one", "v-two", "v-three", "v-four"};
+	const int64_t steps[] = {0, -3600000, 1000, 3601000};
+
+	fake_clocks_start();
+	int64_t start = fake_now_ms;
+	time_format(start, t0);
+	time_format(start + 2000, t1);
+	for (size_t i = 0; i < 4; i++) {
+		put_req p;
+		fake_now_ms += steps[i];
+		put_req_init(&p, ids[i]);
+		ck_assert_int_eq(call(REG "PutSubprocessor", &p.req.base,
+		    &spreg__v1__put_subprocessor_response__descriptor,
+		    (ProtobufCMessage **) &r, NULL, 0), SPREG_OK);
+		/* Three writes at the held time, then the clock again. */
+		ck_assert_str_eq(r->change->time, i < 3 ? t0 : t1);
+		ck_assert_str_eq(r->subprocessor->updated_at, r->change->time);
+		spreg__v1__put_subprocessor_response__free_unpacked(r, NULL);
+	}
+	fake_clocks_stop();
+}
+END_TEST
+
+/* timeout_ms counts on the server's monotonic clock from arrival; a
+ * write that waited past it changes nothing. */
+START_TEST(timeout_counts_from_arrival)
+{
+	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
+	Spreg__V1__Reply r;
+	uint64_t count0, seq0, count1, seq1;
+	uint8_t buf[4096];
+	put_req p;
+
+	fake_clocks_start();
+	fingerprint(&count0, &seq0);
+	put_req_init(&p, "late-vendor");
+	uint8_t payload[2048];
+	env.method = REG "PutSubprocessor";
+	env.request_id = 601;
+	env.timeout_ms = 200;
+	env.payload.len = protobuf_c_message_pack(&p.req.base, payload);
+	env.payload.data = payload;
+	size_t len = spreg__v1__request__pack(&env, buf);
+
+	ck_assert(rpc_handle_begin(w, buf, len, &r));
+	fake_mono_ms += 201;	/* queued behind a slow commit */
+	rpc_write_batch(rpc_worker_session(w), &w, 1);
+	ck_assert_int_eq(r.code, SPREG_DEADLINE_EXCEEDED);
+	ck_assert_str_eq(r.message,
+	    "timeout_ms: 200 ms passed before the request was run");
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(seq1, seq0);
+	ck_assert_uint_eq(count1, count0);
+
+	/* Within it, it runs, however far the wall clock is off. */
+	fake_now_ms += 11000;
+	env.request_id = 602;
+	len = spreg__v1__request__pack(&env, buf);
+	ck_assert(rpc_handle_begin(w, buf, len, &r));
+	fake_mono_ms += 200;
+	rpc_write_batch(rpc_worker_session(w), &w, 1);
+	ck_assert_int_eq(r.code, SPREG_OK);
+	fake_clocks_stop();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1278,6 +1423,9 @@ main(void)
 	tcase_add_test(tc, page_limit_is_the_servers);
 	tcase_add_test(tc, string_and_list_limits_in_writes);
 	tcase_add_test(tc, bidi_and_bad_utf8_refused_store_unchanged);
+	tcase_add_test(tc, replay_window_ignores_wall_clock_steps);
+	tcase_add_test(tc, change_times_never_go_back);
+	tcase_add_test(tc, timeout_counts_from_arrival);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -53,8 +53,9 @@ typedef struct spreg_tls_options {
 spreg_status spreg_client_open_tls(const char *url,
     const spreg_tls_options *tls, bool wait, spreg_client **out);
 
-/* Per-call timeout in milliseconds (default 10000); also sent to the
- * server as the call's deadline. */
+/* Per-call timeout in milliseconds (default 10000). It is also sent to
+ * the server as timeout_ms, which the server counts from the request's
+ * arrival on its own clock: clocks that disagree do not matter. */
 void spreg_client_set_timeout(spreg_client *c, int timeout_ms);
 /* Recorded by the server as the author of writes (default user@host),
  * next to the token's name. The string is copied. */

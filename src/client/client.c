@@ -362,7 +362,9 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	env.method = (char *) method;
 	env.actor = c->actor;
 	env.token = c->token;
-	env.deadline_unix_ms = now_ms() + c->timeout_ms;
+	/* A duration, not a moment: the server measures it on its own
+	 * clock, so the two clocks may disagree by any amount. */
+	env.timeout_ms = c->timeout_ms > 0 ? (uint32_t) c->timeout_ms : 0;
 	env.payload.data = payload;
 	env.payload.len = plen;
 	do {	/* 0 means "no id" to the server */

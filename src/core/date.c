@@ -1,5 +1,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -186,15 +187,48 @@ time_parse(const char *s, int64_t *unix_ms_out)
 	return true;
 }
 
+#ifdef SPREG_TEST_HOOKS
+/* The offset in SPREG_TEST_CLOCK_FILE, 0 when there is none. */
+static int64_t
+test_clock_offset(void)
+{
+	const char *path = getenv("SPREG_TEST_CLOCK_FILE");
+	long long offset = 0;
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL) {
+		return 0;
+	}
+	if (fscanf(f, "%lld", &offset) != 1) {
+		offset = 0;
+	}
+	fclose(f);
+	return (int64_t) offset;
+}
+#endif
+
 static int64_t
 real_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#ifdef SPREG_TEST_HOOKS
+	ms += test_clock_offset();
+#endif
+	return ms;
+}
+
+static int64_t
+real_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static _Atomic(int64_t (*)(void)) clock_fn = real_now_ms;
+static _Atomic(int64_t (*)(void)) mono_fn = real_mono_ms;
 
 int64_t
 time_now_ms(void)
@@ -206,4 +240,29 @@ void
 time_set_clock(int64_t (*now_ms)(void))
 {
 	atomic_store(&clock_fn, now_ms != NULL ? now_ms : real_now_ms);
+}
+
+int64_t
+time_mono_ms(void)
+{
+	return atomic_load(&mono_fn)();
+}
+
+void
+time_set_mono_clock(int64_t (*mono_ms)(void))
+{
+	atomic_store(&mono_fn, mono_ms != NULL ? mono_ms : real_mono_ms);
+}
+
+void
+time_test_write_delay(void)
+{
+#ifdef SPREG_TEST_HOOKS
+	const char *ms = getenv("SPREG_TEST_WRITE_DELAY_MS");
+	long delay = ms != NULL ? strtol(ms, NULL, 10) : 0;
+	if (delay > 0) {
+		struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+#endif
 }

@@ -22,9 +22,28 @@ void time_format(int64_t unix_ms, char buf[TIME_BUF]);
 /* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)". */
 bool time_parse(const char *s, int64_t *unix_ms_out);
 
-/* Wall clock in Unix milliseconds, or the injected one. */
+/* Wall clock in Unix milliseconds, or the injected one. It may step
+ * either way: nothing that measures a duration reads it. */
 int64_t time_now_ms(void);
 /* Tests inject a clock; NULL restores the real one. */
 void time_set_clock(int64_t (*now_ms)(void));
+
+/* A monotonic clock in milliseconds (from an arbitrary origin), for
+ * durations: deadlines, ages, uptime. Clock steps never move it. */
+int64_t time_mono_ms(void);
+/* Tests inject one; NULL restores the real one. */
+void time_set_mono_clock(int64_t (*mono_ms)(void));
+
+/*
+ * Test hooks, compiled in only with SPREG_TEST_HOOKS (the spregd-test
+ * binary the integration tests run; never the installed spregd):
+ * - SPREG_TEST_CLOCK_FILE names a file holding a signed offset in ms,
+ *   added to the wall clock; re-read on every reading, so a test can
+ *   step the server's clock while it runs.
+ * - SPREG_TEST_WRITE_DELAY_MS: time_test_write_delay() sleeps that long
+ *   (the writer calls it before each batch: a stalled server).
+ * Without SPREG_TEST_HOOKS, time_test_write_delay() does nothing.
+ */
+void time_test_write_delay(void);
 
 #endif

@@ -100,8 +100,8 @@ typedef enum db_table {
 	DB_IDX_MECHANISM,	/* mechanism id -> id (dupsort) */
 	DB_IDX_SERVICE,	/* service -> id (dupsort) */
 	DB_IDX_STATUS,	/* "active" etc. -> id (dupsort) */
-	DB_REQUESTS,	/* be64(request id) -> be64(time) digest reply */
-	DB_REQUEST_TIMES,	/* be64(time) be64(request id) -> "" */
+	DB_REQUESTS,	/* be64(request id) -> be64(store time) digest reply */
+	DB_REQUEST_TIMES,	/* be64(store time) be64(request id) -> "" */
 	DB_CATEGORIES,	/* user-added category key -> packed DataCategory */
 	DB_CUSTOMERS,	/* id -> packed Customer */
 	DB_IDX_CUSTOMER_SERVICE,	/* service -> customer id (dupsort) */

@@ -1135,6 +1135,33 @@ db_request_find(db_txn *t, uint64_t request_id,
 	return SPREG_OK;
 }
 
+spreg_status
+db_request_newest(db_txn *t, int64_t *time_out, err *e)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_REQUEST_TIMES),
+	         &cur)) != 0) {
+		return db_fail(t, rc, "requests", e);
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		*time_out = 0;
+		return SPREG_OK;
+	}
+	if (rc != 0) {
+		return db_fail(t, rc, "requests", e);
+	}
+	if (k.mv_size != 16) {
+		return err_set(e, SPREG_DATA_LOSS, "requests: bad time key");
+	}
+	*time_out = (int64_t) db_be64_get(k.mv_data);
+	return SPREG_OK;
+}
+
 /* Forgets a few of the oldest entries past their time to live. */
 static spreg_status
 prune_requests(db_txn *t, int64_t now_ms, err *e)

@@ -147,12 +147,19 @@ spreg_status db_change_hash(db_txn *t, uint64_t seq, arena *a,
 spreg_status db_request_find(db_txn *t, uint64_t request_id,
     const unsigned char digest[DB_DIGEST_LEN], arena *a, void **reply_out,
     size_t *len_out, err *e);
-/* Saves the reply; also forgets up to a few entries older than
- * DB_REQUEST_TTL_MS. */
+/*
+ * Saves the reply; also forgets up to a few entries older than
+ * DB_REQUEST_TTL_MS. Ages are in "store time" (now_ms), which the caller
+ * keeps: a clock that only moves forward, at most as fast as real time,
+ * and never with the wall clock's steps (see rpc.c). Stores written
+ * before it was kept hold wall-clock times, where store time resumes.
+ */
 spreg_status db_request_save(db_txn *t, uint64_t request_id,
     const unsigned char digest[DB_DIGEST_LEN], const void *reply, size_t len,
     int64_t now_ms, err *e);
 #define DB_REQUEST_TTL_MS (24LL * 3600 * 1000)
+/* The store time of the newest saved reply; 0 when none is saved. */
+spreg_status db_request_newest(db_txn *t, int64_t *time_out, err *e);
 
 /* User-added data categories. */
 spreg_status db_category_get(db_txn *t, const char *key, arena *a,

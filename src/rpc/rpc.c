@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,19 @@ struct rpc_server {
 	const assess_rules *rules;	/* not owned; NULL until set */
 	bool insecure_local;
 	rpc_limits limits;
+	int64_t started_mono;
+	/*
+	 * Time as writes see it. Store time (for the request-id window)
+	 * resumes at the newest saved reply's and runs on the monotonic
+	 * clock, so no wall-clock step shortens the window; time the server
+	 * is down does not count, which only lengthens it. Change times
+	 * come from the wall clock but never go below the last one handed
+	 * out (or the log's last, at start).
+	 */
+	pthread_mutex_t clock_mu;
+	int64_t store_base_ms;
+	int64_t last_stamp_ms;
+	bool clock_behind;	/* warned of the step back in progress */
 };
 
 typedef struct exec exec;
@@ -56,6 +70,8 @@ struct exec {
 	Spreg__V1__Change **due;	/* rpc_reassess_day: to append */
 	size_t ndue;
 	bool day_done;		/* rpc_reassess_day: already recorded */
+	int64_t received_mono;	/* when the request arrived */
+	int64_t deadline_mono;	/* received + timeout_ms; 0: none */
 };
 
 const rpc_service *const rpc_services[] = {
@@ -113,6 +129,78 @@ rpc_services_check(err *e)
 	return true;
 }
 
+/* The time of the log's last change; 0 for an empty log. */
+static spreg_status
+last_change_time(db_txn *t, int64_t *out, err *e)
+{
+	Spreg__V1__Change **changes;
+	size_t n;
+	uint64_t last, next;
+	arena a;
+	spreg_status st;
+
+	*out = 0;
+	if ((st = db_change_last_seq(t, &last, e)) != SPREG_OK || last == 0) {
+		return st;
+	}
+	arena_init(&a, 1 << 20);
+	st = db_change_list(t, last - 1, 1, NULL, 1, &a, &changes, &n, &next,
+	    e);
+	if (st == SPREG_OK && n == 1 && !time_parse(changes[0]->time, out)) {
+		*out = 0;	/* unreadable: nothing to hold times above */
+	}
+	arena_fini(&a);
+	return st;
+}
+
+/* Store time now (see struct rpc_server). */
+static int64_t
+store_now(rpc_server *srv)
+{
+	return srv->store_base_ms + (time_mono_ms() - srv->started_mono);
+}
+
+/*
+ * The time a write records: wall_ms, or the last time handed out when
+ * the clock stepped back below it, so change times never decrease. The
+ * first write of each step back logs one warning.
+ */
+static int64_t
+stamp(rpc_server *srv, int64_t wall_ms)
+{
+	int64_t now = wall_ms;
+
+	pthread_mutex_lock(&srv->clock_mu);
+	if (wall_ms < srv->last_stamp_ms) {
+		now = srv->last_stamp_ms;
+		if (!srv->clock_behind) {
+			char held[TIME_BUF];
+			time_format(now, held);
+			log_warn("the clock stepped back by %lld ms: change "
+			    "times stay at %s until it catches up",
+			    (long long) (now - wall_ms), held);
+			srv->clock_behind = true;
+		}
+	} else {
+		srv->clock_behind = false;
+	}
+	srv->last_stamp_ms = now;
+	pthread_mutex_unlock(&srv->clock_mu);
+	return now;
+}
+
+/* DEADLINE_EXCEEDED once the request's timeout_ms has passed. */
+static spreg_status
+check_deadline(const exec *x, err *e)
+{
+	if (x->deadline_mono != 0 && time_mono_ms() > x->deadline_mono) {
+		return err_set(e, SPREG_DEADLINE_EXCEEDED,
+		    "timeout_ms: %lld ms passed before the request was run",
+		    (long long) (x->deadline_mono - x->received_mono));
+	}
+	return SPREG_OK;
+}
+
 spreg_status
 rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 {
@@ -142,11 +230,18 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 		return err_set(e, st, "out of memory");
 	}
 	if ((st = db_read_begin(s, &t, e)) == SPREG_OK) {
-		st = db_secret(&t, srv->secret, e);
+		if ((st = db_secret(&t, srv->secret, e)) == SPREG_OK &&
+		    (st = db_request_newest(&t, &srv->store_base_ms, e)) ==
+		        SPREG_OK) {
+			st = last_change_time(&t, &srv->last_stamp_ms, e);
+		}
 		db_read_end(s);
 	}
 	db_session_destroy(s);
+	srv->started_mono = time_mono_ms();
+	pthread_mutex_init(&srv->clock_mu, NULL);
 	if (st != SPREG_OK) {
+		pthread_mutex_destroy(&srv->clock_mu);
 		free(srv);
 		return st;
 	}
@@ -158,6 +253,7 @@ void
 rpc_server_destroy(rpc_server *srv)
 {
 	if (srv != NULL) {
+		pthread_mutex_destroy(&srv->clock_mu);
 		sodium_memzero(srv->secret, sizeof(srv->secret));
 		free(srv);
 	}
@@ -209,7 +305,7 @@ rpc_server_catalog(rpc_server *srv)
 uint64_t
 rpc_server_uptime(rpc_server *srv)
 {
-	int64_t ms = time_now_ms() - srv->started_ms;
+	int64_t ms = time_mono_ms() - srv->started_mono;
 	return ms > 0 ? (uint64_t) ms / 1000 : 0;
 }
 
@@ -457,6 +553,11 @@ write_cb(db_txn *t, void *arg, err *e)
 	x->nevents = 0;	/* a retried transaction starts over */
 	t->on_append = collect;
 	t->on_append_arg = x;
+	/* It may have waited behind other writes: the caller gave up. */
+	if ((st = check_deadline(x, e)) != SPREG_OK) {
+		return st;
+	}
+	x->call.now_ms = stamp(x->w->srv, time_now_ms());
 	/* Again, in the transaction that writes: a token revoked since the
 	 * request was read writes nothing. */
 	if ((st = rpc_auth_check(&x->call, t, x->bearer, e)) != SPREG_OK) {
@@ -487,7 +588,7 @@ write_cb(db_txn *t, void *arg, err *e)
 	if (save) {
 		st = db_request_save(t, x->call.request_id, x->digest,
 		    x->reply->payload.data, x->reply->payload.len,
-		    x->call.now_ms, e);
+		    store_now(x->w->srv), e);
 	}
 	return st;
 }
@@ -496,9 +597,11 @@ static spreg_status
 due_cb(db_txn *t, void *arg, err *e)
 {
 	exec *x = arg;
+	spreg_status st;
+
+	x->call.now_ms = stamp(x->w->srv, x->call.now_ms);
 	db_actor who = {"spregd (announced change took effect)", 0,
 	    x->call.now_ms, NULL};
-	spreg_status st;
 
 	x->nevents = 0;
 	t->on_append = collect;
@@ -604,7 +707,8 @@ rpc_reassess_day(rpc_server *srv, int64_t now_ms, size_t *changed_out,
 	/* A first run only records the day: nothing to compare with. */
 	if (known && srv->rules != NULL && (int64_t) last < today &&
 	    (st = rpc_reassess_scan(srv, w->session, (int32_t) (int64_t) last,
-	         today, now_ms, &w->arena, &keep, &x.due, &x.ndue, e)) !=
+	         today, stamp(srv, now_ms), &w->arena, &keep, &x.due, &x.ndue,
+	         e)) !=
 	        SPREG_OK) {
 		goto out;
 	}
@@ -693,6 +797,10 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 	x->call.arena = &w->arena;
 	x->call.request_id = env->request_id;
 	x->call.now_ms = time_now_ms();
+	/* The timeout counts from arrival on this server's own clock. */
+	x->received_mono = time_mono_ms();
+	x->deadline_mono = env->timeout_ms != 0 ?
+	    x->received_mono + (int64_t) env->timeout_ms : 0;
 	x->call.actor = env->actor[0] != '\0' ? env->actor : "anonymous";
 	if (strlen(x->call.actor) > 200) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
@@ -717,10 +825,11 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 		    "method: '%.100s' is not a method of this server",
 		    env->method);
 	}
-	if (env->deadline_unix_ms != 0 &&
-	    x->call.now_ms > env->deadline_unix_ms) {
-		return err_set(e, SPREG_DEADLINE_EXCEEDED,
-		    "deadline_unix_ms: passed before the request was run");
+	/* deadline_unix_ms (deprecated) is ignored: honouring it compared
+	 * the client's clock with ours, and refused every call of a client
+	 * whose clock ran behind. */
+	if ((st = check_deadline(x, e)) != SPREG_OK) {
+		return st;
 	}
 	x->m = &svc->methods[index];
 	x->md = &svc->desc->methods[index];
@@ -835,6 +944,7 @@ rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n)
 	if (n > RPC_BATCH_MAX) {
 		n = RPC_BATCH_MAX;	/* callers never pass more */
 	}
+	time_test_write_delay();
 	for (size_t i = 0; i < n; i++) {
 		items[i] = (db_batch_item) {write_cb, ws[i]->x, SPREG_OK, {""}};
 	}

@@ -193,6 +193,9 @@ void rpc_handle(rpc_worker *w, const void *req, size_t len,
 bool rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply);
 void rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n);
+/* The worker's own session: a writer for rpc_write_batch where no
+ * writer thread runs (as rpc_handle does). */
+db_session *rpc_worker_session(rpc_worker *w);
 
 /* Answers a request with st and message without running it (a server
  * limit refused it); *reply as from rpc_handle_begin. */

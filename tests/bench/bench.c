@@ -1432,7 +1432,7 @@ check_server(const char *url, uint32_t vendors, uint32_t records,
 		Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
 		env.method = "spreg.v1.Registry/GetSubprocessor";
 		env.request_id = UINT64_MAX;
-		env.deadline_unix_ms = wall_ms() + 10000;
+		env.timeout_ms = 10000;
 		env.actor = "bench";
 		env.token = test_token;
 		env.payload.len = spreg__v1__get_subprocessor_request__get_packed_size(&req);

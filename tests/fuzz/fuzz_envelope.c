@@ -135,10 +135,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t options = data[2];
 	env.method = method_names[data[1] % nmethods];
 	/* Bit 0: a request id (repeats are answered from the saved reply),
-	 * bit 1: an actor, bits 2 and 3: a deadline long past. */
+	 * bit 1: an actor, bits 2 and 3: a timeout of 1 ms (bit 2 alone:
+	 * the deprecated absolute deadline, long past, which is ignored). */
 	env.request_id = options & 1 ? 0x5eed0000u + (data[0] >> 1) : 0;
 	env.actor = options & 2 ? "fuzzer" : "";
-	env.deadline_unix_ms = (options & 0x0c) == 0x0c ? 1 : 0;
+	env.deadline_unix_ms = (options & 0x0c) == 0x04 ? 1 : 0;
+	env.timeout_ms = (options & 0x0c) == 0x0c ? 1 : 0;
 	env.payload.data = (uint8_t *) data + 3;
 	env.payload.len = size - 3;
 	size_t n = spreg__v1__request__get_packed_size(&env);
