@@ -128,6 +128,43 @@ parse_limit(const char *flag, const char *s, size_t min, size_t max,
 	return true;
 }
 
+/* The line a SIGBUS prints: formatted before anything can fault, since
+ * only write(2) and _exit(2) may run in the handler. */
+static char sigbus_line[4096 + 256];
+static size_t sigbus_len;
+
+/*
+ * LMDB reads the store through a memory map: a data file truncated under
+ * the running server (the size check at start catches it before) faults
+ * on the next read of a page past its end. Say so, and stop.
+ */
+static void
+on_sigbus(int sig)
+{
+	(void) sig;
+	if (write(STDERR_FILENO, sigbus_line, sigbus_len) < 0) {
+		_exit(1);
+	}
+	_exit(1);
+}
+
+static void
+sigbus_install(const char *data_dir)
+{
+	struct sigaction sa;
+
+	int n = snprintf(sigbus_line, sizeof(sigbus_line), "spregd: fatal: "
+	    "SIGBUS reading %s/data.mdb: the file is shorter than the store "
+	    "in it (truncated while spregd ran, or its disk failed); "
+	    "stopping without serving from it\n", data_dir);
+	sigbus_len = n > 0 && (size_t) n < sizeof(sigbus_line) ? (size_t) n :
+	    sizeof(sigbus_line) - 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 static int
 write_ready(const char *path, const net_server *ns, const net_pub *np)
 {
@@ -361,6 +398,12 @@ main(int argc, char **argv)
 	no.nlisten = nlisten;
 	no.tls = &tls;
 	dbo.dir = data_dir;
+	/* A first start also writes admin.token and the sample: until both
+	 * are done it is unfinished, and a cut-short one starts over. */
+	static const char *const markers[] = {"admin.token", NULL};
+	dbo.markers = markers;
+	dbo.hold_new = true;
+	sigbus_install(data_dir);
 	/* Before the sample is imported: it is validated too. */
 	validate_limits_set(&vlim);
 
@@ -421,12 +464,9 @@ main(int argc, char **argv)
 	}
 	rpc_server_set_limits(rpc, &(rpc_limits) {no.recv_max,
 	    no.inflight_max, (uint32_t) page_max});
-	bool empty;
-	if (rpc_store_empty(rpc, &empty, &e) != SPREG_OK) {
-		log_error("%s", e.msg);
-		goto out;
-	}
-	if (empty && sample) {
+	/* The sample goes only into a store this start created: never into
+	 * an existing one, however empty. */
+	if (db_created(d) && sample) {
 		char path[4096];
 		size_t count;
 		snprintf(path, sizeof(path), "%s/sample-registry.json",
@@ -436,8 +476,12 @@ main(int argc, char **argv)
 			log_error("sample registry: %s", e.msg);
 			goto out;
 		}
-		log_info("empty store: loaded %zu subprocessors from %s", count,
+		log_info("first start: loaded %zu subprocessors from %s", count,
 		    path);
+	}
+	if (db_created_done(d, &e) != SPREG_OK) {
+		log_error("%s", e.msg);
+		goto out;
 	}
 	/* Notifications: the publisher takes over the rpc publish hook
 	 * before any worker can write, and stops after the workers. */

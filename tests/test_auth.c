@@ -222,7 +222,7 @@ static uint64_t acme_change;	/* announced, concerns acme and obj-* */
 static void
 setup(void)
 {
-	db_options o = {dir, 1 << 22, 0};
+	db_options o = {.dir = dir, .map_size = 1 << 22};
 	size_t n;
 	err e;
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/date.h"
 #include "db/record.h"
@@ -15,7 +16,7 @@ static arena a;
 static void
 setup(void)
 {
-	db_options o = {dir, 64 * 1024, 0};
+	db_options o = {.dir = dir, .map_size = 64 * 1024};
 	err e;
 
 	snprintf(dir, sizeof(dir), "/tmp/spreg-db-XXXXXX");
@@ -348,7 +349,7 @@ START_TEST(map_grows_when_full)
 	ck_assert_uint_gt(db_map_size(d), before);
 	db_session_destroy(s);
 	db_close(d);
-	db_options o = {dir, 64 * 1024, 0};
+	db_options o = {.dir = dir, .map_size = 64 * 1024};
 	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
 	ck_assert_int_eq(db_session_create(d, &s), SPREG_OK);
 	db_sp_filter f = {.country = "US"};
@@ -362,7 +363,7 @@ START_TEST(map_full_at_maximum)
 {
 	db_session_destroy(s);
 	db_close(d);
-	db_options o = {dir, 64 * 1024, 64 * 1024};
+	db_options o = {.dir = dir, .map_size = 64 * 1024, .map_max = 64 * 1024};
 	err e;
 	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
 	ck_assert_int_eq(db_session_create(d, &s), SPREG_OK);
@@ -442,7 +443,7 @@ START_TEST(schema_version_checked)
 	db_session_destroy(s);
 	db_close(d);
 	/* Reopening the same folder works; the version is remembered. */
-	db_options o = {dir, 0, 0};
+	db_options o = {.dir = dir};
 	err e;
 	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
 	ck_assert_int_eq(db_session_create(d, &s), SPREG_OK);
@@ -452,6 +453,68 @@ START_TEST(schema_version_checked)
 	ck_assert_int_eq(db_secret(&t, secret, &e), SPREG_OK);
 	db_read_end(s);
 	ck_assert(memcmp(secret, zero, 32) != 0);
+}
+END_TEST
+
+/* A folder path under the fixture's folder. */
+static const char *
+in_dir(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+/* One opener per folder; what a folder holds decides whether a store is
+ * opened, created, or refused. */
+START_TEST(folder_locked_and_checked)
+{
+	static const char *const markers[] = {"admin.token", NULL};
+	char sub[128], want[128];
+	db *other;
+	err e;
+
+	db_options o = {.dir = dir};
+	ck_assert_int_eq(db_open(&o, &other, &e), SPREG_UNAVAILABLE);
+	snprintf(want, sizeof(want), "in use by another spregd (pid %ld",
+	    (long) getpid());
+	ck_assert_msg(strstr(e.msg, want) != NULL, "%s", e.msg);
+
+	/* A first start held open and cut short starts over, taking the
+	 * token file it wrote with it. */
+	snprintf(sub, sizeof(sub), "%s", in_dir("new"));
+	o = (db_options) {.dir = sub, .markers = markers, .hold_new = true};
+	ck_assert_int_eq(db_open(&o, &other, &e), SPREG_OK);
+	ck_assert(db_created(other));
+	db_close(other);
+	FILE *f = fopen(in_dir("new/admin.token"), "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(db_open(&o, &other, &e), SPREG_OK);
+	ck_assert(db_created(other));
+	ck_assert_int_eq(access(in_dir("new/admin.token"), F_OK), -1);
+	ck_assert_int_eq(db_created_done(other, &e), SPREG_OK);
+	db_close(other);
+	ck_assert_int_eq(db_open(&o, &other, &e), SPREG_OK);
+	ck_assert(!db_created(other));
+	db_close(other);
+
+	/* data.mdb gone beside a token file; then empty. */
+	ck_assert_int_eq(unlink(in_dir("new/data.mdb")), 0);
+	ck_assert_int_eq(unlink(in_dir("new/lock.mdb")), 0);
+	f = fopen(in_dir("new/admin.token"), "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(db_open(&o, &other, &e), SPREG_DATA_LOSS);
+	ck_assert_msg(strstr(e.msg, "data.mdb is missing") != NULL, "%s",
+	    e.msg);
+	f = fopen(in_dir("new/data.mdb"), "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(db_open(&o, &other, &e), SPREG_DATA_LOSS);
+	ck_assert_msg(strstr(e.msg, "data.mdb is empty") != NULL, "%s",
+	    e.msg);
 }
 END_TEST
 
@@ -469,6 +532,7 @@ main(void)
 	tcase_add_test(tc, map_full_at_maximum);
 	tcase_add_test(tc, request_ids_remembered_then_forgotten);
 	tcase_add_test(tc, schema_version_checked);
+	tcase_add_test(tc, folder_locked_and_checked);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

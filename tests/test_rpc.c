@@ -25,7 +25,7 @@ static const char *envelope_actor = "tester";
 static void
 setup(void)
 {
-	db_options o = {dir, 1 << 20, 0};
+	db_options o = {.dir = dir, .map_size = 1 << 20};
 	size_t n;
 	err e;
 

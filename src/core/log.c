@@ -1,6 +1,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core/date.h"
 #include "core/log.h"
@@ -36,4 +37,22 @@ log_msg(log_level level, const char *fmt, ...)
 	va_end(ap);
 	/* One fprintf per line so lines from threads do not interleave. */
 	fprintf(stderr, "%s %s %s\n", now, tags[level], line);
+}
+
+bool
+log_limit_pass(log_limit *l, uint64_t *suppressed)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	long long next = atomic_load(&l->next_ms);
+	/* One caller wins the window; the others count themselves. */
+	if (now < next || !atomic_compare_exchange_strong(&l->next_ms, &next,
+	        now + l->interval_ms)) {
+		atomic_fetch_add(&l->suppressed, 1);
+		return false;
+	}
+	*suppressed = atomic_exchange(&l->suppressed, 0);
+	return true;
 }

@@ -1,15 +1,40 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "db/db.h"
 
 #define DB_MAP_DEFAULT ((size_t) 64 << 20)
 #define DB_MAP_MAX_DEFAULT ((size_t) 1 << 40)
+
+/* The files of a data folder. */
+#define DB_DATA_FILE "data.mdb"
+#define DB_LMDB_LOCK "lock.mdb"
+#define DB_FOLDER_LOCK "spregd.lock"	/* flock: one server per folder */
+#define DB_NEW_MARK "spregd.new"	/* a first start not yet finished */
+
+/* Two meta pages of the smallest page LMDB uses on Linux: a shorter data
+ * file cannot hold a store. */
+#define DB_FILE_MIN 8192
+/* lock.mdb is allocated before LMDB maps it, so that a reader slot on a
+ * full disk is an error at start, not a SIGBUS later: 1024 reader slots
+ * of 64 bytes and the header fit (LMDB sizes its table by the file). */
+#define DB_LOCK_BYTES ((off_t) 128 << 10)
+/* LMDB reports a short write as EIO; with less than this free, a short
+ * write means the disk is full. */
+#define DB_DISK_LOW ((unsigned long long) 16 << 20)
+/* A full disk refuses every write: log it at most this often. */
+#define DB_FULL_LOG_MS 10000
 
 struct db_session {
 	db *d;
@@ -20,6 +45,10 @@ struct db_session {
 
 struct db {
 	MDB_env *env;
+	char *dir;
+	int lock_fd;		/* flock held until db_close */
+	bool created;		/* this open made a new store */
+	bool created_open;	/* its DB_NEW_MARK is still there */
 	uint64_t store_id;
 	MDB_dbi dbi[DB_NTABLES];
 	size_t map_max;
@@ -78,6 +107,28 @@ db_dbi(const db *d, db_table table)
 	return d->dbi[table];
 }
 
+static log_limit disk_full_log = LOG_LIMIT_INIT(DB_FULL_LOG_MS);
+static log_limit map_full_log = LOG_LIMIT_INIT(DB_FULL_LOG_MS);
+
+/* Refused for want of space: the client is told RESOURCE_EXHAUSTED and
+ * the log gets one line per DB_FULL_LOG_MS, however many are refused. */
+static spreg_status
+store_full(log_limit *l, const char *why, const char *what, err *e)
+{
+	uint64_t held;
+
+	if (!log_limit_pass(l, &held)) {
+		/* counted, to be told in the next line */
+	} else if (held == 0) {
+		log_error("store: %s: refusing writes", why);
+	} else {
+		log_error("store: %s: refusing writes (%llu more refused "
+		    "since the last such line)", why, (unsigned long long) held);
+	}
+	return err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: %s; nothing was "
+	    "written", what, why);
+}
+
 spreg_status
 db_fail(db_txn *t, int rc, const char *what, err *e)
 {
@@ -85,6 +136,11 @@ db_fail(db_txn *t, int rc, const char *what, err *e)
 		t->mdb_rc = rc;
 	}
 	switch (rc) {
+	case ENOSPC:
+	case EDQUOT:
+		return store_full(&disk_full_log, rc == ENOSPC ?
+		    "the disk holding the store is full" :
+		    "the disk quota of the store is used up", what, e);
 	case MDB_NOTFOUND:
 		return err_set(e, SPREG_NOT_FOUND, "%s: not found", what);
 	case MDB_MAP_FULL:
@@ -111,6 +167,29 @@ db_map_size(db *d)
 	MDB_envinfo info;
 	mdb_env_info(d->env, &info);
 	return info.me_mapsize;
+}
+
+/* True when the store's file system has less than DB_DISK_LOW free. */
+static bool
+disk_low(db *d)
+{
+	mdb_filehandle_t fd;
+	struct statvfs sv;
+
+	if (mdb_env_get_fd(d->env, &fd) != 0 || fstatvfs(fd, &sv) != 0) {
+		return false;
+	}
+	return (unsigned long long) sv.f_bavail * sv.f_frsize < DB_DISK_LOW;
+}
+
+/* A failed top-level commit, the txn already freed. */
+static spreg_status
+commit_fail(db *d, int rc, err *e)
+{
+	if (rc == EIO && disk_low(d)) {
+		rc = ENOSPC;	/* LMDB's word for a short write */
+	}
+	return db_fail(NULL, rc, "commit", e);
 }
 
 /* Schema version and the server secret live in DB_META. */
@@ -154,24 +233,267 @@ init_meta(db *d, MDB_txn *txn, err *e)
 	return SPREG_OK;
 }
 
+static void
+folder_path(const db *d, const char *name, char out[PATH_MAX])
+{
+	snprintf(out, PATH_MAX, "%s/%s", d->dir, name);
+}
+
+static bool
+folder_has(const db *d, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	folder_path(d, name, path);
+	return lstat(path, &sb) == 0;
+}
+
+static spreg_status
+folder_sync(const db *d, err *e)
+{
+	int fd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		int saved = errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		return err_set(e, SPREG_UNAVAILABLE, "data folder %s: %s",
+		    d->dir, strerror(saved));
+	}
+	close(fd);
+	return SPREG_OK;
+}
+
+/*
+ * An exclusive lock on the folder for the process's lifetime, taken
+ * before anything in it is read or created: a second server on the same
+ * folder is refused at once, rather than share a store it would see
+ * resized under it. The file holds the holder's pid, for that refusal.
+ */
+static spreg_status
+folder_lock(db *d, err *e)
+{
+	char path[PATH_MAX];
+	char pid[32] = "";
+
+	folder_path(d, DB_FOLDER_LOCK, path);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (d->lock_fd < 0) {
+		return err_set(e, SPREG_UNAVAILABLE, "%s: %s", path,
+		    strerror(errno));
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) {
+			return err_set(e, SPREG_UNAVAILABLE, "%s: lock: %s",
+			    path, strerror(errno));
+		}
+		ssize_t n = pread(d->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		long holder = strtol(pid, NULL, 10);
+		if (holder > 0) {
+			return err_set(e, SPREG_UNAVAILABLE, "data folder %s "
+			    "is in use by another spregd (pid %ld holds %s); "
+			    "one server per data folder", d->dir, holder, path);
+		}
+		return err_set(e, SPREG_UNAVAILABLE, "data folder %s is in "
+		    "use by another spregd (it holds %s); one server per data "
+		    "folder", d->dir, path);
+	}
+	/* Best effort: a full disk may refuse even these bytes. */
+	int len = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
+	if (ftruncate(d->lock_fd, 0) == 0 &&
+	    pwrite(d->lock_fd, pid, (size_t) len, 0) != len) {
+		log_debug("%s: pid not recorded", path);
+	}
+	return SPREG_OK;
+}
+
+/*
+ * What the folder holds: a store (data.mdb of a plausible size), nothing
+ * (a first start: *fresh), or something that must stop the server: an
+ * empty or short data.mdb, or data.mdb missing beside files a store
+ * leaves (lock.mdb, o->markers). LMDB would take an empty data.mdb for a
+ * new environment, so this runs before it sees the folder.
+ */
+static spreg_status
+folder_check(db *d, const db_options *o, bool *fresh, err *e)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (folder_has(d, DB_NEW_MARK)) {
+		/* Our first start was cut short (a full disk, a kill):
+		 * nothing was ever served from what it left. */
+		folder_path(d, DB_NEW_MARK, path);
+		log_warn("%s: an earlier first start did not finish; removing "
+		    "what it left and starting again", path);
+		for (size_t i = 0; i < 2 || (o->markers != NULL &&
+		         o->markers[i - 2] != NULL); i++) {
+			const char *name = i == 0 ? DB_DATA_FILE :
+			    i == 1 ? DB_LMDB_LOCK : o->markers[i - 2];
+			folder_path(d, name, path);
+			if (unlink(path) != 0 && errno != ENOENT) {
+				return err_set(e, SPREG_UNAVAILABLE, "%s: %s",
+				    path, strerror(errno));
+			}
+		}
+		*fresh = true;
+		return SPREG_OK;
+	}
+	folder_path(d, DB_DATA_FILE, path);
+	if (stat(path, &sb) == 0) {
+		*fresh = false;
+		if (!S_ISREG(sb.st_mode)) {
+			return err_set(e, SPREG_FAILED_PRECONDITION,
+			    "%s is not a regular file", path);
+		}
+		if (sb.st_size == 0) {
+			return err_set(e, SPREG_DATA_LOSS, "%s is empty (0 "
+			    "bytes): it holds no store, and a first start "
+			    "needs a folder with no data file; restore it "
+			    "from a backup", path);
+		}
+		if (sb.st_size < DB_FILE_MIN) {
+			return err_set(e, SPREG_DATA_LOSS, "%s is %lld bytes, "
+			    "shorter than any store: the file is truncated; "
+			    "restore it from a backup", path,
+			    (long long) sb.st_size);
+		}
+		return SPREG_OK;
+	}
+	if (errno != ENOENT) {
+		return err_set(e, SPREG_UNAVAILABLE, "%s: %s", path,
+		    strerror(errno));
+	}
+	for (size_t i = 0; i < 1 || (o->markers != NULL &&
+	         o->markers[i - 1] != NULL); i++) {
+		const char *name = i == 0 ? DB_LMDB_LOCK : o->markers[i - 1];
+		if (folder_has(d, name)) {
+			return err_set(e, SPREG_DATA_LOSS, "%s is missing, but "
+			    "the folder held a store (%s is there): not a "
+			    "first start; restore the file from a backup, or "
+			    "start on an empty folder", path, name);
+		}
+	}
+	*fresh = true;
+	return SPREG_OK;
+}
+
+/* Marks a first start under way, durably, before the store is made. */
+static spreg_status
+folder_mark_new(db *d, err *e)
+{
+	char path[PATH_MAX];
+
+	folder_path(d, DB_NEW_MARK, path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd < 0 || fsync(fd) != 0) {
+		int saved = errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		return err_set(e, SPREG_UNAVAILABLE, "%s: %s", path,
+		    strerror(saved));
+	}
+	close(fd);
+	d->created_open = true;
+	return folder_sync(d, e);
+}
+
+/* Allocates lock.mdb's blocks (see DB_LOCK_BYTES). */
+static spreg_status
+folder_reserve_lock(db *d, err *e)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	folder_path(d, DB_LMDB_LOCK, path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		return err_set(e, SPREG_UNAVAILABLE, "%s: %s", path,
+		    strerror(errno));
+	}
+	rc = fstat(fd, &sb) != 0 ? errno : posix_fallocate(fd, 0,
+	    sb.st_size > DB_LOCK_BYTES ? sb.st_size : DB_LOCK_BYTES);
+	close(fd);
+	if (rc == ENOSPC || rc == EDQUOT) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: the disk is "
+		    "full (%s)", path, strerror(rc));
+	}
+	if (rc != 0) {
+		return err_set(e, SPREG_UNAVAILABLE, "%s: %s", path,
+		    strerror(rc));
+	}
+	return SPREG_OK;
+}
+
+/* Reading a page past the end of the mapped file is a SIGBUS: a data
+ * file shorter than its last page is refused before any is read. */
+static spreg_status
+check_size(db *d, err *e)
+{
+	char path[PATH_MAX];
+	MDB_envinfo info;
+	MDB_stat ms;
+	mdb_filehandle_t fd;
+	struct stat sb;
+
+	folder_path(d, DB_DATA_FILE, path);
+	if (mdb_env_info(d->env, &info) != 0 ||
+	    mdb_env_stat(d->env, &ms) != 0 ||
+	    mdb_env_get_fd(d->env, &fd) != 0 || fstat(fd, &sb) != 0) {
+		return err_set(e, SPREG_UNAVAILABLE, "%s: cannot read its "
+		    "size", path);
+	}
+	unsigned long long need = ((unsigned long long) info.me_last_pgno +
+	    1) * ms.ms_psize;
+	if ((unsigned long long) sb.st_size < need) {
+		return err_set(e, SPREG_DATA_LOSS, "%s is %lld bytes, but the "
+		    "store in it ends at byte %llu (%zu pages of %u bytes): "
+		    "the file is truncated; restore it from a backup", path,
+		    (long long) sb.st_size, need, info.me_last_pgno + 1,
+		    ms.ms_psize);
+	}
+	return SPREG_OK;
+}
+
 spreg_status
 db_open(const db_options *o, db **out, err *e)
 {
 	MDB_txn *txn = NULL;
 	spreg_status st;
+	bool fresh = false;
 	int rc, dead;
 	db *d;
 
+	if (strlen(o->dir) > PATH_MAX - 32) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "data folder %s: "
+		    "path too long", o->dir);
+	}
 	if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
 		return err_set(e, SPREG_UNAVAILABLE, "data folder %s: %s",
 		    o->dir, strerror(errno));
 	}
-	if ((d = calloc(1, sizeof(*d))) == NULL) {
+	if ((d = calloc(1, sizeof(*d))) == NULL ||
+	    (d->dir = strdup(o->dir)) == NULL) {
+		free(d);
 		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 	}
+	d->lock_fd = -1;
 	pthread_mutex_init(&d->list_mu, NULL);
 	pthread_mutex_init(&d->grow_mu, NULL);
 	d->map_max = o->map_max ? o->map_max : DB_MAP_MAX_DEFAULT;
+	if ((st = folder_lock(d, e)) != SPREG_OK ||
+	    (st = folder_check(d, o, &fresh, e)) != SPREG_OK ||
+	    (fresh && (st = folder_mark_new(d, e)) != SPREG_OK) ||
+	    (st = folder_reserve_lock(d, e)) != SPREG_OK) {
+		goto fail;
+	}
 	if ((rc = mdb_env_create(&d->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(d->env, DB_NTABLES)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(d->env, 1024)) != 0 ||
@@ -183,8 +505,18 @@ db_open(const db_options *o, db **out, err *e)
 	/* MDB_NOTLS: a session's read txn is reset and renewed, not tied
 	 * to a thread's slot. */
 	if ((rc = mdb_env_open(d->env, o->dir, MDB_NOTLS, 0600)) != 0) {
-		st = err_set(e, SPREG_UNAVAILABLE, "data folder %s: %s", o->dir,
-		    mdb_strerror(rc));
+		if (rc == ENOSPC || rc == EDQUOT || (rc == EIO &&
+		        disk_low(d))) {
+			st = err_set(e, SPREG_RESOURCE_EXHAUSTED, "data "
+			    "folder %s: the disk is full (%s)", o->dir,
+			    mdb_strerror(rc == EIO ? ENOSPC : rc));
+		} else {
+			st = err_set(e, SPREG_UNAVAILABLE, "data folder %s: "
+			    "%s", o->dir, mdb_strerror(rc));
+		}
+		goto fail;
+	}
+	if (!fresh && (st = check_size(d, e)) != SPREG_OK) {
 		goto fail;
 	}
 	/* Clear reader slots left by a process that died. */
@@ -216,7 +548,12 @@ db_open(const db_options *o, db **out, err *e)
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0) {
-		st = db_fail(NULL, rc, "open", e);
+		st = commit_fail(d, rc, e);
+		goto fail;
+	}
+	d->created = fresh;
+	if (fresh && !o->hold_new && (st = db_created_done(d, e)) !=
+	    SPREG_OK) {
 		goto fail;
 	}
 	*out = d;
@@ -225,11 +562,32 @@ db_open(const db_options *o, db **out, err *e)
 fail_txn:
 	mdb_txn_abort(txn);
 fail:
-	mdb_env_close(d->env);
-	pthread_mutex_destroy(&d->list_mu);
-	pthread_mutex_destroy(&d->grow_mu);
-	free(d);
+	d->created_open = false;	/* the mark stays: start over next time */
+	db_close(d);
 	return st;
+}
+
+bool
+db_created(const db *d)
+{
+	return d->created;
+}
+
+spreg_status
+db_created_done(db *d, err *e)
+{
+	char path[PATH_MAX];
+
+	if (!d->created_open) {
+		return SPREG_OK;
+	}
+	folder_path(d, DB_NEW_MARK, path);
+	if (unlink(path) != 0) {
+		return err_set(e, SPREG_UNAVAILABLE, "%s: %s", path,
+		    strerror(errno));
+	}
+	d->created_open = false;
+	return folder_sync(d, e);
 }
 
 void
@@ -238,9 +596,15 @@ db_close(db *d)
 	if (d == NULL) {
 		return;
 	}
-	mdb_env_close(d->env);
+	if (d->env != NULL) {
+		mdb_env_close(d->env);
+	}
+	if (d->lock_fd >= 0) {
+		close(d->lock_fd);	/* releases the folder */
+	}
 	pthread_mutex_destroy(&d->list_mu);
 	pthread_mutex_destroy(&d->grow_mu);
+	free(d->dir);
 	free(d);
 }
 
@@ -334,9 +698,10 @@ grow(db *d, size_t seen, err *e)
 		size_t next = cur * 2 < d->map_max ? cur * 2 : d->map_max;
 		int rc;
 		if (next <= cur) {
-			st = err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			    "store is full (map size %zu bytes is the maximum)",
-			    cur);
+			char why[96];
+			snprintf(why, sizeof(why), "the store is full (map size "
+			    "%zu bytes is the maximum)", cur);
+			st = store_full(&map_full_log, why, "write", e);
 		} else if ((rc = mdb_env_set_mapsize(d->env, next)) != 0) {
 			st = db_fail(NULL, rc, "grow map", e);
 		} else {
@@ -379,7 +744,7 @@ db_write(db_session *s, db_write_fn fn, void *arg, err *e)
 			/* A failed commit has freed the txn already. */
 			rc = mdb_txn_commit(t.txn);
 			if (rc != 0) {
-				st = db_fail(NULL, rc, "commit", e);
+				st = commit_fail(d, rc, e);
 			}
 		}
 		pthread_mutex_unlock(&s->mu);
@@ -464,8 +829,7 @@ db_write_batch(db_session *s, db_batch_item *items, size_t n)
 		}
 		if (rc != 0) {
 			for (size_t i = 0; i < n; i++) {
-				items[i].st = db_fail(NULL, rc, "commit",
-				    &items[i].e);
+				items[i].st = commit_fail(d, rc, &items[i].e);
 			}
 		}
 		return;

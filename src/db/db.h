@@ -28,6 +28,14 @@ typedef struct db_options {
 	const char *dir;	/* created when missing */
 	size_t map_size;	/* initial map size in bytes; 0: 64 MiB */
 	size_t map_max;		/* growth stops here; 0: 1 TiB */
+	/* Names of files beside the store that only a store leaves
+	 * (spregd: "admin.token"), NULL-terminated, or NULL. With data.mdb
+	 * missing and one of these there, db_open refuses: not a first
+	 * start. A first start cut short removes them with the rest. */
+	const char *const *markers;
+	/* A new store stays marked unfinished until db_created_done, so
+	 * that a first start cut short before then starts over. */
+	bool hold_new;
 } db_options;
 
 /* A transaction and the first LMDB error met in it (sticky: after a
@@ -45,8 +53,20 @@ struct db_txn {
 	void *on_append_arg;
 };
 
+/*
+ * Locks the folder (flock on spregd.lock, held until db_close; a second
+ * opener is refused with UNAVAILABLE naming the holder's pid), then opens
+ * the store in it, or creates one when the folder holds none (a first
+ * start). An empty or short data.mdb, or one missing beside the files a
+ * store leaves, is refused (DATA_LOSS, naming the file), never taken for
+ * a first start. A full disk is RESOURCE_EXHAUSTED.
+ */
 spreg_status db_open(const db_options *o, db **out, err *e);
-/* All sessions must be destroyed first. */
+/* True when db_open created the store: a first start. */
+bool db_created(const db *d);
+/* Ends a first start opened with hold_new. */
+spreg_status db_created_done(db *d, err *e);
+/* All sessions must be destroyed first. Releases the folder. */
 void db_close(db *d);
 
 spreg_status db_session_create(db *d, db_session **out);

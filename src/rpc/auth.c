@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,7 +463,8 @@ bootstrap_cb(db_txn *t, void *arg, err *e)
 	return db_token_put(t, b->tok, e);
 }
 
-/* path.tmp, owner-only, synced, then renamed over path. */
+/* path.tmp, owner-only, synced, then linked to path: an existing path
+ * is never replaced (EEXIST), so a token someone holds stays valid. */
 static spreg_status
 write_secret(const char *path, const char *bearer, err *e)
 {
@@ -489,10 +491,33 @@ write_secret(const char *path, const char *bearer, err *e)
 		ok = false;
 		saved = errno;
 	}
-	if (!ok || rename(tmp, path) != 0) {
-		saved = ok ? errno : saved;
-		unlink(tmp);
-		return err_set(e, SPREG_UNAVAILABLE, "%s: %s", path,
+	if (ok && link(tmp, path) != 0) {
+		ok = false;
+		saved = errno;
+	}
+	unlink(tmp);
+	if (ok) {
+		/* The name itself durable before the token is committed. */
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s", path);
+		int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			ok = fsync(dfd) == 0;
+			saved = errno;
+			close(dfd);
+		}
+		if (!ok) {
+			unlink(path);
+		}
+	}
+	if (!ok && saved == EEXIST) {
+		return err_set(e, SPREG_FAILED_PRECONDITION, "%s exists and the "
+		    "store has no token: spregd never replaces a token file; "
+		    "move it away to have a new admin token written", path);
+	}
+	if (!ok) {
+		return err_set(e, saved == ENOSPC || saved == EDQUOT ?
+		    SPREG_RESOURCE_EXHAUSTED : SPREG_UNAVAILABLE, "%s: %s", path,
 		    strerror(saved));
 	}
 	return SPREG_OK;

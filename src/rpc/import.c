@@ -161,25 +161,3 @@ rpc_import_file(rpc_server *srv, const char *path, const char *actor,
 	}
 	return st;
 }
-
-spreg_status
-rpc_store_empty(rpc_server *srv, bool *empty, err *e)
-{
-	db_session *s;
-	db_txn t;
-	uint64_t total, active, seq;
-	spreg_status st;
-
-	if ((st = db_session_create(rpc_server_db(srv), &s)) != SPREG_OK) {
-		return err_set(e, st, "out of memory");
-	}
-	if ((st = db_read_begin(s, &t, e)) == SPREG_OK) {
-		if ((st = db_sp_count(&t, &total, &active, e)) == SPREG_OK &&
-		    (st = db_change_last_seq(&t, &seq, e)) == SPREG_OK) {
-			*empty = total == 0 && seq == 0;
-		}
-		db_read_end(s);
-	}
-	db_session_destroy(s);
-	return st;
-}

@@ -14,7 +14,4 @@
 spreg_status rpc_import_file(rpc_server *srv, const char *path,
     const char *actor, size_t *count_out, err *e);
 
-/* Is the store without any subprocessor and any change? */
-spreg_status rpc_store_empty(rpc_server *srv, bool *empty, err *e);
-
 #endif

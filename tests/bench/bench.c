@@ -1232,7 +1232,7 @@ static bool
 populate(const char *dir, const catalog *cat, uint32_t vendors,
     store_figures *fig)
 {
-	db_options o = {dir, STORE_MAP_SIZE, 0};
+	db_options o = {.dir = dir, .map_size = STORE_MAP_SIZE};
 	db_session *s = NULL;
 	db *d = NULL;
 	arena a;
@@ -1274,7 +1274,7 @@ static bool
 store_single_puts(const char *dir, const catalog *cat, uint32_t vendors,
     store_figures *fig)
 {
-	db_options o = {dir, STORE_MAP_SIZE, 0};
+	db_options o = {.dir = dir, .map_size = STORE_MAP_SIZE};
 	db_session *s = NULL;
 	db *d = NULL;
 	arena a;

@@ -205,7 +205,7 @@ batch_fn(db_txn *t, void *arg, err *e)
 static bool
 populate(const char *dir, const catalog *cat, uint32_t vendors)
 {
-	db_options o = {dir, MAP_SIZE, 0};
+	db_options o = {.dir = dir, .map_size = MAP_SIZE};
 	db_session *s;
 	db *d;
 	arena a;

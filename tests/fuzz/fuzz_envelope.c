@@ -49,7 +49,8 @@ init_once(void)
 	const char *dir = fuzz_scratch_dir("fuzz-envelope");
 	/* Capped so a long run cannot fill the disk: a full store is an
 	 * answer (RESOURCE_EXHAUSTED) like any other. */
-	db_options o = {dir, 1 << 20, (size_t) 256 << 20};
+	db_options o = {.dir = dir, .map_size = 1 << 20,
+	    .map_max = (size_t) 256 << 20};
 	size_t count;
 	err e;
 
