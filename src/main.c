@@ -46,7 +46,9 @@ usage(FILE *out)
 	    "                     default " DEFAULT_LISTEN ")\n"
 	    "  --data DIR         LMDB data folder (default ./var)\n"
 	    "  --reference DIR    reference data: countries, mechanisms,\n"
-	    "                     taxonomy, sample (default %s)\n"
+	    "                     taxonomy, rules, sample (default\n"
+	    "                     " SPREG_DATADIR_REL " from the folder of\n"
+	    "                     spregd if there, else " SPREG_DATADIR ")\n"
 	    "  --no-sample        start empty instead of loading the sample\n"
 	    "                     registry into an empty store\n"
 	    "  --workers N        REP contexts answering at once (default 64)\n"
@@ -76,8 +78,38 @@ usage(FILE *out)
 	    "                     (a local demo; only ipc:// and loopback\n"
 	    "                     URLs are allowed)\n"
 	    "  --log-level L      debug, info, warn or error (default info)\n"
-	    "  --version          print the version\n",
-	    SPREG_REFERENCE_DIR);
+	    "  --version          print the version\n");
+}
+
+/*
+ * The default reference folder: SPREG_DATADIR_REL from spregd's own
+ * folder when it is there (an install staged with DESTDIR or moved, and
+ * the build tree, which links it to data/), else the installed
+ * SPREG_DATADIR.
+ */
+static const char *
+reference_default(char *buf, size_t len)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		return SPREG_DATADIR;
+	}
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (slash == NULL) {
+		return SPREG_DATADIR;
+	}
+	*slash = '\0';
+	int w = snprintf(buf, len, "%s/%s", exe, SPREG_DATADIR_REL);
+	if (w < 0 || (size_t) w >= len || access(buf, R_OK | X_OK) != 0) {
+		return SPREG_DATADIR;
+	}
+	/* For the log: /usr/share/spreg rather than /usr/sbin/../share. */
+	if (strlen(exe) < len && realpath(buf, exe) != NULL) {
+		memcpy(buf, exe, strlen(exe) + 1);
+	}
+	return buf;
 }
 
 static bool
@@ -219,7 +251,8 @@ main(int argc, char **argv)
 	size_t npublish = 0;
 	size_t heartbeat_ms = 0;	/* 0: NET_PUB_HEARTBEAT_MS */
 	const char *data_dir = "./var";
-	const char *ref_dir = SPREG_REFERENCE_DIR;
+	char ref_buf[4000];	/* room for "/sample-registry.json" in 4096 */
+	const char *ref_dir = NULL;	/* NULL: reference_default() */
 	const char *ready_file = NULL;
 	bool sample = true;
 	bool insecure_local = false;
@@ -425,6 +458,10 @@ main(int argc, char **argv)
 	int status = 1;
 	err e;
 
+	if (ref_dir == NULL) {
+		ref_dir = reference_default(ref_buf, sizeof(ref_buf));
+	}
+	log_info("reference data from %s", ref_dir);
 	if (catalog_load(ref_dir, &cat, &e) != SPREG_OK) {
 		log_error("reference data: %s", e.msg);
 		goto out;
