@@ -78,7 +78,8 @@ usage(FILE *out)
 	    "                     (a local demo; only ipc:// and loopback\n"
 	    "                     URLs are allowed)\n"
 	    "  --log-level L      debug, info, warn or error (default info)\n"
-	    "  --version          print the version\n");
+	    "  --version          print the version\n"
+	    "  -h, --help         this help\n");
 }
 
 /*

@@ -36,7 +36,8 @@ for f in sbin/spregd bin/spreg include/spreg/client.h include/spreg/status.h \
 	include/spreg/watch.h include/spreg/v1/registry.pb-c.h \
 	include/spreg/v1/rpc.pb-c.h share/spreg/proto/spreg/v1/registry.proto \
 	share/spreg/countries.csv share/spreg/data_categories.csv \
-	share/spreg/regimes.csv share/spreg/sample-registry.json; do
+	share/spreg/regimes.csv share/spreg/sample-registry.json \
+	share/man/man1/spreg.1 share/man/man8/spregd.8; do
 	[ -e "$prefix/$f" ] || not_ok "installed: $f"
 done
 if [ -e "$libdir/libspreg-client.a" ] &&
