@@ -218,6 +218,7 @@ announce(const char *as, const char *id, char *service)
 /* ---- fixture ------------------------------------------------------------- */
 
 static uint64_t acme_change;	/* announced, concerns acme and obj-* */
+static uint64_t withdrawable[NCALLERS];	/* announced, one per writer */
 
 static void
 setup(void)
@@ -269,6 +270,8 @@ setup(void)
 	}
 	acme_change = announce(admin, "newpay", "billing");
 	announce(admin, "newads", "marketing");
+	withdrawable[C_EDITOR] = announce(admin, "wd-editor", "other");
+	withdrawable[C_ADMIN] = announce(admin, "wd-admin", "other");
 
 	char *t;
 	t = create_token(admin, "reader", SPREG__V1__ROLE__READER, NULL);
@@ -358,6 +361,7 @@ typedef union storage {
 	Spreg__V1__ObjectToChangeRequest obj;
 	Spreg__V1__ListObjectionsRequest objs;
 	Spreg__V1__VerifyLogRequest verify;
+	Spreg__V1__WithdrawAnnouncementRequest withdraw;
 	Spreg__V1__AssessTransfersRequest assess;
 	Spreg__V1__GetRulesRequest rules;
 	Spreg__V1__ExportTransfersRequest ext;
@@ -554,6 +558,18 @@ b_verify(int c, void *p)
 	return &s->verify.base;
 }
 
+/* Each writer withdraws an announcement of its own. */
+static ProtobufCMessage *
+b_withdraw(int c, void *p)
+{
+	storage *s = p;
+	spreg__v1__withdraw_announcement_request__init(&s->withdraw);
+	s->withdraw.change_seq = withdrawable[c] ? withdrawable[c] :
+	                                          acme_change;
+	s->withdraw.reason = "changed our mind";
+	return &s->withdraw.base;
+}
+
 static ProtobufCMessage *
 b_assess(int c, void *p)
 {
@@ -647,6 +663,7 @@ static const cell matrix[] = {
 	{REG "ObjectToChange",           "UUDOOOU", b_object},
 	{REG "ListObjections",           "UUOOOOU", b_objections},
 	{REG "VerifyLog",                "UUOOODU", b_verify},
+	{REG "WithdrawAnnouncement",     "UUDOODU", b_withdraw},
 	{"spreg.v1.Assessment/AssessTransfers", "UUOOOOU", b_assess},
 	{"spreg.v1.Assessment/GetRules", "UUOOOOU", b_rules},
 	{"spreg.v1.Export/ExportTransfers", "UUOOODU", b_export_transfers},

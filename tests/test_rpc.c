@@ -575,6 +575,23 @@ object(const char *customer, uint64_t seq, char *msg, size_t msglen)
 	    msglen);
 }
 
+/* ListObjections of change seq names customer only. */
+static void
+only_objector(uint64_t seq, const char *customer)
+{
+	Spreg__V1__ListObjectionsRequest lo =
+	    SPREG__V1__LIST_OBJECTIONS_REQUEST__INIT;
+	Spreg__V1__ListObjectionsResponse *objs;
+
+	lo.change_seq = seq;
+	ck_assert_int_eq(call(REG "ListObjections", &lo.base,
+	    &spreg__v1__list_objections_response__descriptor,
+	    (ProtobufCMessage **) &objs, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(objs->n_objections, 1);
+	ck_assert_str_eq(objs->objections[0]->customer_id, customer);
+	spreg__v1__list_objections_response__free_unpacked(objs, NULL);
+}
+
 static Spreg__V1__SubprocessorStatus
 status_of(const char *id)
 {
@@ -672,16 +689,10 @@ START_TEST(objections_in_and_out_of_window)
 	ck_assert_int_eq(object("initech", seq, msg, sizeof(msg)),
 	    SPREG_FAILED_PRECONDITION);
 
+	only_objector(seq, "acme");
 	Spreg__V1__ListObjectionsRequest lo =
 	    SPREG__V1__LIST_OBJECTIONS_REQUEST__INIT;
 	Spreg__V1__ListObjectionsResponse *objs;
-	lo.change_seq = seq;
-	ck_assert_int_eq(call(REG "ListObjections", &lo.base,
-	    &spreg__v1__list_objections_response__descriptor,
-	    (ProtobufCMessage **) &objs, NULL, 0), SPREG_OK);
-	ck_assert_uint_eq(objs->n_objections, 1);
-	ck_assert_str_eq(objs->objections[0]->customer_id, "acme");
-	spreg__v1__list_objections_response__free_unpacked(objs, NULL);
 	lo.change_seq = 0;
 	lo.customer_id = "acme";
 	ck_assert_int_eq(call(REG "ListObjections", &lo.base,
@@ -1400,6 +1411,176 @@ START_TEST(timeout_counts_from_arrival)
 }
 END_TEST
 
+static spreg_status
+withdraw(uint64_t seq, const char *reason,
+    Spreg__V1__WithdrawAnnouncementResponse **out, char *msg, size_t msglen)
+{
+	Spreg__V1__WithdrawAnnouncementRequest in =
+	    SPREG__V1__WITHDRAW_ANNOUNCEMENT_REQUEST__INIT;
+
+	in.change_seq = seq;
+	in.reason = (char *) reason;
+	return call(REG "WithdrawAnnouncement", &in.base,
+	    &spreg__v1__withdraw_announcement_response__descriptor,
+	    (ProtobufCMessage **) out, msg, msglen);
+}
+
+/* The changes after since concerning customer. */
+static Spreg__V1__ListChangesResponse *
+changes_for(uint64_t since, const char *customer)
+{
+	Spreg__V1__ListChangesRequest in = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	Spreg__V1__ListChangesResponse *out;
+
+	in.since_seq = since;
+	in.customer_id = (char *) customer;
+	ck_assert_int_eq(call(REG "ListChanges", &in.base,
+	    &spreg__v1__list_changes_response__descriptor,
+	    (ProtobufCMessage **) &out, NULL, 0), SPREG_OK);
+	return out;
+}
+
+/* Refused with want, the message naming field first. */
+#define ck_refused(expr, want, field, msg) do { \
+	spreg_status st_ = (expr); \
+	ck_assert_msg(st_ == (want), "%s (%s), want %s", \
+	    spreg_status_name(st_), (msg), spreg_status_name(want)); \
+	ck_assert_msg(strncmp((msg), (field), strlen(field)) == 0, \
+	    "'%s' does not name %s", (msg), (field)); \
+} while (0)
+
+/* The last seq, which a refusal must leave as it was. */
+static uint64_t
+log_head(void)
+{
+	uint64_t count, seq;
+
+	fingerprint(&count, &seq);
+	return seq;
+}
+
+START_TEST(withdraw_before_the_date)
+{
+	Spreg__V1__WithdrawAnnouncementResponse *wr;
+	char msg[512];
+	uint64_t seq, before;
+	size_t applied;
+	err e;
+
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(put_customer("acme", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(put_customer("hooli", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(put_customer("initech", "support", 30), SPREG_OK);
+	ck_assert_int_eq(announce("paynow", "2027-01-15", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+	ck_assert_int_eq(object("acme", seq, msg, sizeof(msg)), SPREG_OK);
+	before = log_head();
+
+	/* Bad input, an unknown seq or one that is no announcement. */
+	ck_refused(withdraw(0, "why", NULL, msg, sizeof(msg)),
+	    SPREG_INVALID_ARGUMENT, "change_seq:", msg);
+	ck_refused(withdraw(seq, "", NULL, msg, sizeof(msg)),
+	    SPREG_INVALID_ARGUMENT, "reason:", msg);
+	ck_refused(withdraw(seq + 100, "why", NULL, msg, sizeof(msg)),
+	    SPREG_NOT_FOUND, "change_seq:", msg);
+	ck_refused(withdraw(seq - 1, "why", NULL, msg, sizeof(msg)),
+	    SPREG_NOT_FOUND, "change_seq:", msg);	/* PutCustomer's */
+	ck_assert_uint_eq(log_head(), before);
+
+	ck_assert_int_eq(withdraw(seq, "the contract fell through", &wr, msg,
+	    sizeof(msg)), SPREG_OK);
+	ck_assert(wr->announcement->withdrawn);
+	ck_assert(!wr->announcement->applied);
+	ck_assert_uint_eq(wr->announcement->seq, seq);
+	ck_assert_int_eq(wr->change->kind, CHANGE_WITHDRAWN);
+	ck_assert_uint_eq(wr->change->seq, before + 1);
+	ck_assert_uint_eq(wr->change->ref_seq, seq);
+	ck_assert_str_eq(wr->change->reason, "the contract fell through");
+	ck_assert_str_eq(wr->change->effective_at, "2027-01-15");
+	ck_assert_str_eq(wr->change->subprocessor_id, "paynow");
+	spreg__v1__withdraw_announcement_response__free_unpacked(wr, NULL);
+
+	/* Logged for the customers told of the announcement (the topics
+	 * carry what ListChanges gives with the same filter). */
+	Spreg__V1__ListChangesResponse *lc = changes_for(before, "acme");
+	ck_assert_uint_eq(lc->n_changes, 1);
+	ck_assert_int_eq(lc->changes[0]->kind, CHANGE_WITHDRAWN);
+	spreg__v1__list_changes_response__free_unpacked(lc, NULL);
+	lc = changes_for(before, "initech");
+	ck_assert_uint_eq(lc->n_changes, 0);
+	spreg__v1__list_changes_response__free_unpacked(lc, NULL);
+
+	/* Twice, or an objection to it now: refused, nothing written. */
+	before = log_head();
+	ck_refused(withdraw(seq, "again", NULL, msg, sizeof(msg)),
+	    SPREG_FAILED_PRECONDITION, "change_seq:", msg);
+	ck_refused(object("hooli", seq, msg, sizeof(msg)),
+	    SPREG_FAILED_PRECONDITION, "change_seq:", msg);
+	ck_assert_ptr_nonnull(strstr(msg, "withdrawn"));
+	ck_assert_uint_eq(log_head(), before);
+
+	/* acme's objection stays on record. */
+	only_objector(seq, "acme");
+
+	/* Not pending; listed, withdrawn, with the applied ones. */
+	Spreg__V1__ListAnnouncementsRequest la =
+	    SPREG__V1__LIST_ANNOUNCEMENTS_REQUEST__INIT;
+	Spreg__V1__ListAnnouncementsResponse *anns;
+	ck_assert_int_eq(call(REG "ListAnnouncements", &la.base,
+	    &spreg__v1__list_announcements_response__descriptor,
+	    (ProtobufCMessage **) &anns, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(anns->n_announcements, 0);
+	spreg__v1__list_announcements_response__free_unpacked(anns, NULL);
+	la.include_applied = true;
+	ck_assert_int_eq(call(REG "ListAnnouncements", &la.base,
+	    &spreg__v1__list_announcements_response__descriptor,
+	    (ProtobufCMessage **) &anns, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(anns->n_announcements, 1);
+	ck_assert(anns->announcements[0]->withdrawn);
+	spreg__v1__list_announcements_response__free_unpacked(anns, NULL);
+
+	/* It never takes effect; the vendor may be announced afresh. */
+	ck_assert_int_eq(rpc_apply_due(srv, fake_now_ms + 60 * 86400000LL,
+	    &applied, &e), SPREG_OK);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert_int_eq(status_of("paynow"), SP_STATUS_PROPOSED);
+	ck_assert_int_eq(announce("paynow", "2027-03-01", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+	time_set_clock(NULL);
+}
+END_TEST
+
+START_TEST(withdraw_too_late)
+{
+	char msg[512];
+	uint64_t seq, before;
+	size_t applied;
+	err e;
+
+	time_set_clock(fake_clock);
+	ck_assert_int_eq(put_customer("acme", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(announce("paynow", "2027-01-15", false, "", &seq, msg,
+	    sizeof(msg)), SPREG_OK);
+	/* On its date, even before the server applied it. */
+	fake_now_ms += 53LL * 86400000;	/* 2027-01-15 */
+	before = log_head();
+	ck_refused(withdraw(seq, "oops", NULL, msg, sizeof(msg)),
+	    SPREG_FAILED_PRECONDITION, "change_seq:", msg);
+	ck_assert_ptr_nonnull(strstr(msg, "2027-01-15"));
+	ck_assert_uint_eq(log_head(), before);
+	ck_assert_int_eq(rpc_apply_due(srv, fake_now_ms, &applied, &e),
+	    SPREG_OK);
+	ck_assert_uint_eq(applied, 1);
+	before = log_head();
+	ck_refused(withdraw(seq, "oops", NULL, msg, sizeof(msg)),
+	    SPREG_FAILED_PRECONDITION, "change_seq:", msg);
+	ck_assert_uint_eq(log_head(), before);
+	ck_assert_int_eq(status_of("paynow"), SP_STATUS_ACTIVE);
+	fake_now_ms -= 53LL * 86400000;
+	time_set_clock(NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1426,6 +1607,8 @@ main(void)
 	tcase_add_test(tc, replay_window_ignores_wall_clock_steps);
 	tcase_add_test(tc, change_times_never_go_back);
 	tcase_add_test(tc, timeout_counts_from_arrival);
+	tcase_add_test(tc, withdraw_before_the_date);
+	tcase_add_test(tc, withdraw_too_late);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -573,6 +573,7 @@ assess_verdict_name(Spreg__V1__Verdict v)
 	static const char *const names[ASSESS_NVERDICTS] = {
 		"UNSPECIFIED", "NO_TRANSFER", "ADEQUATE", "SAFEGUARDED",
 		"TIA_REQUIRED", "DEROGATION", "INVALID", "MISSING",
+		"UNKNOWN_LOCATION",
 	};
 	unsigned i = (unsigned) v;
 

@@ -139,7 +139,7 @@ with_announcements(Spreg__V1__Subprocessor *cur,
 {
 	for (size_t i = 0; cur != NULL && i < nans; i++) {
 		int32_t eff;
-		if (!ans[i]->applied &&
+		if (!ans[i]->applied && !ans[i]->withdrawn &&
 		    strcmp(ans[i]->subprocessor->id, cur->id) == 0 &&
 		    date_parse(ans[i]->effective_at, &eff) && eff <= day) {
 			cur = ans[i]->subprocessor;

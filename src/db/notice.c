@@ -88,7 +88,7 @@ db_announcement_list(db_txn *t, bool include_applied, arena *a,
 			return err_set(e, SPREG_DATA_LOSS,
 			    "announcement does not decode");
 		}
-		if (include_applied || !an->applied) {
+		if (include_applied || (!an->applied && !an->withdrawn)) {
 			items[n++] = an;
 		}
 	}
@@ -96,6 +96,37 @@ db_announcement_list(db_txn *t, bool include_applied, arena *a,
 	*out = items;
 	*n_out = n;
 	return SPREG_OK;
+}
+
+/* The ANNOUNCED entry of the log at seq: it names the services
+ * concerned. */
+static spreg_status
+announced_change(db_txn *t, uint64_t seq, arena *a, Spreg__V1__Change **out,
+    err *e)
+{
+	Spreg__V1__Change **cs;
+	size_t nc;
+	uint64_t next;
+	spreg_status st;
+
+	if ((st = db_change_list(t, seq - 1, 1, NULL, 1, a, &cs, &nc, &next,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	if (nc != 1 || cs[0]->kind != CHANGE_ANNOUNCED) {
+		return err_set(e, SPREG_DATA_LOSS,
+		    "change %llu: the log has no announcement there",
+		    (unsigned long long) seq);
+	}
+	*out = cs[0];
+	return SPREG_OK;
+}
+
+static void
+due_key(unsigned char out[12], int32_t day, uint64_t seq)
+{
+	be32_put(out, (uint32_t) day);
+	db_be64_put(out + 4, seq);
 }
 
 /* The pending announcement of a subprocessor, if any. */
@@ -224,8 +255,7 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 		return st;
 	}
 	unsigned char due[12];
-	be32_put(due, (uint32_t) in->effective_day);
-	db_be64_put(due + 4, an->seq);
+	due_key(due, in->effective_day, an->seq);
 	MDB_val k = {sizeof(due), due}, v = {0, ""};
 	int rc = mdb_put(t->txn, db_dbi(t->d, DB_DUE), &k, &v, 0);
 	if (rc != 0) {
@@ -269,6 +299,9 @@ db_apply_due(db_txn *t, int32_t today, const db_actor *who, arena *a,
 		if ((st = db_announcement_get(t, seq, a, &an, e)) != SPREG_OK) {
 			break;
 		}
+		if (an->applied || an->withdrawn) {
+			continue;	/* its due entry was stale */
+		}
 		sp = an->subprocessor;
 		if (sp->status == SP_STATUS_PROPOSED ||
 		    sp->status == SP_STATUS_UNSPECIFIED) {
@@ -302,6 +335,77 @@ db_apply_due(db_txn *t, int32_t today, const db_actor *who, arena *a,
 	return st;
 }
 
+spreg_status
+db_announcement_withdraw(db_txn *t, uint64_t seq, const char *reason,
+    const db_actor *who, arena *a, Spreg__V1__Announcement **out,
+    Spreg__V1__Change **change_out, err *e)
+{
+	Spreg__V1__Announcement *an;
+	Spreg__V1__Change *announced;
+	char now[TIME_BUF];
+	int32_t effective;
+	spreg_status st;
+	int rc;
+
+	if ((st = db_announcement_get(t, seq, a, &an, e)) != SPREG_OK) {
+		return st;
+	}
+	if (an->withdrawn) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "change_seq: change %llu is already withdrawn",
+		    (unsigned long long) seq);
+	}
+	if (!date_parse(an->effective_at, &effective)) {
+		return err_set(e, SPREG_DATA_LOSS, "announcement date");
+	}
+	if (an->applied || date_from_ms(who->now_ms) >= effective) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "change_seq: change %llu took effect on %s; it can no "
+		    "longer be withdrawn (announce a new change instead)",
+		    (unsigned long long) seq, an->effective_at);
+	}
+	if ((st = announced_change(t, seq, a, &announced, e)) != SPREG_OK) {
+		return st;
+	}
+	unsigned char due[12];
+	due_key(due, effective, seq);
+	MDB_val k = {sizeof(due), due};
+	if ((rc = mdb_del(t->txn, db_dbi(t->d, DB_DUE), &k, NULL)) != 0 &&
+	    rc != MDB_NOTFOUND) {
+		return db_fail(t, rc, "due", e);
+	}
+	time_format(who->now_ms, now);
+	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
+	if (c == NULL) {
+		return OOM(e);
+	}
+	spreg__v1__change__init(c);
+	if ((c->time = arena_strdup(a, now)) == NULL) {
+		return OOM(e);
+	}
+	c->actor = (char *) who->name;
+	c->token = (char *) (who->token ? who->token : "");
+	c->kind = CHANGE_WITHDRAWN;
+	c->subprocessor_id = an->subprocessor->id;
+	c->ref_seq = seq;
+	c->reason = (char *) reason;
+	c->effective_at = an->effective_at;
+	c->request_id = who->request_id;
+	/* Whoever was told of the announcement is told it is off. */
+	c->services = announced->services;
+	c->n_services = announced->n_services;
+	if ((st = db_change_append(t, c, a, e)) != SPREG_OK) {
+		return st;
+	}
+	an->withdrawn = true;
+	if ((st = put_announcement(t, an, e)) != SPREG_OK) {
+		return st;
+	}
+	*out = an;
+	*change_out = c;
+	return SPREG_OK;
+}
+
 static size_t
 objection_key(unsigned char *buf, uint64_t seq, const char *customer_id)
 {
@@ -329,21 +433,24 @@ db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
 		return st;
 	}
 	/* The ANNOUNCED change names the services concerned. */
-	Spreg__V1__Change **cs;
-	size_t nc;
-	uint64_t next;
-	if ((st = db_change_list(t, change_seq - 1, 1, NULL, 1, a, &cs, &nc,
-	         &next, e)) != SPREG_OK) {
+	Spreg__V1__Change *announced;
+	if ((st = announced_change(t, change_seq, a, &announced, e)) !=
+	    SPREG_OK) {
 		return st;
 	}
-	if (nc != 1 || !db_change_concerns(cs[0], customer_id, cust->services,
-	                   cust->n_services)) {
+	if (!db_change_concerns(announced, customer_id, cust->services,
+	        cust->n_services)) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,
 		    "customer_id: customer '%s' uses none of the services of "
 		    "change %llu", customer_id, (unsigned long long) change_seq);
 	}
 	if (!date_parse(an->effective_at, &effective)) {
 		return err_set(e, SPREG_DATA_LOSS, "announcement date");
+	}
+	if (an->withdrawn) {
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "change_seq: change %llu was withdrawn",
+		    (unsigned long long) change_seq);
 	}
 	if (an->applied || date_from_ms(who->now_ms) >= effective) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,

@@ -232,12 +232,23 @@ spreg_status db_announcement_get(db_txn *t, uint64_t seq, arena *a,
     Spreg__V1__Announcement **out, err *e);
 spreg_status db_announcement_list(db_txn *t, bool include_applied,
     arena *a, Spreg__V1__Announcement ***out, size_t *n_out, err *e);
+/*
+ * Withdraws the announcement logged at seq before its effective date:
+ * it leaves the due list and never applies; logs WITHDRAWN (ref_seq,
+ * reason, the announcement's services). NOT_FOUND for a seq that is no
+ * announcement; FAILED_PRECONDITION once applied or withdrawn, or from
+ * its effective date on.
+ */
+spreg_status db_announcement_withdraw(db_txn *t, uint64_t seq,
+    const char *reason, const db_actor *who, arena *a,
+    Spreg__V1__Announcement **out, Spreg__V1__Change **change_out, err *e);
 /* Applies every pending announcement due on or before today (TOOK_EFFECT,
  * status active); *applied_out counts them. */
 spreg_status db_apply_due(db_txn *t, int32_t today, const db_actor *who,
     arena *a, size_t *applied_out, err *e);
 
-/* Objections to an announced change, while its notice window is open. */
+/* Objections to an announced change, while its notice window is open
+ * and it was not withdrawn. */
 spreg_status db_objection_put(db_txn *t, const char *customer_id,
     uint64_t change_seq, const char *reason, const db_actor *who, arena *a,
     Spreg__V1__Objection **out, Spreg__V1__Change **change_out, err *e);

@@ -142,6 +142,8 @@ export_change_kind_name(Spreg__V1__ChangeKind k)
 		return "customer-deleted";
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ASSESSMENT_CHANGED:
 		return "assessment-changed";
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_WITHDRAWN:
+		return "withdrawn";
 	default:
 		return "unspecified";
 	}

@@ -38,6 +38,8 @@ spreg_status rpc_announce_change(rpc_call *call, const ProtobufCMessage *in,
     ProtobufCMessage *out, err *e);
 spreg_status rpc_list_announcements(rpc_call *call,
     const ProtobufCMessage *in, ProtobufCMessage *out, err *e);
+spreg_status rpc_withdraw_announcement(rpc_call *call,
+    const ProtobufCMessage *in, ProtobufCMessage *out, err *e);
 spreg_status rpc_object_to_change(rpc_call *call, const ProtobufCMessage *in,
     ProtobufCMessage *out, err *e);
 spreg_status rpc_list_objections(rpc_call *call, const ProtobufCMessage *in,

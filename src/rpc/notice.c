@@ -147,6 +147,9 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 		return OOM(e);
 	}
 	*sp = *in->subprocessor;
+	if (sp->effective_from[0] == '\0') {
+		sp->effective_from = in->effective_at;	/* in use from then */
+	}
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
 	         rpc_has_category, call, sp, e)) != SPREG_OK) {
 		return st;
@@ -239,6 +242,28 @@ rpc_list_announcements(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	out->n_announcements = kept;
 	return SPREG_OK;
+}
+
+spreg_status
+rpc_withdraw_announcement(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__WithdrawAnnouncementRequest *in = (const void *) in_;
+	Spreg__V1__WithdrawAnnouncementResponse *out = (void *) out_;
+	db_actor who = rpc_actor_of(call);
+
+	if (in->change_seq == 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "change_seq: required");
+	}
+	size_t text_max = validate_limits_get()->text_max;
+	if (in->reason[0] == '\0' || strlen(in->reason) > text_max ||
+	    !validate_text(in->reason, true)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "reason: a withdrawal needs a reason (text, at most %zu "
+		    "bytes)", text_max);
+	}
+	return db_announcement_withdraw(call->txn, in->change_seq, in->reason,
+	    &who, call->arena, &out->announcement, &out->change, e);
 }
 
 spreg_status

@@ -582,6 +582,8 @@ static const rpc_method registry_methods[] = {
 	{"ListObjections", RPC_READ | RPC_CUSTOMER, rpc_list_objections,
 	    "customer_id"},
 	{"VerifyLog", RPC_READ, verify_log, NULL},
+	{"WithdrawAnnouncement", RPC_WRITE | RPC_EDITOR,
+	    rpc_withdraw_announcement, NULL},
 };
 
 const rpc_service rpc_registry_service = {
