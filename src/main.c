@@ -543,16 +543,17 @@ main(int argc, char **argv)
 		log_error("--ready-file %s: %s", ready_file, strerror(errno));
 		goto out;
 	}
-	/* Announced changes due while the server was down apply now, and
-	 * the day is re-assessed; then both repeat each minute (a timed
-	 * sigwait). */
+	/* Announced changes and dates due while the server was down apply
+	 * now, and the day is re-assessed; then both repeat each minute (a
+	 * timed sigwait). */
 	int sig;
 	for (;;) {
 		size_t applied;
 		if (rpc_apply_due(rpc, time_now_ms(), &applied, &e) != SPREG_OK) {
 			log_error("applying announced changes: %s", e.msg);
 		} else if (applied > 0) {
-			log_info("%zu announced change(s) took effect", applied);
+			log_info("%zu announced or dated change(s) took "
+			    "effect", applied);
 		}
 		/* A new day may end a safeguard or a finding: re-assess
 		 * once per day (the last day checked is in the store). */

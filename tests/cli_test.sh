@@ -241,12 +241,12 @@ check "put an unknown field exits 1 naming the field" \
 
 # ---- retire -----------------------------------------------------------
 
-spreg retire plausible --effective-until 2026-12-31
+spreg retire plausible --effective-until 2025-12-31
 check "retire: retired with a new revision" \
 	'[ $rc -eq 0 ] && out_has "^retired plausible revision 3 (change seq $((base_seq + 3)))$"'
 spreg get plausible
 check "get after retire shows status retired" \
-	'[ $rc -eq 0 ] && out_has "^status: retired$" && out_has "^effective_until: 2026-12-31$"'
+	'[ $rc -eq 0 ] && out_has "^status: retired$" && out_has "^effective_until: 2025-12-31$"'
 spreg get plausible --revision 1
 check "get --revision 1 shows the first revision" \
 	'[ $rc -eq 0 ] && out_has "^revision: 1$" && out_has "^status: active$"'

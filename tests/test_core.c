@@ -314,7 +314,8 @@ START_TEST(invalid_records_name_the_field)
 	case 9: f.loc_cats[0] = "user.contact.email";
 		expect = "locations[0].data_categories[0]"; break;
 	case 10: f.sp.website = "ftp://x"; expect = "website"; break;
-	case 11: f.sp.effective_from = ""; expect = "effective_from"; break;
+	case 11: f.sp.effective_from = "2019-13-01"; /* absent: today */
+		expect = "effective_from"; break;
 	case 12: f.sp.effective_until = "2010-01-01";
 		expect = "effective_until"; break;
 	case 13: f.services[0] = "Bad Service"; expect = "services[0]"; break;

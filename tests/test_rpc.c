@@ -739,8 +739,9 @@ START_TEST(due_change_applies_after_missed_restart)
 	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
 	int64_t later = fake_now_ms + 83LL * 86400000;	/* 2027-02-14 */
 	ck_assert_int_eq(rpc_apply_due(srv, later, &applied, &e), SPREG_OK);
-	ck_assert_uint_eq(applied, 1);
+	ck_assert_uint_eq(applied, 2);	/* and the sample's brevo, upcoming */
 	ck_assert_int_eq(status_of("paynow"), SP_STATUS_ACTIVE);
+	ck_assert_int_eq(status_of("brevo"), SP_STATUS_ACTIVE);
 	/* Applied once only. */
 	ck_assert_int_eq(rpc_apply_due(srv, later, &applied, &e), SPREG_OK);
 	ck_assert_uint_eq(applied, 0);
@@ -1542,8 +1543,9 @@ START_TEST(withdraw_before_the_date)
 	/* It never takes effect; the vendor may be announced afresh. */
 	ck_assert_int_eq(rpc_apply_due(srv, fake_now_ms + 60 * 86400000LL,
 	    &applied, &e), SPREG_OK);
-	ck_assert_uint_eq(applied, 0);
+	ck_assert_uint_eq(applied, 1);	/* the sample's brevo only */
 	ck_assert_int_eq(status_of("paynow"), SP_STATUS_PROPOSED);
+	ck_assert_int_eq(status_of("brevo"), SP_STATUS_ACTIVE);
 	ck_assert_int_eq(announce("paynow", "2027-03-01", false, "", &seq, msg,
 	    sizeof(msg)), SPREG_OK);
 	time_set_clock(NULL);
@@ -1570,13 +1572,344 @@ START_TEST(withdraw_too_late)
 	ck_assert_uint_eq(log_head(), before);
 	ck_assert_int_eq(rpc_apply_due(srv, fake_now_ms, &applied, &e),
 	    SPREG_OK);
-	ck_assert_uint_eq(applied, 1);
+	ck_assert_uint_eq(applied, 2);	/* with brevo, due the same day */
 	before = log_head();
 	ck_refused(withdraw(seq, "oops", NULL, msg, sizeof(msg)),
 	    SPREG_FAILED_PRECONDITION, "change_seq:", msg);
 	ck_assert_uint_eq(log_head(), before);
 	ck_assert_int_eq(status_of("paynow"), SP_STATUS_ACTIVE);
 	fake_now_ms -= 53LL * 86400000;
+	time_set_clock(NULL);
+}
+END_TEST
+
+/* Puts sp, maybe as an emergency; on OK the response is in *out (if
+ * given, caller frees). */
+static spreg_status
+put_sp(Spreg__V1__Subprocessor *sp, bool emergency, const char *reason,
+    Spreg__V1__PutSubprocessorResponse **out, char *msg, size_t msglen)
+{
+	Spreg__V1__PutSubprocessorRequest in =
+	    SPREG__V1__PUT_SUBPROCESSOR_REQUEST__INIT;
+
+	in.subprocessor = sp;
+	in.emergency = emergency;
+	in.reason = (char *) reason;
+	return call(REG "PutSubprocessor", &in.base,
+	    &spreg__v1__put_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) out, msg, msglen);
+}
+
+static Spreg__V1__Subprocessor *
+get_sp(const char *id, const char *as_of)
+{
+	Spreg__V1__GetSubprocessorRequest g =
+	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+	Spreg__V1__GetSubprocessorResponse *r;
+
+	g.id = (char *) id;
+	g.as_of = (char *) as_of;
+	if (call(REG "GetSubprocessor", &g.base,
+	        &spreg__v1__get_subprocessor_response__descriptor,
+	        (ProtobufCMessage **) &r, NULL, 0) != SPREG_OK) {
+		return NULL;
+	}
+	Spreg__V1__Subprocessor *sp = r->subprocessor;
+	r->subprocessor = NULL;
+	spreg__v1__get_subprocessor_response__free_unpacked(r, NULL);
+	return sp;
+}
+
+/* Refused naming the customer owed notice, its days and the earliest
+ * date, pointing to AnnounceChange; nothing written. */
+static void
+ck_notice_refused(Spreg__V1__Subprocessor *sp, const char *customer,
+    const char *days, const char *earliest)
+{
+	char msg[512];
+	uint64_t count0, seq0, count1, seq1;
+
+	fingerprint(&count0, &seq0);
+	ck_refused(put_sp(sp, false, "", NULL, msg, sizeof(msg)),
+	    SPREG_FAILED_PRECONDITION, "effective_from:", msg);
+	ck_assert_msg(strstr(msg, customer) && strstr(msg, days) &&
+	    strstr(msg, earliest) && strstr(msg, "AnnounceChange") &&
+	    strstr(msg, "spreg announce"), "%s", msg);
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count1, count0);
+	ck_assert_uint_eq(seq1, seq0);
+}
+
+/* A put that would bypass the advance notice is refused; an emergency
+ * goes through, recorded; a proposal always does. */
+START_TEST(put_cannot_bypass_notice)
+{
+	Spreg__V1__PutSubprocessorResponse *pr;
+	char msg[512], *billing[] = {"billing"};
+	put_req p;
+
+	time_set_clock(fake_clock);	/* 2026-11-23 */
+	ck_assert_int_eq(put_customer("acme", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(put_customer("globex", "billing", 45), SPREG_OK);
+	ck_assert_int_eq(put_customer("initech", "support", 90), SPREG_OK);
+
+	/* A new vendor for billing, from today (no date given) or 44 days
+	 * on: globex is owed 45. */
+	put_req_init(&p, "paynow");
+	p.sp.services = billing;
+	p.sp.n_services = 1;
+	p.sp.effective_from = "";
+	ck_notice_refused(&p.sp, "'globex'", "45 days", "2027-01-07");
+	p.sp.effective_from = "2027-01-06";
+	ck_notice_refused(&p.sp, "'globex'", "45 days", "2027-01-07");
+	/* Retired in the future is in use until then: the same. */
+	p.sp.status = SP_STATUS_RETIRED;
+	p.sp.effective_until = "2027-06-01";
+	ck_notice_refused(&p.sp, "'globex'", "45 days", "2027-01-07");
+	p.sp.effective_until = "";
+
+	/* Proposed: always accepted, and never in use by itself. */
+	p.sp.status = SP_STATUS_PROPOSED;
+	p.sp.effective_from = "";
+	ck_assert_int_eq(put_sp(&p.sp, false, "", &pr, msg, sizeof(msg)),
+	    SPREG_OK);
+	ck_assert_int_eq(pr->subprocessor->status, SP_STATUS_PROPOSED);
+	ck_assert_str_eq(pr->subprocessor->effective_from, "2026-11-23");
+	spreg__v1__put_subprocessor_response__free_unpacked(pr, NULL);
+	/* Making the proposal active is checked like a new vendor. */
+	p.sp.status = SP_STATUS_ACTIVE;
+	p.sp.effective_from = "2027-01-06";
+	ck_notice_refused(&p.sp, "'globex'", "45 days", "2027-01-07");
+
+	/* Exactly 45 days: accepted, upcoming (proposed until then). */
+	p.sp.effective_from = "2027-01-07";
+	ck_assert_int_eq(put_sp(&p.sp, false, "", &pr, msg, sizeof(msg)),
+	    SPREG_OK);
+	ck_assert_int_eq(pr->subprocessor->status, SP_STATUS_PROPOSED);
+	ck_assert_str_eq(pr->change->effective_at, "2027-01-07");
+	ck_assert(!pr->change->emergency);
+	spreg__v1__put_subprocessor_response__free_unpacked(pr, NULL);
+
+	/* Stripe (billing) newly in a country, with a new category, or
+	 * newly serving support (initech's, 90 days). */
+	Spreg__V1__Subprocessor *stripe = get_sp("stripe", "");
+	ck_assert_ptr_nonnull(stripe);
+	Spreg__V1__Location br = SPREG__V1__LOCATION__INIT, **locs =
+	    malloc((stripe->n_locations + 1) * sizeof(*locs));
+	memcpy(locs, stripe->locations, stripe->n_locations * sizeof(*locs));
+	br.country = "BR";
+	br.role = "support";
+	locs[stripe->n_locations] = &br;
+	Spreg__V1__Location **old_locs = stripe->locations;
+	stripe->locations = locs;
+	stripe->n_locations++;
+	ck_notice_refused(stripe, "'globex'", "45 days", "2027-01-07");
+	stripe->locations = old_locs;
+	stripe->n_locations--;
+	char *cats[16];
+	size_t ncats = stripe->n_data_categories;
+	char **old_cats = stripe->data_categories;
+	memcpy(cats, old_cats, ncats * sizeof(*cats));
+	cats[ncats] = "user.behavior";
+	stripe->data_categories = cats;
+	stripe->n_data_categories = ncats + 1;
+	ck_notice_refused(stripe, "'globex'", "45 days", "2027-01-07");
+	stripe->data_categories = old_cats;
+	stripe->n_data_categories = ncats;
+	char *services[] = {"billing", "support"}, **old_services =
+	    stripe->services;
+	size_t old_nservices = stripe->n_services;
+	stripe->services = services;
+	stripe->n_services = 2;
+	ck_notice_refused(stripe, "'initech'", "90 days", "2027-02-21");
+	stripe->services = old_services;
+	stripe->n_services = old_nservices;
+	/* Fewer countries, or a new purpose: no notice needed. */
+	char *old_purpose = stripe->purpose;
+	size_t old_nlocations = stripe->n_locations;
+	stripe->purpose = "Payments";
+	stripe->n_locations = 1;
+	ck_assert_int_eq(put_sp(stripe, false, "", NULL, msg, sizeof(msg)),
+	    SPREG_OK);
+
+	/* An emergency needs a reason, and records it with the customer
+	 * and the day. */
+	stripe->locations = locs;
+	stripe->n_locations = 2;
+	locs[1] = &br;
+	uint64_t count0, seq0, count1, seq1;
+	fingerprint(&count0, &seq0);
+	ck_refused(put_sp(stripe, true, "", NULL, msg, sizeof(msg)),
+	    SPREG_INVALID_ARGUMENT, "reason:", msg);
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(seq1, seq0);
+	ck_assert_int_eq(put_sp(stripe, true, "Brazilian support desk after "
+	    "an outage", &pr, msg, sizeof(msg)), SPREG_OK);
+	ck_assert(pr->change->emergency);
+	ck_assert_str_eq(pr->change->reason,
+	    "Brazilian support desk after an outage");
+	ck_assert_str_eq(pr->change->customer_id, "globex");
+	ck_assert_str_eq(pr->change->effective_at, "2026-11-23");
+	ck_assert_int_eq(pr->subprocessor->status, SP_STATUS_ACTIVE);
+	spreg__v1__put_subprocessor_response__free_unpacked(pr, NULL);
+	stripe->locations = old_locs;
+	stripe->n_locations = old_nlocations;
+	stripe->purpose = old_purpose;
+	free(locs);
+	spreg__v1__subprocessor__free_unpacked(stripe, NULL);
+
+	/* Ten days on, an edit of paynow that adds nothing stands; moving
+	 * its date earlier does not. (Writes never go back in time.) */
+	fake_now_ms += 10 * 86400000LL;	/* 2026-12-03 */
+	p.sp.effective_from = "2027-01-07";
+	p.sp.purpose = "Card payments";
+	ck_assert_int_eq(put_sp(&p.sp, false, "", NULL, msg, sizeof(msg)),
+	    SPREG_OK);
+	p.sp.effective_from = "2027-01-06";
+	ck_notice_refused(&p.sp, "'globex'", "45 days", "2027-01-17");
+	fake_now_ms -= 10 * 86400000LL;
+	time_set_clock(NULL);
+}
+END_TEST
+
+/* Is id listed today with status (UNSPECIFIED: any)? */
+static bool
+listed_now(const char *id, Spreg__V1__SubprocessorStatus status)
+{
+	Spreg__V1__ListSubprocessorsRequest l =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__ListSubprocessorsResponse *lr;
+	bool found = false;
+
+	l.status = status;
+	l.page_size = 1000;
+	ck_assert_int_eq(call(REG "ListSubprocessors", &l.base,
+	    &spreg__v1__list_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &lr, NULL, 0), SPREG_OK);
+	for (size_t i = 0; i < lr->n_subprocessors; i++) {
+		found = found || strcmp(lr->subprocessors[i]->id, id) == 0;
+	}
+	spreg__v1__list_subprocessors_response__free_unpacked(lr, NULL);
+	return found;
+}
+
+/* In effect as of day (the as_of projection)? */
+static bool
+in_effect_on(const char *id, const char *day)
+{
+	Spreg__V1__Subprocessor *sp = get_sp(id, day);
+	if (sp != NULL) {
+		ck_assert_int_eq(sp->status, SP_STATUS_ACTIVE);
+		spreg__v1__subprocessor__free_unpacked(sp, NULL);
+	}
+	return sp != NULL;
+}
+
+static size_t
+apply_at(int64_t now_ms)
+{
+	size_t applied;
+	err e;
+
+	ck_assert_msg(rpc_apply_due(srv, now_ms, &applied, &e) == SPREG_OK,
+	    "%s", e.msg);
+	return applied;
+}
+
+/* effective_from is the first day in use, effective_until the first
+ * day out; the status follows with no one touching the record. */
+START_TEST(dates_are_first_day_in_and_first_day_out)
+{
+	Spreg__V1__PutSubprocessorResponse *pr;
+	char msg[512];
+	put_req p;
+	int64_t day = 86400000LL;
+
+	time_set_clock(fake_clock);	/* 2026-11-23T12:00Z */
+	/* From tomorrow: proposed today, everywhere. */
+	put_req_init(&p, "tomorrow");
+	p.sp.effective_from = "2026-11-24";
+	ck_assert_int_eq(put_sp(&p.sp, false, "", NULL, msg, sizeof(msg)),
+	    SPREG_OK);
+	ck_assert_int_eq(status_of("tomorrow"), SP_STATUS_PROPOSED);
+	ck_assert(listed_now("tomorrow", SP_STATUS_PROPOSED));
+	ck_assert(!listed_now("tomorrow", SP_STATUS_ACTIVE));
+	ck_assert(!in_effect_on("tomorrow", "2026-11-23"));
+	ck_assert(in_effect_on("tomorrow", "2026-11-24"));
+	/* From today, or with no date: active at once. */
+	put_req_init(&p, "today");
+	p.sp.effective_from = "2026-11-23";
+	ck_assert_int_eq(put_sp(&p.sp, false, "", NULL, msg, sizeof(msg)),
+	    SPREG_OK);
+	ck_assert_int_eq(status_of("today"), SP_STATUS_ACTIVE);
+	ck_assert(in_effect_on("today", "2026-11-23"));
+	ck_assert(!in_effect_on("today", "2026-11-22"));
+	put_req_init(&p, "undated");
+	p.sp.effective_from = "";
+	ck_assert_int_eq(put_sp(&p.sp, false, "", &pr, msg, sizeof(msg)),
+	    SPREG_OK);
+	ck_assert_str_eq(pr->subprocessor->effective_from, "2026-11-23");
+	ck_assert_int_eq(pr->subprocessor->status, SP_STATUS_ACTIVE);
+	spreg__v1__put_subprocessor_response__free_unpacked(pr, NULL);
+	/* Writing the upcoming vendor back as read changes nothing. */
+	Spreg__V1__Subprocessor *back = get_sp("tomorrow", "");
+	ck_assert_int_eq(put_sp(back, false, "", &pr, msg, sizeof(msg)),
+	    SPREG_OK);
+	ck_assert_ptr_null(pr->change);
+	spreg__v1__put_subprocessor_response__free_unpacked(pr, NULL);
+	spreg__v1__subprocessor__free_unpacked(back, NULL);
+
+	/* A retirement dated the day after tomorrow: active until then. */
+	Spreg__V1__RetireSubprocessorRequest r =
+	    SPREG__V1__RETIRE_SUBPROCESSOR_REQUEST__INIT;
+	Spreg__V1__RetireSubprocessorResponse *rr;
+	r.id = "today";
+	r.effective_until = "2026-11-25";
+	ck_assert_int_eq(call(REG "RetireSubprocessor", &r.base,
+	    &spreg__v1__retire_subprocessor_response__descriptor,
+	    (ProtobufCMessage **) &rr, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_int_eq(rr->subprocessor->status, SP_STATUS_ACTIVE);
+	ck_assert_str_eq(rr->change->effective_at, "2026-11-25");
+	spreg__v1__retire_subprocessor_response__free_unpacked(rr, NULL);
+	ck_assert(listed_now("today", SP_STATUS_ACTIVE));
+	ck_assert(in_effect_on("today", "2026-11-24"));
+	ck_assert(!in_effect_on("today", "2026-11-25"));
+
+	/* The day before each date nothing moves; on it, it does, logged
+	 * with its date. */
+	uint64_t count, seq0;
+	fingerprint(&count, &seq0);
+	ck_assert_uint_eq(apply_at(fake_now_ms + day / 2 - 1), 0);
+	ck_assert_int_eq(status_of("tomorrow"), SP_STATUS_PROPOSED);
+	ck_assert_uint_eq(apply_at(fake_now_ms + day / 2), 1);	/* 00:00 */
+	ck_assert_int_eq(status_of("tomorrow"), SP_STATUS_ACTIVE);
+	ck_assert(listed_now("tomorrow", SP_STATUS_ACTIVE));
+	ck_assert_int_eq(status_of("today"), SP_STATUS_ACTIVE);
+	ck_assert_uint_eq(apply_at(fake_now_ms + day + day / 2 - 1), 0);
+	ck_assert_int_eq(status_of("today"), SP_STATUS_ACTIVE);
+	ck_assert_uint_eq(apply_at(fake_now_ms + day + day / 2), 1);
+	ck_assert_int_eq(status_of("today"), SP_STATUS_RETIRED);
+	ck_assert(listed_now("today", SP_STATUS_RETIRED));
+	Spreg__V1__ListChangesResponse *lc = changes_for(seq0, "");
+	ck_assert_uint_eq(lc->n_changes, 2);
+	ck_assert_int_eq(lc->changes[0]->kind, CHANGE_TOOK_EFFECT);
+	ck_assert_str_eq(lc->changes[0]->subprocessor_id, "tomorrow");
+	ck_assert_str_eq(lc->changes[0]->effective_at, "2026-11-24");
+	ck_assert_int_eq(lc->changes[1]->kind, CHANGE_RETIRED);
+	ck_assert_str_eq(lc->changes[1]->subprocessor_id, "today");
+	ck_assert_str_eq(lc->changes[1]->effective_at, "2026-11-25");
+	spreg__v1__list_changes_response__free_unpacked(lc, NULL);
+
+	/* A plain proposal is never in effect, on any date. */
+	put_req_init(&p, "maybe");
+	p.sp.status = SP_STATUS_PROPOSED;
+	p.sp.effective_from = "2026-01-01";
+	ck_assert_int_eq(put_sp(&p.sp, false, "", NULL, msg, sizeof(msg)),
+	    SPREG_OK);
+	ck_assert(!in_effect_on("maybe", "2026-11-23"));
+	ck_assert(!in_effect_on("maybe", "2030-01-01"));
+	ck_assert_uint_eq(apply_at(fake_now_ms + 400 * day), 1); /* brevo */
+	ck_assert_int_eq(status_of("maybe"), SP_STATUS_PROPOSED);
 	time_set_clock(NULL);
 }
 END_TEST
@@ -1609,6 +1942,8 @@ main(void)
 	tcase_add_test(tc, timeout_counts_from_arrival);
 	tcase_add_test(tc, withdraw_before_the_date);
 	tcase_add_test(tc, withdraw_too_late);
+	tcase_add_test(tc, put_cannot_bypass_notice);
+	tcase_add_test(tc, dates_are_first_day_in_and_first_day_out);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

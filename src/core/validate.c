@@ -433,8 +433,8 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 	}
 	if ((st = check_date("dpf_certified_on", sp->dpf_certified_on, false,
 	         &dpf, e)) != SPREG_OK ||
-	    (st = check_date("effective_from", sp->effective_from, true, &from,
-	         e)) != SPREG_OK ||
+	    (st = check_date("effective_from", sp->effective_from, false,
+	         &from, e)) != SPREG_OK ||
 	    (st = check_date("effective_until", sp->effective_until, false,
 	         &until, e)) != SPREG_OK) {
 		return st;

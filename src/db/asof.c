@@ -137,7 +137,7 @@ static Spreg__V1__Subprocessor *
 with_announcements(Spreg__V1__Subprocessor *cur,
     Spreg__V1__Announcement *const *ans, size_t nans, int32_t day)
 {
-	for (size_t i = 0; cur != NULL && i < nans; i++) {
+	for (size_t i = 0; i < nans; i++) {
 		int32_t eff;
 		if (!ans[i]->applied && !ans[i]->withdrawn &&
 		    strcmp(ans[i]->subprocessor->id, cur->id) == 0 &&
@@ -148,24 +148,35 @@ with_announcements(Spreg__V1__Subprocessor *cur,
 	return cur;
 }
 
-/* Projects sp (current) to a day: NULL when not in effect then. */
-static Spreg__V1__Subprocessor *
-project_day(Spreg__V1__Subprocessor *sp, Spreg__V1__Announcement *const *ans,
-    size_t nans, int32_t day, arena *a)
+/* Projects sp (current) to a day: NULL when not in effect then. A
+ * proposal is never in effect; an upcoming vendor is from its date. */
+static spreg_status
+project_day(db_txn *t, Spreg__V1__Subprocessor *sp,
+    Spreg__V1__Announcement *const *ans, size_t nans, int32_t day, arena *a,
+    Spreg__V1__Subprocessor **out, err *e)
 {
 	int32_t from, until;
+	bool upcoming = true;
+	spreg_status st;
 
+	*out = NULL;
 	sp = with_announcements(sp, ans, nans, day);
-	if (sp == NULL || !date_parse(sp->effective_from, &from) || from > day ||
+	if (sp->status == SP_STATUS_PROPOSED &&
+	    (st = db_sp_upcoming(t, sp, &upcoming, e)) != SPREG_OK) {
+		return st;
+	}
+	if (!upcoming || !date_parse(sp->effective_from, &from) || from > day ||
 	    (date_parse(sp->effective_until, &until) && day >= until)) {
-		return NULL;
+		return SPREG_OK;
 	}
 	Spreg__V1__Subprocessor *copy = arena_alloc(a, sizeof(*copy));
-	if (copy != NULL) {
-		*copy = *sp;
-		copy->status = SP_STATUS_ACTIVE;	/* in effect that day */
+	if (copy == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 	}
-	return copy;
+	*copy = *sp;
+	copy->status = SP_STATUS_ACTIVE;	/* in effect that day */
+	*out = copy;
+	return SPREG_OK;
 }
 
 static spreg_status
@@ -176,8 +187,7 @@ project(db_txn *t, Spreg__V1__Subprocessor *cur, const db_as_of *at,
 	if (at->moment) {
 		return recorded_at(t, cur->id, at->ms, a, out, e);
 	}
-	*out = project_day(cur, ans, nans, at->day, a);
-	return SPREG_OK;
+	return project_day(t, cur, ans, nans, at->day, a, out, e);
 }
 
 spreg_status

@@ -80,6 +80,7 @@ static const struct {
 	[DB_OBJECTIONS]    = {"objections", 0},
 	[DB_IDX_OBJECTION_CUSTOMER] = {"idx_objection_customer", MDB_DUPSORT},
 	[DB_TOKENS]        = {"tokens", 0},
+	[DB_SP_DUE]        = {"sp_due", 0},
 };
 
 void
@@ -89,6 +90,22 @@ db_be64_put(unsigned char out[8], uint64_t v)
 		out[i] = (unsigned char) (v & 0xff);
 		v >>= 8;
 	}
+}
+
+void
+db_be32_put(unsigned char out[4], uint32_t v)
+{
+	for (int i = 3; i >= 0; i--) {
+		out[i] = (unsigned char) (v & 0xff);
+		v >>= 8;
+	}
+}
+
+uint32_t
+db_be32_get(const unsigned char in[4])
+{
+	return (uint32_t) in[0] << 24 | (uint32_t) in[1] << 16 |
+	    (uint32_t) in[2] << 8 | in[3];
 }
 
 uint64_t

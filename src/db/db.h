@@ -130,6 +130,7 @@ typedef enum db_table {
 	DB_OBJECTIONS,	/* be64(change seq) customer id -> packed Objection */
 	DB_IDX_OBJECTION_CUSTOMER,	/* customer id -> be64(change seq) (dupsort) */
 	DB_TOKENS,	/* token id -> packed Token (with its salted hash) */
+	DB_SP_DUE,	/* be32(day) id -> 'a' (becomes active) or 'r' (retired) */
 	DB_NTABLES
 } db_table;
 
@@ -137,6 +138,8 @@ MDB_dbi db_dbi(const db *d, db_table table);
 
 /* Big-endian fixed-width keys: memcmp order is numeric order. */
 void db_be64_put(unsigned char out[8], uint64_t v);
+void db_be32_put(unsigned char out[4], uint32_t v);
+uint32_t db_be32_get(const unsigned char in[4]);
 uint64_t db_be64_get(const unsigned char in[8]);
 
 #endif

@@ -6,15 +6,6 @@
 
 #define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
 
-static void
-be32_put(unsigned char out[4], uint32_t v)
-{
-	out[0] = (unsigned char) (v >> 24);
-	out[1] = (unsigned char) (v >> 16);
-	out[2] = (unsigned char) (v >> 8);
-	out[3] = (unsigned char) v;
-}
-
 static spreg_status
 put_announcement(db_txn *t, const Spreg__V1__Announcement *an, err *e)
 {
@@ -125,7 +116,7 @@ announced_change(db_txn *t, uint64_t seq, arena *a, Spreg__V1__Change **out,
 static void
 due_key(unsigned char out[12], int32_t day, uint64_t seq)
 {
-	be32_put(out, (uint32_t) day);
+	db_be32_put(out, (uint32_t) day);
 	db_be64_put(out + 4, seq);
 }
 
@@ -223,6 +214,7 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 	c->effective_at = arena_strdup(a, day);
 	c->emergency = in->emergency;
 	c->reason = (char *) in->reason;
+	c->customer_id = (char *) in->customer_id;
 	/* Concerned: users of the services before and after. */
 	size_t max = in->sp->n_services + (old ? old->n_services : 0);
 	c->services = arena_alloc(a, (max ? max : 1) * sizeof(char *));
@@ -281,8 +273,7 @@ db_apply_due(db_txn *t, int32_t today, const db_actor *who, arena *a,
 	}
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
 		const unsigned char *key = k.mv_data;
-		int32_t day = (int32_t) ((uint32_t) key[0] << 24 |
-		    (uint32_t) key[1] << 16 | (uint32_t) key[2] << 8 | key[3]);
+		int32_t day = (int32_t) db_be32_get(key);
 		if (k.mv_size != 12 || day > today) {
 			break;
 		}
@@ -394,6 +385,7 @@ db_announcement_withdraw(db_txn *t, uint64_t seq, const char *reason,
 	/* Whoever was told of the announcement is told it is off. */
 	c->services = announced->services;
 	c->n_services = announced->n_services;
+	c->customer_id = announced->customer_id;
 	if ((st = db_change_append(t, c, a, e)) != SPREG_OK) {
 		return st;
 	}

@@ -249,9 +249,146 @@ union_services(const Spreg__V1__Subprocessor *old,
 
 /* Writes sp as the current record and into history, re-indexes it from
  * old (NULL on create), and logs the change. */
+/* ---- dates ---- */
+
+#define DUE_ACTIVE 'a'
+#define DUE_RETIRED 'r'
+
+static size_t
+due_key(unsigned char *buf, int32_t day, const char *id)
+{
+	size_t n = strlen(id);
+
+	db_be32_put(buf, (uint32_t) day);
+	memcpy(buf + 4, id, n);
+	return n + 4;
+}
+
+/* Forgets old's dated steps and schedules sp's: it becomes active on
+ * effective_from when upcoming, and retired on a future
+ * effective_until. */
+static spreg_status
+schedule(db_txn *t, const Spreg__V1__Subprocessor *old,
+    const Spreg__V1__Subprocessor *sp, bool upcoming, int32_t today, err *e)
+{
+	MDB_dbi dbi = db_dbi(t->d, DB_SP_DUE);
+	unsigned char kbuf[KEY_MAX];
+	int32_t day;
+	int rc;
+
+	if (strlen(sp->id) + 4 > KEY_MAX) {
+		return SPREG_OK;
+	}
+	for (int pass = 0; old != NULL && pass < 2; pass++) {
+		if (date_parse(pass ? old->effective_until : old->effective_from,
+		        &day)) {
+			MDB_val k = {due_key(kbuf, day, old->id), kbuf};
+			if ((rc = mdb_del(t->txn, dbi, &k, NULL)) != 0 &&
+			    rc != MDB_NOTFOUND) {
+				return db_fail(t, rc, "due", e);
+			}
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		static const char steps[2] = {DUE_ACTIVE, DUE_RETIRED};
+		bool due = pass == 0 ?
+		    upcoming && date_parse(sp->effective_from, &day) :
+		    sp->status != SP_STATUS_RETIRED &&
+		        date_parse(sp->effective_until, &day) && day > today;
+		if (!due) {
+			continue;
+		}
+		MDB_val k = {due_key(kbuf, day, sp->id), kbuf};
+		MDB_val v = {1, (void *) &steps[pass]};
+		if ((rc = mdb_put(t->txn, dbi, &k, &v, 0)) != 0) {
+			return db_fail(t, rc, "due", e);
+		}
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+db_sp_upcoming(db_txn *t, const Spreg__V1__Subprocessor *sp, bool *out,
+    err *e)
+{
+	unsigned char kbuf[KEY_MAX];
+	int32_t from;
+	MDB_val v;
+	int rc;
+
+	*out = false;
+	if (sp->status != SP_STATUS_PROPOSED ||
+	    !date_parse(sp->effective_from, &from) ||
+	    strlen(sp->id) + 4 > KEY_MAX) {
+		return SPREG_OK;
+	}
+	MDB_val k = {due_key(kbuf, from, sp->id), kbuf};
+	rc = mdb_get(t->txn, db_dbi(t->d, DB_SP_DUE), &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		return db_fail(t, rc, "due", e);
+	}
+	*out = rc == 0 && v.mv_size == 1 &&
+	    *(const char *) v.mv_data == DUE_ACTIVE;
+	return SPREG_OK;
+}
+
+/*
+ * Settles the status of sp, as written, on today: in use from
+ * effective_from (when absent, the stored one, or today for a new
+ * vendor) up to the day before effective_until. Active with a future
+ * effective_from: proposed until then, *upcoming. Retired with a future
+ * effective_until: active until then; retired with none: from today.
+ * Proposed stays proposed.
+ */
+static spreg_status
+settle(Spreg__V1__Subprocessor *sp, const Spreg__V1__Subprocessor *old,
+    int32_t today, arena *a, bool *upcoming, err *e)
+{
+	char buf[DATE_BUF];
+	int32_t from, until;
+
+	*upcoming = false;
+	if (sp->effective_from[0] == '\0') {
+		if (old != NULL && old->effective_from[0] != '\0') {
+			sp->effective_from = old->effective_from;
+		} else {
+			date_format(today, buf);
+			if ((sp->effective_from = arena_strdup(a, buf)) == NULL) {
+				return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+				    "out of memory");
+			}
+		}
+	}
+	if (sp->status == SP_STATUS_PROPOSED) {
+		return SPREG_OK;
+	}
+	if (!date_parse(sp->effective_from, &from)) {
+		from = today;
+	}
+	bool ends = date_parse(sp->effective_until, &until);
+	if (sp->status == SP_STATUS_RETIRED && !ends) {
+		date_format(today, buf);
+		if ((sp->effective_until = arena_strdup(a, buf)) == NULL) {
+			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			    "out of memory");
+		}
+		until = today;
+		ends = true;
+	}
+	if (ends && (until <= today || until <= from)) {
+		sp->status = SP_STATUS_RETIRED;
+	} else if (from > today) {
+		sp->status = SP_STATUS_PROPOSED;
+		*upcoming = true;
+	} else {
+		sp->status = SP_STATUS_ACTIVE;
+	}
+	return SPREG_OK;
+}
+
 static spreg_status
 store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
-    Spreg__V1__Subprocessor *sp, const Spreg__V1__Change *tmpl,
+    Spreg__V1__Subprocessor *sp, const Spreg__V1__Change *tmpl, bool upcoming,
     const db_actor *who, arena *a, Spreg__V1__Change **change_out, err *e)
 {
 	unsigned char kbuf[KEY_MAX];
@@ -269,7 +406,9 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	if (old != NULL && (st = index_sp(t, old, false, e)) != SPREG_OK) {
 		return st;
 	}
-	if ((st = index_sp(t, sp, true, e)) != SPREG_OK) {
+	if ((st = index_sp(t, sp, true, e)) != SPREG_OK ||
+	    (st = schedule(t, old, sp, upcoming, date_from_ms(who->now_ms),
+	         e)) != SPREG_OK) {
 		return st;
 	}
 	k = str_val(sp->id);
@@ -293,6 +432,9 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	c->kind = tmpl->kind;
 	c->ref_seq = tmpl->ref_seq;
 	c->effective_at = tmpl->effective_at;
+	c->emergency = tmpl->emergency;
+	c->reason = tmpl->reason;
+	c->customer_id = tmpl->customer_id;
 	c->subprocessor_id = sp->id;
 	c->old_revision = old != NULL ? old->revision : 0;
 	c->new_revision = sp->revision;
@@ -353,7 +495,18 @@ db_sp_put(db_txn *t, Spreg__V1__Subprocessor *sp, uint64_t expected_revision,
     bool create_only, const db_actor *who, arena *a,
     Spreg__V1__Change **change_out, err *e)
 {
+	return db_sp_put_noted(t, sp, expected_revision, create_only, NULL,
+	    who, a, change_out, e);
+}
+
+spreg_status
+db_sp_put_noted(db_txn *t, Spreg__V1__Subprocessor *sp,
+    uint64_t expected_revision, bool create_only,
+    const Spreg__V1__Change *note, const db_actor *who, arena *a,
+    Spreg__V1__Change **change_out, err *e)
+{
 	Spreg__V1__Subprocessor *old = NULL;
+	bool upcoming, was_upcoming = false;
 	spreg_status st;
 	err ignored;
 
@@ -373,14 +526,24 @@ db_sp_put(db_txn *t, Spreg__V1__Subprocessor *sp, uint64_t expected_revision,
 	    SPREG_OK) {
 		return st;
 	}
-	if (old != NULL && same_content(old, sp, a)) {
+	if ((st = settle(sp, old, date_from_ms(who->now_ms), a, &upcoming,
+	         e)) != SPREG_OK ||
+	    (old != NULL &&
+	        (st = db_sp_upcoming(t, old, &was_upcoming, e)) != SPREG_OK)) {
+		return st;
+	}
+	if (old != NULL && was_upcoming == upcoming &&
+	    same_content(old, sp, a)) {
 		*sp = *old;
 		*change_out = NULL;
 		return SPREG_OK;
 	}
 	Spreg__V1__Change tmpl = SPREG__V1__CHANGE__INIT;
+	if (note != NULL) {
+		tmpl = *note;
+	}
 	tmpl.kind = old ? CHANGE_UPDATED : CHANGE_CREATED;
-	return store_sp(t, old, sp, &tmpl, who, a, change_out, e);
+	return store_sp(t, old, sp, &tmpl, upcoming, who, a, change_out, e);
 }
 
 spreg_status
@@ -398,7 +561,12 @@ db_sp_put_as(db_txn *t, Spreg__V1__Subprocessor *sp,
 		*e = ignored;
 		return st;
 	}
-	return store_sp(t, old, sp, tmpl, who, a, change_out, e);
+	bool upcoming;
+	if ((st = settle(sp, old, date_from_ms(who->now_ms), a, &upcoming,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	return store_sp(t, old, sp, tmpl, upcoming, who, a, change_out, e);
 }
 
 spreg_status
@@ -440,13 +608,109 @@ db_sp_retire(db_txn *t, const char *id, uint64_t expected_revision,
 	*sp = *old;
 	sp->status = SP_STATUS_RETIRED;
 	sp->effective_until = (char *) effective_until;
+	/* In use until that day; a mere proposal is dropped at once. */
+	bool upcoming = false, proposal = false;
+	if ((st = db_sp_upcoming(t, old, &upcoming, e)) != SPREG_OK) {
+		return st;
+	}
+	proposal = old->status == SP_STATUS_PROPOSED && !upcoming;
+	if (!proposal && (st = settle(sp, old, date_from_ms(who->now_ms), a,
+	                      &upcoming, e)) != SPREG_OK) {
+		return st;
+	}
 	Spreg__V1__Change tmpl = SPREG__V1__CHANGE__INIT;
 	tmpl.kind = CHANGE_RETIRED;
-	if ((st = store_sp(t, old, sp, &tmpl, who, a, change_out, e)) !=
-	    SPREG_OK) {
+	tmpl.effective_at = sp->effective_until;
+	if ((st = store_sp(t, old, sp, &tmpl, upcoming, who, a, change_out,
+	         e)) != SPREG_OK) {
 		return st;
 	}
 	*sp_out = sp;
+	return SPREG_OK;
+}
+
+spreg_status
+db_apply_dates(db_txn *t, int32_t today, const db_actor *who, arena *a,
+    size_t *applied_out, err *e)
+{
+	MDB_dbi dbi = db_dbi(t->d, DB_SP_DUE);
+	size_t applied = 0;
+	spreg_status st;
+	int rc;
+
+	for (;;) {
+		MDB_cursor *cur;
+		MDB_val k, v;
+		char id[KEY_MAX];
+		if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0) {
+			return db_fail(t, rc, "due", e);
+		}
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		int32_t day = rc == 0 && k.mv_size > 4 ?
+		    (int32_t) db_be32_get(k.mv_data) : 0;
+		char step = rc == 0 && v.mv_size == 1 ?
+		    *(const char *) v.mv_data : 0;
+		if (rc == 0 && k.mv_size > 4) {
+			memcpy(id, (const char *) k.mv_data + 4, k.mv_size - 4);
+			id[k.mv_size - 4] = '\0';
+		}
+		/* Taken off the schedule before the record is rewritten,
+		 * which reschedules it. */
+		if (rc == 0 && day <= today) {
+			rc = mdb_cursor_del(cur, 0);
+		} else if (rc == 0) {
+			rc = MDB_NOTFOUND;	/* nothing due yet */
+		}
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND) {
+			break;
+		}
+		if (rc != 0) {
+			return db_fail(t, rc, "due", e);
+		}
+		Spreg__V1__Subprocessor *old, *sp;
+		int32_t date;
+		err ignored;
+		if (db_sp_get(t, id, 0, a, &old, &ignored) != SPREG_OK) {
+			continue;	/* stale: nothing to apply */
+		}
+		Spreg__V1__Change tmpl = SPREG__V1__CHANGE__INIT;
+		if ((sp = arena_alloc(a, sizeof(*sp))) == NULL) {
+			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+			    "out of memory");
+		}
+		*sp = *old;
+		if (step == DUE_ACTIVE && old->status == SP_STATUS_PROPOSED &&
+		    date_parse(old->effective_from, &date) && date == day) {
+			sp->status = SP_STATUS_ACTIVE;
+			tmpl.kind = CHANGE_TOOK_EFFECT;
+			tmpl.effective_at = old->effective_from;
+		} else if (step == DUE_RETIRED &&
+		    old->status != SP_STATUS_RETIRED &&
+		    date_parse(old->effective_until, &date) && date == day) {
+			sp->status = SP_STATUS_RETIRED;
+			tmpl.kind = CHANGE_RETIRED;
+			tmpl.effective_at = old->effective_until;
+		} else {
+			continue;	/* stale */
+		}
+		bool upcoming;
+		Spreg__V1__Change *c;
+		if ((st = settle(sp, old, today, a, &upcoming, e)) != SPREG_OK) {
+			return st;
+		}
+		if (sp->status == SP_STATUS_RETIRED) {
+			/* Both dates passed while the server was down. */
+			tmpl.kind = CHANGE_RETIRED;
+			tmpl.effective_at = sp->effective_until;
+		}
+		if ((st = store_sp(t, old, sp, &tmpl, upcoming, who, a, &c,
+		         e)) != SPREG_OK) {
+			return st;
+		}
+		applied++;
+	}
+	*applied_out = applied;
 	return SPREG_OK;
 }
 

@@ -59,13 +59,42 @@ spreg_status db_sp_put(db_txn *t, Spreg__V1__Subprocessor *sp,
     uint64_t expected_revision, bool create_only, const db_actor *who,
     arena *a, Spreg__V1__Change **change_out, err *e);
 
+/*
+ * db_sp_put, with the emergency, reason, customer_id and effective_at of
+ * note (NULL: none) in its Change.
+ *
+ * Dates settle the stored status on the writer's day: a vendor is in use
+ * from effective_from (absent: the stored one, or today for a new vendor)
+ * up to, not including, effective_until. Written active (or retired)
+ * with a future effective_from, it is stored proposed and "upcoming":
+ * db_apply_dates makes it active on that day. Written retired with a
+ * future effective_until, it stays active until then. Proposed stays
+ * proposed and never becomes active by itself.
+ */
+spreg_status db_sp_put_noted(db_txn *t, Spreg__V1__Subprocessor *sp,
+    uint64_t expected_revision, bool create_only,
+    const Spreg__V1__Change *note, const db_actor *who, arena *a,
+    Spreg__V1__Change **change_out, err *e);
+
+/* Is sp, as stored, proposed and upcoming (to become active by itself
+ * on its effective_from)? */
+spreg_status db_sp_upcoming(db_txn *t, const Spreg__V1__Subprocessor *sp,
+    bool *out, err *e);
+
+/* Applies the dates due on or before today: upcoming vendors become
+ * active (TOOK_EFFECT), dated retirements happen (RETIRED), each with
+ * effective_at its date. *applied_out counts them. */
+spreg_status db_apply_dates(db_txn *t, int32_t today, const db_actor *who,
+    arena *a, size_t *applied_out, err *e);
+
 /* Writes sp as db_sp_put does (no revision check, no no-op detection),
  * logging a change of tmpl's kind, ref_seq and effective_at. */
 spreg_status db_sp_put_as(db_txn *t, Spreg__V1__Subprocessor *sp,
     const Spreg__V1__Change *tmpl, const db_actor *who, arena *a,
     Spreg__V1__Change **change_out, err *e);
 
-/* Marks id retired from effective_until ("" = the actor's today). */
+/* Marks id retired from effective_until ("" = the actor's today): a
+ * future date keeps it active until then (see db_sp_put_noted). */
 spreg_status db_sp_retire(db_txn *t, const char *id,
     uint64_t expected_revision, const char *effective_until,
     const db_actor *who, arena *a, Spreg__V1__Subprocessor **sp_out,
@@ -224,6 +253,7 @@ typedef struct db_announce {
 	bool emergency;
 	const char *reason;
 	uint64_t expected_revision;
+	const char *customer_id;	/* owed the longest notice; "" */
 } db_announce;
 spreg_status db_announcement_put(db_txn *t, const db_announce *an,
     const db_actor *who, arena *a, Spreg__V1__Announcement **out,

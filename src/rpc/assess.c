@@ -205,9 +205,16 @@ add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
 	Spreg__V1__AssessTransfersResponse *out = pg->out;
 	Spreg__V1__TransferAssessment **rows;
 	uint64_t counts[ASSESS_NVERDICTS] = {0};
+	bool upcoming;
 	size_t n;
 	spreg_status st;
 
+	/* A proposal transfers nothing, on any day. */
+	if (sp->status == SP_STATUS_PROPOSED &&
+	    ((st = db_sp_upcoming(call->txn, sp, &upcoming, e)) != SPREG_OK ||
+	        !upcoming)) {
+		return st;
+	}
 	if ((st = assess_subprocessor(r, rpc_server_catalog(call->srv), sp,
 	         q, call->arena, &rows, &n, e)) != SPREG_OK) {
 		return st;

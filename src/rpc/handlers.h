@@ -26,6 +26,20 @@ spreg_status rpc_check_filter(rpc_call *call, const char *prefix,
     const char *category, const char *country, const char *mechanism,
     const char *service, err *e);
 
+/*
+ * The notice rule on PutSubprocessor: FAILED_PRECONDITION naming the
+ * customer owed the longest notice, the days and the earliest date,
+ * when sp (validated) would be in use for a customer sooner than its
+ * notice_days and is new to it (a new vendor, one not yet in use or
+ * upcoming, or newly serving one of its services, a country or a data
+ * category); unless emergency, with a reason. Fills note with what the
+ * Change records: emergency, reason, the customer, the first day in use.
+ * A proposed vendor passes; but an upcoming one written back as it
+ * reads (proposed, its effective_from) stays upcoming: sp->status is set
+ * active, and checked.
+ */
+spreg_status rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp,
+    bool emergency, const char *reason, Spreg__V1__Change *note, err *e);
 spreg_status rpc_put_customer(rpc_call *call, const ProtobufCMessage *in,
     ProtobufCMessage *out, err *e);
 spreg_status rpc_get_customer(rpc_call *call, const ProtobufCMessage *in,

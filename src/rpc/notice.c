@@ -108,6 +108,168 @@ rpc_delete_customer(rpc_call *call, const ProtobufCMessage *in_,
 	    &out->change, e);
 }
 
+static bool
+has_str(char *const *list, size_t n, const char *s)
+{
+	char *const one[] = {(char *) s};
+
+	return db_services_meet(list, n, one, 1);
+}
+
+static bool
+has_category(const Spreg__V1__Subprocessor *sp, const char *key)
+{
+	if (has_str(sp->data_categories, sp->n_data_categories, key)) {
+		return true;
+	}
+	for (size_t i = 0; i < sp->n_locations; i++) {
+		const Spreg__V1__Location *l = sp->locations[i];
+		if (has_str(l->data_categories, l->n_data_categories, key)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+has_country(const Spreg__V1__Subprocessor *sp, const char *country)
+{
+	for (size_t i = 0; i < sp->n_locations; i++) {
+		if (strcmp(sp->locations[i]->country, country) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does sp process in a country, or a data category, that old did not? */
+static bool
+reaches_further(const Spreg__V1__Subprocessor *sp,
+    const Spreg__V1__Subprocessor *old)
+{
+	for (size_t i = 0; i < sp->n_data_categories; i++) {
+		if (!has_category(old, sp->data_categories[i])) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < sp->n_locations; i++) {
+		const Spreg__V1__Location *l = sp->locations[i];
+		if (!has_country(old, l->country)) {
+			return true;
+		}
+		for (size_t j = 0; j < l->n_data_categories; j++) {
+			if (!has_category(old, l->data_categories[j])) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Does sp serve a service of c's that old did not? */
+static bool
+newly_serves(const Spreg__V1__Subprocessor *sp,
+    const Spreg__V1__Subprocessor *old, const Spreg__V1__Customer *c)
+{
+	for (size_t i = 0; i < sp->n_services; i++) {
+		if (has_str(c->services, c->n_services, sp->services[i]) &&
+		    !has_str(old->services, old->n_services, sp->services[i])) {
+			return true;
+		}
+	}
+	return false;
+}
+
+spreg_status
+rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp, bool emergency,
+    const char *reason, Spreg__V1__Change *note, err *e)
+{
+	int32_t today = date_from_ms(call->now_ms), day, until, old_day;
+	Spreg__V1__Subprocessor *old = NULL;
+	size_t text_max = validate_limits_get()->text_max;
+	bool upcoming = false;
+	spreg_status st;
+	err ignored;
+
+	spreg__v1__change__init(note);
+	if (strlen(reason) > text_max || !validate_text(reason, true) ||
+	    (emergency && reason[0] == '\0')) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "reason: %sat most %zu bytes of text", emergency ?
+		    "an emergency put needs a reason, " : "", text_max);
+	}
+	note->reason = (char *) reason;
+	note->emergency = emergency;
+	if (db_sp_get(call->txn, sp->id, 0, call->arena, &old, &ignored) !=
+	    SPREG_OK) {
+		old = NULL;
+	}
+	if (old != NULL && (st = db_sp_upcoming(call->txn, old, &upcoming,
+	                        e)) != SPREG_OK) {
+		return st;
+	}
+	/* An upcoming vendor written back as it reads (proposed, same
+	 * date) stays upcoming. */
+	if (upcoming && sp->status == SP_STATUS_PROPOSED &&
+	    (sp->effective_from[0] == '\0' ||
+	        strcmp(sp->effective_from, old->effective_from) == 0)) {
+		sp->status = SP_STATUS_ACTIVE;
+	}
+	/* The first day it would be in use; none for a proposal. */
+	const char *from = sp->effective_from[0] ? sp->effective_from :
+	    old != NULL ? old->effective_from : "";
+	if (!date_parse(from, &day) || day < today) {
+		day = today;
+	}
+	if (sp->status == SP_STATUS_PROPOSED ||
+	    (date_parse(sp->effective_until, &until) && until <= day)) {
+		return SPREG_OK;
+	}
+	/* What customers were already told of: the vendor in use, or
+	 * upcoming on a date no later than this one. */
+	bool known = old != NULL && (old->status == SP_STATUS_ACTIVE ||
+	    (upcoming && date_parse(old->effective_from, &old_day) &&
+	        old_day <= day));
+	bool further = !known || reaches_further(sp, old);
+	Spreg__V1__Customer **custs;
+	size_t ncusts;
+	if ((st = db_customers_of_services(call->txn, sp->services,
+	         sp->n_services, call->arena, &custs, &ncusts, e)) != SPREG_OK) {
+		return st;
+	}
+	const Spreg__V1__Customer *owed = NULL;
+	for (size_t i = 0; i < ncusts; i++) {
+		const Spreg__V1__Customer *c = custs[i];
+		bool fresh = further || !rpc_serves(old, c) ||
+		    newly_serves(sp, old, c);
+		if (fresh && day < today + (int32_t) c->notice_days &&
+		    (owed == NULL || c->notice_days > owed->notice_days)) {
+			owed = c;
+		}
+	}
+	char *when = arena_alloc(call->arena, DATE_BUF);
+	if (when == NULL) {
+		return OOM(e);
+	}
+	date_format(day, when);
+	note->effective_at = when;
+	if (owed == NULL) {
+		return SPREG_OK;
+	}
+	if (!emergency) {
+		char earliest[DATE_BUF];
+		date_format(today + (int32_t) owed->notice_days, earliest);
+		return err_set(e, SPREG_FAILED_PRECONDITION,
+		    "effective_from: customer '%s' is owed %u days' notice "
+		    "before '%s' is in use for it; the earliest allowed date "
+		    "is %s. Announce it (AnnounceChange: spreg announce), or "
+		    "mark the put an emergency with a reason", owed->id,
+		    owed->notice_days, sp->id, earliest);
+	}
+	note->customer_id = owed->id;
+	return SPREG_OK;
+}
+
 spreg_status
 rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
@@ -196,7 +358,8 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 		    strictest->notice_days, earliest);
 	}
 	db_announce an = {sp, effective, in->emergency,
-	    in->emergency ? in->reason : "", in->expected_revision};
+	    in->emergency ? in->reason : "", in->expected_revision,
+	    strictest != NULL ? strictest->id : ""};
 	return db_announcement_put(call->txn, &an, &who, call->arena,
 	    &out->announcement, &out->change, e);
 }

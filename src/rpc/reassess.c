@@ -319,8 +319,17 @@ scan_page(rpc_server *srv, db_txn *t, bool all, int32_t from, int32_t to,
 		Spreg__V1__Change *c;
 		flips f = {.len = 0};
 
+		bool upcoming;
 		if (!all && !vendor_crosses(sp, from, to)) {
 			continue;
+		}
+		if (sp->status == SP_STATUS_PROPOSED &&
+		    ((st = db_sp_upcoming(t, sp, &upcoming, e)) != SPREG_OK ||
+		        !upcoming)) {
+			if (st != SPREG_OK) {
+				return st;
+			}
+			continue;	/* a proposal transfers nothing */
 		}
 		if ((st = compare(r, cat, sp, from, sp, to, scan, &f, e)) !=
 		    SPREG_OK) {

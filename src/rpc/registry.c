@@ -91,11 +91,14 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 		return OOM(e);
 	}
 	*sp = *in->subprocessor;
+	Spreg__V1__Change note;
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
 	         rpc_has_category, call, sp, e)) != SPREG_OK ||
-	    (st = db_sp_put(call->txn, sp, in->expected_revision,
-	         in->create_only, &who, call->arena, &out->change, e)) !=
-	        SPREG_OK) {
+	    (st = rpc_put_notice(call, sp, in->emergency, in->reason, &note,
+	         e)) != SPREG_OK ||
+	    (st = db_sp_put_noted(call->txn, sp, in->expected_revision,
+	         in->create_only, &note, &who, call->arena, &out->change,
+	         e)) != SPREG_OK) {
 		return st;
 	}
 	out->subprocessor = sp;

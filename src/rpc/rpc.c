@@ -606,10 +606,16 @@ due_cb(db_txn *t, void *arg, err *e)
 	x->nevents = 0;
 	t->on_append = collect;
 	t->on_append_arg = x;
-	if ((st = db_apply_due(t, date_from_ms(x->call.now_ms), &who,
-	         &x->w->arena, x->applied, e)) != SPREG_OK) {
+	db_actor dated = {"spregd (date reached)", 0, x->call.now_ms, NULL};
+	int32_t today = date_from_ms(x->call.now_ms);
+	size_t by_date;
+	if ((st = db_apply_due(t, today, &who, &x->w->arena, x->applied,
+	         e)) != SPREG_OK ||
+	    (st = db_apply_dates(t, today, &dated, &x->w->arena, &by_date,
+	         e)) != SPREG_OK) {
 		return st;
 	}
+	*x->applied += by_date;
 	return reassess_write(x, t, e);
 }
 

@@ -150,9 +150,11 @@ uint64_t rpc_server_epoch(rpc_server *srv);
 spreg_status rpc_server_last_seq(rpc_server *srv, uint64_t *seq, err *e);
 
 /*
- * Applies the announced changes due on or before the day of now_ms (also
- * those a stopped server missed), durably, and publishes them. The
- * server calls it at start and then periodically; tests inject now_ms.
+ * Applies the announced changes due on or before the day of now_ms, and
+ * the dates reached (upcoming vendors becoming active, dated
+ * retirements), also those a stopped server missed, durably, and
+ * publishes them; *applied_out counts both. The server calls it at start
+ * and then periodically; tests inject now_ms.
  */
 spreg_status rpc_apply_due(rpc_server *srv, int64_t now_ms,
     size_t *applied_out, err *e);
