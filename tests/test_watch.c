@@ -808,6 +808,8 @@ START_TEST(filtered_watches_match_list_changes)
 		record_init(&r, services[i % 3]);
 		snprintf(r.id, sizeof(r.id), "shared-%d", i % 5);
 		snprintf(r.name, sizeof(r.name), "Shared %d", i);
+		/* Past acme's notice: upcoming, not refused. */
+		r.sp.effective_from = "2099-01-01";
 		ck_assert_int_eq(put(c, &r, &seq), SPREG_OK);
 		if (i % 20 == 10) {
 			put_customer(c, "acme", str_billing, i);
