@@ -8,63 +8,12 @@ set -euo pipefail
 
 : "${SPREGD:?path of spregd}" "${SPREG_BUILD:?build root}"
 : "${SPREG_SOURCE:?source root}"
-SPREG_BIN="$SPREG_BUILD/src/spreg"
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$SPREG_SOURCE/tests/support/cli.sh"
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() {
-	echo "not ok - $1 (exit $rc)"
-	failed=$((failed + 1))
-	head -n 20 "$tmp/out" | sed 's/^/#   out: /'
-	head -n 20 "$tmp/err" | sed 's/^/#   err: /'
-}
-
-# spreg ARGS...: runs the CLI; stdout in $tmp/out, stderr in $tmp/err,
-# exit status in $rc.
-rc=0
-spreg() {
-	set +e
-	"$SPREG_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	set -e
-}
-# check DESCRIPTION CONDITION: CONDITION is shell code, run after spreg.
-check() {
-	if eval "$2"; then ok "$1"; else not_ok "$1"; fi
-}
-out_has() { grep -q -- "$1" "$tmp/out"; }
-err_has() { grep -q -- "$1" "$tmp/err"; }
-out_lines() { wc -l <"$tmp/out" | tr -d ' '; }
-# The first column of table rows (header dropped).
-ids() { tail -n +2 "$tmp/out" | awk '{print $1}'; }
-has_id() { ids | grep -qx -- "$1"; }
-
-"$SPREGD" --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
-	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 100); do
-	[ -s "$tmp/ready" ] && break
-	kill -0 "$server_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -s "$tmp/ready" ]; then
-	cat "$tmp/server.log"
-	echo "spregd did not start"
-	exit 1
-fi
-export SPREG_SERVER="ipc://$tmp/s.ipc"
+spregd_start main
+export SPREG_SERVER="ipc://$tmp/main.ipc"
 # The admin token spregd wrote on its first start.
-export SPREG_TOKEN_FILE="$tmp/var/admin.token"
+export SPREG_TOKEN_FILE="$tmp/main/admin.token"
 
 # ---- help and usage -----------------------------------------------------
 
@@ -367,7 +316,7 @@ check "verify on an untouched store: exit 0" '[ $rc -eq 0 ] && out_has "^ok: "'
 # ---- tokens ---------------------------------------------------------------
 
 check "spregd wrote the admin token readable by its owner only" \
-	'[ "$(stat -c %a "$tmp/var/admin.token")" = 600 ]'
+	'[ "$(stat -c %a "$tmp/main/admin.token")" = 600 ]'
 spreg whoami
 check "whoami with the admin token: admin" \
 	'[ $rc -eq 0 ] && out_has "^token: admin$" && out_has "^role: admin$"'
@@ -421,9 +370,178 @@ check "--server with no server there exits 4" \
 	'[ $rc -eq 4 ] && err_has "^spreg: cannot reach server at ipc://$tmp/nobody.ipc: "'
 spreg info --server "ipc://$tmp/nobody.ipc"
 check "global options are accepted after the command" '[ $rc -eq 4 ]'
-SPREG_SERVER="ipc://$tmp/nobody.ipc" "$SPREG_BIN" --server "ipc://$tmp/s.ipc" get zoom \
+SPREG_SERVER="ipc://$tmp/nobody.ipc" "$SPREG_BIN" --server "ipc://$tmp/main.ipc" get zoom \
 	>"$tmp/out" 2>"$tmp/err" && rc=0 || rc=$?
 check "--server overrides SPREG_SERVER" '[ $rc -eq 0 ] && out_has "^name: Zoom$"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+# ---- one framework: options anywhere, once each ----------------------------
+
+"$SPREG_BIN" get stripe --yaml >"$tmp/stripe.yaml" 2>/dev/null || true
+printf 'spreg_0000000000000000.nottherealsecret\n' >"$tmp/bad.token"
+: >"$tmp/ca.pem"
+commands=(
+	"get stripe" "list" "changes --limit 1" "categories" "info" "verify"
+	"assess --subprocessor ovhcloud" "rules" "export --format jsonl"
+	"diff 2020-01-01 2021-01-01" "whoami" "token list"
+	"put $tmp/stripe.yaml" "retire nobody-here" "edit stripe"
+	"watch --count 1 --pub ipc://$tmp/main-pub.ipc"
+)
+for cmd in "${commands[@]}"; do
+	# shellcheck disable=SC2086
+	EDITOR=true spreg $cmd
+	base=$rc
+	EDITOR=true spreg $cmd --timeout 20000
+	check "$cmd --timeout: accepted after the command" '[ $rc -eq $base ]'
+	EDITOR=true spreg $cmd --wide
+	check "$cmd --wide: accepted after the command" '[ $rc -eq $base ]'
+	EDITOR=true spreg $cmd --tls-ca "$tmp/ca.pem"
+	check "$cmd --tls-ca: accepted after the command" '[ $rc -eq $base ]'
+	EDITOR=true spreg $cmd --json
+	check "$cmd --json: JSON after the command" '[ $rc -eq $base ] && json_ok'
+	EDITOR=true spreg $cmd --token-file "$tmp/bad.token"
+	check "$cmd --token-file: that token is used (exit 7)" '[ $rc -eq 7 ]'
+	if [ "${cmd%% *}" != watch ]; then	# watch waits for a server
+		EDITOR=true spreg $cmd --server "ipc://$tmp/nobody.ipc"
+		check "$cmd --server: that server is used (exit 4)" '[ $rc -eq 4 ]'
+	fi
+	EDITOR=true spreg $cmd --timeout 1000 --timeout 2000
+	check "$cmd: an option given twice exits 1" \
+		'[ $rc -eq 1 ] && err_has "given twice" && [ ! -s "$tmp/out" ]'
+done
+spreg --json list --json
+check "a global option before and after the command is given twice: exit 1" \
+	'[ $rc -eq 1 ] && err_has "'"'"'--json'"'"' given twice"'
+spreg list --country US --country DE
+check "a command option given twice: exit 1, naming it" \
+	'[ $rc -eq 1 ] && err_has "'"'"'--country'"'"' given twice"'
+spreg list --country=US
+check "--option=value works too" '[ $rc -eq 0 ] && has_id aws'
+spreg list --customer
+check "an option without its value: exit 1" '[ $rc -eq 1 ] && err_has "needs an argument"'
+spreg --limit 3 list
+check "a command option before the command: exit 1" '[ $rc -eq 1 ] && err_has "limit"'
+spreg help list
+check "spreg help list is list --help" '[ $rc -eq 0 ] && out_has "^usage: spreg list"'
+spreg token --help
+check "a group's --help lists its commands" \
+	'[ $rc -eq 0 ] && out_has "token create" && out_has "token revoke"'
+spreg token
+check "a group without its command: exit 1" '[ $rc -eq 1 ] && err_has "token create"'
+spreg token frob
+check "an unknown command of a group: exit 1" '[ $rc -eq 1 ] && err_has "frob"'
+
+# Country codes in any case, the same everywhere.
+spreg list --country us
+cp "$tmp/out" "$tmp/lower"
+spreg list --country US
+check "list --country us is list --country US" '[ $rc -eq 0 ] && cmp -s "$tmp/out" "$tmp/lower" && has_id aws'
+spreg assess --country us --subprocessor aws --json
+check "assess --country us: upper-cased, not refused" \
+	'[ $rc -eq 0 -o $rc -eq 5 ] && grep -q "\"country\": *\"US\"" "$tmp/out"'
+spreg export --country jp --format jsonl
+check "export --country jp: upper-cased, not refused" '[ $rc -eq 0 ]'
+spreg list --country usa
+check "list --country usa: exit 1, not a two-letter code" '[ $rc -eq 1 ] && err_has "two-letter"'
+sed -e 's/^id: plausible/id: lowercase-cc/' -e 's/country: DE/country: de/' \
+	-e 's/^status: active/status: proposed/' "$tmp/plausible.yaml" >"$tmp/lower.yaml"
+spreg put "$tmp/lower.yaml"
+check "put a file with country: de: stored as DE" '[ $rc -eq 0 ] && out_has "^created lowercase-cc "'
+spreg get lowercase-cc
+check "get it back: location DE" '[ $rc -eq 0 ] && out_has "^location: DE hosting"'
+
+# Tables: cut at 40 characters in a pipe, whole with --wide.
+spreg assess --subprocessor ovhcloud
+check "assess in a pipe: reasons cut with an ellipsis" '[ $rc -eq 0 ] && out_has "…$"'
+spreg assess --subprocessor ovhcloud --wide
+check "assess --wide: reasons whole" \
+	'[ $rc -eq 0 ] && ! out_has "…" && [ "$(awk "{ print length }" "$tmp/out" | sort -n | tail -1)" -gt 90 ]'
+spreg assess --subprocessor onfido
+check "assess marks special-category data and counts it" \
+	'grep -q "^onfido .*user.biometric[a-z_.]* (special)" "$tmp/out" && out_has "^  special-category data (Art. 9/10): [1-9]"'
+spreg assess --horizon 3650
+check "assess lists the transfers whose basis lapses within the horizon" \
+	'[ $rc -eq 5 ] && out_has "^Lapsing within 3650 days: [1-9]" && out_has "LAPSES_ON"'
+
+# ---- round trip: get --yaml, put, edit ------------------------------------
+
+spreg get stripe --yaml
+check "get --yaml: YAML with quoted dates" \
+	'[ $rc -eq 0 ] && out_has "^id: stripe$" && out_has "^effective_from: \"2018-05-01\"$" && out_has "^services: \[billing\]$"'
+spreg put "$tmp/stripe.yaml"
+check "put what get --yaml printed: unchanged" '[ $rc -eq 0 ] && out_has "^unchanged stripe revision 1$"'
+spreg get stripe --yaml --json
+check "get --yaml --json: exit 1" '[ $rc -eq 1 ]'
+
+cat >"$tmp/purpose-editor" <<'EOF2'
+#!/bin/sh
+sed -i 's/^purpose: .*/purpose: Payments, edited/' "$1"
+EOF2
+cat >"$tmp/rename-editor" <<'EOF2'
+#!/bin/sh
+sed -i 's/^id: stripe$/id: stripe-two/' "$1"
+EOF2
+# Someone else writes while the editor is open.
+cat >"$tmp/racing-editor" <<EOF2
+#!/bin/sh
+"$SPREG_BIN" get stripe --yaml | sed 's/^website: .*/website: https:\/\/stripe.example/' >"$tmp/race.yaml"
+"$SPREG_BIN" put "$tmp/race.yaml" >/dev/null
+sed -i 's/^purpose: .*/purpose: Mine/' "\$1"
+EOF2
+chmod +x "$tmp"/*-editor
+EDITOR=true spreg edit stripe
+check "edit with nothing changed: exit 0, nothing written" \
+	'[ $rc -eq 0 ] && err_has "no change" && [ ! -s "$tmp/out" ]'
+EDITOR="$tmp/rename-editor" spreg edit stripe
+check "edit that changes the id: exit 1, refused, the edit kept" \
+	'[ $rc -eq 1 ] && err_has "stripe-two" && err_has "kept in"'
+spreg get stripe-two
+check "... and no stripe-two was made" '[ $rc -eq 2 ]'
+EDITOR="$tmp/purpose-editor" spreg edit stripe
+check "edit writes the change back with the revision read" \
+	'[ $rc -eq 0 ] && out_has "^updated stripe revision 2 "'
+spreg get stripe
+check "... and get shows it" '[ $rc -eq 0 ] && out_has "^purpose: Payments, edited$"'
+EDITOR="$tmp/racing-editor" spreg edit stripe
+check "edit after someone else's write: FAILED_PRECONDITION, exit 3, the edit kept" \
+	'[ $rc -eq 3 ] && err_has "FAILED_PRECONDITION" && err_has "kept in"'
+spreg get stripe
+check "... the other write stands, ours is not applied" \
+	'[ $rc -eq 0 ] && out_has "^website: https://stripe.example$" && ! out_has "^purpose: Mine$" && out_has "^revision: 3$"'
+EDITOR=false spreg edit stripe
+check "an editor that fails: exit 1, nothing written" '[ $rc -eq 1 ] && err_has "editor"'
+
+# ---- categories -------------------------------------------------------------
+
+spreg category put user.biometric.gait --name "Gait pattern"
+check "category put under a special parent" \
+	'[ $rc -eq 0 ] && out_has "^put category user.biometric.gait under user.biometric (special category)$"'
+spreg categories --parent user.biometric
+check "... listed, special and custom" \
+	'[ $rc -eq 0 ] && grep -q "^user.biometric.gait  *Gait pattern  *yes  *yes$" "$tmp/out"'
+spreg category put user.nonexistent.thing --name X
+check "category put under a missing parent: refused" '[ $rc -eq 3 -o $rc -eq 2 ] && err_has "parent"'
+spreg category put user.contact.pager
+check "category put without --name: exit 1" '[ $rc -eq 1 ] && err_has "name"'
+
+# ---- the server's page size, never ours --------------------------------------
+
+spregd_start small --max-page 50
+spreg --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token" list
+check "list against --max-page 50: every vendor" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 25 ]'
+spreg changes --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token"
+check "changes against --max-page 50" '[ $rc -eq 0 ] && [ "$(out_lines)" -ge 25 ]'
+spreg assess --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token"
+check "assess against --max-page 50" '[ $rc -eq 5 ] && out_has "in 24 subprocessor(s)"'
+spreg export --format jsonl --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token"
+check "export against --max-page 50" '[ $rc -eq 0 ] && [ "$(out_lines)" -gt 24 ]'
+spregd_stop small
+spregd_start tiny --max-page 5
+spreg list --json --server "ipc://$tmp/tiny.ipc" --token-file "$tmp/tiny/admin.token"
+check "list against --max-page 5: 24 vendors over five pages" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 24 ]'
+spreg changes --json --server "ipc://$tmp/tiny.ipc" --token-file "$tmp/tiny/admin.token"
+check "changes against --max-page 5: the whole log" '[ $rc -eq 0 ] && [ "$(out_lines)" -ge 24 ]'
+spreg diff 2020-01-01 2027-02-01 --server "ipc://$tmp/tiny.ipc" --token-file "$tmp/tiny/admin.token"
+check "diff against --max-page 5" '[ $rc -eq 0 ] && out_has "^added  *brevo "'
+spregd_stop tiny
+
+finish

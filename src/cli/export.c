@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -29,40 +28,16 @@
 #include <sodium.h>
 #include <xlsxwriter.h>
 
-#include "cli/export.h"
+#include "cli/commands.h"
 #include "export/format.h"
 #include "spreg/client.h"
 #include "spreg/v1/export.pb-c.h"
-
-#define EXIT_USAGE 1
-#define EXIT_NOT_FOUND 2
-#define EXIT_SERVER 3
-#define EXIT_CONNECT 4
-#define EXIT_DENIED 7
 
 #define METHOD_TRANSFERS "spreg.v1.Export/ExportTransfers"
 #define METHOD_PUBLIC "spreg.v1.Export/ExportSubprocessors"
 #define METHOD_CHANGES "spreg.v1.Registry/ListChanges"
 #define XLSX_ROWS_MAX 1048576	/* rows of a worksheet, header included */
 #define PATH_BUF 4096
-#define CHANGES_PAGE 1000
-
-enum {
-	OPT_SERVER = 0x100,
-	OPT_JSON,
-	OPT_TIMEOUT,
-	OPT_FORMAT,
-	OPT_AS_OF,
-	OPT_CUSTOMER,
-	OPT_REGIME,
-	OPT_OUTPUT,
-	OPT_SUBPROCESSORS,
-	OPT_CATEGORY,
-	OPT_COUNTRY,
-	OPT_MECHANISM,
-	OPT_SERVICE,
-	OPT_PAGE_SIZE,
-};
 
 typedef enum format {
 	FORMAT_CSV,
@@ -73,8 +48,6 @@ typedef enum format {
 static const char *const format_names[] = {"csv", "jsonl", "xlsx"};
 
 typedef struct options {
-	const char *server;
-	int timeout_ms;
 	format fmt;
 	const char *as_of;
 	const char *customer;
@@ -273,33 +246,6 @@ progress(const writer *w, bool done)
 	}
 }
 
-/* ---- calling the server ---- */
-
-static int
-call(spreg_client *c, const char *server, const char *method,
-    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
-    ProtobufCMessage **resp)
-{
-	spreg_status st = spreg_call(c, method, req, desc, resp);
-
-	switch (st) {
-	case SPREG_OK:
-		return 0;
-	case SPREG_UNAVAILABLE:
-	case SPREG_DEADLINE_EXCEEDED:
-		fprintf(stderr, "spreg: cannot reach server at %s: %s\n", server,
-		    spreg_client_error(c));
-		return EXIT_CONNECT;
-	default:
-		fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
-		    spreg_client_error(c));
-		return st == SPREG_NOT_FOUND ? EXIT_NOT_FOUND :
-		    st == SPREG_UNAUTHENTICATED ||
-		        st == SPREG_PERMISSION_DENIED ? EXIT_DENIED :
-		    EXIT_SERVER;
-	}
-}
-
 /* The metadata of the first page, kept (copied) for the whole export. */
 typedef struct meta {
 	char *as_of, *regime, *customer, *rules_version, *rules_checksum,
@@ -352,24 +298,17 @@ meta_fini(meta *m)
 }
 
 static int
-out_of_memory(void)
-{
-	fprintf(stderr, "spreg: out of memory\n");
-	return EXIT_SERVER;
-}
-
-static int
 write_failed(const writer *w, const options *o)
 {
 	fprintf(stderr, "spreg: %s: %s\n", o->output ? o->output :
 	    "standard output", w->error);
-	return EXIT_USAGE;
+	return CLI_EXIT_USAGE;
 }
 
 /* Pages through ExportTransfers. With want_seq (xlsx sheets after the
  * first) the export must reflect that seq. */
 static int
-run_transfers(spreg_client *c, const options *o, writer *w, meta *m)
+run_transfers(cli *c, const options *o, writer *w, meta *m)
 {
 	Spreg__V1__ExportTransfersRequest req =
 	    SPREG__V1__EXPORT_TRANSFERS_REQUEST__INIT;
@@ -385,14 +324,14 @@ run_transfers(spreg_client *c, const options *o, writer *w, meta *m)
 	for (bool first = true;; first = false) {
 		Spreg__V1__ExportTransfersResponse *resp;
 		req.cursor = cursor != NULL ? cursor : "";
-		if ((rc = call(c, o->server, METHOD_TRANSFERS, &req.base,
+		if ((rc = cli_call(c, METHOD_TRANSFERS, &req.base,
 		         &spreg__v1__export_transfers_response__descriptor,
 		         (ProtobufCMessage **) &resp)) != 0) {
 			break;
 		}
 		if (first && !meta_keep(m, resp->metadata)) {
 			spreg_message_free(&resp->base);
-			rc = out_of_memory();
+			rc = cli_out_of_memory();
 			break;
 		}
 		if (first) {	/* nothing is written before a page is */
@@ -416,7 +355,7 @@ run_transfers(spreg_client *c, const options *o, writer *w, meta *m)
 			break;
 		}
 		if (cursor == NULL) {
-			rc = out_of_memory();
+			rc = cli_out_of_memory();
 			break;
 		}
 	}
@@ -428,7 +367,7 @@ run_transfers(spreg_client *c, const options *o, writer *w, meta *m)
 /* Pages through ExportSubprocessors; main_sheet: the rows are the
  * export's (else a further xlsx sheet at m->at_seq). */
 static int
-run_public(spreg_client *c, const options *o, writer *w, meta *m,
+run_public(cli *c, const options *o, writer *w, meta *m,
     bool main_sheet)
 {
 	Spreg__V1__ExportSubprocessorsRequest req =
@@ -446,14 +385,14 @@ run_public(spreg_client *c, const options *o, writer *w, meta *m,
 	for (bool first = true;; first = false) {
 		Spreg__V1__ExportSubprocessorsResponse *resp;
 		req.cursor = cursor != NULL ? cursor : "";
-		if ((rc = call(c, o->server, METHOD_PUBLIC, &req.base,
+		if ((rc = cli_call(c, METHOD_PUBLIC, &req.base,
 		         &spreg__v1__export_subprocessors_response__descriptor,
 		         (ProtobufCMessage **) &resp)) != 0) {
 			break;
 		}
 		if (first && main_sheet && !meta_keep(m, resp->metadata)) {
 			spreg_message_free(&resp->base);
-			rc = out_of_memory();
+			rc = cli_out_of_memory();
 			break;
 		}
 		if (first) {
@@ -479,7 +418,7 @@ run_public(spreg_client *c, const options *o, writer *w, meta *m,
 			break;
 		}
 		if (cursor == NULL) {
-			rc = out_of_memory();
+			rc = cli_out_of_memory();
 			break;
 		}
 	}
@@ -491,19 +430,19 @@ run_public(spreg_client *c, const options *o, writer *w, meta *m,
 /* The change log up to m->at_seq (a customer's changes with --customer):
  * the xlsx "changes" sheet. */
 static int
-run_changes(spreg_client *c, const options *o, writer *w, const meta *m)
+run_changes(cli *c, const options *o, writer *w, const meta *m)
 {
 	Spreg__V1__ListChangesRequest req = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
 	export_cell cells[EXPORT_CHANGE_NCOLS];
 	int rc = 0;
 
-	req.limit = CHANGES_PAGE;
+	req.limit = cli_page_size(c);
 	req.customer_id = (char *) (o->customer ? o->customer : "");
 	writer_table(w, "changes", export_change_columns, EXPORT_CHANGE_NCOLS,
 	    false);
 	while (req.since_seq < m->at_seq) {
 		Spreg__V1__ListChangesResponse *resp;
-		if ((rc = call(c, o->server, METHOD_CHANGES, &req.base,
+		if ((rc = cli_call(c, METHOD_CHANGES, &req.base,
 		         &spreg__v1__list_changes_response__descriptor,
 		         (ProtobufCMessage **) &resp)) != 0) {
 			break;
@@ -639,146 +578,98 @@ commit_files(const options *o)
 
 /* ---- the command ---- */
 
+static const cli_option export_options[] = {
+	{"format", CLI_TEXT, "F",
+	    "csv (default; RFC 4180, CRLF, UTF-8), jsonl (one\n"
+	    "JSON object per line) or xlsx (sheets transfers,\n"
+	    "subprocessors, changes, metadata; needs --output)", 0, 0},
+	{"as-of", CLI_TEXT, "WHEN",
+	    "a date (YYYY-MM-DD; default: the server's today)\n"
+	    "or a moment (RFC 3339), as for 'list --as-of'", 0, 0},
+	{"customer", CLI_TEXT, "ID",
+	    "the vendors of customer ID's services, judged\n"
+	    "under its regime", 0, 0},
+	{"regime", CLI_UPPER, "R", "EU (default), UK or CH", 0, 0},
+	{"output", CLI_TEXT, "FILE",
+	    "write FILE (through a temporary file renamed\n"
+	    "into place, so no partial file is left) and its\n"
+	    "metadata to FILE.meta.json; default: stdout", 0, 0},
+	{"subprocessors", CLI_FLAG, NULL,
+	    "the public subprocessor list (name, purpose,\n"
+	    "countries, data categories, safeguards) instead\n"
+	    "of the transfer records", 0, 0},
+	{"category", CLI_TEXT, "K", "only vendors matching, as in 'list'",
+	    0, 0},
+	{"country", CLI_COUNTRY, "CC", "only vendors matching, as in 'list'",
+	    0, 0},
+	{"mechanism", CLI_TEXT, "M", "only vendors matching, as in 'list'",
+	    0, 0},
+	{"service", CLI_TEXT, "S", "only vendors matching, as in 'list'", 0,
+	    0},
+	{"page-size", CLI_NUMBER, "N",
+	    "vendors per request (default: the server's);\n"
+	    "the output does not depend on it", 1, UINT32_MAX},
+	{NULL, CLI_FLAG, NULL, NULL, 0, 0},
+};
+
+static const cli_spec export_spec = {export_options, 0, 0,
+    "One row per subprocessor x country x data category, ordered by\n"
+    "them, with the safeguard and the assessment verdict (a vendor with\n"
+    "data categories but no location included, with the verdict the\n"
+    "server gives it). Every page reflects the change log at one seq (in\n"
+    "the metadata): the same --as-of at the same seq gives\n"
+    "byte-identical CSV and JSON Lines. CSV cells starting with = + - @ '\n"
+    "TAB or CR get a leading ' so no spreadsheet runs them; drop it to\n"
+    "read the value. Progress goes to stderr when it is a terminal. The\n"
+    "format, not --json, says how rows are written.\n"};
+
+/* The command line into o; returns CLI_CONTINUE or the exit code. */
 static int
-usage_error(const char *fmt, const char *arg)
+parse(cli *c, options *o)
 {
-	fputs("spreg: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'spreg export --help'.\n");
-	return EXIT_USAGE;
-}
+	const char *fmt;
+	int rc;
 
-static void
-usage(FILE *out)
-{
-	fprintf(out, "usage: spreg %s\n\n%s.\n\nOptions:\n%s",
-	    CLI_EXPORT_SYNOPSIS, CLI_EXPORT_SUMMARY, CLI_EXPORT_OPTIONS);
-	fprintf(out, "\nGlobal options --server, --json, --timeout and exit "
-	             "codes: see 'spreg --help'.\n");
-}
-
-/* Returns -1 to go on, or the exit status. */
-static int
-parse(options *o, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"format", required_argument, NULL, OPT_FORMAT},
-		{"as-of", required_argument, NULL, OPT_AS_OF},
-		{"customer", required_argument, NULL, OPT_CUSTOMER},
-		{"regime", required_argument, NULL, OPT_REGIME},
-		{"output", required_argument, NULL, OPT_OUTPUT},
-		{"subprocessors", no_argument, NULL, OPT_SUBPROCESSORS},
-		{"category", required_argument, NULL, OPT_CATEGORY},
-		{"country", required_argument, NULL, OPT_COUNTRY},
-		{"mechanism", required_argument, NULL, OPT_MECHANISM},
-		{"service", required_argument, NULL, OPT_SERVICE},
-		{"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-		{"server", required_argument, NULL, OPT_SERVER},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
-	char *end;
-	long v;
-
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_FORMAT:
-			if (strcmp(optarg, "csv") == 0) {
-				o->fmt = FORMAT_CSV;
-			} else if (strcmp(optarg, "jsonl") == 0) {
-				o->fmt = FORMAT_JSONL;
-			} else if (strcmp(optarg, "xlsx") == 0) {
-				o->fmt = FORMAT_XLSX;
-			} else {
-				return usage_error("--format: '%s' is not csv, "
-				    "jsonl or xlsx", optarg);
-			}
-			break;
-		case OPT_AS_OF:
-			o->as_of = optarg;
-			break;
-		case OPT_CUSTOMER:
-			o->customer = optarg;
-			break;
-		case OPT_REGIME:
-			o->regime = optarg;
-			break;
-		case OPT_OUTPUT:
-			o->output = optarg;
-			break;
-		case OPT_SUBPROCESSORS:
-			o->subprocessors = true;
-			break;
-		case OPT_CATEGORY:
-			o->filter.data_category = optarg;
-			break;
-		case OPT_COUNTRY:
-			o->filter.country = optarg;
-			break;
-		case OPT_MECHANISM:
-			o->filter.mechanism = optarg;
-			break;
-		case OPT_SERVICE:
-			o->filter.service = optarg;
-			break;
-		case OPT_PAGE_SIZE:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || optarg[0] < '0' ||
-			    optarg[0] > '9' || v < 1 || v > 1000) {
-				return usage_error("--page-size: '%s' is not a "
-				    "whole number from 1 to 1000", optarg);
-			}
-			o->page_size = (uint32_t) v;
-			break;
-		case OPT_SERVER:
-			o->server = optarg;
-			break;
-		case OPT_JSON:
-			break;	/* the format says how rows are written */
-		case OPT_TIMEOUT:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || optarg[0] < '0' ||
-			    optarg[0] > '9' || v < 1 || v > INT_MAX) {
-				return usage_error("--timeout: '%s' is not a "
-				    "whole number of milliseconds", optarg);
-			}
-			o->timeout_ms = (int) v;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case ':':
-			return usage_error("option '%s' needs an argument",
-			    argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'",
-			    argv[optind - 1]);
+	if ((rc = cli_parse(c, &export_spec)) != CLI_CONTINUE) {
+		return rc;
+	}
+	o->fmt = FORMAT_CSV;
+	if ((fmt = cli_opt(c, "format")) != NULL) {
+		size_t i = 0;
+		while (i <= FORMAT_XLSX && strcmp(fmt, format_names[i]) != 0) {
+			i++;
 		}
+		if (i > FORMAT_XLSX) {
+			return cli_usage_error(c, "--format: '%s' is not csv, "
+			    "jsonl or xlsx", fmt);
+		}
+		o->fmt = (format) i;
 	}
-	if (optind < argc) {
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	}
+	o->as_of = cli_opt(c, "as-of");
+	o->customer = cli_opt(c, "customer");
+	o->regime = cli_opt(c, "regime");
+	o->output = cli_opt(c, "output");
+	o->subprocessors = cli_flag(c, "subprocessors");
+	o->filter.data_category = cli_text(c, "category");
+	o->filter.country = cli_text(c, "country");
+	o->filter.mechanism = cli_text(c, "mechanism");
+	o->filter.service = cli_text(c, "service");
+	o->page_size = (uint32_t) cli_opt_u64(c, "page-size", 0);
 	if (o->customer != NULL && o->regime != NULL) {
-		return usage_error("%s: give --customer or --regime, not both",
-		    "--regime");
+		return cli_usage_error(c, "--regime: give --customer or "
+		                          "--regime, not both");
 	}
 	if (o->subprocessors && o->regime != NULL) {
-		return usage_error("%s: the public list is not per regime",
-		    "--regime");
+		return cli_usage_error(c, "--regime: the public list is not "
+		                          "per regime");
 	}
 	if (o->fmt == FORMAT_XLSX && o->output == NULL) {
-		return usage_error("%s: xlsx needs --output FILE", "--format");
+		return cli_usage_error(c, "--format: xlsx needs --output FILE");
 	}
 	if (o->output != NULL && o->output[0] == '\0') {
-		return usage_error("%s: an empty file name", "--output");
+		return cli_usage_error(c, "--output: an empty file name");
 	}
-	return -1;
+	return CLI_CONTINUE;
 }
 
 /* Opens the rows file (a temporary name) or stdout. */
@@ -793,7 +684,7 @@ open_output(const options *o, writer *w)
 	if (fd < 0) {
 		fprintf(stderr, "spreg: --output %s: cannot create a file "
 		    "there: %s\n", o->output, strerror(errno));
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	if (o->fmt == FORMAT_XLSX) {
 		close(fd);	/* libxlsxwriter writes the name at close */
@@ -802,7 +693,7 @@ open_output(const options *o, writer *w)
 		if ((w->wb = workbook_new_opt(temp_rows, &wo)) == NULL) {
 			fprintf(stderr, "spreg: --output %s: cannot start a "
 			    "workbook\n", o->output);
-			return EXIT_USAGE;
+			return CLI_EXIT_USAGE;
 		}
 		w->header_fmt = workbook_add_format(w->wb);
 		format_set_bold(w->header_fmt);
@@ -812,7 +703,7 @@ open_output(const options *o, writer *w)
 		close(fd);
 		fprintf(stderr, "spreg: --output %s: %s\n", o->output,
 		    strerror(errno));
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -837,47 +728,35 @@ finish_xlsx(const options *o, writer *w, const meta *m, json_t *mj)
 	if (err != LXW_NO_ERROR) {
 		fprintf(stderr, "spreg: --output %s: %s\n", o->output,
 		    lxw_strerror(err));
-		return EXIT_USAGE;
+		return CLI_EXIT_USAGE;
 	}
 	return 0;
 }
 
 int
-cli_export(const char *server, const spreg_tls_options *tls,
-    const char *token, int timeout_ms, int argc, char **argv)
+cmd_export(cli *c)
 {
-	options o = {.server = server, .timeout_ms = timeout_ms};
+	options o;
 	Spreg__V1__ExportFilter filter = SPREG__V1__EXPORT_FILTER__INIT;
-	spreg_client *c = NULL;
 	writer w;
 	meta m;
 	json_t *mj = NULL;
 	int rc;
 
+	memset(&o, 0, sizeof(o));
 	o.filter = filter;
 	memset(&m, 0, sizeof(m));
 	memset(&w, 0, sizeof(w));
 	export_buf_init(&w.line);
 	export_buf_init(&w.scratch);
 	crypto_hash_sha256_init(&w.sha);
-	if ((rc = parse(&o, argc, argv)) >= 0) {
+	if ((rc = parse(c, &o)) != CLI_CONTINUE) {
 		goto out;
 	}
 	if (sodium_init() < 0) {
-		rc = out_of_memory();
+		rc = cli_out_of_memory();
 		goto out;
 	}
-	spreg_status st = spreg_client_open_tls(o.server, tls, false, &c);
-	if (st != SPREG_OK) {
-		fprintf(stderr, st == SPREG_INVALID_ARGUMENT ?
-		    "spreg: --server: '%s' is not an nng URL\n" :
-		    "spreg: cannot reach server at %s: no server is listening "
-		    "there\n", o.server);
-		rc = st == SPREG_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_CONNECT;
-		goto out;
-	}
-	spreg_client_set_timeout(c, o.timeout_ms);
-	spreg_client_set_token(c, token);
 	w.fmt = o.fmt;
 	w.progress = isatty(STDERR_FILENO) == 1;
 	signal(SIGINT, on_signal);
@@ -902,7 +781,7 @@ cli_export(const char *server, const spreg_tls_options *tls,
 	crypto_hash_sha256_final(&w.sha, digest);
 	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
 	if ((mj = meta_json(&o, &m, &w, hex)) == NULL) {
-		rc = out_of_memory();
+		rc = cli_out_of_memory();
 		goto out;
 	}
 	if (o.fmt == FORMAT_XLSX) {
@@ -919,7 +798,7 @@ cli_export(const char *server, const spreg_tls_options *tls,
 		if (!ok) {
 			fprintf(stderr, "spreg: %s: %s\n", o.output ? o.output :
 			    "standard output", strerror(errno));
-			rc = EXIT_USAGE;
+			rc = CLI_EXIT_USAGE;
 			goto out;
 		}
 	}
@@ -927,7 +806,7 @@ cli_export(const char *server, const spreg_tls_options *tls,
 	    (!write_meta_file(&o, mj) || !commit_files(&o))) {
 		fprintf(stderr, "spreg: --output %s: %s\n", o.output,
 		    strerror(errno));
-		rc = EXIT_USAGE;
+		rc = CLI_EXIT_USAGE;
 		goto out;
 	}
 out:
@@ -942,6 +821,5 @@ out:
 	meta_fini(&m);
 	export_buf_fini(&w.line);
 	export_buf_fini(&w.scratch);
-	spreg_client_close(c);
 	return rc;
 }

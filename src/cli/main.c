@@ -1,0 +1,72 @@
+/*
+ * spreg: the command-line client of spregd. One table of commands; the
+ * framework (cli.c) parses the global options wherever they stand, runs
+ * the command's handler and maps statuses to exit codes.
+ */
+#include "cli/commands.h"
+
+static const cli_command commands[] = {
+	{"get", cmd_get, "Show one subprocessor",
+	    "get ID [--revision N | --as-of WHEN] [--yaml]"},
+	{"list", cmd_list, "List subprocessors (every page, ordered by id)",
+	    "list [--category K] [--country CC] [--mechanism M] [--service S]\n"
+	    "            [--status S] [--customer ID] [--as-of WHEN]\n"
+	    "            [--page-size N] [--all | --limit N]"},
+	{"put", cmd_put,
+	    "Create or update a subprocessor from a JSON or YAML file",
+	    "put FILE|- [--expected-revision N] [--create-only]"},
+	{"edit", cmd_edit,
+	    "Edit a subprocessor in $EDITOR and write it back",
+	    "edit ID"},
+	{"retire", cmd_retire, "Retire a subprocessor",
+	    "retire ID [--effective-until DATE] [--expected-revision N]"},
+	{"diff", cmd_diff,
+	    "What was added, changed and removed between two dates",
+	    "diff WHEN1 WHEN2"},
+	{"changes", cmd_changes, "Show the change log",
+	    "changes [--since N] [--limit N] [--customer ID | --subprocessor "
+	    "ID]"},
+	{"watch", cmd_watch,
+	    "Print each change as it is committed, from the log then live",
+	    "watch [--since N] [--customer ID | --subprocessor ID] [--pub URL]\n"
+	    "            [--count N]"},
+	{"categories", cmd_categories,
+	    "List the data categories of the taxonomy",
+	    "categories [--parent K]"},
+	{"category put", cmd_category_put,
+	    "Add a data category under an existing parent",
+	    "category put KEY --name NAME [--special] [--description TEXT]"},
+	{"assess", cmd_assess,
+	    "Assess every transfer: subprocessor x country x data category",
+	    "assess [--customer ID | --regime EU|UK|CH] [--as-of DATE]\n"
+	    "            [--subprocessor ID] [--horizon DAYS]\n"
+	    "            [--suppose-invalid MECHANISM[@DATE]]... [--service S]\n"
+	    "            [--country CC] [--category K]"},
+	{"rules", cmd_rules, "Show the transfer rules in force and their sources",
+	    "rules [--regime EU|UK|CH]"},
+	{"export", cmd_export,
+	    "Export transfer records or the public subprocessor list",
+	    "export [--format csv|jsonl|xlsx] [--as-of WHEN]\n"
+	    "            [--customer ID | --regime R] [--output FILE]\n"
+	    "            [--subprocessors] [--category K] [--country CC]\n"
+	    "            [--mechanism M] [--service S] [--page-size N]"},
+	{"info", cmd_info, "Show the server's version and counts", "info"},
+	{"verify", cmd_verify,
+	    "Check the hash-chained change log and every stored record",
+	    "verify"},
+	{"token create", cmd_token_create, "Create an access token (admin)",
+	    "token create --role ROLE --name NAME"},
+	{"token list", cmd_token_list, "List access tokens (admin)",
+	    "token list [--all]"},
+	{"token revoke", cmd_token_revoke, "Revoke an access token (admin)",
+	    "token revoke NAME"},
+	{"whoami", cmd_whoami, "Show the token in use and its role", "whoami"},
+	{"help", NULL, "Show help for a command", "help [COMMAND]"},
+};
+
+int
+main(int argc, char **argv)
+{
+	return cli_main(commands, sizeof(commands) / sizeof(commands[0]), argc,
+	    argv);
+}
