@@ -16,6 +16,7 @@
 #include "core/date.h"
 #include "rpc/import.h"
 #include "rpc/rpc.h"
+#include "spreg/v1/export.pb-c.h"
 
 #define REG "spreg.v1.Registry/"
 #define ASMT "spreg.v1.Assessment/"
@@ -682,6 +683,165 @@ START_TEST(missed_days_compare_with_the_last_checked)
 }
 END_TEST
 
+/* Every record ExportTransfers gives for vendor id (one page of 1000
+ * vendors: the sample and a few more), as of as_of. */
+static size_t
+exported(const char *id, const char *as_of, Spreg__V1__Verdict *verdict,
+    char *country, size_t country_len)
+{
+	Spreg__V1__ExportTransfersRequest in =
+	    SPREG__V1__EXPORT_TRANSFERS_REQUEST__INIT;
+	Spreg__V1__ExportTransfersResponse *out;
+	char msg[512];
+	size_t n = 0;
+
+	in.as_of = (char *) as_of;
+	in.page_size = 1000;
+	ck_assert_msg(call("spreg.v1.Export/ExportTransfers", &in.base,
+	    &spreg__v1__export_transfers_response__descriptor,
+	    (ProtobufCMessage **) &out, msg, sizeof(msg)) == SPREG_OK, "%s",
+	    msg);
+	ck_assert_str_eq(out->next_cursor, "");
+	for (size_t i = 0; i < out->n_records; i++) {
+		const Spreg__V1__TransferRecord *r = out->records[i];
+		if (strcmp(r->subprocessor_id, id) == 0) {
+			*verdict = r->verdict;
+			snprintf(country, country_len, "%s", r->country);
+			n++;
+		}
+	}
+	spreg__v1__export_transfers_response__free_unpacked(out, NULL);
+	return n;
+}
+
+/* Rows AssessTransfers gives for vendor id as of as_of. */
+static size_t
+assessed(const char *id, const char *as_of)
+{
+	Spreg__V1__AssessTransfersRequest in =
+	    SPREG__V1__ASSESS_TRANSFERS_REQUEST__INIT;
+	Spreg__V1__AssessTransfersResponse *out;
+
+	in.subprocessor_id = (char *) id;
+	in.as_of = (char *) as_of;
+	ck_assert_int_eq(assess(&in, &out, NULL, 0), SPREG_OK);
+	size_t n = out->n_assessments;
+	spreg__v1__assess_transfers_response__free_unpacked(out, NULL);
+	return n;
+}
+
+/* A vendor with data but no location is judged UNKNOWN_LOCATION, failing,
+ * in the assessment and the export alike. */
+START_TEST(no_location_is_not_left_out)
+{
+	Spreg__V1__AssessTransfersRequest in =
+	    SPREG__V1__ASSESS_TRANSFERS_REQUEST__INIT;
+	Spreg__V1__AssessTransfersResponse *out;
+	const Spreg__V1__TransferAssessment *row;
+	vendor v;
+
+	vendor_init(&v, "nowhere", "Nowhere Ltd", "");
+	v.sp.n_locations = 0;
+	put_vendor(&v);
+
+	/* The whole registry, as a pipeline asks it. */
+	in.page_size = 1000;
+	ck_assert_int_eq(assess(&in, &out, NULL, 0), SPREG_OK);
+	ck_assert_ptr_nonnull(row = row_of(out, "nowhere", ""));
+	ck_assert_int_eq(row->verdict, ASSESS_UNKNOWN_LOCATION);
+	ck_assert_str_eq(row->data_category, "user.contact.email");
+	ck_assert_ptr_nonnull(strstr(row->reason, "no location"));
+	ck_assert(!assess_verdict_lawful(row->verdict));
+	ck_assert_uint_eq(count_of(out->totals, out->n_totals,
+	    ASSESS_UNKNOWN_LOCATION), 1);
+	spreg__v1__assess_transfers_response__free_unpacked(out, NULL);
+	in.subprocessor_id = "nowhere";
+	ck_assert_int_eq(assess(&in, &out, NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(out->n_assessments, 1);
+	ck_assert_uint_eq(count_of(out->vendors[0]->counts,
+	    out->vendors[0]->n_counts, ASSESS_UNKNOWN_LOCATION), 1);
+	spreg__v1__assess_transfers_response__free_unpacked(out, NULL);
+
+	Spreg__V1__Verdict verdict = 0;
+	char country[8] = "?";
+	ck_assert_uint_eq(exported("nowhere", "", &verdict, country,
+	    sizeof(country)), 1);
+	ck_assert_int_eq(verdict, ASSESS_UNKNOWN_LOCATION);
+	ck_assert_str_eq(country, "");
+
+	/* With a location it is judged by country again. */
+	v.sp.n_locations = 1;
+	put_vendor(&v);
+	ck_assert_uint_eq(exported("nowhere", "", &verdict, country,
+	    sizeof(country)), 1);
+	ck_assert_str_eq(country, "US");
+	ck_assert_int_eq(verdict, ASSESS_SAFEGUARDED);
+}
+END_TEST
+
+/* Is id in the public subprocessor list as of as_of? */
+static bool
+public_list_has(const char *id, const char *as_of)
+{
+	Spreg__V1__ExportSubprocessorsRequest in =
+	    SPREG__V1__EXPORT_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__ExportSubprocessorsResponse *out;
+	bool found = false;
+
+	in.as_of = (char *) as_of;
+	in.page_size = 1000;
+	ck_assert_int_eq(call("spreg.v1.Export/ExportSubprocessors", &in.base,
+	    &spreg__v1__export_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &out, NULL, 0), SPREG_OK);
+	for (size_t i = 0; i < out->n_subprocessors; i++) {
+		found = found ||
+		    strcmp(out->subprocessors[i]->subprocessor_id, id) == 0;
+	}
+	spreg__v1__export_subprocessors_response__free_unpacked(out, NULL);
+	return found;
+}
+
+/* Upcoming and proposed vendors: the assessment and the exports agree
+ * with the listing, on each side of the date. */
+START_TEST(dates_agree_across_assessment_and_export)
+{
+	Spreg__V1__Verdict verdict;
+	char country[8];
+	vendor v;
+
+	vendor_init(&v, "soon", "Soon", "");
+	v.sp.effective_from = "2026-11-24";	/* tomorrow */
+	put_vendor(&v);
+	vendor_init(&v, "maybe", "Maybe", "");
+	v.sp.status = SP_STATUS_PROPOSED;
+	put_vendor(&v);
+
+	ck_assert_uint_eq(assessed("soon", ""), 0);
+	ck_assert_uint_eq(assessed("soon", "2026-11-24"), 1);
+	ck_assert_uint_eq(exported("soon", "", &verdict, country,
+	    sizeof(country)), 0);
+	ck_assert_uint_eq(exported("soon", "2026-11-24", &verdict, country,
+	    sizeof(country)), 1);
+	ck_assert(!public_list_has("soon", ""));
+	ck_assert(public_list_has("soon", "2026-11-24"));
+
+	ck_assert_uint_eq(assessed("maybe", ""), 0);
+	ck_assert_uint_eq(assessed("maybe", "2030-01-01"), 0);
+	ck_assert_uint_eq(exported("maybe", "2030-01-01", &verdict, country,
+	    sizeof(country)), 0);
+	ck_assert(!public_list_has("maybe", "2030-01-01"));
+
+	/* On the day, with no one touching it. */
+	size_t applied;
+	err e;
+	set_day("2026-11-24");
+	ck_assert_int_eq(rpc_apply_due(srv, fake_now_ms, &applied, &e),
+	    SPREG_OK);
+	ck_assert_uint_eq(assessed("soon", ""), 1);
+	ck_assert(public_list_has("soon", ""));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -693,6 +853,8 @@ main(void)
 	tcase_add_test(tc, customer_scope);
 	tcase_add_test(tc, bad_requests_name_the_field);
 	tcase_add_test(tc, rules_in_force);
+	tcase_add_test(tc, no_location_is_not_left_out);
+	tcase_add_test(tc, dates_agree_across_assessment_and_export);
 	suite_add_tcase(su, tc);
 	TCase *tr = tcase_create("reassessment");
 	tcase_add_checked_fixture(tr, setup, teardown);

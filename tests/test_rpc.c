@@ -1499,6 +1499,9 @@ START_TEST(withdraw_before_the_date)
 	ck_assert_str_eq(wr->change->reason, "the contract fell through");
 	ck_assert_str_eq(wr->change->effective_at, "2027-01-15");
 	ck_assert_str_eq(wr->change->subprocessor_id, "paynow");
+	/* The customer owed the longest notice, as in the announcement
+	 * (a tie: the first by id). */
+	ck_assert_str_eq(wr->change->customer_id, "acme");
 	spreg__v1__withdraw_announcement_response__free_unpacked(wr, NULL);
 
 	/* Logged for the customers told of the announcement (the topics

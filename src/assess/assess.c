@@ -739,6 +739,39 @@ judge(ctx *c, const char *country, arena *a, judged *j, err *e)
 	return SPREG_OK;
 }
 
+/* Data but no location: one failing row per category, not silence. */
+static spreg_status
+unknown_location(ctx *c, arena *a, Spreg__V1__TransferAssessment ***rows_out,
+    size_t *n_out, err *e)
+{
+	const Spreg__V1__Subprocessor *sp = c->sp;
+	Spreg__V1__TransferAssessment **rows = arena_alloc(a,
+	    (sp->n_data_categories + 1) * sizeof(*rows));
+
+	if (rows == NULL) {
+		return OOM(e);
+	}
+	for (size_t i = 0; i < sp->n_data_categories; i++) {
+		Spreg__V1__TransferAssessment *t = arena_alloc(a, sizeof(*t));
+		if (t == NULL) {
+			return OOM(e);
+		}
+		spreg__v1__transfer_assessment__init(t);
+		t->subprocessor_id = sp->id;
+		t->regime = (char *) c->regime->id;
+		t->data_category = sp->data_categories[i];
+		t->special_category = special(c, sp->data_categories[i]);
+		t->verdict = ASSESS_UNKNOWN_LOCATION;
+		t->reason = "no location recorded: where this data is processed, "
+		    "and whether it leaves the regime, is unknown";
+		t->rule = "unknown-location";
+		rows[i] = t;
+	}
+	*rows_out = rows;
+	*n_out = sp->n_data_categories;
+	return SPREG_OK;
+}
+
 spreg_status
 assess_subprocessor(const assess_rules *r, const catalog *cat,
     const Spreg__V1__Subprocessor *sp, const assess_query *q, arena *a,
@@ -807,6 +840,9 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 		}
 	}
 
+	if (nplaces == 0) {
+		return unknown_location(&c, a, rows_out, n_out, e);
+	}
 	size_t nrows = 0;
 	for (size_t k = 0; k < nplaces; k++) {
 		nrows += places[k].ncats ? places[k].ncats : 1;

@@ -15,8 +15,11 @@
  *   INVALID       something recorded or relied on ceased (the latest to
  *                 cease is named, with the day);
  *   MISSING       nothing at all.
+ * A vendor with data categories and no location gets UNKNOWN_LOCATION
+ * for each category (country empty): it is never silently left out.
  * Lawful: NO_TRANSFER, ADEQUATE, SAFEGUARDED and DEROGATION (flagged:
- * occasional transfers only). Failing: TIA_REQUIRED, INVALID, MISSING.
+ * occasional transfers only). Failing: TIA_REQUIRED, INVALID, MISSING,
+ * UNKNOWN_LOCATION.
  */
 #ifndef ASSESS_ASSESS_H
 #define ASSESS_ASSESS_H
@@ -75,7 +78,8 @@ spreg_status assess_supposition_check(const assess_rules *r,
 
 /*
  * Judges sp on q->as_of: one row per distinct (location country, data
- * category), in order of first appearance; none when sp is not in
+ * category), in order of first appearance (without locations: one
+ * UNKNOWN_LOCATION row per data category); none when sp is not in
  * effect on that day (effective_from <= as_of < effective_until).
  * Rows and their arrays live in a; their strings point into a, sp, cat
  * and r, so they are valid while all four are. INVALID_ARGUMENT for an
