@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +112,24 @@ reference_default(char *buf, size_t len)
 		memcpy(buf, exe, strlen(exe) + 1);
 	}
 	return buf;
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEV:INODE" of the journal stream it
+ * gave us; stderr is still that stream unless redirected since.
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0) {
+		return false;
+	}
+	return (unsigned long long) st.st_dev == dev &&
+	    (unsigned long long) st.st_ino == ino;
 }
 
 static bool
@@ -267,6 +286,7 @@ main(int argc, char **argv)
 	net_tls_options tls = {0};
 	int opt;
 
+	log_set_journal(stderr_is_journal());
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':

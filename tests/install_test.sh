@@ -137,5 +137,51 @@ if [ -x tiny ]; then
 	fi
 fi
 
+# The systemd unit: installed with this prefix's spregd, and clean for
+# systemd-analyze (any message fails: unknown keys only warn), with the
+# installed spregd(8) for its Documentation=.
+unit="$prefix/lib/systemd/system/spregd.service"
+if [ -f "$unit" ] && grep -q "^ExecStart=$prefix/sbin/spregd --data /var/lib/spreg" "$unit"; then
+	ok "spregd.service installed, running $prefix/sbin/spregd"
+else
+	not_ok "spregd.service installed with the prefix's spregd"; cat "$unit" || true
+fi
+if command -v systemd-analyze >/dev/null; then
+	if out=$(MANPATH="$prefix/share/man" systemd-analyze verify "$unit" 2>&1) && [ -z "$out" ]; then
+		ok "systemd-analyze verify spregd.service: no message"
+	else
+		not_ok "systemd-analyze verify spregd.service"; echo "$out"
+	fi
+	# Exposure 0 (locked down) to 10 (unprotected); 1.4 when written.
+	exposure=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for spregd.service: \([0-9.]*\).*/\1/p')
+	if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }'; then
+		ok "systemd-analyze security: exposure $exposure (at most 2.0)"
+	else
+		not_ok "systemd-analyze security exposure '$exposure' above 2.0"
+	fi
+else
+	not_ok "systemd-analyze missing (package systemd, tools/debian-packages.txt)"
+fi
+
+# Under systemd, stderr is the journal (JOURNAL_STREAM names it): lines
+# carry a syslog priority and no time of their own. Elsewhere: a time.
+: >"$tmp/journal.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$tmp/journal.log") "$prefix/sbin/spregd" \
+	--data "$tmp/jvar" --reference "$tmp/none" 2>>"$tmp/journal.log" && st=0 || st=$?
+if [ "$st" != 0 ] && grep -q "^<6>reference data from $tmp/none\$" "$tmp/journal.log" &&
+	grep -q "^<3>reference data: " "$tmp/journal.log" && ! grep -qv '^<[0-7]>' "$tmp/journal.log"; then
+	ok "with stderr on the journal: <6> info and <3> error lines, no time"
+else
+	not_ok "journal form"; cat "$tmp/journal.log"
+fi
+JOURNAL_STREAM=1:1 "$prefix/sbin/spregd" --data "$tmp/jvar" --reference "$tmp/none" \
+	2>"$tmp/plain.log" || true
+if grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z error reference data: ' "$tmp/plain.log"; then
+	ok "stderr not the journal's stream: timed lines"
+else
+	not_ok "plain form"; cat "$tmp/plain.log"
+fi
+
 echo "passed $passed, failed $failed"
 [ "$failed" -eq 0 ]

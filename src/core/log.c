@@ -7,6 +7,13 @@
 #include "core/log.h"
 
 static atomic_int min_level = LOG_INFO;
+static atomic_bool journal;
+
+void
+log_set_journal(bool on)
+{
+	atomic_store(&journal, on);
+}
 
 void
 log_set_level(log_level level)
@@ -24,6 +31,9 @@ void
 log_msg(log_level level, const char *fmt, ...)
 {
 	static const char *const tags[] = {"debug", "info", "warn", "error"};
+	/* syslog priorities: LOG_DEBUG 7, LOG_INFO 6, LOG_WARNING 4,
+	 * LOG_ERR 3 (not <syslog.h>: its LOG_* names clash with ours). */
+	static const int priorities[] = {7, 6, 4, 3};
 	char line[1024];
 	char now[TIME_BUF];
 	va_list ap;
@@ -31,11 +41,15 @@ log_msg(log_level level, const char *fmt, ...)
 	if (!log_enabled(level)) {
 		return;
 	}
-	time_format(time_now_ms(), now);
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* One fprintf per line so lines from threads do not interleave. */
+	if (atomic_load(&journal)) {
+		fprintf(stderr, "<%d>%s\n", priorities[level], line);
+		return;
+	}
+	time_format(time_now_ms(), now);
 	fprintf(stderr, "%s %s %s\n", now, tags[level], line);
 }
 

@@ -1,4 +1,4 @@
-/* Logging to stderr, one line per event. */
+/* Logging to stderr, one line per event: a time, the level, the message. */
 #ifndef CORE_LOG_H
 #define CORE_LOG_H
 
@@ -14,6 +14,9 @@ typedef enum log_level {
 } log_level;
 
 void log_set_level(log_level level);
+/* Journal form: "<N>message", N the syslog priority, no time (the
+ * journal keeps its own). For stderr connected to systemd's journal. */
+void log_set_journal(bool on);
 bool log_enabled(log_level level);
 void log_msg(log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
