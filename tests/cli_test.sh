@@ -384,6 +384,11 @@ commands=(
 	"assess --subprocessor ovhcloud" "rules" "export --format jsonl"
 	"diff 2020-01-01 2021-01-01" "whoami" "token list"
 	"put $tmp/stripe.yaml" "retire nobody-here" "edit stripe"
+	"customer list" "customer get nobody" "announcements"
+	"objections --change 1" "withdraw 999999 --reason x"
+	"object 999999 --reason x --customer nobody"
+	"announce --retire nobody-here --effective 2030-01-01"
+	"category put user.contact.pager --name Pager"
 	"watch --count 1 --pub ipc://$tmp/main-pub.ipc"
 )
 for cmd in "${commands[@]}"; do
@@ -422,9 +427,9 @@ spreg --limit 3 list
 check "a command option before the command: exit 1" '[ $rc -eq 1 ] && err_has "limit"'
 spreg help list
 check "spreg help list is list --help" '[ $rc -eq 0 ] && out_has "^usage: spreg list"'
-spreg token --help
+spreg customer --help
 check "a group's --help lists its commands" \
-	'[ $rc -eq 0 ] && out_has "token create" && out_has "token revoke"'
+	'[ $rc -eq 0 ] && out_has "customer put" && out_has "customer delete"'
 spreg token
 check "a group without its command: exit 1" '[ $rc -eq 1 ] && err_has "token create"'
 spreg token frob

@@ -24,6 +24,17 @@ int cmd_category_put(cli *c);
 int cmd_info(cli *c);
 int cmd_verify(cli *c);
 
+/* notice.c: customers, announcements, objections (GDPR Art. 28(2)). */
+int cmd_customer_put(cli *c);
+int cmd_customer_get(cli *c);
+int cmd_customer_list(cli *c);
+int cmd_customer_delete(cli *c);
+int cmd_announce(cli *c);
+int cmd_announcements(cli *c);
+int cmd_withdraw(cli *c);
+int cmd_object(cli *c);
+int cmd_objections(cli *c);
+
 /* assess.c: transfer assessment. */
 int cmd_assess(cli *c);
 int cmd_rules(cli *c);

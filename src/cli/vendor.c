@@ -339,7 +339,7 @@ cmd_list(cli *c)
 /* Sends sp; prints the outcome. */
 static int
 put(cli *c, Spreg__V1__Subprocessor *sp, uint64_t expected_revision,
-    bool create_only)
+    bool create_only, const char *emergency)
 {
 	Spreg__V1__PutSubprocessorRequest req =
 	    SPREG__V1__PUT_SUBPROCESSOR_REQUEST__INIT;
@@ -349,6 +349,8 @@ put(cli *c, Spreg__V1__Subprocessor *sp, uint64_t expected_revision,
 	req.subprocessor = sp;
 	req.expected_revision = expected_revision;
 	req.create_only = create_only;
+	req.emergency = emergency != NULL;
+	req.reason = (char *) (emergency != NULL ? emergency : "");
 	if ((rc = cli_call(c, "PutSubprocessor", &req.base,
 	         &spreg__v1__put_subprocessor_response__descriptor, &msg)) !=
 	    0) {
@@ -373,12 +375,21 @@ cmd_put(cli *c)
 		    "fail unless the stored revision is N", 1, UINT64_MAX},
 		{"create-only", CLI_FLAG, NULL,
 		    "fail if the id exists already", 0, 0},
+		{"emergency", CLI_TEXT, "REASON",
+		    "make it active sooner than the notice its\n"
+		    "customers are owed: an emergency, the reason\n"
+		    "recorded in the log", 0, 0},
 		{NULL, CLI_FLAG, NULL, NULL, 0, 0},
 	};
 	static const cli_spec spec = {options, 1, 1,
 	    "FILE holds one subprocessor in the JSON form of 'spreg get\n"
 	    "--json', as JSON or YAML ('spreg get --yaml'); '-' reads\n"
 	    "standard input. Country codes may be in any case.\n"
+	    "\nA put that makes a vendor active (new, or newly serving a\n"
+	    "service, country or data category) for a customer owed notice is\n"
+	    "refused (FAILED_PRECONDITION, exit 3) naming the customer, the\n"
+	    "days owed and the earliest date: use 'spreg announce', or\n"
+	    "--emergency REASON. Written as proposed, it is always accepted.\n"
 	    "\nPrints 'created|updated ID revision N (change seq S)', or\n"
 	    "'unchanged ID revision N'. With --json: the reply (subprocessor\n"
 	    "and change) as one JSON object.\n"};
@@ -390,7 +401,7 @@ cmd_put(cli *c)
 		return rc;
 	}
 	rc = put(c, sp, cli_opt_u64(c, "expected-revision", 0),
-	    cli_flag(c, "create-only"));
+	    cli_flag(c, "create-only"), cli_opt(c, "emergency"));
 	protobuf_c_message_free_unpacked(&sp->base, NULL);
 	return rc;
 }
@@ -528,7 +539,7 @@ cmd_edit(cli *c)
 		rc = CLI_EXIT_USAGE;
 		goto cleanup;
 	}
-	if ((rc = put(c, edited, sp->revision, false)) == 0) {
+	if ((rc = put(c, edited, sp->revision, false, NULL)) == 0) {
 		keep = false;
 	}
 cleanup:
