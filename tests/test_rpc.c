@@ -13,6 +13,8 @@
 #include "core/validate.h"
 #include "rpc/import.h"
 #include "db/record.h"
+#include "db/store.h"
+#include "db/value.h"
 #include "rpc/rpc.h"
 
 static char dir[64];
@@ -966,29 +968,40 @@ START_TEST(as_of_announcements_and_moments)
 }
 END_TEST
 
-/* Alters the store directly, as someone with the file could. */
+/* Alters the store directly, as someone with the file could: a byte
+ * flipped (reseal false: damage, the checksum no longer matches) or a
+ * forgery that recomputes the checksum (reseal true). Straight through
+ * LMDB, so a store already read-only is altered too. */
 typedef struct tamper {
 	db_table table;
 	MDB_val key;
-	int byte;		/* which byte of the value to flip */
+	int byte;		/* which byte of the payload to flip */
+	bool reseal;
 } tamper;
 
-static spreg_status
-tamper_cb(db_txn *t, void *arg, err *e)
+static void
+tamper_with(const tamper *tp)
 {
-	tamper *tp = arg;
+	MDB_txn *txn;
 	MDB_val v;
-	int rc = mdb_get(t->txn, db_dbi(t->d, tp->table), &tp->key, &v);
-	if (rc != 0) {
-		return db_fail(t, rc, "tamper", e);
-	}
+
+	ck_assert_int_eq(mdb_txn_begin(db_env(d), NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_get(txn, db_dbi(d, tp->table),
+	    (MDB_val *) &tp->key, &v), 0);
+	ck_assert_uint_gt(v.mv_size, DB_VALUE_HEADER);
 	unsigned char *copy = malloc(v.mv_size);
 	memcpy(copy, v.mv_data, v.mv_size);
-	copy[tp->byte < 0 ? v.mv_size - 1 : (size_t) tp->byte] ^= 0x01;
+	copy[tp->byte < 0 ? v.mv_size - 1 :
+	    DB_VALUE_HEADER + (size_t) tp->byte] ^= 0x01;
+	if (tp->reseal) {
+		db_value_seal(tp->table, &tp->key, copy + DB_VALUE_HEADER,
+		    v.mv_size - DB_VALUE_HEADER, copy);
+	}
 	MDB_val nv = {v.mv_size, copy};
-	rc = mdb_put(t->txn, db_dbi(t->d, tp->table), &tp->key, &nv, 0);
+	ck_assert_int_eq(mdb_put(txn, db_dbi(d, tp->table),
+	    (MDB_val *) &tp->key, &nv, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
 	free(copy);
-	return rc == 0 ? SPREG_OK : db_fail(t, rc, "tamper", e);
 }
 
 static Spreg__V1__VerifyLogResponse *
@@ -1004,8 +1017,6 @@ verify(void)
 
 START_TEST(verify_points_at_altered_records)
 {
-	db_session *s;
-	err e;
 	Spreg__V1__VerifyLogResponse *v = verify();
 	uint64_t count, seq;
 
@@ -1016,44 +1027,46 @@ START_TEST(verify_points_at_altered_records)
 	ck_assert_uint_eq(v->head_hash.len, 32);
 	spreg__v1__verify_log_response__free_unpacked(v, NULL);
 
-	/* A current record edited in place: its name's last byte. */
-	ck_assert_int_eq(db_session_create(d, &s), SPREG_OK);
-	tamper tp = {DB_SP, {6, "stripe"}, -1};
-	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK);
+	/* A current record damaged: its last byte flipped. The checksum
+	 * names it; the server is read-only from then on. */
+	tamper tp = {DB_SP, {6, "stripe"}, -1, false};
+	tamper_with(&tp);
 	v = verify();
 	ck_assert(!v->ok);
 	ck_assert_ptr_nonnull(strstr(v->problem, "'stripe'"));
+	ck_assert_ptr_nonnull(strstr(v->problem, "damaged"));
 	spreg__v1__verify_log_response__free_unpacked(v, NULL);
-	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK); /* undo */
+	tamper_with(&tp);	/* undo */
 	v = verify();
 	ck_assert(v->ok);
 	spreg__v1__verify_log_response__free_unpacked(v, NULL);
 
-	/* The same edit in the history too: the log's digest catches it. */
+	/* Forged: the same edit in the record and its history, checksums
+	 * recomputed. The log's digest of the revision catches it. */
+	tamper fp = {DB_SP, {6, "stripe"}, -1, true};
 	unsigned char hk[16] = "stripe";
 	db_be64_put(hk + 7, 1);
-	tamper th = {DB_SP_HIST, {15, hk}, -1};
-	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK);
-	ck_assert_int_eq(db_write(s, tamper_cb, &th, &e), SPREG_OK);
+	tamper th = {DB_SP_HIST, {15, hk}, -1, true};
+	tamper_with(&fp);
+	tamper_with(&th);
 	v = verify();
 	ck_assert(!v->ok);
 	ck_assert_ptr_nonnull(strstr(v->problem, "'stripe' revision 1"));
 	ck_assert_uint_gt(v->first_bad_seq, 0);
 	spreg__v1__verify_log_response__free_unpacked(v, NULL);
-	ck_assert_int_eq(db_write(s, tamper_cb, &tp, &e), SPREG_OK);
-	ck_assert_int_eq(db_write(s, tamper_cb, &th, &e), SPREG_OK);
+	tamper_with(&fp);
+	tamper_with(&th);
 
-	/* A log entry edited: the chain breaks at that seq. */
+	/* A log entry forged: the chain breaks at that seq. */
 	unsigned char ck[8];
 	db_be64_put(ck, 5);
-	tamper tc = {DB_CHANGES, {8, ck}, 3};
-	ck_assert_int_eq(db_write(s, tamper_cb, &tc, &e), SPREG_OK);
+	tamper tc = {DB_CHANGES, {8, ck}, 3, true};
+	tamper_with(&tc);
 	v = verify();
 	ck_assert(!v->ok);
 	ck_assert_uint_eq(v->first_bad_seq, 5);
 	ck_assert_ptr_nonnull(strstr(v->problem, "change seq 5"));
 	spreg__v1__verify_log_response__free_unpacked(v, NULL);
-	db_session_destroy(s);
 }
 END_TEST
 

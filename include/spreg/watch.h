@@ -10,6 +10,17 @@
  * there, with the same filter. Changes it has already returned are
  * never returned again.
  *
+ * A store restored from an older copy, or replaced, reuses seqs. The
+ * watch notices: each catch-up first reads back the last change it
+ * queued and checks its hash (the log is hash-chained), and on a new
+ * epoch or reconnect it compares the store's identity (ServerInfo
+ * store_id). When the store is not the one it followed, it finds the
+ * last change the new store still has (the same seq and hash), returns
+ * SPREG_ABORTED once with spreg_watch_error() saying so, and then
+ * delivers the store's changes after that point, their seqs reused;
+ * spreg_watch_position() goes back to it. It remembers the last 1024
+ * changes: an older divergence resumes before the oldest, saying so.
+ *
  * To resume after either side restarts, open a new watch with since_seq
  * = spreg_watch_position() of the old one (or the seq of the last change
  * you processed).
@@ -71,6 +82,8 @@ spreg_status spreg_watch_open_with(const char *rpc_url, const char *pub_url,
  *
  * DEADLINE_EXCEEDED: nothing new in time (call again). UNAVAILABLE: the
  * server did not answer in time (call again: the watch keeps trying).
+ * ABORTED: the server's store was restored or replaced (see above);
+ * call again for the changes after the point where it diverged.
  * Any other status is the server's answer to ListChanges and will not
  * pass by itself: OUT_OF_RANGE (since_seq beyond the log), NOT_FOUND
  * (no such customer), INVALID_ARGUMENT. spreg_watch_error() says more.
@@ -93,6 +106,7 @@ typedef struct spreg_watch_stats {
 	uint64_t duplicates;	/* notifications of changes already seen */
 	uint64_t gaps;		/* catch-ups started by a gap, an epoch, a
 				 * reconnect or a heartbeat */
+	uint64_t restores;	/* stores found restored or replaced */
 } spreg_watch_stats;
 
 void spreg_watch_stats_get(const spreg_watch *w, spreg_watch_stats *out);

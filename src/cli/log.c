@@ -232,6 +232,13 @@ cmd_watch(cli *c)
 			}
 			continue;
 		}
+		if (st == SPREG_ABORTED) {
+			/* Loud, and on: the changes after it follow. */
+			fprintf(stderr, "spreg: watch: %s\n",
+			    spreg_watch_error(w));
+			fflush(stderr);
+			continue;
+		}
 		if (st != SPREG_OK) {
 			fprintf(stderr, "spreg: %s: %s\n", spreg_status_name(st),
 			    spreg_watch_error(w));
@@ -390,6 +397,10 @@ cmd_info(cli *c)
 		printf("customers: %llu\n", (unsigned long long) info->customers);
 		printf("rules_version: %s\n", info->rules_version);
 		printf("rules_checksum: %s\n", info->rules_checksum);
+		printf("store_id: %s\n", info->store_id);
+		if (info->read_only) {
+			printf("read_only: %s\n", info->read_only_reason);
+		}
 	}
 	spreg_message_free(msg);
 	return rc;

@@ -41,6 +41,8 @@
 #define SUB_RECVBUF 1024	/* notifications queued before nng drops */
 #define RECONNECT_MIN_MS 50
 #define RECONNECT_MAX_MS 500
+#define SEEN_MAX 1024		/* (seq, hash) of the last changes queued */
+#define HASH_LEN 32
 
 /* A process-wide SUB socket for one publisher URL. */
 typedef struct shared_sub {
@@ -65,12 +67,26 @@ struct spreg_watch {
 	char topic[TOPIC_MAX];
 	size_t topic_len;
 
+	uint64_t since;		/* at open */
 	uint64_t delivered;
 	uint64_t log_pos;
 	uint32_t log_page;	/* LOG_PAGE, or a smaller --max-page */
 	uint64_t epoch;		/* 0: none seen yet */
 	bool catch_up;		/* read the log before trusting the stream */
+	bool verify;		/* the next log read checks the store first */
+	bool check_id;		/* ... and its identity (new epoch, reconnect) */
 	unsigned connects;	/* shared->connects when last looked at */
+
+	/* The store followed: its identity, and the seqs and hashes of the
+	 * last changes queued, ascending (a ring). */
+	char store_id[64];
+	struct seen {
+		uint64_t seq;
+		uint8_t hash[HASH_LEN];
+	} seen[SEEN_MAX];
+	size_t seen_start, seen_len;
+	bool restored;		/* to report before the next change */
+	char restored_msg[WATCH_ERR_MAX];
 
 	Spreg__V1__Change **queue;	/* ascending seqs, from qhead */
 	size_t qhead;
@@ -130,7 +146,24 @@ queue_push(spreg_watch *w, Spreg__V1__Change *c)
 		}
 	}
 	w->queue[w->qhead + w->qlen++] = c;
+	struct seen *sn = &w->seen[(w->seen_start + w->seen_len) % SEEN_MAX];
+	if (w->seen_len < SEEN_MAX) {
+		w->seen_len++;
+	} else {
+		w->seen_start = (w->seen_start + 1) % SEEN_MAX;
+	}
+	sn->seq = c->seq;
+	memset(sn->hash, 0, HASH_LEN);
+	if (c->hash.len == HASH_LEN) {
+		memcpy(sn->hash, c->hash.data, HASH_LEN);
+	}
 	return true;
+}
+
+static struct seen *
+seen_at(spreg_watch *w, size_t i)
+{
+	return &w->seen[(w->seen_start + i) % SEEN_MAX];
 }
 
 static Spreg__V1__Change *
@@ -153,6 +186,139 @@ start_catch_up(spreg_watch *w)
 		w->catch_up = true;
 		w->stats.gaps++;
 	}
+	w->verify = true;
+}
+
+/* ---- a store restored or replaced ---------------------------------------- */
+
+/*
+ * Is c, the first change the log returns from sn->seq on, sn itself?
+ * What concerns a customer follows its services, which change: in a
+ * customer's watch a change may drop out of the filter, so only another
+ * change at the same seq counts against the store there.
+ */
+static bool
+same_change(const spreg_watch *w, const Spreg__V1__Change *c,
+    const struct seen *sn)
+{
+	if (c == NULL || c->seq != sn->seq) {
+		return w->customer_id[0] != '\0' && c != NULL &&
+		    c->seq > sn->seq;
+	}
+	return c->hash.len == HASH_LEN &&
+	    memcmp(c->hash.data, sn->hash, HASH_LEN) == 0;
+}
+
+/* Does the server's log still hold sn (same seq, same hash)? *same is
+ * set on OK; other statuses: ask again later. */
+static spreg_status
+probe(spreg_watch *w, const struct seen *sn, bool *same)
+{
+	Spreg__V1__ListChangesRequest req =
+	    SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+
+	req.since_seq = sn->seq - 1;
+	req.limit = 1;
+	req.subprocessor_id = w->subprocessor_id;
+	req.customer_id = w->customer_id;
+	spreg_status st = spreg_call(w->client, "ListChanges", &req.base,
+	    &spreg__v1__list_changes_response__descriptor, &msg);
+	w->stats.log_reads++;
+	if (st == SPREG_OUT_OF_RANGE) {
+		*same = false;	/* the log ends before it */
+		return SPREG_OK;
+	}
+	if (st != SPREG_OK) {
+		return fail(w, st, "ListChanges: %s",
+		    spreg_client_error(w->client));
+	}
+	Spreg__V1__ListChangesResponse *resp = (void *) msg;
+	*same = same_change(w, resp->n_changes > 0 ? resp->changes[0] : NULL,
+	    sn);
+	spreg_message_free(msg);
+	return SPREG_OK;
+}
+
+/*
+ * The store is not the one followed: finds the last change queued that
+ * the server still has (the hash chain makes "still has" hold for every
+ * change before it too, so a binary search does), forgets what came
+ * after, and goes on from there; the caller is told once (ABORTED).
+ */
+static spreg_status
+diverged(spreg_watch *w, const char *why)
+{
+	size_t lo = 0, hi = w->seen_len;	/* first entry not held */
+	spreg_status st;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		bool same;
+		if ((st = probe(w, seen_at(w, mid), &same)) != SPREG_OK) {
+			return st;
+		}
+		if (same) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	uint64_t from = lo > 0 ? seen_at(w, lo - 1)->seq :
+	    w->seen_len > 0 ? seen_at(w, 0)->seq - 1 : w->since;
+	if (from > w->log_pos) {
+		from = w->log_pos;
+	}
+	w->seen_len = lo;
+	while (w->qlen > 0 && w->queue[w->qhead + w->qlen - 1]->seq > from) {
+		spreg_message_free(&w->queue[w->qhead + w->qlen - 1]->base);
+		w->qlen--;
+	}
+	if (w->qlen == 0) {
+		w->qhead = 0;
+	}
+	uint64_t was = w->log_pos;
+	w->log_pos = from;
+	if (w->delivered > from) {
+		w->delivered = from;
+	}
+	w->stats.restores++;
+	w->restored = true;
+	snprintf(w->restored_msg, sizeof(w->restored_msg), "the server's "
+	    "store was restored from an older copy or replaced (%s): "
+	    "following it from seq %llu on, where it still agrees with what "
+	    "was read (up to seq %llu)%s; changes after that are delivered "
+	    "again, their seqs reused", why, (unsigned long long) from,
+	    (unsigned long long) was, lo == 0 && w->seen_len == 0 &&
+	    from > 0 ? ", not checked before it" : "");
+	w->catch_up = true;
+	w->verify = false;
+	return SPREG_OK;
+}
+
+/* On a new epoch or a reconnect: has the store's identity changed? */
+static spreg_status
+check_identity(spreg_watch *w, bool *changed, char *why, size_t len)
+{
+	Spreg__V1__ServerInfoRequest req = SPREG__V1__SERVER_INFO_REQUEST__INIT;
+	ProtobufCMessage *msg = NULL;
+	spreg_status st = spreg_call(w->client, "ServerInfo", &req.base,
+	    &spreg__v1__server_info_response__descriptor, &msg);
+
+	*changed = false;
+	if (st != SPREG_OK) {
+		return fail(w, st, "ServerInfo: %s",
+		    spreg_client_error(w->client));
+	}
+	const char *id = ((Spreg__V1__ServerInfoResponse *) msg)->store_id;
+	if (w->store_id[0] != '\0' && id[0] != '\0' &&
+	    strcmp(w->store_id, id) != 0) {
+		*changed = true;
+		snprintf(why, len, "store id %s, now %s", w->store_id, id);
+	}
+	snprintf(w->store_id, sizeof(w->store_id), "%s", id);
+	spreg_message_free(msg);
+	return SPREG_OK;
 }
 
 /* A server run with a smaller --max-page refuses our page: takes its
@@ -185,9 +351,25 @@ read_log(spreg_watch *w)
 	Spreg__V1__ListChangesRequest req =
 	    SPREG__V1__LIST_CHANGES_REQUEST__INIT;
 	ProtobufCMessage *msg = NULL;
+	char why[256];
 	spreg_status st;
 
-	req.since_seq = w->log_pos;
+	if (w->check_id) {
+		bool changed;
+		if ((st = check_identity(w, &changed, why, sizeof(why))) !=
+		    SPREG_OK) {
+			return st;
+		}
+		w->check_id = false;
+		if (changed) {
+			return diverged(w, why);
+		}
+	}
+	/* The first read of a catch-up starts at the last change queued,
+	 * which must come back unchanged: else the store was restored. */
+	struct seen *anchor = w->verify && w->seen_len > 0 ?
+	    seen_at(w, w->seen_len - 1) : NULL;
+	req.since_seq = anchor != NULL ? anchor->seq - 1 : w->log_pos;
 	req.subprocessor_id = w->subprocessor_id;
 	req.customer_id = w->customer_id;
 	for (bool retried = false;; retried = true) {
@@ -199,11 +381,35 @@ read_log(spreg_watch *w)
 			break;
 		}
 		fail(w, st, "ListChanges: %s", spreg_client_error(w->client));
+		if (st == SPREG_OUT_OF_RANGE &&
+		    (anchor != NULL || w->log_pos > w->since)) {
+			snprintf(why, sizeof(why), "its log ends before seq "
+			    "%llu", (unsigned long long) req.since_seq + 1);
+			return diverged(w, why);
+		}
 		if (st != SPREG_INVALID_ARGUMENT || retried || !shrink_page(w)) {
 			return st;
 		}
 	}
 	Spreg__V1__ListChangesResponse *resp = (void *) msg;
+	const char *bad = NULL;
+	if (resp->last_seq < w->log_pos) {
+		bad = "its log ends before the last seq read";
+	} else if (anchor != NULL && !same_change(w, resp->n_changes > 0 ?
+	               resp->changes[0] : NULL, anchor) &&
+	    (resp->n_changes > 0 || w->customer_id[0] == '\0')) {
+		bad = "the change at the last seq read differs";
+	} else if (anchor != NULL && w->customer_id[0] == '\0' &&
+	    resp->n_changes > 1 && resp->changes[1]->seq <= w->log_pos) {
+		bad = "a change appeared where there was none";
+	}
+	if (bad != NULL) {
+		snprintf(why, sizeof(why), "%s, seq %llu", bad,
+		    (unsigned long long) (anchor ? anchor->seq : w->log_pos));
+		spreg_message_free(msg);
+		return diverged(w, why);
+	}
+	w->verify = false;
 	uint64_t next = resp->next_since_seq;
 	uint64_t queued_to = w->log_pos;
 	bool ok = true;
@@ -234,7 +440,7 @@ read_log(spreg_watch *w)
 	}
 	if (next > w->log_pos) {
 		w->log_pos = next;
-	} else if (w->log_pos < last_seq) {
+	} else if (w->log_pos < last_seq && req.since_seq == w->log_pos) {
 		/* No progress although the log goes on: a server bug. Stop
 		 * reading; the next heartbeat tries again. */
 		w->catch_up = false;
@@ -339,6 +545,7 @@ handle_notification(spreg_watch *w, nng_msg *m)
 		/* The first one seen, or the server restarted: what was
 		 * published before we listened is only in the log. */
 		w->epoch = n->epoch;
+		w->check_id = true;
 		start_catch_up(w);
 	}
 	Spreg__V1__Change *c = n->change;
@@ -419,7 +626,7 @@ spreg_watch_open_with(const char *rpc_url, const char *pub_url,
 	}
 	w->topic_len = strlen(w->topic);
 	w->filtered = strcmp(w->topic, "all/") != 0;
-	w->delivered = w->log_pos = since_seq;
+	w->since = w->delivered = w->log_pos = since_seq;
 	w->log_page = LOG_PAGE;
 	w->catch_up = true;
 
@@ -468,6 +675,12 @@ spreg_watch_next(spreg_watch *w, int timeout_ms, Spreg__V1__Change **out)
 
 	w->error[0] = '\0';
 	for (;;) {
+		if (w->restored) {
+			w->restored = false;
+			snprintf(w->error, sizeof(w->error), "%s",
+			    w->restored_msg);
+			return SPREG_ABORTED;
+		}
 		if (w->qlen > 0) {
 			Spreg__V1__Change *c = queue_pop(w);
 			w->delivered = c->seq;
@@ -477,6 +690,7 @@ spreg_watch_next(spreg_watch *w, int timeout_ms, Spreg__V1__Change **out)
 		unsigned connects = atomic_load(&w->shared->connects);
 		if (connects != w->connects) {
 			w->connects = connects;
+			w->check_id = true;
 			start_catch_up(w);	/* missed while not connected */
 		}
 		int64_t now = mono_ms();

@@ -3,6 +3,7 @@
 
 #include "core/date.h"
 #include "db/record.h"
+#include "db/value.h"
 
 #define KEY_MAX 511
 
@@ -112,13 +113,20 @@ recorded_at(db_txn *t, const char *id, int64_t ms, arena *a,
 		if (k.mv_size != idlen + 9 || memcmp(k.mv_data, id, idlen) != 0) {
 			break;
 		}
-		Spreg__V1__Subprocessor *sp = spreg__v1__subprocessor__unpack(
-		    &a->pb, v.mv_size, v.mv_data);
+		Spreg__V1__Subprocessor *sp;
 		int64_t written;
-		if (sp == NULL || !time_parse(sp->updated_at, &written)) {
+		spreg_status st = db_value_decode(t, DB_SP_HIST, &k, &v,
+		    &spreg__v1__subprocessor__descriptor, a,
+		    (ProtobufCMessage **) &sp, e);
+		if (st != SPREG_OK) {
 			mdb_cursor_close(cur);
-			return err_set(e, SPREG_DATA_LOSS,
-			    "history of '%s' does not decode", id);
+			return st;
+		}
+		if (!time_parse(sp->updated_at, &written)) {
+			mdb_cursor_close(cur);
+			return db_damaged(t, e, "subprocessor '%s' revision "
+			    "%llu: bad time", id,
+			    (unsigned long long) sp->revision);
 		}
 		if (written > ms) {
 			break;
@@ -252,11 +260,10 @@ db_sp_list_as_of(db_txn *t, const db_sp_filter *f, const db_as_of *at,
 			continue;
 		}
 		arena_reset(&scratch);
-		Spreg__V1__Subprocessor *sp = spreg__v1__subprocessor__unpack(
-		    &scratch.pb, v.mv_size, v.mv_data), *p;
-		if (sp == NULL) {
-			st = err_set(e, SPREG_DATA_LOSS,
-			    "subprocessor: stored record does not decode");
+		Spreg__V1__Subprocessor *sp, *p;
+		if ((st = db_value_decode(t, DB_SP, &k, &v,
+		         &spreg__v1__subprocessor__descriptor, &scratch,
+		         (ProtobufCMessage **) &sp, e)) != SPREG_OK) {
 			break;
 		}
 		if ((st = project(t, sp, at, ans, nans, &scratch, &p, e)) !=
@@ -271,12 +278,10 @@ db_sp_list_as_of(db_txn *t, const db_sp_filter *f, const db_as_of *at,
 			break;
 		}
 		/* Keep it: the same projection, into the caller's arena. */
-		if ((sp = spreg__v1__subprocessor__unpack(&a->pb, v.mv_size,
-		         v.mv_data)) == NULL ||
+		if ((st = db_value_decode(t, DB_SP, &k, &v,
+		         &spreg__v1__subprocessor__descriptor, a,
+		         (ProtobufCMessage **) &sp, e)) != SPREG_OK ||
 		    (st = project(t, sp, at, ans, nans, a, &p, e)) != SPREG_OK) {
-			st = st != SPREG_OK ? st :
-			    err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			        "list: decode budget exceeded");
 			break;
 		}
 		items[n++] = p;

@@ -3,6 +3,7 @@
 
 #include "core/date.h"
 #include "db/record.h"
+#include "db/value.h"
 
 static MDB_val
 str_val(const char *s)
@@ -14,26 +15,19 @@ spreg_status
 db_customer_get(db_txn *t, const char *id, arena *a,
     Spreg__V1__Customer **out, err *e)
 {
-	MDB_val k = str_val(id), v;
-	int rc;
+	MDB_val k = str_val(id);
+	spreg_status st;
 
 	if (k.mv_size == 0 || k.mv_size > 64) {
 		return err_set(e, SPREG_NOT_FOUND, "customer: no customer '?'");
 	}
-	rc = mdb_get(t->txn, db_dbi(t->d, DB_CUSTOMERS), &k, &v);
-	if (rc == MDB_NOTFOUND) {
+	st = db_value_get_message(t, DB_CUSTOMERS, &k,
+	    &spreg__v1__customer__descriptor, a, (ProtobufCMessage **) out, e);
+	if (st == SPREG_NOT_FOUND) {
 		return err_set(e, SPREG_NOT_FOUND,
 		    "customer: no customer '%s'", id);
 	}
-	if (rc != 0) {
-		return db_fail(t, rc, "customer", e);
-	}
-	*out = spreg__v1__customer__unpack(&a->pb, v.mv_size, v.mv_data);
-	if (*out == NULL) {
-		return err_set(e, SPREG_DATA_LOSS,
-		    "customer '%s': stored record does not decode", id);
-	}
-	return SPREG_OK;
+	return st;
 }
 
 static spreg_status
@@ -118,13 +112,10 @@ db_customer_put(db_txn *t, Spreg__V1__Customer *c, uint64_t expected_revision,
 		return st;
 	}
 	MDB_val k = str_val(c->id);
-	MDB_val v = {spreg__v1__customer__get_packed_size(c), NULL};
-	int rc = mdb_put(t->txn, db_dbi(t->d, DB_CUSTOMERS), &k, &v,
-	    MDB_RESERVE);
-	if (rc != 0) {
-		return db_fail(t, rc, "customer", e);
+	if ((st = db_value_put_message(t, DB_CUSTOMERS, &k, &c->base, 0, e)) !=
+	    SPREG_OK) {
+		return st;
 	}
-	spreg__v1__customer__pack(c, v.mv_data);
 	return log_change(t, c, CHANGE_CUSTOMER_UPDATED, have, who, a,
 	    change_out, e);
 }
@@ -180,11 +171,9 @@ db_customer_list(db_txn *t, const char *after_id, size_t limit, arena *a,
 			*more_out = true;
 			break;
 		}
-		items[n] = spreg__v1__customer__unpack(&a->pb, v.mv_size,
-		    v.mv_data);
-		if (items[n] == NULL) {
-			st = err_set(e, SPREG_DATA_LOSS,
-			    "customer: stored record does not decode");
+		if ((st = db_value_decode(t, DB_CUSTOMERS, &k, &v,
+		         &spreg__v1__customer__descriptor, a,
+		         (ProtobufCMessage **) &items[n], e)) != SPREG_OK) {
 			break;
 		}
 		n++;

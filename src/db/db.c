@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 
 #include "core/log.h"
 #include "db/db.h"
+#include "db/record.h"
+#include "db/store.h"
+#include "db/value.h"
 
 #define DB_MAP_DEFAULT ((size_t) 64 << 20)
 #define DB_MAP_MAX_DEFAULT ((size_t) 1 << 40)
@@ -49,7 +53,11 @@ struct db {
 	int lock_fd;		/* flock held until db_close */
 	bool created;		/* this open made a new store */
 	bool created_open;	/* its DB_NEW_MARK is still there */
-	uint64_t store_id;
+	char identity[DB_IDENTITY_MAX];
+	pthread_mutex_t ro_mu;	/* guards read_only and ro_why */
+	bool read_only;
+	char ro_why[ERR_MSG_MAX];
+	bool opened;		/* db_open succeeded: marker on close */
 	MDB_dbi dbi[DB_NTABLES];
 	size_t map_max;
 	pthread_mutex_t list_mu;	/* guards sessions */
@@ -172,10 +180,67 @@ db_fail(db_txn *t, int rc, const char *what, err *e)
 	}
 }
 
-uint64_t
-db_store_id(db *d)
+const char *
+db_table_name(db_table table)
 {
-	return d->store_id;
+	return table < DB_NTABLES ? tables[table].name : "?";
+}
+
+MDB_env *
+db_env(const db *d)
+{
+	return d->env;
+}
+
+const char *
+db_store_identity(db *d)
+{
+	return d->identity;
+}
+
+void
+db_set_read_only(db *d, const char *why)
+{
+	bool first;
+
+	pthread_mutex_lock(&d->ro_mu);
+	first = !d->read_only;
+	if (first) {
+		d->read_only = true;
+		snprintf(d->ro_why, sizeof(d->ro_why), "%s", why);
+	}
+	pthread_mutex_unlock(&d->ro_mu);
+	if (first) {
+		log_error("STORE DAMAGED: %s. spregd is now READ-ONLY: every "
+		    "write is refused until an operator restores or repairs "
+		    "the store in %s and restarts spregd (README, 'Damaged "
+		    "store'); undamaged records are still served", why, d->dir);
+	}
+}
+
+bool
+db_read_only(db *d, char *why, size_t len)
+{
+	pthread_mutex_lock(&d->ro_mu);
+	bool ro = d->read_only;
+	if (ro && why != NULL && len > 0) {
+		snprintf(why, len, "%s", d->ro_why);
+	}
+	pthread_mutex_unlock(&d->ro_mu);
+	return ro;
+}
+
+/* Writes are refused once the store is read-only. */
+static spreg_status
+refuse_if_read_only(db *d, err *e)
+{
+	char why[ERR_MSG_MAX - 100];
+
+	if (!db_read_only(d, why, sizeof(why))) {
+		return SPREG_OK;
+	}
+	return err_set(e, SPREG_FAILED_PRECONDITION, "the server is "
+	    "read-only: %s", why);
 }
 
 size_t
@@ -209,9 +274,10 @@ commit_fail(db *d, int rc, err *e)
 	return db_fail(NULL, rc, "commit", e);
 }
 
-/* Schema version and the server secret live in DB_META. */
+/* Schema version and the server secret live in DB_META; *version is
+ * the store's (DB_SCHEMA_VERSION for a new one). */
 static spreg_status
-init_meta(db *d, MDB_txn *txn, err *e)
+init_meta(db *d, MDB_txn *txn, uint64_t *version, err *e)
 {
 	MDB_val k = {strlen("schema_version"), "schema_version"};
 	MDB_val v;
@@ -230,22 +296,21 @@ init_meta(db *d, MDB_txn *txn, err *e)
 			return err_set(e, SPREG_INTERNAL, "getrandom: %s",
 			    strerror(errno));
 		}
+		db_txn t = {txn, d, 0, NULL, NULL};
 		k = (MDB_val) {strlen("secret"), "secret"};
-		v = (MDB_val) {sizeof(secret), secret};
-		if ((rc = mdb_put(txn, d->dbi[DB_META], &k, &v, 0)) != 0) {
-			return db_fail(NULL, rc, "meta", e);
-		}
-		return SPREG_OK;
+		*version = DB_SCHEMA_VERSION;
+		return db_value_put(&t, DB_META, &k, secret, sizeof(secret), 0,
+		    e);
 	}
 	if (rc != 0) {
 		return db_fail(NULL, rc, "meta", e);
 	}
-	if (v.mv_size != 8 || db_be64_get(v.mv_data) != DB_SCHEMA_VERSION) {
+	*version = v.mv_size == 8 ? db_be64_get(v.mv_data) : 0;
+	if (*version != DB_SCHEMA_VERSION && *version != 2) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,
 		    "data folder has schema version %llu; this server reads "
-		    "version %d", v.mv_size == 8 ?
-		    (unsigned long long) db_be64_get(v.mv_data) : 0ULL,
-		    DB_SCHEMA_VERSION);
+		    "versions 2 (migrated at start) and %d",
+		    (unsigned long long) *version, DB_SCHEMA_VERSION);
 	}
 	return SPREG_OK;
 }
@@ -388,7 +453,8 @@ folder_check(db *d, const db_options *o, bool *fresh, err *e)
 	for (size_t i = 0; i < 1 || (o->markers != NULL &&
 	         o->markers[i - 1] != NULL); i++) {
 		const char *name = i == 0 ? DB_LMDB_LOCK : o->markers[i - 1];
-		if (folder_has(d, name)) {
+		if (folder_has(d, name) || (i == 0 &&
+		        folder_has(d, name = DB_IDENTITY_FILE))) {
 			return err_set(e, SPREG_DATA_LOSS, "%s is missing, but "
 			    "the folder held a store (%s is there): not a "
 			    "first start; restore the file from a backup, or "
@@ -492,6 +558,9 @@ db_open(const db_options *o, db **out, err *e)
 		return err_set(e, SPREG_INVALID_ARGUMENT, "data folder %s: "
 		    "path too long", o->dir);
 	}
+	if (sodium_init() < 0) {	/* picks the fast BLAKE2b for checksums */
+		return err_set(e, SPREG_INTERNAL, "libsodium did not start");
+	}
 	if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
 		return err_set(e, SPREG_UNAVAILABLE, "data folder %s: %s",
 		    o->dir, strerror(errno));
@@ -504,6 +573,7 @@ db_open(const db_options *o, db **out, err *e)
 	d->lock_fd = -1;
 	pthread_mutex_init(&d->list_mu, NULL);
 	pthread_mutex_init(&d->grow_mu, NULL);
+	pthread_mutex_init(&d->ro_mu, NULL);
 	d->map_max = o->map_max ? o->map_max : DB_MAP_MAX_DEFAULT;
 	if ((st = folder_lock(d, e)) != SPREG_OK ||
 	    (st = folder_check(d, o, &fresh, e)) != SPREG_OK ||
@@ -555,12 +625,30 @@ db_open(const db_options *o, db **out, err *e)
 			goto fail_txn;
 		}
 	}
-	if ((st = init_meta(d, txn, e)) != SPREG_OK) {
+	uint64_t version = 0;
+	if ((st = init_meta(d, txn, &version, e)) != SPREG_OK) {
 		goto fail_txn;
 	}
-	MDB_val sk = {strlen("secret"), "secret"}, sv;
-	if (mdb_get(txn, d->dbi[DB_META], &sk, &sv) == 0 && sv.mv_size >= 8) {
-		d->store_id = db_be64_get(sv.mv_data);
+	if (version != DB_SCHEMA_VERSION) {
+		/* The handles stay open; the migration has its own txn. */
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+		if (rc != 0) {
+			st = db_fail(NULL, rc, "open", e);
+			goto fail;
+		}
+		if ((st = db_migrate(d, o->dir, version, e)) != SPREG_OK) {
+			goto fail;
+		}
+		if ((rc = mdb_txn_begin(d->env, NULL, 0, &txn)) != 0) {
+			st = db_fail(NULL, rc, "open", e);
+			goto fail;
+		}
+	}
+	bool changed;
+	if ((st = db_identity_check(d, txn, o->dir, d->identity, &changed,
+	         e)) != SPREG_OK) {
+		goto fail_txn;
 	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -573,6 +661,8 @@ db_open(const db_options *o, db **out, err *e)
 	    SPREG_OK) {
 		goto fail;
 	}
+	db_identity_mark(d, o->dir);
+	d->opened = true;
 	*out = d;
 	return SPREG_OK;
 
@@ -613,6 +703,11 @@ db_close(db *d)
 	if (d == NULL) {
 		return;
 	}
+	/* A clean stop records where the log ends, so that a copy older
+	 * than that is recognised at the next open. */
+	if (d->opened) {
+		db_identity_mark(d, d->dir);
+	}
 	if (d->env != NULL) {
 		mdb_env_close(d->env);
 	}
@@ -621,6 +716,7 @@ db_close(db *d)
 	}
 	pthread_mutex_destroy(&d->list_mu);
 	pthread_mutex_destroy(&d->grow_mu);
+	pthread_mutex_destroy(&d->ro_mu);
 	free(d->dir);
 	free(d);
 }
@@ -740,6 +836,9 @@ db_write(db_session *s, db_write_fn fn, void *arg, err *e)
 	spreg_status st;
 	int rc;
 
+	if ((st = refuse_if_read_only(d, e)) != SPREG_OK) {
+		return st;
+	}
 	for (;;) {
 		db_txn t = {NULL, d, 0, NULL, NULL};
 		size_t seen;
@@ -807,6 +906,14 @@ db_write_batch(db_session *s, db_batch_item *items, size_t n)
 	db *d = s->d;
 	int rc;
 
+	err ro;
+	if (refuse_if_read_only(d, &ro) != SPREG_OK) {
+		for (size_t i = 0; i < n; i++) {
+			items[i].st = SPREG_FAILED_PRECONDITION;
+			items[i].e = ro;
+		}
+		return;
+	}
 	for (;;) {
 		MDB_txn *parent;
 		bool full = false;

@@ -19,7 +19,10 @@
 #include "core/arena.h"
 #include "core/err.h"
 
-#define DB_SCHEMA_VERSION 2	/* 2: hash-chained change log */
+/* 2: hash-chained change log; 3: every value checksummed (db/value.h).
+ * A version 2 store is migrated in place at open, a copy kept beside it
+ * (data.mdb.v2.bak). */
+#define DB_SCHEMA_VERSION 3
 
 typedef struct db db;
 typedef struct db_session db_session;
@@ -100,8 +103,25 @@ typedef struct db_batch_item {
 } db_batch_item;
 void db_write_batch(db_session *s, db_batch_item *items, size_t n);
 
-/* The store's identity, random at creation (for notification epochs). */
-uint64_t db_store_id(db *d);
+/*
+ * The store's identity, "<16 hex digits>-<generation>": the digits are
+ * fixed at creation, the generation goes up whenever the store found at
+ * open is not the one this data folder held when a server last had it
+ * (a restored copy, or another store put in its place). See identity.c.
+ */
+const char *db_store_identity(db *d);
+
+/*
+ * Read-only after damage. The first DATA_LOSS met in the store (a value
+ * whose checksum fails, a record that does not decode) turns the store
+ * read-only for the rest of the process, with a loud error log: every
+ * db_write and db_write_batch then fails FAILED_PRECONDITION naming the
+ * damage, while reads of undamaged records go on. An operator restores
+ * or repairs the store and restarts spregd.
+ */
+void db_set_read_only(db *d, const char *why);
+/* True when read-only; why (may be NULL) gets the first reason. */
+bool db_read_only(db *d, char *why, size_t len);
 
 /* Current map size in bytes. */
 size_t db_map_size(db *d);
@@ -135,6 +155,7 @@ typedef enum db_table {
 } db_table;
 
 MDB_dbi db_dbi(const db *d, db_table table);
+const char *db_table_name(db_table table);
 
 /* Big-endian fixed-width keys: memcmp order is numeric order. */
 void db_be64_put(unsigned char out[8], uint64_t v);

@@ -3,6 +3,7 @@
 
 #include "core/date.h"
 #include "db/record.h"
+#include "db/value.h"
 
 #define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
 
@@ -11,16 +12,9 @@ put_announcement(db_txn *t, const Spreg__V1__Announcement *an, err *e)
 {
 	unsigned char kbuf[8];
 	MDB_val k = {8, kbuf};
-	MDB_val v = {spreg__v1__announcement__get_packed_size(an), NULL};
-	int rc;
 
 	db_be64_put(kbuf, an->seq);
-	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_ANNOUNCEMENTS), &k, &v,
-	         MDB_RESERVE)) != 0) {
-		return db_fail(t, rc, "announcements", e);
-	}
-	spreg__v1__announcement__pack(an, v.mv_data);
-	return SPREG_OK;
+	return db_value_put_message(t, DB_ANNOUNCEMENTS, &k, &an->base, 0, e);
 }
 
 spreg_status
@@ -28,24 +22,19 @@ db_announcement_get(db_txn *t, uint64_t seq, arena *a,
     Spreg__V1__Announcement **out, err *e)
 {
 	unsigned char kbuf[8];
-	MDB_val k = {8, kbuf}, v;
-	int rc;
+	MDB_val k = {8, kbuf};
+	spreg_status st;
 
 	db_be64_put(kbuf, seq);
-	rc = mdb_get(t->txn, db_dbi(t->d, DB_ANNOUNCEMENTS), &k, &v);
-	if (rc == MDB_NOTFOUND) {
+	st = db_value_get_message(t, DB_ANNOUNCEMENTS, &k,
+	    &spreg__v1__announcement__descriptor, a, (ProtobufCMessage **) out,
+	    e);
+	if (st == SPREG_NOT_FOUND) {
 		return err_set(e, SPREG_NOT_FOUND,
 		    "change_seq: %llu is not an announced change",
 		    (unsigned long long) seq);
 	}
-	if (rc != 0) {
-		return db_fail(t, rc, "announcements", e);
-	}
-	*out = spreg__v1__announcement__unpack(&a->pb, v.mv_size, v.mv_data);
-	return *out ? SPREG_OK :
-	              err_set(e, SPREG_DATA_LOSS,
-	                  "announcement %llu does not decode",
-	                  (unsigned long long) seq);
+	return st;
 }
 
 spreg_status
@@ -72,12 +61,13 @@ db_announcement_list(db_txn *t, bool include_applied, arena *a,
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		Spreg__V1__Announcement *an = spreg__v1__announcement__unpack(
-		    &a->pb, v.mv_size, v.mv_data);
-		if (an == NULL) {
+		Spreg__V1__Announcement *an;
+		spreg_status st = db_value_decode(t, DB_ANNOUNCEMENTS, &k, &v,
+		    &spreg__v1__announcement__descriptor, a,
+		    (ProtobufCMessage **) &an, e);
+		if (st != SPREG_OK) {
 			mdb_cursor_close(cur);
-			return err_set(e, SPREG_DATA_LOSS,
-			    "announcement does not decode");
+			return st;
 		}
 		if (include_applied || (!an->applied && !an->withdrawn)) {
 			items[n++] = an;
@@ -437,7 +427,8 @@ db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
 		    "change %llu", customer_id, (unsigned long long) change_seq);
 	}
 	if (!date_parse(an->effective_at, &effective)) {
-		return err_set(e, SPREG_DATA_LOSS, "announcement date");
+		return db_damaged(t, e, "announcement seq %llu: bad date",
+		    (unsigned long long) change_seq);
 	}
 	if (an->withdrawn) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,
@@ -487,12 +478,10 @@ db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
 	o->time = c->time;
 	o->actor = c->actor;
 	o->seq = c->seq;
-	v = (MDB_val) {spreg__v1__objection__get_packed_size(o), NULL};
-	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_OBJECTIONS), &k, &v,
-	         MDB_RESERVE)) != 0) {
-		return db_fail(t, rc, "objections", e);
+	if ((st = db_value_put_message(t, DB_OBJECTIONS, &k, &o->base, 0,
+	         e)) != SPREG_OK) {
+		return st;
 	}
-	spreg__v1__objection__pack(o, v.mv_data);
 	MDB_val ik = {strlen(customer_id), (void *) customer_id};
 	MDB_val iv = {8, kbuf};
 	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_IDX_OBJECTION_CUSTOMER), &ik,
@@ -505,7 +494,7 @@ db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
 }
 
 static spreg_status
-append_objection(db_txn *t, const MDB_val *v, arena *a,
+append_objection(db_txn *t, const MDB_val *k, const MDB_val *v, arena *a,
     Spreg__V1__Objection ***items, size_t *n, size_t *cap, err *e)
 {
 	if (*n == *cap) {
@@ -521,14 +510,13 @@ append_objection(db_txn *t, const MDB_val *v, arena *a,
 		*items = more;
 		*cap = ncap;
 	}
-	(*items)[*n] = spreg__v1__objection__unpack(&a->pb, v->mv_size,
-	    v->mv_data);
-	if ((*items)[*n] == NULL) {
-		return err_set(e, SPREG_DATA_LOSS, "objection does not decode");
+	spreg_status st = db_value_decode(t, DB_OBJECTIONS, k, v,
+	    &spreg__v1__objection__descriptor, a,
+	    (ProtobufCMessage **) &(*items)[*n], e);
+	if (st == SPREG_OK) {
+		(*n)++;
 	}
-	(*n)++;
-	(void) t;
-	return SPREG_OK;
+	return st;
 }
 
 spreg_status
@@ -556,8 +544,8 @@ db_objection_list(db_txn *t, uint64_t change_seq, const char *customer_id,
 			    db_be64_get(v.mv_data), customer_id), kbuf}, ov;
 			if (mdb_get(t->txn, db_dbi(t->d, DB_OBJECTIONS), &ok,
 			        &ov) == 0) {
-				st = append_objection(t, &ov, a, &items, &n,
-				    &cap, e);
+				st = append_objection(t, &ok, &ov, a, &items,
+				    &n, &cap, e);
 			}
 		}
 		mdb_cursor_close(idx);
@@ -573,7 +561,8 @@ db_objection_list(db_txn *t, uint64_t change_seq, const char *customer_id,
 		     rc == 0 && st == SPREG_OK && k.mv_size >= 8 &&
 		     db_be64_get(k.mv_data) == change_seq;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			st = append_objection(t, &v, a, &items, &n, &cap, e);
+			st = append_objection(t, &k, &v, a, &items, &n, &cap,
+			    e);
 		}
 		mdb_cursor_close(cur);
 	}

@@ -5,6 +5,7 @@
 
 #include "core/date.h"
 #include "db/record.h"
+#include "db/value.h"
 
 #define KEY_MAX 511	/* LMDB's default maximum key size */
 
@@ -12,40 +13,6 @@ static MDB_val
 str_val(const char *s)
 {
 	return (MDB_val) {strlen(s), (void *) s};
-}
-
-/* Packs msg straight into an LMDB-reserved value (no copy). */
-static spreg_status
-put_message(db_txn *t, db_table table, MDB_val *k,
-    const ProtobufCMessage *msg, unsigned flags, const char *what, err *e)
-{
-	MDB_val v = {protobuf_c_message_get_packed_size(msg), NULL};
-	int rc = mdb_put(t->txn, db_dbi(t->d, table), k, &v,
-	    flags | MDB_RESERVE);
-
-	if (rc != 0) {
-		return db_fail(t, rc, what, e);
-	}
-	protobuf_c_message_pack(msg, v.mv_data);
-	return SPREG_OK;
-}
-
-static spreg_status
-unpack(const ProtobufCMessageDescriptor *desc, const MDB_val *v, arena *a,
-    ProtobufCMessage **out, const char *what, err *e)
-{
-	ProtobufCMessage *m = protobuf_c_message_unpack(desc, &a->pb,
-	    v->mv_size, v->mv_data);
-
-	if (m == NULL) {
-		return a->exhausted ?
-		    err_set(e, SPREG_RESOURCE_EXHAUSTED,
-		        "%s: decode budget exceeded", what) :
-		    err_set(e, SPREG_DATA_LOSS, "%s: stored record does not "
-		        "decode", what);
-	}
-	*out = m;
-	return SPREG_OK;
 }
 
 static size_t
@@ -89,8 +56,9 @@ db_sp_get(db_txn *t, const char *id, uint64_t revision, arena *a,
 	if (rc != 0) {
 		return db_fail(t, rc, "subprocessor", e);
 	}
-	return unpack(&spreg__v1__subprocessor__descriptor, &v, a,
-	    (ProtobufCMessage **) out, "subprocessor", e);
+	return db_value_decode(t, revision == 0 ? DB_SP : DB_SP_HIST, &k, &v,
+	    &spreg__v1__subprocessor__descriptor, a,
+	    (ProtobufCMessage **) out, e);
 }
 
 static const char *
@@ -206,11 +174,16 @@ record_digest(db_txn *t, const char *id, uint64_t rev, arena *a,
 {
 	unsigned char kbuf[KEY_MAX];
 	MDB_val k = {hist_key(kbuf, id, rev), kbuf}, v;
-	int rc = mdb_get(t->txn, db_dbi(t->d, DB_SP_HIST), &k, &v);
+	spreg_status st = db_value_get(t, DB_SP_HIST, &k, &v, e);
 
-	if (rc != 0) {
-		return db_fail(t, rc, "history", e);
+	if (st == SPREG_NOT_FOUND) {
+		return err_set(e, SPREG_NOT_FOUND, "history: not found");
 	}
+	if (st != SPREG_OK) {
+		return st;
+	}
+	/* Of the record's bytes, not of the checksummed value: digests in
+	 * the log predate the checksums. */
 	if ((out->data = arena_alloc(a, DB_DIGEST_LEN)) == NULL) {
 		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 	}
@@ -412,13 +385,13 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 		return st;
 	}
 	k = str_val(sp->id);
-	if ((st = put_message(t, DB_SP, &k, &sp->base, 0, "subprocessor",
-	         e)) != SPREG_OK) {
+	if ((st = db_value_put_message(t, DB_SP, &k, &sp->base, 0, e)) !=
+	    SPREG_OK) {
 		return st;
 	}
 	k = (MDB_val) {hist_key(kbuf, sp->id, sp->revision), kbuf};
-	if ((st = put_message(t, DB_SP_HIST, &k, &sp->base, MDB_NOOVERWRITE,
-	         "history", e)) != SPREG_OK) {
+	if ((st = db_value_put_message(t, DB_SP_HIST, &k, &sp->base,
+	         MDB_NOOVERWRITE, e)) != SPREG_OK) {
 		return st;
 	}
 	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
@@ -791,6 +764,14 @@ varint(uint8_t *out, uint64_t v)
 	return n;
 }
 
+/* An index names a record that is not there. */
+static spreg_status
+dangling(db_txn *t, const char *id, err *e)
+{
+	return db_damaged(t, e, "subprocessor '%.64s': listed by an index "
+	    "but not stored (damaged index or record)", id);
+}
+
 static spreg_status
 emit(db_txn *t, sink *s, const char *id, size_t idlen, arena *a, err *e)
 {
@@ -807,12 +788,17 @@ emit(db_txn *t, sink *s, const char *id, size_t idlen, arena *a, err *e)
 		if (st == SPREG_OK) {
 			s->n++;
 		}
-		return st;
+		return st == SPREG_NOT_FOUND ? dangling(t, copy, e) : st;
 	}
+	/* Checked before it is passed on: a damaged record must not make
+	 * the whole reply unreadable (and is never served). */
 	MDB_val k = {idlen, copy}, v;
-	int rc = mdb_get(t->txn, db_dbi(t->d, DB_SP), &k, &v);
-	if (rc != 0) {
-		return db_fail(t, rc, "list", e);
+	spreg_status st = db_value_get(t, DB_SP, &k, &v, e);
+	if (st == SPREG_NOT_FOUND) {
+		return dangling(t, copy, e);
+	}
+	if (st != SPREG_OK) {
+		return st;
 	}
 	/* tag, length, then the record exactly as stored. */
 	size_t need = s->len + 20 + v.mv_size;
@@ -1149,31 +1135,27 @@ db_change_hash(db_txn *t, uint64_t seq, arena *a,
     ProtobufCBinaryData *hash_out, err *e)
 {
 	unsigned char kbuf[8];
-	MDB_val k = {sizeof(kbuf), kbuf}, v;
+	MDB_val k = {sizeof(kbuf), kbuf};
 	Spreg__V1__Change *c = NULL;
 	spreg_status st;
-	int rc;
 
 	if (seq == 0) {
 		*hash_out = (ProtobufCBinaryData) {0, NULL};
 		return SPREG_OK;
 	}
 	db_be64_put(kbuf, seq);
-	rc = mdb_get(t->txn, db_dbi(t->d, DB_CHANGES), &k, &v);
-	if (rc == MDB_NOTFOUND) {
+	st = db_value_get_message(t, DB_CHANGES, &k,
+	    &spreg__v1__change__descriptor, a, (ProtobufCMessage **) &c, e);
+	if (st == SPREG_NOT_FOUND) {
 		return err_set(e, SPREG_NOT_FOUND,
 		    "seq: the change log has no entry %llu",
 		    (unsigned long long) seq);
 	}
-	if (rc != 0) {
-		return db_fail(t, rc, "changes", e);
-	}
-	if ((st = unpack(&spreg__v1__change__descriptor, &v, a,
-	         (ProtobufCMessage **) &c, "change", e)) != SPREG_OK) {
+	if (st != SPREG_OK) {
 		return st;
 	}
 	if (c->seq != seq || c->hash.len != DB_DIGEST_LEN) {
-		return err_set(e, SPREG_DATA_LOSS,
+		return db_damaged(t, e,
 		    "change seq %llu: stored without its hash",
 		    (unsigned long long) seq);
 	}
@@ -1189,15 +1171,18 @@ chain_head(db_txn *t, uint64_t last, unsigned char hash[DB_DIGEST_LEN],
     err *e)
 {
 	MDB_val k = str_val(CHAIN_HEAD), v;
-	int rc = mdb_get(t->txn, db_dbi(t->d, DB_META), &k, &v);
+	spreg_status st = db_value_get(t, DB_META, &k, &v, e);
 
-	if (rc == MDB_NOTFOUND && last == 0) {
+	if (st == SPREG_NOT_FOUND && last == 0) {
 		memset(hash, 0, DB_DIGEST_LEN);
 		return SPREG_OK;
 	}
-	if (rc != 0 || v.mv_size != 8 + DB_DIGEST_LEN ||
+	if (st != SPREG_OK && st != SPREG_NOT_FOUND) {
+		return st;
+	}
+	if (st != SPREG_OK || v.mv_size != 8 + DB_DIGEST_LEN ||
 	    db_be64_get(v.mv_data) != last) {
-		return err_set(e, SPREG_DATA_LOSS,
+		return db_damaged(t, e,
 		    "change log: the hash chain's head is not at seq %llu",
 		    (unsigned long long) last);
 	}
@@ -1247,15 +1232,15 @@ db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
 	unsigned char head[8 + DB_DIGEST_LEN];
 	db_be64_put(head, c->seq);
 	memcpy(head + 8, c->hash.data, DB_DIGEST_LEN);
-	MDB_val hk = str_val(CHAIN_HEAD), hv = {sizeof(head), head};
-	int rc = mdb_put(t->txn, db_dbi(t->d, DB_META), &hk, &hv, 0);
-	if (rc != 0) {
-		return db_fail(t, rc, "change log", e);
+	MDB_val hk = str_val(CHAIN_HEAD);
+	if ((st = db_value_put(t, DB_META, &hk, head, sizeof(head), 0, e)) !=
+	    SPREG_OK) {
+		return st;
 	}
 	db_be64_put(kbuf, c->seq);
 	MDB_val k = {sizeof(kbuf), kbuf};
-	if ((st = put_message(t, DB_CHANGES, &k, &c->base, MDB_APPEND,
-	         "change log", e)) != SPREG_OK) {
+	if ((st = db_value_put_message(t, DB_CHANGES, &k, &c->base,
+	         MDB_APPEND, e)) != SPREG_OK) {
 		return st;
 	}
 	if (t->on_append != NULL) {
@@ -1336,13 +1321,9 @@ db_change_list(db_txn *t, uint64_t since_seq, size_t limit,
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		Spreg__V1__Change *c;
 		scanned++;
-		c = spreg__v1__change__unpack(&a->pb, v.mv_size, v.mv_data);
-		if (c == NULL) {
-			st = a->exhausted ?
-			    err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			        "changes: decode budget exceeded") :
-			    err_set(e, SPREG_DATA_LOSS,
-			        "change: stored record does not decode");
+		if ((st = db_value_decode(t, DB_CHANGES, &k, &v,
+		         &spreg__v1__change__descriptor, a,
+		         (ProtobufCMessage **) &c, e)) != SPREG_OK) {
 			goto done;
 		}
 		next = c->seq;
@@ -1369,18 +1350,15 @@ db_request_find(db_txn *t, uint64_t request_id,
 {
 	unsigned char kbuf[8];
 	MDB_val k = {sizeof(kbuf), kbuf}, v;
-	int rc;
 
 	db_be64_put(kbuf, request_id);
-	rc = mdb_get(t->txn, db_dbi(t->d, DB_REQUESTS), &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		return SPREG_NOT_FOUND;
-	}
-	if (rc != 0) {
-		return db_fail(t, rc, "requests", e);
+	spreg_status st = db_value_get(t, DB_REQUESTS, &k, &v, e);
+	if (st != SPREG_OK) {
+		return st;	/* NOT_FOUND: a new request id */
 	}
 	if (v.mv_size < 8 + DB_DIGEST_LEN) {
-		return err_set(e, SPREG_DATA_LOSS, "requests: short record");
+		return db_damaged(t, e, "saved reply of request %llu: short "
+		    "record", (unsigned long long) request_id);
 	}
 	if (memcmp((unsigned char *) v.mv_data + 8, digest, DB_DIGEST_LEN) !=
 	    0) {
@@ -1477,13 +1455,18 @@ db_request_save(db_txn *t, uint64_t request_id,
 		return st;
 	}
 	db_be64_put(kbuf, request_id);
-	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_REQUESTS), &k, &v,
-	         MDB_RESERVE)) != 0) {
-		return db_fail(t, rc, "requests", e);
+	unsigned char *rec = malloc(8 + DB_DIGEST_LEN + len + 1);
+	if (rec == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 	}
-	db_be64_put(v.mv_data, (uint64_t) now_ms);
-	memcpy((unsigned char *) v.mv_data + 8, digest, DB_DIGEST_LEN);
-	memcpy((unsigned char *) v.mv_data + 8 + DB_DIGEST_LEN, reply, len);
+	db_be64_put(rec, (uint64_t) now_ms);
+	memcpy(rec + 8, digest, DB_DIGEST_LEN);
+	memcpy(rec + 8 + DB_DIGEST_LEN, reply, len);
+	st = db_value_put(t, DB_REQUESTS, &k, rec, v.mv_size, 0, e);
+	free(rec);
+	if (st != SPREG_OK) {
+		return st;
+	}
 	db_be64_put(tbuf, (uint64_t) now_ms);
 	db_be64_put(tbuf + 8, request_id);
 	k = (MDB_val) {sizeof(tbuf), tbuf};
@@ -1499,29 +1482,21 @@ spreg_status
 db_category_get(db_txn *t, const char *key, arena *a,
     Spreg__V1__DataCategory **out, err *e)
 {
-	MDB_val k = str_val(key), v;
-	int rc;
+	MDB_val k = str_val(key);
 
 	if (k.mv_size == 0 || k.mv_size > KEY_MAX) {
 		return SPREG_NOT_FOUND;
 	}
-	rc = mdb_get(t->txn, db_dbi(t->d, DB_CATEGORIES), &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		return SPREG_NOT_FOUND;
-	}
-	if (rc != 0) {
-		return db_fail(t, rc, "categories", e);
-	}
-	return unpack(&spreg__v1__data_category__descriptor, &v, a,
-	    (ProtobufCMessage **) out, "category", e);
+	return db_value_get_message(t, DB_CATEGORIES, &k,
+	    &spreg__v1__data_category__descriptor, a,
+	    (ProtobufCMessage **) out, e);
 }
 
 spreg_status
 db_category_put(db_txn *t, const Spreg__V1__DataCategory *c, err *e)
 {
 	MDB_val k = str_val(c->key);
-	return put_message(t, DB_CATEGORIES, &k, &c->base, 0, "categories",
-	    e);
+	return db_value_put_message(t, DB_CATEGORIES, &k, &c->base, 0, e);
 }
 
 spreg_status
@@ -1549,9 +1524,9 @@ db_category_list(db_txn *t, arena *a, Spreg__V1__DataCategory ***out,
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	     rc == 0 && n < stat.ms_entries;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if ((st = unpack(&spreg__v1__data_category__descriptor, &v, a,
-		         (ProtobufCMessage **) &items[n], "category", e)) !=
-		    SPREG_OK) {
+		if ((st = db_value_decode(t, DB_CATEGORIES, &k, &v,
+		         &spreg__v1__data_category__descriptor, a,
+		         (ProtobufCMessage **) &items[n], e)) != SPREG_OK) {
 			break;
 		}
 		n++;
@@ -1566,13 +1541,14 @@ spreg_status
 db_secret(db_txn *t, unsigned char out[32], err *e)
 {
 	MDB_val k = str_val("secret"), v;
-	int rc = mdb_get(t->txn, db_dbi(t->d, DB_META), &k, &v);
+	spreg_status st = db_value_get(t, DB_META, &k, &v, e);
 
-	if (rc != 0) {
-		return db_fail(t, rc, "meta secret", e);
+	if (st == SPREG_NOT_FOUND || (st == SPREG_OK && v.mv_size != 32)) {
+		return db_damaged(t, e, "store meta 'secret': missing or of "
+		    "the wrong size");
 	}
-	if (v.mv_size != 32) {
-		return err_set(e, SPREG_DATA_LOSS, "meta secret: bad size");
+	if (st != SPREG_OK) {
+		return st;
 	}
 	memcpy(out, v.mv_data, 32);
 	return SPREG_OK;
@@ -1582,16 +1558,16 @@ spreg_status
 db_meta_get_u64(db_txn *t, const char *key, uint64_t *out, err *e)
 {
 	MDB_val k = str_val(key), v;
-	int rc = mdb_get(t->txn, db_dbi(t->d, DB_META), &k, &v);
+	spreg_status st = db_value_get(t, DB_META, &k, &v, e);
 
-	if (rc == MDB_NOTFOUND) {
+	if (st == SPREG_NOT_FOUND) {
 		return err_set(e, SPREG_NOT_FOUND, "meta: no %s", key);
 	}
-	if (rc != 0) {
-		return db_fail(t, rc, "meta", e);
+	if (st != SPREG_OK) {
+		return st;
 	}
 	if (v.mv_size != 8) {
-		return err_set(e, SPREG_DATA_LOSS, "meta %s: bad size", key);
+		return db_damaged(t, e, "store meta '%s': bad size", key);
 	}
 	*out = db_be64_get(v.mv_data);
 	return SPREG_OK;
@@ -1601,14 +1577,10 @@ spreg_status
 db_meta_put_u64(db_txn *t, const char *key, uint64_t value, err *e)
 {
 	unsigned char buf[8];
-	MDB_val k = str_val(key), v = {sizeof(buf), buf};
-	int rc;
+	MDB_val k = str_val(key);
 
 	db_be64_put(buf, value);
-	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_META), &k, &v, 0)) != 0) {
-		return db_fail(t, rc, "meta", e);
-	}
-	return SPREG_OK;
+	return db_value_put(t, DB_META, &k, buf, sizeof(buf), 0, e);
 }
 
 /* ---- verification ------------------------------------------------------ */
@@ -1646,8 +1618,16 @@ db_verify(db_txn *t, Spreg__V1__VerifyLogResponse *out, arena *a, err *e)
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), expect++) {
 		arena_reset(&tmp);
 		uint64_t seq = k.mv_size == 8 ? db_be64_get(k.mv_data) : 0;
-		Spreg__V1__Change *c = spreg__v1__change__unpack(&tmp.pb,
-		    v.mv_size, v.mv_data);
+		MDB_val pl;
+		err why;
+		if (seq == expect &&
+		    db_value_check(t, DB_CHANGES, &k, &v, &pl, &why) !=
+		        SPREG_OK) {
+			st = bad(out, seq, a, why.msg);
+			break;
+		}
+		Spreg__V1__Change *c = seq != expect ? NULL :
+		    spreg__v1__change__unpack(&tmp.pb, pl.mv_size, pl.mv_data);
 		if (seq != expect || c == NULL || c->seq != seq) {
 			snprintf(problem, sizeof(problem), "change seq %llu: "
 			    "missing, out of order or unreadable",
@@ -1705,19 +1685,27 @@ db_verify(db_txn *t, Spreg__V1__VerifyLogResponse *out, arena *a, err *e)
 		     rc == 0 && out->ok;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 			arena_reset(&tmp);
+			MDB_val pl, hpl;
+			err why;
+			if (db_value_check(t, DB_SP, &k, &v, &pl, &why) !=
+			    SPREG_OK) {
+				st = bad(out, 0, a, why.msg);
+				break;
+			}
 			Spreg__V1__Subprocessor *sp =
-			    spreg__v1__subprocessor__unpack(&tmp.pb, v.mv_size,
-			        v.mv_data);
+			    spreg__v1__subprocessor__unpack(&tmp.pb, pl.mv_size,
+			        pl.mv_data);
 			unsigned char hk[KEY_MAX];
-			MDB_val hkey, hval;
+			MDB_val hkey;
 			bool same = false;
 			if (sp != NULL && k.mv_size + 9 <= KEY_MAX) {
 				hkey = (MDB_val) {hist_key(hk, sp->id,
 				    sp->revision), hk};
-				same = mdb_get(t->txn, db_dbi(t->d, DB_SP_HIST),
-				           &hkey, &hval) == 0 &&
-				    hval.mv_size == v.mv_size &&
-				    memcmp(hval.mv_data, v.mv_data, v.mv_size) == 0;
+				same = db_value_get(t, DB_SP_HIST, &hkey, &hpl,
+				           &why) == SPREG_OK &&
+				    hpl.mv_size == pl.mv_size &&
+				    memcmp(hpl.mv_data, pl.mv_data, pl.mv_size) ==
+				        0;
 			}
 			if (!same) {
 				snprintf(problem, sizeof(problem),

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "db/record.h"
+#include "db/value.h"
 
 #define TOKEN_ID_MAX 64
 
@@ -10,44 +11,29 @@ spreg_status
 db_token_get(db_txn *t, const char *id, arena *a, Spreg__V1__Token **out,
     err *e)
 {
-	MDB_val k = {strlen(id), (void *) id}, v;
-	int rc;
+	MDB_val k = {strlen(id), (void *) id};
+	spreg_status st;
 
 	if (k.mv_size == 0 || k.mv_size > TOKEN_ID_MAX) {
 		return err_set(e, SPREG_NOT_FOUND, "token: not found");
 	}
-	if ((rc = mdb_get(t->txn, db_dbi(t->d, DB_TOKENS), &k, &v)) ==
-	    MDB_NOTFOUND) {
+	st = db_value_get_message(t, DB_TOKENS, &k,
+	    &spreg__v1__token__descriptor, a, (ProtobufCMessage **) out, e);
+	if (st == SPREG_NOT_FOUND) {
 		return err_set(e, SPREG_NOT_FOUND, "token: not found");
 	}
-	if (rc != 0) {
-		return db_fail(t, rc, "tokens", e);
-	}
-	*out = spreg__v1__token__unpack(&a->pb, v.mv_size, v.mv_data);
-	if (*out == NULL) {
-		return err_set(e, SPREG_DATA_LOSS,
-		    "token '%s': stored record does not decode", id);
-	}
-	return SPREG_OK;
+	return st;
 }
 
 spreg_status
 db_token_put(db_txn *t, const Spreg__V1__Token *tok, err *e)
 {
-	size_t len = spreg__v1__token__get_packed_size(tok);
-	MDB_val k = {strlen(tok->id), tok->id}, v = {len, NULL};
-	int rc;
+	MDB_val k = {strlen(tok->id), tok->id};
 
 	if (k.mv_size == 0 || k.mv_size > TOKEN_ID_MAX) {
 		return err_set(e, SPREG_INTERNAL, "token: bad id");
 	}
-	/* Packed straight into the page LMDB reserves. */
-	if ((rc = mdb_put(t->txn, db_dbi(t->d, DB_TOKENS), &k, &v,
-	         MDB_RESERVE)) != 0) {
-		return db_fail(t, rc, "tokens", e);
-	}
-	spreg__v1__token__pack(tok, v.mv_data);
-	return SPREG_OK;
+	return db_value_put_message(t, DB_TOKENS, &k, &tok->base, 0, e);
 }
 
 spreg_status
@@ -95,11 +81,9 @@ db_token_list(db_txn *t, arena *a, Spreg__V1__Token ***out, size_t *n_out,
 			items = grown;
 			cap = ncap;
 		}
-		items[n] = spreg__v1__token__unpack(&a->pb, v.mv_size,
-		    v.mv_data);
-		if (items[n] == NULL) {
-			st = err_set(e, SPREG_DATA_LOSS,
-			    "tokens: a stored record does not decode");
+		if ((st = db_value_decode(t, DB_TOKENS, &k, &v,
+		         &spreg__v1__token__descriptor, a,
+		         (ProtobufCMessage **) &items[n], e)) != SPREG_OK) {
 			break;
 		}
 		n++;

@@ -530,6 +530,15 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->started_at = (char *) rpc_server_started_at(call->srv);
 	out->map_size = db_map_size(rpc_server_db(call->srv));
 	out->epoch = rpc_server_epoch(call->srv);
+	db *d = rpc_server_db(call->srv);
+	out->store_id = (char *) db_store_identity(d);
+	char why[ERR_MSG_MAX];
+	if ((out->read_only = db_read_only(d, why, sizeof(why)))) {
+		out->read_only_reason = arena_strdup(call->arena, why);
+		if (out->read_only_reason == NULL) {
+			return OOM(e);
+		}
+	}
 	const rpc_limits *lim = rpc_server_limits(call->srv);
 	out->max_message_bytes = lim->message_max;
 	out->max_inflight = (uint32_t) lim->inflight_max;

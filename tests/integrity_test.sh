@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Damage and old stores: a byte flipped inside stored records, straight
+# in LMDB behind the running server, is reported as DATA_LOSS naming the
+# record, never served, and turns the server read-only; a store written
+# by schema version 2 (tests/fixtures/store-v2, made by main at f7e6141)
+# is migrated in place, a copy kept, nothing lost.
+set -euo pipefail
+: "${SPREGD:?}" "${SPREG_BUILD:?}" "${SPREG_SOURCE:?}"
+spreg="${SPREG:-$SPREG_BUILD/src/spreg}"
+tamper="$SPREG_BUILD/tests/tamper_tool"
+fixture="$SPREG_SOURCE/tests/fixtures/store-v2"
+tmp=$(mktemp -d)
+server_pid=
+stop() {
+	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	server_pid=
+}
+cleanup() { stop; rm -rf "$tmp"; }
+trap cleanup EXIT
+passed=0 failed=0
+check() { if eval "$2"; then echo "ok - $1"; passed=$((passed + 1)); else echo "not ok - $1"; echo "$out" | head -20; failed=$((failed + 1)); fi; }
+start() {	# start DIR LOG
+	rm -f "$tmp/ready"
+	"$SPREGD" --data "$1" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
+		--ready-file "$tmp/ready" --log-level info 2>>"$2" &
+	server_pid=$!
+	for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
+	[ -s "$tmp/ready" ]
+}
+run() { rc=0; out=$("$spreg" "$@" 2>&1) || rc=$?; }
+export SPREG_SERVER="ipc://$tmp/s.ipc"
+
+# ---- a byte flipped in a stored record --------------------------------------
+start "$tmp/var" "$tmp/server.log"
+export SPREG_TOKEN_FILE="$tmp/var/admin.token"
+run get stripe
+check "stripe is served before the damage" '[ $rc -eq 0 ] && grep -q "^legal_entity: Stripe, Inc." <<<"$out"'
+
+# "Stripe, Inc." becomes "Rtripe, Inc." in the current record.
+"$tamper" "$tmp/var" sp stripe "Stripe, Inc."
+run get stripe
+check "the damaged record: DATA_LOSS naming it, exit 3" \
+	'[ $rc -eq 3 ] && grep -q "DATA_LOSS" <<<"$out" && grep -q "subprocessor '"'"'stripe'"'"'" <<<"$out"'
+check "no flipped byte is returned by get" '! grep -q "Rtripe" <<<"$out"'
+run get stripe --json
+check "nor by get --json" '[ $rc -eq 3 ] && ! grep -q "Rtripe" <<<"$out"'
+run list
+check "a page holding it: DATA_LOSS naming it, never an unreadable reply" \
+	'[ $rc -eq 3 ] && grep -q "DATA_LOSS" <<<"$out" && grep -q "'"'"'stripe'"'"'" <<<"$out" && ! grep -q "not a ListSubprocessorsResponse" <<<"$out" && ! grep -q Rtripe <<<"$out"'
+run list --as-of 2026-01-01 --json
+check "the as-of listing too" '[ $rc -eq 3 ] && grep -q "'"'"'stripe'"'"'" <<<"$out" && ! grep -q Rtripe <<<"$out"'
+run get aws
+check "other records are still served" '[ $rc -eq 0 ] && grep -q "^id: aws" <<<"$out"'
+run list --country AU
+check "a page without it is still served" '[ $rc -eq 0 ] && grep -q "^atlassian " <<<"$out"'
+cat >"$tmp/deepl.yaml" <<'YAML'
+id: deepl
+name: DeepL
+legal_entity: DeepL SE
+purpose: Machine translation of support tickets
+website: https://www.deepl.com
+services: [support]
+data_categories: [user.content.private, user.contact.email]
+locations:
+  - {country: DE, role: processing}
+status: active
+effective_from: "2026-12-01"
+YAML
+run put "$tmp/deepl.yaml"
+check "writes are refused: FAILED_PRECONDITION, read-only, the damage named" \
+	'[ $rc -eq 3 ] && grep -q "FAILED_PRECONDITION" <<<"$out" && grep -q "read-only" <<<"$out" && grep -q "'"'"'stripe'"'"'" <<<"$out"'
+run retire aws
+check "every write" '[ $rc -eq 3 ] && grep -q "read-only" <<<"$out"'
+run info
+check "ServerInfo says read-only and why" \
+	'[ $rc -eq 0 ] && grep -q "^read_only: .*subprocessor '"'"'stripe'"'"'" <<<"$out"'
+run info --json
+check "in JSON too" '[ $rc -eq 0 ] && grep -q "\"read_only\": *true" <<<"$out"'
+check "the server logged it loudly" 'grep -q "STORE DAMAGED: subprocessor '"'"'stripe'"'"'.*READ-ONLY" "$tmp/server.log"'
+
+# History and the change log are checked as well.
+"$tamper" "$tmp/var" sp_hist hist:aws:1
+run get aws --as-of 2000-01-01T00:00:00Z
+check "a damaged history revision: DATA_LOSS naming it" \
+	'[ $rc -eq 3 ] && grep -q "subprocessor '"'"'aws'"'"' revision 1" <<<"$out"'
+"$tamper" "$tmp/var" changes seq:3
+run changes
+check "a damaged change-log entry: DATA_LOSS naming its seq" \
+	'[ $rc -eq 3 ] && grep -q "DATA_LOSS" <<<"$out" && grep -q "change seq 3" <<<"$out"'
+run verify
+check "verify names the first damage (exit 6)" '[ $rc -eq 6 ] && grep -q "'"'"'aws'"'"' revision 1" <<<"$out"'
+stop
+check "the server did not crash" '! grep -q "AddressSanitizer" "$tmp/server.log"'
+
+# ---- a version 2 store is migrated in place ---------------------------------
+mkdir "$tmp/old"
+cp "$fixture/data.mdb" "$tmp/old/data.mdb"
+cp "$fixture/admin.token" "$tmp/old/admin.token"
+chmod 600 "$tmp/old/data.mdb" "$tmp/old/admin.token"
+start "$tmp/old" "$tmp/migrate.log"
+export SPREG_TOKEN_FILE="$tmp/old/admin.token"
+out=$(cat "$tmp/migrate.log")
+check "started, and said what it did" 'grep -q "migrated the store in .* to schema version 3: [0-9]* values checksummed; the version 2 store is kept in .*data.mdb.v2.bak" <<<"$out"'
+check "the old store is kept beside it" '[ -s "$tmp/old/data.mdb.v2.bak" ]'
+run info
+check "schema version 3" '[ $rc -eq 0 ] && grep -q "^schema_version: 3" <<<"$out"'
+run verify
+check "verify is clean: every entry and record" '[ $rc -eq 0 ] && grep -q "^ok: 28 log entries, 25 records checked" <<<"$out"'
+run changes --json
+check "the change log is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$fixture/changes.jsonl" >/dev/null'
+run list --json
+check "every record is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$fixture/list.jsonl" >/dev/null'
+run list --customer acme
+check "customers too" '[ $rc -eq 0 ] && grep -q "^stripe " <<<"$out" && grep -q "^fastspring " <<<"$out"'
+run token list
+check "and tokens" '[ $rc -eq 0 ] && grep -q "^dashboard " <<<"$out"'
+run categories
+check "and user categories" '[ $rc -eq 0 ] && grep -q "user.contact.email.work" <<<"$out"'
+sed 's/^id: deepl/id: deepl2/' "$tmp/deepl.yaml" >"$tmp/deepl2.yaml"
+run put "$tmp/deepl2.yaml"
+check "it takes writes, continuing the chain" '[ $rc -eq 0 ] && grep -q "change seq 29" <<<"$out"'
+stop
+start "$tmp/old" "$tmp/migrate2.log"
+check "a second start migrates nothing" '! grep -q "migrat" "$tmp/migrate2.log"'
+run verify
+check "and verifies" '[ $rc -eq 0 ] && grep -q "^ok: 29 log entries" <<<"$out"'
+stop
+
+# ---- a restored older copy under a running watcher -------------------------
+watch_pid=
+stop_watch() { if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; fi; watch_pid=; }
+trap 'stop_watch; cleanup' EXIT
+put_vendor() {	# put_vendor ID
+	sed "s/^id: deepl/id: $1/" "$tmp/deepl.yaml" >"$tmp/$1.yaml"
+	run put "$tmp/$1.yaml"
+	[ $rc -eq 0 ] || echo "put $1: $out"
+}
+wait_for() {	# wait_for PATTERN FILE
+	for _ in $(seq 600); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
+	return 1
+}
+store_id() { "$spreg" info | sed -n 's/^store_id: //p'; }
+start "$tmp/r" "$tmp/restore.log"
+export SPREG_TOKEN_FILE="$tmp/r/admin.token"
+id_first=$(store_id)
+"$spreg" watch --since 0 --pub "ipc://$tmp/p.ipc" >"$tmp/watch.out" 2>"$tmp/watch.err" &
+watch_pid=$!
+wait_for "^24 " "$tmp/watch.out" || true
+stop
+start "$tmp/r" "$tmp/restore.log"
+out=$(store_id)
+check "the store's identity is stable across restarts" '[ -n "$id_first" ] && [ "$out" = "$id_first" ]'
+put_vendor restore-a1	# seq 25
+stop
+cp "$tmp/r/data.mdb" "$tmp/copy.mdb"	# the copy restored below, at seq 25
+start "$tmp/r" "$tmp/restore.log"
+put_vendor restore-a2	# seq 26
+put_vendor restore-a3	# seq 27
+wait_for "restore-a3" "$tmp/watch.out" || true
+stop
+cp "$tmp/copy.mdb" "$tmp/r/data.mdb"
+start "$tmp/r" "$tmp/restore.log"
+id_restored=$(store_id)
+check "a restored older copy has a new identity" '[ -n "$id_restored" ] && [ "$id_restored" != "$id_first" ]'
+out=$(cat "$tmp/restore.log")
+check "the server says the store was restored or replaced" 'grep -q "restored from an older copy or replaced" <<<"$out"'
+put_vendor restore-b1	# seq 26 again
+put_vendor restore-b2	# seq 27 again
+put_vendor restore-b3	# seq 28
+wait_for "restore-b3" "$tmp/watch.out" || true
+stop_watch
+out=$(cat "$tmp/watch.err")
+check "the watcher reports the restore on stderr" 'grep -q "spreg: watch: the server.s store was restored from an older copy or replaced" <<<"$out"'
+out=$(cat "$tmp/watch.out")
+check "and prints every change written after the restore" \
+	'grep -q "^26 .*restore-b1" <<<"$out" && grep -q "^27 .*restore-b2" <<<"$out" && grep -q "^28 .*restore-b3" <<<"$out"'
+check "after the changes it had printed before" \
+	'[ "$(grep -c "^25 .*restore-a1" <<<"$out")" -eq 1 ] && grep -q "^27 .*restore-a3" <<<"$out" && [ "$(grep -c "^2[0-4] " <<<"$out")" -eq 5 ]'
+stop
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
