@@ -161,8 +161,10 @@ db_identity_check(db *d, MDB_txn *txn, const char *dir,
 		    "older copy or replaced. Its identity is now %s; "
 		    "watchers resynchronise", dir, m.identity,
 		    (unsigned long long) m.seq, out);
+	} else if (gen == 0) {
+		log_info("store identity %s", out);
 	} else {
-		log_info("store identity %s (was %s; no %s/%s yet)", out, was,
+		log_info("store identity %s (was %s; no %s/%s)", out, was,
 		    dir, MARKER);
 	}
 	return SPREG_OK;
