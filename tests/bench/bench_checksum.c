@@ -40,7 +40,7 @@ int
 main(void)
 {
 	char dir[] = "/tmp/spreg-bench-XXXXXX";
-	db_options o = {dir, 0, 0};
+	db_options o = {.dir = dir};
 	db_session *s;
 	db *d;
 	err e;
