@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <nng/nng.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,21 @@
 
 #define DEFAULT_LISTEN "tcp://127.0.0.1:7450"
 #define MAX_LISTEN 16
+#define SHUTDOWN_TIMEOUT_DEFAULT 30	/* seconds */
+#define EXIT_FORCED 2	/* the shutdown bound passed, or a second signal */
 
 enum {
 	OPT_MAX_INFLIGHT = 0x100,
 	OPT_MAX_PAGE,
 	OPT_MAX_STRING,
 	OPT_MAX_LIST,
+	OPT_MAX_CONNECTIONS,
+	OPT_MAX_PER_PEER,
+	OPT_MAX_QUEUED,
+	OPT_MAX_QUEUED_BYTES,
+	OPT_IDLE_TIMEOUT,
+	OPT_SEND_TIMEOUT,
+	OPT_SHUTDOWN_TIMEOUT,
 };
 
 static void
@@ -65,6 +75,30 @@ usage(FILE *out)
 	    "                     smaller of N and 200 (default 1000)\n"
 	    "  --max-list N       most entries in any repeated field\n"
 	    "                     (default 256)\n"
+	    "  --max-connections N  connections open at once; more are\n"
+	    "                     closed at once (default 256)\n"
+	    "  --max-connections-per-peer N  connections open at once from\n"
+	    "                     one IP address (default 32; ipc:// peers\n"
+	    "                     count only in the total)\n"
+	    "  --max-queued N     replies one connection may leave unread;\n"
+	    "                     one more closes it (default 8)\n"
+	    "  --max-queued-bytes N  bytes of unread replies, all\n"
+	    "                     connections together; the connection that\n"
+	    "                     would pass it is closed (default 67108864)\n"
+	    "  --idle-timeout S   close a connection with nothing in flight\n"
+	    "                     and no complete request for S seconds\n"
+	    "                     (half-open, or a message never finished;\n"
+	    "                     default 60)\n"
+	    "  --send-timeout S   close a connection that leaves a reply\n"
+	    "                     unread for S seconds (default 5)\n"
+	    "  --shutdown-timeout S  on SIGTERM or SIGINT, requests in\n"
+	    "                     flight finish (at most the send timeout\n"
+	    "                     + 5 s); if stopping takes longer than S\n"
+	    "                     seconds, or a second signal comes, spregd\n"
+	    "                     logs it and exits with status 2 (default\n"
+	    "                     30). SIGHUP is logged and ignored: logs go\n"
+	    "                     to standard error, there is no file to\n"
+	    "                     reopen\n"
 	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
 	    "                     when full (default 67108864)\n"
 	    "  --publish URL      nng URL to publish change notifications on\n"
@@ -238,6 +272,69 @@ write_ready(const char *path, const net_server *ns, const net_pub *np)
 	return rename(tmp, path);	/* readers never see half a file */
 }
 
+typedef struct watchdog {
+	sigset_t sigs;
+	size_t seconds;
+} watchdog;
+
+static int64_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec;
+}
+
+/* The bound on stopping: whatever hangs (a close in nng, a frozen disk),
+ * the process exits by the deadline, or at once on a second SIGTERM or
+ * SIGINT, with a log line. Acknowledged writes are durable already. */
+static void *
+watchdog_main(void *arg)
+{
+	watchdog *wd = arg;
+	int64_t deadline = mono_s() + (int64_t) wd->seconds;
+	int sig;
+
+	for (;;) {
+		int64_t left = deadline - mono_s();
+		struct timespec ts = {left > 0 ? left : 0, 0};
+		sig = sigtimedwait(&wd->sigs, NULL, &ts);
+		if (sig == SIGHUP) {
+			log_info("SIGHUP ignored while stopping");
+			continue;
+		}
+		if (sig > 0 || mono_s() >= deadline) {
+			break;
+		}
+	}
+	if (sig > 0) {
+		log_error("%s while stopping: exiting now, without waiting "
+		    "for requests in flight", strsignal(sig));
+	} else {
+		log_error("stopping took more than %zu s (--shutdown-timeout): "
+		    "exiting without closing the network cleanly",
+		    wd->seconds);
+	}
+	_exit(EXIT_FORCED);
+}
+
+static void
+watchdog_start(const sigset_t *sigs, size_t seconds)
+{
+	static watchdog wd;
+	pthread_t t;
+
+	wd.sigs = *sigs;
+	wd.seconds = seconds;
+	if (pthread_create(&t, NULL, watchdog_main, &wd) != 0) {
+		log_warn("cannot start the shutdown watchdog: stopping "
+		    "without a time bound");
+		return;
+	}
+	pthread_detach(t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -252,6 +349,17 @@ main(int argc, char **argv)
 		{"max-page", required_argument, NULL, OPT_MAX_PAGE},
 		{"max-string", required_argument, NULL, OPT_MAX_STRING},
 		{"max-list", required_argument, NULL, OPT_MAX_LIST},
+		{"max-connections", required_argument, NULL,
+		    OPT_MAX_CONNECTIONS},
+		{"max-connections-per-peer", required_argument, NULL,
+		    OPT_MAX_PER_PEER},
+		{"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
+		{"max-queued-bytes", required_argument, NULL,
+		    OPT_MAX_QUEUED_BYTES},
+		{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+		{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+		{"shutdown-timeout", required_argument, NULL,
+		    OPT_SHUTDOWN_TIMEOUT},
 		{"map-size", required_argument, NULL, 'M'},
 		{"ready-file", required_argument, NULL, 'R'},
 		{"publish", required_argument, NULL, 'P'},
@@ -277,10 +385,10 @@ main(int argc, char **argv)
 	bool sample = true;
 	bool insecure_local = false;
 	db_options dbo = {0};
-	net_options no = {
-		.recv_max = NET_RECV_MAX_DEFAULT,
-		.inflight_max = NET_INFLIGHT_MAX_DEFAULT,
-	};
+	net_options no = {0};
+	size_t idle_s = NET_IDLE_TIMEOUT_MS_DEFAULT / 1000;
+	size_t send_s = NET_SEND_TIMEOUT_MS_DEFAULT / 1000;
+	size_t shutdown_s = SHUTDOWN_TIMEOUT_DEFAULT;
 	size_t page_max = RPC_PAGE_MAX_DEFAULT;
 	validate_limits vlim = *validate_limits_get();
 	net_tls_options tls = {0};
@@ -324,6 +432,48 @@ main(int argc, char **argv)
 		case OPT_MAX_INFLIGHT:
 			if (!parse_limit("--max-inflight", optarg, 1, 1024,
 			        &no.inflight_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (!parse_limit("--max-connections", optarg, 1, 65536,
+			        &no.connections_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_PER_PEER:
+			if (!parse_limit("--max-connections-per-peer", optarg, 1,
+			        65536, &no.per_peer_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_QUEUED:
+			if (!parse_limit("--max-queued", optarg, 1, 1024,
+			        &no.queued_max)) {
+				return 1;
+			}
+			break;
+		case OPT_MAX_QUEUED_BYTES:
+			if (!parse_limit("--max-queued-bytes", optarg, 65536,
+			        (size_t) 1 << 40, &no.queued_bytes_max)) {
+				return 1;
+			}
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (!parse_limit("--idle-timeout", optarg, 1, 86400,
+			        &idle_s)) {
+				return 1;
+			}
+			break;
+		case OPT_SEND_TIMEOUT:
+			if (!parse_limit("--send-timeout", optarg, 1, 3600,
+			        &send_s)) {
+				return 1;
+			}
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			if (!parse_limit("--shutdown-timeout", optarg, 1, 3600,
+			        &shutdown_s)) {
 				return 1;
 			}
 			break;
@@ -451,6 +601,9 @@ main(int argc, char **argv)
 	no.listen = listen;
 	no.nlisten = nlisten;
 	no.tls = &tls;
+	no.idle_timeout_ms = (int) idle_s * 1000;
+	no.send_timeout_ms = (int) send_s * 1000;
+	net_options_defaults(&no);
 	dbo.dir = data_dir;
 	/* A first start also writes admin.token and the sample: until both
 	 * are done it is unfinished, and a cut-short one starts over. */
@@ -461,12 +614,14 @@ main(int argc, char **argv)
 	/* Before the sample is imported: it is validated too. */
 	validate_limits_set(&vlim);
 
-	/* Signals are taken by sigwait in this thread only: block them
-	 * before any thread starts. */
+	/* Signals are taken by sigwait in this thread only (and, once
+	 * stopping, by the shutdown watchdog): block them before any thread
+	 * starts. */
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -520,8 +675,17 @@ main(int argc, char **argv)
 		log_warn("INSECURE: notifications carry full changes to any "
 		    "subscriber");
 	}
-	rpc_server_set_limits(rpc, &(rpc_limits) {no.recv_max,
-	    no.inflight_max, (uint32_t) page_max});
+	rpc_server_set_limits(rpc, &(rpc_limits) {
+	    .message_max = no.recv_max,
+	    .inflight_max = no.inflight_max,
+	    .page_max = (uint32_t) page_max,
+	    .connections_max = no.connections_max,
+	    .per_peer_max = no.per_peer_max,
+	    .queued_max = no.queued_max,
+	    .queued_bytes_max = no.queued_bytes_max,
+	    .idle_timeout_ms = (uint32_t) no.idle_timeout_ms,
+	    .send_timeout_ms = (uint32_t) no.send_timeout_ms,
+	});
 	/* The sample goes only into a store this start created: never into
 	 * an existing one, however empty. */
 	if (db_created(d) && sample) {
@@ -586,12 +750,16 @@ main(int argc, char **argv)
 			    "lawful today", reassessed);
 		}
 		struct timespec minute = {60, 0};
-		if ((sig = sigtimedwait(&sigs, NULL, &minute)) > 0) {
+		if ((sig = sigtimedwait(&sigs, NULL, &minute)) == SIGHUP) {
+			log_info("SIGHUP ignored: logs go to standard error, "
+			    "there is nothing to reopen");
+		} else if (sig > 0) {
 			break;
 		}
 	}
-	log_info("%s: finishing requests in flight, then stopping",
-	    strsignal(sig));
+	log_info("%s: finishing requests in flight, then stopping (at most "
+	    "%zu s)", strsignal(sig), shutdown_s);
+	watchdog_start(&sigs, shutdown_s);
 	status = 0;
 out:
 	net_server_stop(ns);

@@ -256,7 +256,7 @@ START_TEST(pages_add_up_to_one_page)
 
 	/* The server's --max-page bounds the page asked for. */
 	char msg[256];
-	rpc_server_set_limits(srv, &(rpc_limits) {0, 0, 2});
+	rpc_server_set_limits(srv, &(rpc_limits) {.page_max = 2});
 	in.page_token = "";
 	ck_assert_int_eq(assess(&in, &out, msg, sizeof(msg)),
 	    SPREG_INVALID_ARGUMENT);

@@ -12,6 +12,12 @@
  * over --max-message, and write envelopes whose payloads are mutated but
  * checked here to stay invalid (an id or key that is not a slug, an
  * actor over 200 bytes).
+ *
+ * Alongside, hostile peers that nng's own sockets never are: one that
+ * pipelines 5,000 requests on one connection and never reads a reply,
+ * and half-open ones (5 that never finish the SP handshake, 5 that send
+ * nothing after it). The server (--idle-timeout 2) must close all of
+ * them, and still answer the others as above.
  */
 #include <ctype.h>
 #include <nng/nng.h>
@@ -29,6 +35,7 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "support/rawsp.h"
 #include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/v1/rpc.pb-c.h"
@@ -40,6 +47,8 @@
 #define REPLY_TIMEOUT_MS 5000
 #define DROP_TIMEOUT_MS 100	/* for messages the server must drop */
 #define REG "spreg.v1.Registry/"
+#define PIPELINED 5000
+#define HALF_OPEN 10
 
 static char dir[64];
 static char url[600];
@@ -134,7 +143,8 @@ start_server(void)
 		const char *bin = getenv("SPREGD");
 		execl(bin, bin, "--data", data, "--listen", listen,
 		    "--publish", pub, "--ready-file", ready, "--max-message",
-		    "65536", "--log-level", "error", (char *) NULL);
+		    "65536", "--idle-timeout", "2", "--log-level", "error",
+		    (char *) NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 1500; i++) {
@@ -788,6 +798,38 @@ client_run(void *arg)
 	return NULL;
 }
 
+/* --- Hostile peers ------------------------------------------------------ */
+
+typedef struct pipeliner {
+	uint64_t seed;
+	rawsp conn;
+	int sent;
+} pipeliner;
+
+/* Valid read requests, back to back, none of the replies read. */
+static void *
+pipeliner_run(void *arg)
+{
+	pipeliner *p = arg;
+	uint64_t s = p->seed;
+
+	p->conn = rawsp_connect(url, NULL, true, 2000);
+	for (int i = 0; i < PIPELINED && p->conn.fd >= 0; i++) {
+		const char *method;
+		buf pl = read_payload(&s, &method);
+		buf b = pack_envelope(method, rnd(&s) | 1, "chaos", pl.data,
+		    pl.len);
+		bool ok = rawsp_send(&p->conn, (uint32_t) i + 1, b.data, b.len);
+		free(pl.data);
+		free(b.data);
+		if (!ok) {
+			break;	/* cut off, or stalled 2 s */
+		}
+		p->sent++;
+	}
+	return NULL;
+}
+
 /* --- The server's data -------------------------------------------------- */
 
 typedef struct snapshot {
@@ -921,6 +963,16 @@ main(void)
 	    (unsigned long long) before.categories,
 	    (unsigned long long) before.last_seq);
 
+	rawsp half[HALF_OPEN];
+	for (int i = 0; i < HALF_OPEN; i++) {
+		half[i] = rawsp_connect(url, NULL, i % 2 == 0, 1000);
+	}
+	pipeliner pl = {seed ^ 0x919eULL, {-1, false, 0}, 0};
+	pthread_t pl_thread;
+	if (pthread_create(&pl_thread, NULL, pipeliner_run, &pl) != 0) {
+		abort();
+	}
+
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < CLIENTS; i++) {
@@ -943,6 +995,7 @@ main(void)
 		}
 	}
 	int unsent = finish_oversize(OVERSIZE, 60000);
+	pthread_join(pl_thread, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double) (t1.tv_sec - t0.tv_sec) +
 	    (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -990,6 +1043,24 @@ main(void)
 	CHECK(by_outcome[O_REPLY_OK] + by_outcome[O_REPLY_ERROR] >
 	    MESSAGES / 2, "only %d replies",
 	    by_outcome[O_REPLY_OK] + by_outcome[O_REPLY_ERROR]);
+
+	/* Reading now only drains what the server sent before it closed. */
+	bool pl_closed = pl.conn.fd >= 0 && rawsp_wait_closed(&pl.conn, 20000);
+	int half_closed = 0;
+	for (int i = 0; i < HALF_OPEN; i++) {
+		half_closed += half[i].fd >= 0 &&
+		    rawsp_wait_closed(&half[i], 20000);
+		rawsp_close(&half[i]);
+	}
+	printf("a peer pipelined %d requests unread: %s; %d of %d half-open "
+	    "connections closed by the server\n", pl.sent,
+	    pl_closed ? "closed by the server" : "still open", half_closed,
+	    HALF_OPEN);
+	CHECK(pl.sent > 0 && pl_closed, "the pipelining peer (%d sent) is "
+	    "still connected", pl.sent);
+	CHECK(half_closed == HALF_OPEN, "%d of %d half-open connections "
+	    "closed", half_closed, HALF_OPEN);
+	rawsp_close(&pl.conn);
 
 	int status;
 	CHECK(waitpid(server, &status, WNOHANG) == 0, "spregd died");

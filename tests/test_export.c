@@ -391,7 +391,7 @@ START_TEST(bad_requests)
 	in.page_size = 1001;
 	ck_assert_int_eq(page(&in, &out, msg), SPREG_INVALID_ARGUMENT);
 	ck_assert_str_eq(msg, "page_size: at most 1000");
-	rpc_server_set_limits(srv, &(rpc_limits) {0, 0, 2});
+	rpc_server_set_limits(srv, &(rpc_limits) {.page_max = 2});
 	in.page_size = 3;
 	ck_assert_int_eq(page(&in, &out, msg), SPREG_INVALID_ARGUMENT);
 	ck_assert_str_eq(msg, "page_size: at most 2");

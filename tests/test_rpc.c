@@ -1081,7 +1081,8 @@ START_TEST(page_limit_is_the_servers)
 	ck_assert_uint_eq(info->max_inflight, 0);	/* no src/net/ here */
 	spreg__v1__server_info_response__free_unpacked(info, NULL);
 
-	rpc_server_set_limits(srv, &(rpc_limits) {65536, 4, 5});
+	rpc_server_set_limits(srv, &(rpc_limits) {.message_max = 65536,
+	    .inflight_max = 4, .page_max = 5});
 	info = server_info();
 	ck_assert_uint_eq(info->max_page_size, 5);
 	ck_assert_uint_eq(info->max_inflight, 4);

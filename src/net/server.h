@@ -14,20 +14,48 @@
 #include "net/tls.h"
 #include "rpc/rpc.h"
 
+/* The defaults bound what connections can make the server buffer:
+ * requests being received, at most connections x recv_max (256 MiB),
+ * and replies queued, at most queued_bytes_max (64 MiB). */
+#define NET_WORKERS_DEFAULT 64
 #define NET_RECV_MAX_DEFAULT ((size_t) 1 << 20)
 #define NET_INFLIGHT_MAX_DEFAULT 32
+#define NET_CONNECTIONS_MAX_DEFAULT 256
+#define NET_PER_PEER_MAX_DEFAULT 32
+#define NET_QUEUED_MAX_DEFAULT 8
+#define NET_QUEUED_BYTES_MAX_DEFAULT ((size_t) 64 << 20)
+#define NET_IDLE_TIMEOUT_MS_DEFAULT 60000
+#define NET_SEND_TIMEOUT_MS_DEFAULT 5000
+/* net_server_stop waits this much longer than the send timeout for
+ * requests in flight (a write's commit). */
+#define NET_DRAIN_SLACK_MS 5000
 
+/* Every count or time 0 means its NET_*_DEFAULT. */
 typedef struct net_options {
 	const char *const *listen;	/* nng URLs */
 	size_t nlisten;
-	size_t workers;			/* REP contexts; 0: 64 */
-	size_t recv_max;		/* bytes; 0: NET_RECV_MAX_DEFAULT */
+	size_t workers;			/* REP contexts */
+	size_t recv_max;		/* bytes of one request */
 	/* Requests one connection may have in flight (received, not yet
-	 * answered); more are answered RESOURCE_EXHAUSTED without running.
-	 * 0: NET_INFLIGHT_MAX_DEFAULT. */
+	 * answered); more are answered RESOURCE_EXHAUSTED without running. */
 	size_t inflight_max;
+	size_t connections_max;		/* open at once; more are closed */
+	size_t per_peer_max;		/* open at once from one IP address */
+	/* Replies one connection may leave unread in the server, and their
+	 * bytes over all connections; beyond either the connection is
+	 * closed. */
+	size_t queued_max;
+	size_t queued_bytes_max;
+	/* A connection with nothing in flight and no complete request for
+	 * this long is closed. */
+	int idle_timeout_ms;
+	/* A reply not taken by its connection for this long closes it. */
+	int send_timeout_ms;
 	const net_tls_options *tls;	/* for tls+tcp:// URLs; or NULL */
 } net_options;
+
+/* Replaces each 0 in o by its default (what the server will use). */
+void net_options_defaults(net_options *o);
 
 typedef struct net_server net_server;
 
@@ -39,8 +67,9 @@ spreg_status net_server_start(rpc_server *rpc, const net_options *o,
 const char *net_server_url(const net_server *s, size_t i);
 size_t net_server_nurls(const net_server *s);
 
-/* Stops taking requests, lets those in flight answer, joins the
- * workers and closes the socket. */
+/* Stops taking requests, lets those in flight answer (waiting at most
+ * the send timeout + NET_DRAIN_SLACK_MS), joins the threads and closes
+ * the socket. */
 void net_server_stop(net_server *s);
 
 #endif

@@ -545,6 +545,12 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->max_page_size = lim->page_max;
 	out->max_string_bytes = (uint32_t) validate_limits_get()->text_max;
 	out->max_list_entries = (uint32_t) validate_limits_get()->list_max;
+	out->max_connections = (uint32_t) lim->connections_max;
+	out->max_connections_per_peer = (uint32_t) lim->per_peer_max;
+	out->max_queued_replies = (uint32_t) lim->queued_max;
+	out->max_queued_bytes = lim->queued_bytes_max;
+	out->idle_timeout_ms = lim->idle_timeout_ms;
+	out->send_timeout_ms = lim->send_timeout_ms;
 	const assess_rules *rules = rpc_server_rules(call->srv);
 	if (rules != NULL) {
 		out->rules_version = (char *) assess_rules_version(rules);

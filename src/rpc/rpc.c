@@ -224,7 +224,7 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 	time_format(srv->started_ms, srv->started_at);
 	randombytes_buf(&srv->epoch, sizeof(srv->epoch));
 	srv->epoch |= 1;	/* never 0, which means "none" on the wire */
-	srv->limits = (rpc_limits) {0, 0, RPC_PAGE_MAX_DEFAULT};
+	srv->limits = (rpc_limits) {.page_max = RPC_PAGE_MAX_DEFAULT};
 	if ((st = db_session_create(d, &s)) != SPREG_OK) {
 		free(srv);
 		return err_set(e, st, "out of memory");

@@ -116,13 +116,21 @@ const assess_rules *rpc_server_rules(rpc_server *srv);
  * The limits a client can learn from ServerInfo. page_max bounds the
  * page_size (or limit) of every list call here; message_max and
  * inflight_max are enforced by src/net/ and only reported (0: none in
- * this process). Set before workers start; the default is
- * {0, 0, RPC_PAGE_MAX_DEFAULT}.
+ * this process). Set before workers start; the default is all 0 but
+ * page_max, RPC_PAGE_MAX_DEFAULT.
  */
 typedef struct rpc_limits {
 	size_t message_max;	/* bytes of one request */
 	size_t inflight_max;	/* requests at once per connection */
 	uint32_t page_max;	/* records per page */
+	/* Also enforced by src/net/ and only reported (spregd
+	 * --max-connections ... --send-timeout). */
+	size_t connections_max;
+	size_t per_peer_max;
+	size_t queued_max;	/* unread replies per connection */
+	size_t queued_bytes_max;	/* unread reply bytes, in all */
+	uint32_t idle_timeout_ms;
+	uint32_t send_timeout_ms;
 } rpc_limits;
 #define RPC_PAGE_MAX_DEFAULT 1000
 void rpc_server_set_limits(rpc_server *srv, const rpc_limits *l);
