@@ -277,15 +277,6 @@ typedef struct watchdog {
 	size_t seconds;
 } watchdog;
 
-static int64_t
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec;
-}
-
 /* The bound on stopping: whatever hangs (a close in nng, a frozen disk),
  * the process exits by the deadline, or at once on a second SIGTERM or
  * SIGINT, with a log line. Acknowledged writes are durable already. */
@@ -293,18 +284,18 @@ static void *
 watchdog_main(void *arg)
 {
 	watchdog *wd = arg;
-	int64_t deadline = mono_s() + (int64_t) wd->seconds;
+	int64_t deadline = time_mono_ms() / 1000 + (int64_t) wd->seconds;
 	int sig;
 
 	for (;;) {
-		int64_t left = deadline - mono_s();
+		int64_t left = deadline - time_mono_ms() / 1000;
 		struct timespec ts = {left > 0 ? left : 0, 0};
 		sig = sigtimedwait(&wd->sigs, NULL, &ts);
 		if (sig == SIGHUP) {
 			log_info("SIGHUP ignored while stopping");
 			continue;
 		}
-		if (sig > 0 || mono_s() >= deadline) {
+		if (sig > 0 || time_mono_ms() / 1000 >= deadline) {
 			break;
 		}
 	}

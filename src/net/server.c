@@ -48,6 +48,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/date.h"
 #include "core/log.h"
 #include "net/conns.h"
 #include "net/server.h"
@@ -134,15 +135,6 @@ err_from_nng(err *e, int rv, const char *what)
 	return err_set(e, st, "%s: %s", what, nng_strerror(rv));
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The CLOCK_REALTIME moment ms from now, for pthread_cond_timedwait. */
 static struct timespec
 after_ms(int ms)
@@ -164,7 +156,7 @@ warn_limited(net_server *s, warn_kind kind, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
-	int64_t now = mono_ms();
+	int64_t now = time_mono_ms();
 
 	pthread_mutex_lock(&s->mu);
 	if (s->warned_ms[kind] != 0 && now - s->warned_ms[kind] < 1000) {
@@ -220,7 +212,7 @@ on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
 
 	peer_of(p, &peer, who, sizeof(who));
 	switch (net_conns_add(s->conns, nng_pipe_id(p) > 0 ?
-	            (uint32_t) nng_pipe_id(p) : 0, &peer, mono_ms())) {
+	            (uint32_t) nng_pipe_id(p) : 0, &peer, time_mono_ms())) {
 	case NET_CONNS_OK:
 		return;
 	case NET_CONNS_PEER_FULL:
@@ -365,7 +357,7 @@ on_recv(worker *w)
 	pthread_mutex_unlock(&s->mu);
 	w->msg = nng_aio_get_msg(w->aio);
 	w->pipe = nng_msg_get_pipe(w->msg);
-	switch (net_conns_enter(s->conns, pipe_key(w->pipe), mono_ms())) {
+	switch (net_conns_enter(s->conns, pipe_key(w->pipe), time_mono_ms())) {
 	case NET_CONNS_OK:
 		w->inflight = true;
 		break;
@@ -413,7 +405,7 @@ on_sent(worker *w)
 
 	if (w->queued > 0) {
 		net_conns_sent(s->conns, pipe_key(w->pipe), w->queued,
-		    mono_ms());
+		    time_mono_ms());
 		w->queued = 0;
 	}
 	if (rv != 0) {
@@ -501,7 +493,7 @@ reaper_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&s->mu);
-		int64_t now = mono_ms();
+		int64_t now = time_mono_ms();
 		size_t n = net_conns_idle(s->conns, now - s->idle_timeout_ms,
 		    now - MUTED_QUIET_MS, ids, IDLE_BATCH);
 		for (size_t i = 0; i < n; i++) {
@@ -683,7 +675,7 @@ drain(net_server *s, int64_t deadline_ms)
 			drained = true;
 			break;
 		}
-		int64_t left = deadline_ms - mono_ms();
+		int64_t left = deadline_ms - time_mono_ms();
 		if (left <= 0) {
 			log_warn("%zu request(s) still in flight after %d ms; "
 			    "closing without them", busy,
@@ -775,7 +767,7 @@ net_server_stop(net_server *s)
 	s->stopping = true;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
-	drain(s, mono_ms() + s->send_timeout_ms + NET_DRAIN_SLACK_MS);
+	drain(s, time_mono_ms() + s->send_timeout_ms + NET_DRAIN_SLACK_MS);
 	pthread_mutex_lock(&s->mu);
 	s->writer_exit = true;
 	pthread_cond_broadcast(&s->cv);
