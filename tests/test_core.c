@@ -7,6 +7,7 @@
 #include "core/arena.h"
 #include "core/catalog.h"
 #include "core/date.h"
+#include "core/log.h"
 #include "core/pb.h"
 #include "core/validate.h"
 
@@ -62,6 +63,25 @@ START_TEST(time_formats)
 	ck_assert(!time_parse("2020-07-17T15:33:20", &ms));
 	ck_assert(!time_parse("2020-07-17T15:33:20.Z", &ms));
 	ck_assert(!time_parse("2020-02-30T15:33:20Z", &ms));
+}
+END_TEST
+
+/* One line per window; the next carries the count held back. The
+ * window's end is set by hand: no sleeping. */
+START_TEST(log_limit_counts_what_it_holds_back)
+{
+	log_limit l = LOG_LIMIT_INIT(3600 * 1000);
+	uint64_t held = 99;
+
+	ck_assert(log_limit_pass(&l, &held));
+	ck_assert_uint_eq(held, 0);
+	for (int i = 0; i < 5; i++) {
+		ck_assert(!log_limit_pass(&l, &held));
+	}
+	atomic_store(&l.next_ms, 0);	/* the hour is over */
+	ck_assert(log_limit_pass(&l, &held));
+	ck_assert_uint_eq(held, 5);
+	ck_assert(!log_limit_pass(&l, &held));
 }
 END_TEST
 
@@ -512,6 +532,7 @@ core_suite(void)
 	tcase_add_test(tc, date_rejects);
 	tcase_add_test(tc, time_formats);
 	tcase_add_test(tc, arena_budget);
+	tcase_add_test(tc, log_limit_counts_what_it_holds_back);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("catalog");

@@ -251,14 +251,13 @@ db_map_size(db *d)
 	return info.me_mapsize;
 }
 
-/* True when the store's file system has less than DB_DISK_LOW free. */
+/* True when the folder's file system has less than DB_DISK_LOW free. */
 static bool
 disk_low(db *d)
 {
-	mdb_filehandle_t fd;
 	struct statvfs sv;
 
-	if (mdb_env_get_fd(d->env, &fd) != 0 || fstatvfs(fd, &sv) != 0) {
+	if (statvfs(d->dir, &sv) != 0) {
 		return false;
 	}
 	return (unsigned long long) sv.f_bavail * sv.f_frsize < DB_DISK_LOW;
