@@ -187,6 +187,12 @@ check "the change log says it took effect, from announcement s2" \
 spreg announcements
 check "the emergency announcement is applied, its reason shown" \
 	'[ $rc -eq 0 ] && grep -q "^$s2  *$today  *deepl .* applied  *translation vendor breached" "$tmp/out"'
+spreg withdraw "$s2" --reason "too late"
+check "withdraw an announcement that took effect: exit 3, nothing changed" \
+	'[ $rc -eq 3 ] && err_has "FAILED_PRECONDITION"'
+spreg object "$s2" --reason "too late" "${acme[@]}"
+check "object after the effective date: exit 3" \
+	'[ $rc -eq 3 ] && err_has "FAILED_PRECONDITION"'
 spreg watch --customer acme --since "$base_seq" --count 3 --pub "ipc://$tmp/main-pub.ipc" "${acme[@]}"
 check "watch as the customer: its changes from the log" \
 	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && out_has "acme"'

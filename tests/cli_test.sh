@@ -460,6 +460,19 @@ check "assess in a pipe: reasons cut with an ellipsis" '[ $rc -eq 0 ] && out_has
 spreg assess --subprocessor ovhcloud --wide
 check "assess --wide: reasons whole" \
 	'[ $rc -eq 0 ] && ! out_has "…" && [ "$(awk "{ print length }" "$tmp/out" | sort -n | tail -1)" -gt 90 ]'
+# On a terminal (script(1) gives one), the table fits its width.
+if command -v script >/dev/null; then
+	spreg_tty() {	# COLUMNS ARGS...: spreg on a terminal that wide
+		local cols=$1
+		shift
+		script -qec "stty cols $cols; $SPREG_BIN $*" /dev/null | tr -d '\r' >"$tmp/out"
+	}
+	spreg_tty 250 assess --subprocessor ovhcloud
+	check "assess on a wide terminal: reasons whole" '! out_has "…" && out_has "^ovhcloud  *FR "'
+	spreg_tty 80 assess --subprocessor ovhcloud
+	check "assess on an 80-column terminal: rows fit it (80 characters; … is 3 bytes)" \
+		'out_has "…" && [ "$(grep "^ovhcloud" "$tmp/out" | head -1 | wc -c)" -le 83 ]'
+fi
 spreg assess --subprocessor onfido
 check "assess marks special-category data and counts it" \
 	'grep -q "^onfido .*user.biometric[a-z_.]* (special)" "$tmp/out" && out_has "^  special-category data (Art. 9/10): [1-9]"'
