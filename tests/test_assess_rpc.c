@@ -831,14 +831,40 @@ START_TEST(dates_agree_across_assessment_and_export)
 	    sizeof(country)), 0);
 	ck_assert(!public_list_has("maybe", "2030-01-01"));
 
-	/* On the day, with no one touching it. */
+	/* On the day, with no one touching it, logged and published. */
 	size_t applied;
 	err e;
 	set_day("2026-11-24");
+	npublished = 0;
 	ck_assert_int_eq(rpc_apply_due(srv, fake_now_ms, &applied, &e),
 	    SPREG_OK);
+	ck_assert_uint_eq(applied, 1);
+	ck_assert_uint_eq(npublished, 1);
+	ck_assert_int_eq(published[0], CHANGE_TOOK_EFFECT);
 	ck_assert_uint_eq(assessed("soon", ""), 1);
 	ck_assert(public_list_has("soon", ""));
+
+	/* A withdrawal is published like every change. */
+	Spreg__V1__AnnounceChangeRequest an =
+	    SPREG__V1__ANNOUNCE_CHANGE_REQUEST__INIT;
+	Spreg__V1__AnnounceChangeResponse *ar;
+	vendor_init(&v, "later", "Later", "");
+	an.subprocessor = &v.sp;
+	an.effective_at = "2027-06-01";
+	ck_assert_int_eq(call(REG "AnnounceChange", &an.base,
+	    &spreg__v1__announce_change_response__descriptor,
+	    (ProtobufCMessage **) &ar, NULL, 0), SPREG_OK);
+	Spreg__V1__WithdrawAnnouncementRequest wd =
+	    SPREG__V1__WITHDRAW_ANNOUNCEMENT_REQUEST__INIT;
+	wd.change_seq = ar->change->seq;
+	wd.reason = "not needed";
+	spreg__v1__announce_change_response__free_unpacked(ar, NULL);
+	npublished = 0;
+	ck_assert_int_eq(call(REG "WithdrawAnnouncement", &wd.base,
+	    &spreg__v1__withdraw_announcement_response__descriptor, NULL,
+	    NULL, 0), SPREG_OK);
+	ck_assert_uint_eq(npublished, 1);
+	ck_assert_int_eq(published[0], CHANGE_WITHDRAWN);
 }
 END_TEST
 
