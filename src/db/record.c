@@ -220,8 +220,6 @@ union_services(const Spreg__V1__Subprocessor *old,
 	return SPREG_OK;
 }
 
-/* Writes sp as the current record and into history, re-indexes it from
- * old (NULL on create), and logs the change. */
 /* ---- dates ---- */
 
 #define DUE_ACTIVE 'a'
@@ -359,6 +357,8 @@ settle(Spreg__V1__Subprocessor *sp, const Spreg__V1__Subprocessor *old,
 	return SPREG_OK;
 }
 
+/* Writes sp as the current record and into history, re-indexes and
+ * reschedules it from old (NULL on create), and logs the change. */
 static spreg_status
 store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
     Spreg__V1__Subprocessor *sp, const Spreg__V1__Change *tmpl, bool upcoming,
