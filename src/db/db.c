@@ -411,10 +411,13 @@ folder_check(db *d, const db_options *o, bool *fresh, err *e)
 		folder_path(d, DB_NEW_MARK, path);
 		log_warn("%s: an earlier first start did not finish; removing "
 		    "what it left and starting again", path);
-		for (size_t i = 0; i < 2 || (o->markers != NULL &&
-		         o->markers[i - 2] != NULL); i++) {
-			const char *name = i == 0 ? DB_DATA_FILE :
-			    i == 1 ? DB_LMDB_LOCK : o->markers[i - 2];
+		static const char *const left[] = {DB_DATA_FILE, DB_LMDB_LOCK,
+		    DB_IDENTITY_FILE};
+		const size_t nleft = sizeof(left) / sizeof(left[0]);
+		for (size_t i = 0; i < nleft || (o->markers != NULL &&
+		         o->markers[i - nleft] != NULL); i++) {
+			const char *name = i < nleft ? left[i] :
+			    o->markers[i - nleft];
 			folder_path(d, name, path);
 			if (unlink(path) != 0 && errno != ENOENT) {
 				return err_set(e, SPREG_UNAVAILABLE, "%s: %s",
