@@ -21,7 +21,7 @@ passed=0 failed=0
 check() { if eval "$2"; then echo "ok - $1"; passed=$((passed + 1)); else echo "not ok - $1"; echo "$out" | head -20; failed=$((failed + 1)); fi; }
 start() {	# start DIR LOG
 	rm -f "$tmp/ready"
-	"$SPREGD" --data "$1" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
+	"${SERVER_BIN:-$SPREGD}" --data "$1" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
 		--ready-file "$tmp/ready" --log-level info 2>>"$2" &
 	server_pid=$!
 	for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
@@ -124,6 +124,33 @@ start "$tmp/old" "$tmp/migrate2.log"
 check "a second start migrates nothing" '! grep -q "migrat" "$tmp/migrate2.log"'
 run verify
 check "and verifies" '[ $rc -eq 0 ] && grep -q "^ok: 29 log entries" <<<"$out"'
+stop
+
+# ---- a version 2 store's dated retirement is scheduled ----------------------
+# Version 2 kept no schedule of dates (tests/fixtures/store-v2-dated, a
+# vendor with effective_until 2027-06-30, its first day out, made by
+# main at f7e6141 from dated.yaml beside it): the migration makes one,
+# so the vendor retires on that day by itself. The days are reached
+# with spregd-test's clock, never the machine's.
+dated="$SPREG_SOURCE/tests/fixtures/store-v2-dated"
+mkdir "$tmp/dated"
+cp "$dated/data.mdb" "$dated/admin.token" "$tmp/dated/"
+chmod 600 "$tmp/dated/data.mdb" "$tmp/dated/admin.token"
+export SPREG_TOKEN_FILE="$tmp/dated/admin.token"
+on_day() {	# on_day TIME: restart spregd-test with its clock at TIME
+	stop
+	echo $(( ($(date -u -d "$1" +%s) - $(date -u +%s)) * 1000 )) >"$tmp/clock"
+	SERVER_BIN="${SPREGD_TEST:?}" SPREG_TEST_CLOCK_FILE="$tmp/clock" \
+		start "$tmp/dated" "$tmp/dated.log"
+}
+on_day 2027-06-29T23:30:00Z
+run get dated
+check "migrated: in use on its last day" '[ $rc -eq 0 ] && grep -q "^status: active" <<<"$out"'
+on_day 2027-06-30T00:30:00Z
+run get dated
+check "retired on its effective_until with no one touching it" '[ $rc -eq 0 ] && grep -q "^status: retired" <<<"$out"'
+run changes --json
+check "and logged as a retirement dated 2027-06-30" '[ $rc -eq 0 ] && tail -1 <<<"$out" | grep -q "\"kind\":\"retired\".*\"effective_at\":\"2027-06-30\""'
 stop
 
 # ---- a restored older copy under a running watcher -------------------------

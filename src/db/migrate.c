@@ -1,6 +1,8 @@
 /*
  * Store migrations, run by db_open before anything else uses the store.
- * 2 -> 3: every value gets its checksum header (db/value.h).
+ * 2 -> 3: every value gets its checksum header (db/value.h), and
+ * vendors in use with a future effective_until are scheduled to retire
+ * on that day (version 2 kept no schedule, db/record.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/date.h"
 #include "core/log.h"
+#include "db/record.h"
 #include "db/store.h"
 #include "db/value.h"
 #include "spreg/v1/admin.pb-c.h"
@@ -62,7 +66,8 @@ keep_copy(db *d, const char *path, err *e)
 
 /* Seals every value of one table; *count, *bad count them. */
 static int
-seal_table(db_txn *t, size_t which, size_t *count, size_t *bad)
+seal_table(db_txn *t, size_t which, int32_t today, size_t *count,
+    size_t *bad)
 {
 	db_table table = sealed[which].table;
 	MDB_cursor *cur;
@@ -102,7 +107,17 @@ seal_table(db_txn *t, size_t which, size_t *count, size_t *bad)
 				nv[1] ^= 0xff;
 				(*bad)++;
 			} else {
+				if (table == DB_SP) {
+					db_sp_schedule_stored(t,
+					    (Spreg__V1__Subprocessor *) m, today,
+					    NULL);
+				}
 				protobuf_c_message_free_unpacked(m, NULL);
+				if (t->mdb_rc != 0) {
+					free(nv);
+					rc = t->mdb_rc;
+					break;
+				}
 			}
 		}
 		MDB_val nval = {DB_VALUE_HEADER + v.mv_size, nv};
@@ -128,8 +143,9 @@ seal_all(db *d, size_t *count, size_t *bad)
 	if ((rc = mdb_txn_begin(db_env(d), NULL, 0, &t.txn)) != 0) {
 		return rc;
 	}
+	int32_t today = date_from_ms(time_now_ms());
 	for (size_t i = 0; i < NSEALED && rc == 0; i++) {
-		rc = seal_table(&t, i, count, bad);
+		rc = seal_table(&t, i, today, count, bad);
 	}
 	if (rc == 0) {
 		unsigned char ver[8];

@@ -279,6 +279,13 @@ schedule(db_txn *t, const Spreg__V1__Subprocessor *old,
 }
 
 spreg_status
+db_sp_schedule_stored(db_txn *t, const Spreg__V1__Subprocessor *sp,
+    int32_t today, err *e)
+{
+	return schedule(t, NULL, sp, false, today, e);
+}
+
+spreg_status
 db_sp_upcoming(db_txn *t, const Spreg__V1__Subprocessor *sp, bool *out,
     err *e)
 {

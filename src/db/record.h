@@ -81,6 +81,12 @@ spreg_status db_sp_put_noted(db_txn *t, Spreg__V1__Subprocessor *sp,
 spreg_status db_sp_upcoming(db_txn *t, const Spreg__V1__Subprocessor *sp,
     bool *out, err *e);
 
+/* Schedules the dated retirement of sp as stored (a future
+ * effective_until of a vendor not retired), for a store migrated from
+ * a version that kept no schedule. */
+spreg_status db_sp_schedule_stored(db_txn *t,
+    const Spreg__V1__Subprocessor *sp, int32_t today, err *e);
+
 /* Applies the dates due on or before today: upcoming vendors become
  * active (TOOK_EFFECT), dated retirements happen (RETIRED), each with
  * effective_at its date. *applied_out counts them. */
