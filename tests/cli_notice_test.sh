@@ -4,7 +4,9 @@
 # line with its own token; an announcement refused too early (naming the
 # customer and the earliest date) and accepted at day 45; the customer's
 # objection; the withdrawal; a second announcement (an emergency, dated
-# today) taking effect when the server restarts; a put that would skip
+# today) taking effect when the server restarts; a third crossing its
+# date on the server's test clock, restarted on day 44 and 45; a put
+# that would skip
 # the notice refused with nothing changed; and the bad input of each
 # command with its exit code. Under AddressSanitizer a leak turns an
 # exit status into 23, so the exit-code checks also catch leaks.
@@ -253,6 +255,44 @@ spreg put "$tmp/nowhere.yaml"
 spreg assess --subprocessor nowhere
 check "assess: a vendor without a location shows UNKNOWN_LOCATION and fails (exit 5)" \
 	'[ $rc -eq 5 ] && grep -q "^nowhere .* UNKNOWN_LOCATION " "$tmp/out" && out_has "^  failing [1-9].*UNKNOWN_LOCATION"'
+
+# ---- an announcement crossing its date, the server restarted ---------------
+# spregd-test's clock (SPREG_TEST_CLOCK_FILE, an offset in ms) reaches
+# the days; the machine's clock is never touched. Last but one, since the
+# server's today moves on from here.
+cat >"$tmp/nimbus.yaml" <<'EOF'
+id: nimbus
+name: Nimbus Billing
+legal_entity: Nimbus Billing SAS
+purpose: Invoice delivery
+services: [billing]
+data_categories: [user.contact.email]
+locations:
+  - {country: FR, role: processing}
+status: active
+EOF
+spreg announce "$tmp/nimbus.yaml" --effective "$(day 45)"
+check "announce nimbus for day 45: accepted" \
+	'[ $rc -eq 0 ] && out_has "^announced nimbus effective $(day 45) "'
+s3=$(sed -n 's/.*change seq \([0-9]*\).*/\1/p' "$tmp/out")
+on_day() {	# on_day N: restart main as spregd-test, its clock N days on
+	spregd_stop main
+	echo $(( $1 * 86400000 + 3600000 )) >"$tmp/clock"
+	SPREGD_RUN="${SPREGD_TEST:?}" SPREG_TEST_CLOCK_FILE="$tmp/clock" spregd_start main
+}
+on_day 44
+spreg get nimbus
+check "on day 44, after a restart: nimbus is still only proposed" \
+	'[ $rc -eq 0 ] && out_has "^status: proposed$"'
+on_day 45
+spreg get nimbus
+check "on day 45, after a restart: nimbus is active, no one touching it" \
+	'[ $rc -eq 0 ] && out_has "^status: active$"'
+spreg changes --since "$s3" --json
+check "the log says announcement s3 took effect on day 45" \
+	'[ $rc -eq 0 ] && grep "\"kind\": *\"took_effect\"" "$tmp/out" | grep "\"ref_seq\": *\"*$s3" | grep -q "$(day 45)"'
+spreg announcements
+check "announcement s3 is shown applied" '[ $rc -eq 0 ] && grep -q "^$s3  *$(day 45)  *nimbus .* applied" "$tmp/out"'
 
 # ---- the end of a customer --------------------------------------------------------
 

@@ -17,11 +17,13 @@ declare -A spregd_pids=()
 # spregd_start NAME [OPTIONS...]: a spregd with its data in $tmp/NAME,
 # RPC on ipc://$tmp/NAME.ipc, PUB on ipc://$tmp/NAME-pub.ipc; waits until
 # it serves. The same NAME again restarts it on the same data.
+# SPREGD_RUN, when set, is the binary to run instead of $SPREGD (e.g.
+# spregd-test, whose clock a test sets).
 spregd_start() {
 	local name=$1
 	shift
 	rm -f "$tmp/$name.ready"
-	"$SPREGD" --data "$tmp/$name" --listen "ipc://$tmp/$name.ipc" \
+	"${SPREGD_RUN:-$SPREGD}" --data "$tmp/$name" --listen "ipc://$tmp/$name.ipc" \
 		--publish "ipc://$tmp/$name-pub.ipc" --ready-file "$tmp/$name.ready" \
 		--log-level warn "$@" 2>>"$tmp/$name.log" &
 	spregd_pids[$name]=$!
