@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "support/spawn.h"
 #include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/v1/rpc.pb-c.h"
@@ -22,70 +23,32 @@
 #define BURST 16		/* concurrent writes on one connection */
 
 static char dir[64];
-static char url[600];
-static pid_t server;
+static spawn server;
 static const char *max_inflight;	/* spregd --max-inflight, or NULL */
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 static void
 start_server(void)
 {
-	char data[128], listen[128], ready[128], pub[128];
+	const char *args[] = {"--max-message", "65536",
+	    max_inflight ? "--max-inflight" : NULL, max_inflight, NULL};
+	spawn_opts o = {.dir = dir, .args = args, .wait_ms = 10000};
 
-	snprintf(data, sizeof(data), "%s/var", dir);
-	snprintf(listen, sizeof(listen), "ipc://%s/s.ipc", dir);
-	snprintf(pub, sizeof(pub), "ipc://%s/p.ipc", dir);
-	snprintf(ready, sizeof(ready), "%s/ready", dir);
-	unlink(ready);
-	server = fork();
-	ck_assert_int_ge(server, 0);
-	if (server == 0) {
-		const char *bin = getenv("SPREGD");
-		execl(bin, bin, "--data", data, "--listen", listen,
-		    "--publish", pub,
-		    "--ready-file", ready, "--max-message", "65536",
-		    "--log-level", "warn",
-		    max_inflight ? "--max-inflight" : (char *) NULL,
-		    max_inflight, (char *) NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		FILE *f = fopen(ready, "r");
-		if (f != NULL) {
-			bool got = fgets(url, sizeof(url), f) != NULL;
-			fclose(f);
-			if (got) {
-				url[strcspn(url, "\n")] = '\0';
-				ck_assert(test_token_load(data));
-				return;
-			}
-		}
-		sleep_ms(20);
-	}
-	ck_abort_msg("spregd did not start");
+	ck_assert_msg(spawn_start(&server, &o), "spregd did not start");
 }
 
 static int
 stop_server(int sig)
 {
-	int status;
-	kill(server, sig);
-	ck_assert_int_eq(waitpid(server, &status, 0), server);
-	server = 0;
+	int status = spawn_stop(&server, sig);
+
+	ck_assert_int_ne(status, -1);
 	return status;
 }
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/spreg-srv-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert(spawn_mkdtemp(dir, sizeof(dir), "spreg-srv"));
 	start_server();
 }
 
@@ -99,13 +62,11 @@ setup_inflight_1(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	max_inflight = NULL;	if (server > 0) {
+	max_inflight = NULL;
+	if (server.pid > 0) {
 		stop_server(SIGKILL);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert(spawn_rmrf(dir));
 }
 
 static spreg_status
@@ -124,7 +85,7 @@ START_TEST(client_get_and_not_found)
 	spreg_client *c;
 	Spreg__V1__GetSubprocessorResponse *r;
 
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 	ck_assert_int_eq(get(c, "stripe", &r), SPREG_OK);
 	ck_assert_str_eq(r->subprocessor->legal_entity, "Stripe, Inc.");
 	spreg_message_free(&r->base);
@@ -141,7 +102,7 @@ START_TEST(oversize_message_refused_server_serves_on)
 	nng_socket s;
 	nng_msg *m;
 	ck_assert_int_eq(nng_req0_open(&s), 0);
-	ck_assert_int_eq(nng_dial(s, url, NULL, 0), 0);
+	ck_assert_int_eq(nng_dial(s, server.url, NULL, 0), 0);
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 500);
 	ck_assert_int_eq(nng_msg_alloc(&m, 200000), 0);
 	memset(nng_msg_body(m), 0x0a, 200000);
@@ -151,7 +112,7 @@ START_TEST(oversize_message_refused_server_serves_on)
 
 	spreg_client *c;
 	Spreg__V1__GetSubprocessorResponse *r;
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 	ck_assert_int_eq(get(c, "zoom", &r), SPREG_OK);
 	spreg_message_free(&r->base);
 	spreg_client_close(c);
@@ -166,7 +127,7 @@ reader(void *arg)
 	long ok = 0;
 	(void) arg;
 
-	if (test_client_open(url, false, &c) != SPREG_OK) {
+	if (test_client_open(server.url, false, &c) != SPREG_OK) {
 		return (void *) 0;
 	}
 	for (int i = 0; i < 200; i++) {
@@ -217,7 +178,7 @@ START_TEST(graceful_shutdown_and_restart)
 	sp.n_locations = 1;
 	sp.effective_from = "2026-01-01";
 	in.subprocessor = &sp;
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 	ck_assert_int_eq(spreg_call(c, "PutSubprocessor", &in.base,
 	    &spreg__v1__put_subprocessor_response__descriptor, &out),
 	    SPREG_OK);
@@ -229,11 +190,12 @@ START_TEST(graceful_shutdown_and_restart)
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 
 	/* A client of a stopped server learns it at once. */
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_UNAVAILABLE);
+	ck_assert_int_eq(test_client_open(server.url, false, &c),
+	    SPREG_UNAVAILABLE);
 
 	start_server();
 	Spreg__V1__GetSubprocessorResponse *r;
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 	ck_assert_int_eq(get(c, "after-restart", &r), SPREG_OK);
 	ck_assert_int_eq(r->subprocessor->revision, 1);
 	spreg_message_free(&r->base);
@@ -311,7 +273,7 @@ static void
 conn_open(conn *c)
 {
 	ck_assert_int_eq(nng_req0_open(&c->sock), 0);
-	ck_assert_int_eq(nng_dial(c->sock, url, NULL, 0), 0);
+	ck_assert_int_eq(nng_dial(c->sock, server.url, NULL, 0), 0);
 	for (int i = 0; i < BURST; i++) {
 		ck_assert_int_eq(nng_ctx_open(&c->ctx[i], c->sock), 0);
 		ck_assert_int_eq(nng_aio_alloc(&c->aio[i], NULL, NULL), 0);
@@ -389,7 +351,7 @@ server_state(size_t *custom, uint32_t *inflight)
 	Spreg__V1__ServerInfoRequest si = SPREG__V1__SERVER_INFO_REQUEST__INIT;
 	Spreg__V1__ServerInfoResponse *info;
 
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 	lr.parent = "user.contact";
 	ck_assert_int_eq(spreg_call(c, "ListDataCategories", &lr.base,
 	    &spreg__v1__list_data_categories_response__descriptor,
