@@ -36,6 +36,7 @@
 
 #include "spreg/client.h"
 #include "support/rawsp.h"
+#include "support/spawn.h"
 #include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/v1/rpc.pb-c.h"
@@ -51,8 +52,7 @@
 #define HALF_OPEN 10
 
 static char dir[64];
-static char url[600];
-static pid_t server;
+static spawn server;
 static int passed, failed;
 
 #define CHECK(cond, ...) \
@@ -103,13 +103,6 @@ static const char *const outcome_names[O_NOUTCOMES] = {
 static atomic_int tally[K_NKINDS][O_NOUTCOMES];
 static atomic_int codes[17];
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* xorshift64*: reproducible from the seed printed. */
 static uint64_t
 rnd(uint64_t *s)
@@ -129,37 +122,11 @@ rnd_below(uint64_t *s, size_t n)
 static bool
 start_server(void)
 {
-	char data[128], listen[128], pub[128], ready[128];
+	const char *args[] = {"--max-message", "65536", "--idle-timeout",
+	    "2", NULL};
+	spawn_opts o = {.dir = dir, .args = args, .log_level = "error"};
 
-	snprintf(data, sizeof(data), "%s/var", dir);
-	snprintf(listen, sizeof(listen), "ipc://%s/s.ipc", dir);
-	snprintf(pub, sizeof(pub), "ipc://%s/p.ipc", dir);
-	snprintf(ready, sizeof(ready), "%s/ready", dir);
-	server = fork();
-	if (server < 0) {
-		return false;
-	}
-	if (server == 0) {
-		const char *bin = getenv("SPREGD");
-		execl(bin, bin, "--data", data, "--listen", listen,
-		    "--publish", pub, "--ready-file", ready, "--max-message",
-		    "65536", "--idle-timeout", "2", "--log-level", "error",
-		    (char *) NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 1500; i++) {
-		FILE *f = fopen(ready, "r");
-		if (f != NULL) {
-			bool got = fgets(url, sizeof(url), f) != NULL;
-			fclose(f);
-			if (got) {
-				url[strcspn(url, "\n")] = '\0';
-				return test_token_load(data);
-			}
-		}
-		sleep_ms(20);
-	}
-	return false;
+	return spawn_start(&server, &o);
 }
 
 /* --- Envelopes ---------------------------------------------------------- */
@@ -616,7 +583,7 @@ open_socket(nng_socket *s)
 	nng_socket_set_ms(*s, NNG_OPT_REQ_RESENDTIME, 600000);
 	nng_socket_set_ms(*s, NNG_OPT_SENDTIMEO, 2000);
 	nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, 0);
-	if ((rv = nng_dial(*s, url, NULL, 0)) != 0) {
+	if ((rv = nng_dial(*s, server.url, NULL, 0)) != 0) {
 		nng_close(*s);
 	}
 	return rv;
@@ -680,7 +647,7 @@ finish_oversize(int count, int wait_ms)
 			oversize_child = 0;
 			break;
 		}
-		sleep_ms(50);
+		spawn_sleep_ms(50);
 	}
 	if (oversize_child > 0) {
 		kill(oversize_child, SIGKILL);
@@ -778,7 +745,7 @@ client_run(void *arg)
 			if (open_socket(&sock) != 0) {
 				c->socket_errors++;
 				free(b.data);
-				sleep_ms(50);
+				spawn_sleep_ms(50);
 				i--;
 				if (c->socket_errors > 100) {
 					return NULL;
@@ -813,7 +780,7 @@ pipeliner_run(void *arg)
 	pipeliner *p = arg;
 	uint64_t s = p->seed;
 
-	p->conn = rawsp_connect(url, NULL, true, 2000);
+	p->conn = rawsp_connect(server.url, NULL, true, 2000);
 	for (int i = 0; i < PIPELINED && p->conn.fd >= 0; i++) {
 		const char *method;
 		buf pl = read_payload(&s, &method);
@@ -869,7 +836,7 @@ take_snapshot(snapshot *sn)
 	bool ok;
 
 	memset(sn, 0, sizeof(*sn));
-	if (test_client_open(url, false, &c) != SPREG_OK) {
+	if (test_client_open(server.url, false, &c) != SPREG_OK) {
 		return false;
 	}
 	spreg_client_set_timeout(c, 10000);
@@ -938,7 +905,6 @@ main(void)
 	snapshot before, after;
 	client clients[CLIENTS];
 	pthread_t threads[CLIENTS];
-	char cmd[128];
 
 	if (getenv("SPREGD") == NULL) {
 		fprintf(stderr, "SPREGD must name the spregd binary\n");
@@ -946,14 +912,15 @@ main(void)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* all of it, even if killed */
-	snprintf(dir, sizeof(dir), "/tmp/spreg-chaos-XXXXXX");
-	if (mkdtemp(dir) == NULL || !start_server()) {
+	if (!spawn_mkdtemp(dir, sizeof(dir), "spreg-chaos") ||
+	    !start_server()) {
 		printf("spregd did not start\n0 passed, 1 failed\n");
 		return 1;
 	}
 	uint64_t seed = getenv("CHAOS_SEED") ? strtoull(getenv("CHAOS_SEED"),
 	    NULL, 0) : (uint64_t) time(NULL);
-	printf("spregd on %s, seed %llu (CHAOS_SEED=%llu repeats it)\n", url,
+	printf("spregd on %s, seed %llu (CHAOS_SEED=%llu repeats it)\n",
+	    server.url,
 	    (unsigned long long) seed, (unsigned long long) seed);
 
 	start_oversize(seed ^ 0x5eedULL, OVERSIZE);
@@ -965,7 +932,7 @@ main(void)
 
 	rawsp half[HALF_OPEN];
 	for (int i = 0; i < HALF_OPEN; i++) {
-		half[i] = rawsp_connect(url, NULL, i % 2 == 0, 1000);
+		half[i] = rawsp_connect(server.url, NULL, i % 2 == 0, 1000);
 	}
 	pipeliner pl = {seed ^ 0x919eULL, {-1, false, 0}, 0};
 	pthread_t pl_thread;
@@ -1063,7 +1030,7 @@ main(void)
 	rawsp_close(&pl.conn);
 
 	int status;
-	CHECK(waitpid(server, &status, WNOHANG) == 0, "spregd died");
+	CHECK(waitpid(server.pid, &status, WNOHANG) == 0, "spregd died");
 
 	spreg_client *c;
 	Spreg__V1__GetSubprocessorRequest g =
@@ -1071,7 +1038,7 @@ main(void)
 	Spreg__V1__GetSubprocessorResponse *gr;
 	g.id = "stripe";
 	bool got = false;
-	if (test_client_open(url, false, &c) == SPREG_OK) {
+	if (test_client_open(server.url, false, &c) == SPREG_OK) {
 		spreg_client_set_timeout(c, 10000);
 		got = spreg_call(c, "GetSubprocessor", &g.base,
 		    &spreg__v1__get_subprocessor_response__descriptor,
@@ -1095,13 +1062,12 @@ main(void)
 	free_snapshot(&before);
 	free_snapshot(&after);
 
-	kill(server, SIGTERM);
-	bool exited = waitpid(server, &status, 0) == server;
+	status = spawn_stop(&server, SIGTERM);
+	bool exited = status != -1;
 	CHECK(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "spregd on SIGTERM: status %d", status);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {
+	if (!spawn_rmrf(dir)) {
 		printf("could not remove %s\n", dir);
 	}
 	printf("%d passed, %d failed\n", passed, failed);
