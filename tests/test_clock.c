@@ -19,6 +19,7 @@
 #include "spreg/client.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/v1/rpc.pb-c.h"
+#include "support/spawn.h"
 #include "test_token.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -27,16 +28,8 @@
 
 static char dir[64];
 static char data[128];
-static char url[600];
-static pid_t server;
+static spawn server;
 static int runs;		/* server processes started, for log names */
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
 
 /* Steps the server's wall clock to offset_ms from the real one (it
  * reads the file at every reading of its clock). */
@@ -59,62 +52,28 @@ set_clock(long long offset_ms)
 static void
 start_server(int write_delay_ms)
 {
-	char listen[128], ready[128], pub[128], clock[128], log[128];
+	char clock[128], log[128], delay[32];
+	const char *env[] = {"SPREG_TEST_CLOCK_FILE", clock,
+	    "SPREG_TEST_WRITE_DELAY_MS", delay, NULL};
+	spawn_opts o = {.dir = dir, .bin_env = "SPREGD_TEST", .log = log,
+	    .log_truncate = true, .env = env};
 
-	snprintf(listen, sizeof(listen), "ipc://%s/s.ipc", dir);
-	snprintf(pub, sizeof(pub), "ipc://%s/p.ipc", dir);
-	snprintf(ready, sizeof(ready), "%s/ready", dir);
 	snprintf(clock, sizeof(clock), "%s/clock", dir);
 	snprintf(log, sizeof(log), "%s/server-%d.log", dir, ++runs);
-	unlink(ready);
-	server = fork();
-	ck_assert_int_ge(server, 0);
-	if (server == 0) {
-		const char *bin = getenv("SPREGD_TEST");
-		char delay[32];
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || dup2(fd, 2) < 0) {
-			_exit(126);
-		}
-		snprintf(delay, sizeof(delay), "%d", write_delay_ms);
-		setenv("SPREG_TEST_CLOCK_FILE", clock, 1);
-		setenv("SPREG_TEST_WRITE_DELAY_MS", delay, 1);
-		execl(bin, bin, "--data", data, "--listen", listen,
-		    "--publish", pub, "--ready-file", ready,
-		    "--log-level", "warn", (char *) NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 1500; i++) {
-		FILE *f = fopen(ready, "r");
-		if (f != NULL) {
-			bool got = fgets(url, sizeof(url), f) != NULL;
-			fclose(f);
-			if (got) {
-				url[strcspn(url, "\n")] = '\0';
-				ck_assert(test_token_load(data));
-				return;
-			}
-		}
-		sleep_ms(20);
-	}
-	ck_abort_msg("spregd-test did not start");
+	snprintf(delay, sizeof(delay), "%d", write_delay_ms);
+	ck_assert_msg(spawn_start(&server, &o), "spregd-test did not start");
 }
 
 static void
 stop_server(void)
 {
-	int status;
-
-	kill(server, SIGTERM);
-	ck_assert_int_eq(waitpid(server, &status, 0), server);
-	server = 0;
+	ck_assert_int_ne(spawn_stop(&server, SIGTERM), -1);
 }
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/spreg-clock-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert(spawn_mkdtemp(dir, sizeof(dir), "spreg-clock"));
 	snprintf(data, sizeof(data), "%s/var", dir);
 	runs = 0;
 	set_clock(0);
@@ -123,15 +82,8 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	if (server > 0) {
-		kill(server, SIGKILL);
-		waitpid(server, NULL, 0);
-		server = 0;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	spawn_stop(&server, SIGKILL);
+	ck_assert(spawn_rmrf(dir));
 }
 
 /* Lines of server log n holding text. */
@@ -205,7 +157,7 @@ raw_put(const char *id, uint64_t request_id, uint32_t timeout_ms,
 	ck_assert_int_eq(nng_req0_open(&sock), 0);
 	ck_assert_int_eq(nng_setopt_ms(sock, NNG_OPT_RECVTIMEO,
 	    REPLY_BOUND_MS), 0);
-	ck_assert_int_eq(nng_dial(sock, url, NULL, 0), 0);
+	ck_assert_int_eq(nng_dial(sock, server.url, NULL, 0), 0);
 	size_t len = spreg__v1__request__get_packed_size(&env);
 	ck_assert_int_eq(nng_msg_alloc(&m, len), 0);
 	spreg__v1__request__pack(&env, nng_msg_body(m));
@@ -263,7 +215,7 @@ START_TEST(clocks_eleven_seconds_apart_calls_succeed)
 	for (size_t i = 0; i < 2; i++) {
 		spreg_client *c;
 		set_clock(offsets[i]);
-		ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+		ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 		spreg_client_set_timeout(c, 5000);
 		ck_assert_msg(get(c, "stripe") == SPREG_OK, "offset %lld: %s",
 		    offsets[i], spreg_client_error(c));
@@ -274,7 +226,7 @@ START_TEST(clocks_eleven_seconds_apart_calls_succeed)
 
 		snprintf(cmd, sizeof(cmd), "SPREG_SERVER='%s' "
 		    "SPREG_TOKEN_FILE='%s/admin.token' '%s/src/spreg' info "
-		    ">/dev/null", url, data, getenv("SPREG_BUILD"));
+		    ">/dev/null", server.url, data, getenv("SPREG_BUILD"));
 		int status = system(cmd);
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		    "offset %lld: spreg info exit %d", offsets[i],
@@ -296,7 +248,7 @@ START_TEST(stalled_write_past_its_timeout_is_not_applied)
 	start_server(1500);
 	ck_assert_int_eq(raw_put("too-late", 200, 300, &seq, time),
 	    SPREG_DEADLINE_EXCEEDED);
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 	ck_assert_int_eq(get(c, "too-late"), SPREG_NOT_FOUND);
 	spreg_client_close(c);
 	/* A timeout longer than the stall: applied. */
@@ -365,7 +317,7 @@ START_TEST(clock_step_back_times_never_decrease)
 	spreg_client *c;
 	Spreg__V1__ListChangesRequest in = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
 	Spreg__V1__ListChangesResponse *out;
-	ck_assert_int_eq(test_client_open(url, false, &c), SPREG_OK);
+	ck_assert_int_eq(test_client_open(server.url, false, &c), SPREG_OK);
 	in.limit = 1000;
 	ck_assert_int_eq(spreg_call(c, "ListChanges", &in.base,
 	    &spreg__v1__list_changes_response__descriptor,
