@@ -7,8 +7,6 @@
 #define NONE CATALOG_DAY_NONE
 #define REASON_MAX 1024
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 typedef struct ctx {
 	const assess_rules *r;
 	const catalog *cat;
@@ -712,20 +710,20 @@ judge(ctx *c, const char *country, arena *a, judged *j, err *e)
 		        what_if.verdict == ASSESS_DEROGATION)) {
 			if ((j->fallback = arena_strdup(a, what_if.label)) ==
 			    NULL) {
-				return OOM(e);
+				return err_oom(e, NULL);
 			}
 		}
 	}
 	j->verdict = b->verdict;
 	if ((j->reason = arena_strdup(a, b->reason)) == NULL ||
 	    (j->rule = arena_strdup(a, b->rule)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	j->reference = (char *) b->reference;
 	j->mechanism = (char *) b->mechanism;
 	if (b->ceased_on != NONE &&
 	    (j->ceased_on = day_string(a, b->ceased_on)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	if (assess_verdict_lawful(b->verdict) ||
 	    b->verdict == ASSESS_TIA_REQUIRED) {
@@ -733,7 +731,7 @@ judge(ctx *c, const char *country, arena *a, judged *j, err *e)
 		    (int64_t) b->ends_on - c->day <=
 		        (int64_t) c->q->horizon_days &&
 		    (j->lapses_on = day_string(a, b->ends_on)) == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 	}
 	return SPREG_OK;
@@ -749,12 +747,12 @@ unknown_location(ctx *c, arena *a, Spreg__V1__TransferAssessment ***rows_out,
 	    (sp->n_data_categories + 1) * sizeof(*rows));
 
 	if (rows == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < sp->n_data_categories; i++) {
 		Spreg__V1__TransferAssessment *t = arena_alloc(a, sizeof(*t));
 		if (t == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		spreg__v1__transfer_assessment__init(t);
 		t->subprocessor_id = sp->id;
@@ -787,7 +785,7 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 	if (!in_effect(sp, q->as_of)) {
 		*rows_out = arena_alloc(a, sizeof(**rows_out));
 		if (*rows_out == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		*n_out = 0;
 		return SPREG_OK;
@@ -801,7 +799,7 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 	place *places = arena_alloc(a, (sp->n_locations + 1) *
 	    sizeof(*places));
 	if (places == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	size_t nplaces = 0;
 	for (size_t i = 0; i < sp->n_locations; i++) {
@@ -823,7 +821,7 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 			p->cats = arena_alloc(a, (cap_cats + 1) *
 			    sizeof(*p->cats));
 			if (p->roles == NULL || p->cats == NULL) {
-				return OOM(e);
+				return err_oom(e, NULL);
 			}
 		}
 		place *p = &places[k];
@@ -850,7 +848,7 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 	Spreg__V1__TransferAssessment **rows = arena_alloc(a,
 	    (nrows + 1) * sizeof(*rows));
 	if (rows == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	size_t n = 0;
 	for (size_t k = 0; k < nplaces; k++) {
@@ -858,7 +856,7 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 		judged j;
 		char *roles = join(a, p->roles, p->nroles);
 		if (roles == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		if ((st = judge(&c, p->country, a, &j, e)) != SPREG_OK) {
 			return st;
@@ -868,7 +866,7 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 			Spreg__V1__TransferAssessment *t = arena_alloc(a,
 			    sizeof(*t));
 			if (t == NULL) {
-				return OOM(e);
+				return err_oom(e, NULL);
 			}
 			spreg__v1__transfer_assessment__init(t);
 			t->subprocessor_id = sp->id;

@@ -25,9 +25,6 @@ typedef struct load {
 	size_t cap;
 } load;
 
-#define OOM(l) err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: out of memory", \
-    (l)->path)
-
 static spreg_status
 parse_day(const load *l, const csvfile_row *row, size_t col,
     const char *name, int32_t *day, err *e)
@@ -130,10 +127,10 @@ regime_row(void *arg, const csvfile_row *row, err *e)
 	if ((g.id = pool_keep(&r->strings, f[0])) == NULL || (g.home = pool_keep(&r->strings, f[1])) ==
 	        NULL || (g.name = pool_keep(&r->strings, f[2])) == NULL ||
 	    (g.source = pool_keep(&r->strings, f[4])) == NULL) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	if (!pool_grow((void **) &r->regimes, &l->cap, r->nregimes, sizeof(g))) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	r->regimes[r->nregimes++] = g;
 	return SPREG_OK;
@@ -295,11 +292,11 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 	    (fd.decision_ref = pool_keep(&r->strings, f[5])) == NULL ||
 	    (fd.condition = pool_keep(&r->strings, f[8][0] ? f[8] : "none")) == NULL ||
 	    (fd.source = pool_keep(&r->strings, f[10])) == NULL) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	if (!pool_grow((void **) &r->findings, &l->cap, r->nfindings,
 	        sizeof(fd))) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	r->findings[r->nfindings++] = fd;
 	return SPREG_OK;
@@ -373,8 +370,7 @@ link_findings(assess_rules *r, const char *path, err *e)
 			    cur->regime, cur->country);
 		}
 		if ((cur->id = pool_keep(&r->strings, id)) == NULL) {
-			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			    "out of memory");
+			return err_oom(e, NULL);
 		}
 	}
 	return SPREG_OK;
@@ -441,7 +437,7 @@ assess_rules_load(const char *data_dir, const catalog *cat,
 	}
 	assess_rules *r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	snprintf(regimes_path, sizeof(regimes_path), "%s/regimes.csv",
 	    data_dir);

@@ -44,9 +44,6 @@ cmp_category(const void *a, const void *b)
 	    ((const catalog_category *) b)->key);
 }
 
-#define OOM(l) err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: out of memory", \
-    (l)->path)
-
 static spreg_status
 country_row(void *arg, const csvfile_row *row, err *e)
 {
@@ -62,12 +59,12 @@ country_row(void *arg, const csvfile_row *row, err *e)
 	}
 	if (!pool_grow((void **) &c->countries, &l->cap, c->ncountries,
 	        sizeof(*c->countries))) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	catalog_country *cc = &c->countries[c->ncountries];
 	if ((cc->code = pool_keep(&c->strings, code)) == NULL ||
 	    (cc->name = pool_keep(&c->strings, row->fields[1])) == NULL) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	c->ncountries++;
 	return SPREG_OK;
@@ -162,11 +159,11 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 	    (m.superseded_by = pool_keep(&c->strings, f[7])) == NULL ||
 	    (m.notes = pool_keep(&c->strings, f[10])) == NULL ||
 	    (m.source = pool_keep(&c->strings, f[11])) == NULL) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	if (!pool_grow((void **) &c->mechanisms, &l->cap, c->nmechanisms,
 	        sizeof(m))) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	c->mechanisms[c->nmechanisms++] = m;
 	return SPREG_OK;
@@ -206,11 +203,11 @@ category_row(void *arg, const csvfile_row *row, err *e)
 	    (cat.name = pool_keep(&c->strings, f[1])) == NULL ||
 	    (cat.parent = pool_keep(&c->strings, f[2])) == NULL ||
 	    (cat.special_note = pool_keep(&c->strings, f[3])) == NULL) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	if (!pool_grow((void **) &c->categories, &l->cap, c->ncategories,
 	        sizeof(cat))) {
-		return OOM(l);
+		return err_oom(e, l->path);
 	}
 	c->categories[c->ncategories++] = cat;
 	return SPREG_OK;
@@ -275,7 +272,7 @@ catalog_load(const char *data_dir, catalog **out, err *e)
 	catalog *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	if ((st = read_file(c, data_dir, "countries.csv", country_cols, 2,
 	         country_row, e)) != SPREG_OK ||

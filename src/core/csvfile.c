@@ -36,8 +36,7 @@ on_field(void *data, size_t len, void *p)
 		size_t cap = r->cap ? r->cap * 2 : 16;
 		char **f = realloc(r->fields, cap * sizeof(*f));
 		if (f == NULL) {
-			r->st = err_set(r->e, SPREG_RESOURCE_EXHAUSTED,
-			    "%s: out of memory", r->path);
+			r->st = err_oom(r->e, r->path);
 			return;
 		}
 		r->fields = f;
@@ -45,8 +44,7 @@ on_field(void *data, size_t len, void *p)
 	}
 	char *s = malloc(len + 1);
 	if (s == NULL) {
-		r->st = err_set(r->e, SPREG_RESOURCE_EXHAUSTED,
-		    "%s: out of memory", r->path);
+		r->st = err_oom(r->e, r->path);
 		return;
 	}
 	memcpy(s, data, len);

@@ -14,3 +14,13 @@ err_set(err *e, spreg_status code, const char *fmt, ...)
 	}
 	return code;
 }
+
+spreg_status
+err_oom(err *e, const char *where)
+{
+	if (where != NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: out of memory",
+		    where);
+	}
+	return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+}

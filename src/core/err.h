@@ -20,4 +20,11 @@ typedef struct err {
 spreg_status err_set(err *e, spreg_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The one allocation-failure idiom: sets e to "out of memory" (or
+ * "where: out of memory" when where is not NULL) and returns
+ * SPREG_RESOURCE_EXHAUSTED.
+ */
+spreg_status err_oom(err *e, const char *where);
+
 #endif

@@ -688,12 +688,6 @@ bad_value(err *e, const pathbuf *path, const char *fmt, ...)
 	return err_set(e, SPREG_INVALID_ARGUMENT, "%s: %s", path->text, detail);
 }
 
-static spreg_status
-out_of_memory(err *e)
-{
-	return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
-}
-
 static const char *
 json_type_name(const json_t *value)
 {
@@ -773,7 +767,7 @@ string_from_json(const json_t *value, pathbuf *path, err *e,
 	}
 	char *copy = malloc(len + 1);
 	if (copy == NULL) {
-		return out_of_memory(e);
+		return err_oom(e, NULL);
 	}
 	memcpy(copy, text, len + 1);
 	*text_out = copy;
@@ -794,7 +788,7 @@ bytes_from_json(const json_t *value, pathbuf *path, err *e,
 	bool oom;
 	if (!base64_decode(json_string_value(value), len, bytes_out, &oom)) {
 		if (oom) {
-			return out_of_memory(e);
+			return err_oom(e, NULL);
 		}
 		return bad_value(e, path, "invalid base64");
 	}
@@ -1057,7 +1051,7 @@ repeated_from_json(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd,
 	size_t size = element_size(fd->type);
 	char *elements = calloc(count, size);
 	if (elements == NULL) {
-		return out_of_memory(e);
+		return err_oom(e, NULL);
 	}
 	/*
 	 * The array joins the message now with a count of zero; the count
@@ -1139,7 +1133,7 @@ build_message(const json_t *json, const ProtobufCMessageDescriptor *desc,
 	}
 	ProtobufCMessage *msg = malloc(desc->sizeof_message);
 	if (msg == NULL) {
-		return out_of_memory(e);
+		return err_oom(e, NULL);
 	}
 	protobuf_c_message_init(desc, msg);
 
@@ -1422,7 +1416,7 @@ scalar_to_json(yaml_reader *r, const yaml_event_t *ev, json_t **out)
 		node = json_stringn(value, len);
 	}
 	if (node == NULL) {
-		return out_of_memory(r->e);
+		return err_oom(r->e, NULL);
 	}
 	*out = node;
 	return SPREG_OK;
@@ -1446,7 +1440,7 @@ yaml_attach(yaml_reader *r, json_t *value)
 		free(top->key);
 		top->key = NULL;
 	}
-	return rc == 0 ? SPREG_OK : out_of_memory(r->e);
+	return rc == 0 ? SPREG_OK : err_oom(r->e, NULL);
 }
 
 /* True when the next node of the open mapping is a key. */
@@ -1476,7 +1470,7 @@ yaml_on_scalar(yaml_reader *r, const yaml_event_t *ev)
 		}
 		top->key = malloc(len + 1);
 		if (top->key == NULL) {
-			return out_of_memory(r->e);
+			return err_oom(r->e, NULL);
 		}
 		memcpy(top->key, key, len + 1);
 		top->key_len = len;
@@ -1516,7 +1510,7 @@ yaml_on_start(yaml_reader *r, const yaml_event_t *ev, bool mapping)
 	}
 	json_t *node = mapping ? json_object() : json_array();
 	if (node == NULL) {
-		return out_of_memory(r->e);
+		return err_oom(r->e, NULL);
 	}
 	/* Attached at once, so freeing the root frees every open container. */
 	spreg_status st = yaml_attach(r, node);
@@ -1556,7 +1550,7 @@ yaml_syntax_error(yaml_reader *r, const yaml_parser_t *parser,
 
 	switch (parser->error) {
 	case YAML_MEMORY_ERROR:
-		return out_of_memory(r->e);
+		return err_oom(r->e, NULL);
 	case YAML_READER_ERROR: {
 		size_t line;
 		size_t column;
@@ -1623,7 +1617,7 @@ parse_yaml(const char *text, size_t len, json_t **out, err *e)
 	spreg_status st = SPREG_OK;
 
 	if (!yaml_parser_initialize(&parser)) {
-		return out_of_memory(e);
+		return err_oom(e, NULL);
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *) text, len);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);

@@ -179,7 +179,7 @@ project_day(db_txn *t, Spreg__V1__Subprocessor *sp,
 	}
 	Spreg__V1__Subprocessor *copy = arena_alloc(a, sizeof(*copy));
 	if (copy == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	*copy = *sp;
 	copy->status = SP_STATUS_ACTIVE;	/* in effect that day */
@@ -236,7 +236,7 @@ db_sp_list_as_of(db_txn *t, const db_sp_filter *f, const db_as_of *at,
 	Spreg__V1__Subprocessor **items = arena_alloc(a,
 	    (limit ? limit : 1) * sizeof(*items));
 	if (items == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	if (!at->moment &&
 	    (st = db_announcement_list(t, false, a, &ans, &nans, e)) !=

@@ -56,7 +56,7 @@ log_change(db_txn *t, const Spreg__V1__Customer *c,
 	Spreg__V1__Change *ch = arena_alloc(a, sizeof(*ch));
 
 	if (ch == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	spreg__v1__change__init(ch);
 	time_format(who->now_ms, now);
@@ -69,7 +69,7 @@ log_change(db_txn *t, const Spreg__V1__Customer *c,
 	ch->new_revision = kind == CHANGE_CUSTOMER_DELETED ? 0 : c->revision;
 	ch->request_id = who->request_id;
 	if (ch->time == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	*change_out = ch;
 	return db_change_append(t, ch, a, e);
@@ -104,7 +104,7 @@ db_customer_put(db_txn *t, Spreg__V1__Customer *c, uint64_t expected_revision,
 	c->updated_at = arena_strdup(a, now);
 	c->updated_by = (char *) who->name;
 	if (c->updated_at == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	if ((old != NULL && (st = index_services(t, old, false, e)) !=
 	        SPREG_OK) ||
@@ -153,7 +153,7 @@ db_customer_list(db_txn *t, const char *after_id, size_t limit, arena *a,
 	Spreg__V1__Customer **items = arena_alloc(a,
 	    (limit ? limit : 1) * sizeof(*items));
 	if (items == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_CUSTOMERS), &cur)) !=
 	    0) {
@@ -217,7 +217,7 @@ ids_of_services(db_txn *t, char *const *services, size_t nservices,
 	int rc;
 
 	if (ids == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	if ((rc = mdb_cursor_open(t->txn,
 	         db_dbi(t->d, DB_IDX_CUSTOMER_SERVICE), &cur)) != 0) {
@@ -235,9 +235,7 @@ ids_of_services(db_txn *t, char *const *services, size_t nservices,
 				    2 * cap * sizeof(*more));
 				if (more == NULL) {
 					mdb_cursor_close(cur);
-					return err_set(e,
-					    SPREG_RESOURCE_EXHAUSTED,
-					    "out of memory");
+					return err_oom(e, NULL);
 				}
 				memcpy(more, ids, n * sizeof(*ids));
 				ids = more;
@@ -245,8 +243,7 @@ ids_of_services(db_txn *t, char *const *services, size_t nservices,
 			}
 			if ((ids[n] = arena_alloc(a, v.mv_size + 1)) == NULL) {
 				mdb_cursor_close(cur);
-				return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-				    "out of memory");
+				return err_oom(e, NULL);
 			}
 			memcpy(ids[n], v.mv_data, v.mv_size);
 			ids[n][v.mv_size] = '\0';
@@ -287,7 +284,7 @@ db_customers_of_services(db_txn *t, char *const *services, size_t nservices,
 	Spreg__V1__Customer **items = arena_alloc(a,
 	    (n ? n : 1) * sizeof(*items));
 	if (items == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if ((st = db_customer_get(t, ids[i], a, &items[i], e)) !=
@@ -320,8 +317,7 @@ db_customers_concerned(db_txn *t, const Spreg__V1__Change *c, arena *a,
 		if (!seen) {
 			char **more = arena_alloc(a, (n + 1) * sizeof(*more));
 			if (more == NULL) {
-				return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-				    "out of memory");
+				return err_oom(e, NULL);
 			}
 			if (n > 0) {
 				memcpy(more, ids, n * sizeof(*ids));

@@ -570,7 +570,7 @@ db_open(const db_options *o, db **out, err *e)
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->dir = strdup(o->dir)) == NULL) {
 		free(d);
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	d->lock_fd = -1;
 	pthread_mutex_init(&d->list_mu, NULL);

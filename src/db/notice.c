@@ -5,8 +5,6 @@
 #include "db/record.h"
 #include "db/value.h"
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 static spreg_status
 put_announcement(db_txn *t, const Spreg__V1__Announcement *an, err *e)
 {
@@ -57,7 +55,7 @@ db_announcement_list(db_txn *t, bool include_applied, arena *a,
 	    (stat.ms_entries + 1) * sizeof(*items));
 	if (items == NULL) {
 		mdb_cursor_close(cur);
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -174,13 +172,13 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 		    sizeof(*proposed));
 		Spreg__V1__Change *created;
 		if (proposed == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		*proposed = *in->sp;
 		proposed->status = SP_STATUS_PROPOSED;
 		proposed->effective_from = arena_strdup(a, day);
 		if (proposed->effective_from == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		if ((st = db_sp_put(t, proposed, 0, true, who, a, &created,
 		         e)) != SPREG_OK) {
@@ -191,7 +189,7 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
 	Spreg__V1__Announcement *an = arena_alloc(a, sizeof(*an));
 	if (c == NULL || an == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__change__init(c);
 	c->time = arena_strdup(a, now);
@@ -209,7 +207,7 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 	size_t max = in->sp->n_services + (old ? old->n_services : 0);
 	c->services = arena_alloc(a, (max ? max : 1) * sizeof(char *));
 	if (c->time == NULL || c->effective_at == NULL || c->services == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		const Spreg__V1__Subprocessor *r = pass ? old : in->sp;
@@ -358,11 +356,11 @@ db_announcement_withdraw(db_txn *t, uint64_t seq, const char *reason,
 	time_format(who->now_ms, now);
 	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
 	if (c == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__change__init(c);
 	if ((c->time = arena_strdup(a, now)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	c->actor = (char *) who->name;
 	c->token = (char *) (who->token ? who->token : "");
@@ -454,7 +452,7 @@ db_objection_put(db_txn *t, const char *customer_id, uint64_t change_seq,
 	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
 	Spreg__V1__Objection *o = arena_alloc(a, sizeof(*o));
 	if (c == NULL || o == NULL || (c->time = arena_strdup(a, now)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	char *time = c->time;
 	spreg__v1__change__init(c);
@@ -502,7 +500,7 @@ append_objection(db_txn *t, const MDB_val *k, const MDB_val *v, arena *a,
 		Spreg__V1__Objection **more = arena_alloc(a,
 		    ncap * sizeof(*more));
 		if (more == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		if (*n > 0) {
 			memcpy(more, *items, *n * sizeof(*more));
@@ -570,7 +568,7 @@ db_objection_list(db_txn *t, uint64_t change_seq, const char *customer_id,
 		return st;
 	}
 	if (items == NULL && (items = arena_alloc(a, sizeof(*items))) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	*out = items;
 	*n_out = n;

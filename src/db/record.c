@@ -185,7 +185,7 @@ record_digest(db_txn *t, const char *id, uint64_t rev, arena *a,
 	/* Of the record's bytes, not of the checksummed value: digests in
 	 * the log predate the checksums. */
 	if ((out->data = arena_alloc(a, DB_DIGEST_LEN)) == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	blake2b(NULL, v.mv_data, v.mv_size, out->data);
 	out->len = DB_DIGEST_LEN;
@@ -202,7 +202,7 @@ union_services(const Spreg__V1__Subprocessor *old,
 
 	c->services = arena_alloc(a, (max ? max : 1) * sizeof(char *));
 	if (c->services == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		const Spreg__V1__Subprocessor *r = pass ? old : sp;
@@ -332,8 +332,7 @@ settle(Spreg__V1__Subprocessor *sp, const Spreg__V1__Subprocessor *old,
 		} else {
 			date_format(today, buf);
 			if ((sp->effective_from = arena_strdup(a, buf)) == NULL) {
-				return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-				    "out of memory");
+				return err_oom(e, NULL);
 			}
 		}
 	}
@@ -347,8 +346,7 @@ settle(Spreg__V1__Subprocessor *sp, const Spreg__V1__Subprocessor *old,
 	if (sp->status == SP_STATUS_RETIRED && !ends) {
 		date_format(today, buf);
 		if ((sp->effective_until = arena_strdup(a, buf)) == NULL) {
-			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			    "out of memory");
+			return err_oom(e, NULL);
 		}
 		until = today;
 		ends = true;
@@ -381,7 +379,7 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	sp->updated_at = arena_strdup(a, now);
 	sp->updated_by = arena_strdup(a, who->name);
 	if (sp->updated_at == NULL || sp->updated_by == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	if (old != NULL && (st = index_sp(t, old, false, e)) != SPREG_OK) {
 		return st;
@@ -403,7 +401,7 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	}
 	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
 	if (c == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	spreg__v1__change__init(c);
 	c->time = sp->updated_at;
@@ -583,7 +581,7 @@ db_sp_retire(db_txn *t, const char *id, uint64_t expected_revision,
 	}
 	if ((sp = arena_alloc(a, sizeof(*sp))) == NULL ||
 	    (effective_until = arena_strdup(a, effective_until)) == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	*sp = *old;
 	sp->status = SP_STATUS_RETIRED;
@@ -656,8 +654,7 @@ db_apply_dates(db_txn *t, int32_t today, const db_actor *who, arena *a,
 		}
 		Spreg__V1__Change tmpl = SPREG__V1__CHANGE__INIT;
 		if ((sp = arena_alloc(a, sizeof(*sp))) == NULL) {
-			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			    "out of memory");
+			return err_oom(e, NULL);
 		}
 		*sp = *old;
 		if (step == DUE_ACTIVE && old->status == SP_STATUS_PROPOSED &&
@@ -1208,7 +1205,7 @@ chain_hash(const unsigned char prev[DB_DIGEST_LEN], Spreg__V1__Change *c,
 	uint8_t *buf = malloc(n + 1);
 	if (buf == NULL) {
 		c->hash = saved;
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	spreg__v1__change__pack(c, buf);
 	c->hash = saved;
@@ -1230,7 +1227,7 @@ db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
 	}
 	c->seq = last + 1;
 	if ((c->hash.data = arena_alloc(a, DB_DIGEST_LEN)) == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	c->hash.len = DB_DIGEST_LEN;
 	if ((st = chain_hash(prev, c, c->hash.data, e)) != SPREG_OK) {
@@ -1376,7 +1373,7 @@ db_request_find(db_txn *t, uint64_t request_id,
 	size_t len = v.mv_size - 8 - DB_DIGEST_LEN;
 	void *copy = arena_alloc(a, len + 1);
 	if (copy == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	memcpy(copy, (unsigned char *) v.mv_data + 8 + DB_DIGEST_LEN, len);
 	*reply_out = copy;
@@ -1464,7 +1461,7 @@ db_request_save(db_txn *t, uint64_t request_id,
 	db_be64_put(kbuf, request_id);
 	unsigned char *rec = malloc(8 + DB_DIGEST_LEN + len + 1);
 	if (rec == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	db_be64_put(rec, (uint64_t) now_ms);
 	memcpy(rec + 8, digest, DB_DIGEST_LEN);
@@ -1526,7 +1523,7 @@ db_category_list(db_txn *t, arena *a, Spreg__V1__DataCategory ***out,
 	    (stat.ms_entries + 1) * sizeof(*items));
 	if (items == NULL) {
 		mdb_cursor_close(cur);
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	     rc == 0 && n < stat.ms_entries;

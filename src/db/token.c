@@ -71,8 +71,7 @@ db_token_list(db_txn *t, arena *a, Spreg__V1__Token ***out, size_t *n_out,
 			Spreg__V1__Token **grown = arena_alloc(a,
 			    ncap * sizeof(*grown));
 			if (grown == NULL) {
-				st = err_set(e, SPREG_RESOURCE_EXHAUSTED,
-				    "out of memory");
+				st = err_oom(e, NULL);
 				break;
 			}
 			if (n > 0) {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "net/nngerr.h"
 #include "net/pub.h"
 
 #define URL_MAX 512
@@ -56,27 +57,6 @@ struct net_pub {
 	pthread_t thread;
 	bool thread_started;
 };
-
-static spreg_status
-err_from_nng(err *e, int rv, const char *what)
-{
-	spreg_status st;
-
-	switch (rv) {
-	case NNG_ENOMEM:
-		st = SPREG_RESOURCE_EXHAUSTED;
-		break;
-	case NNG_EADDRINUSE:
-	case NNG_EADDRINVAL:
-	case NNG_EINVAL:
-	case NNG_ENOTSUP:
-		st = SPREG_INVALID_ARGUMENT;
-		break;
-	default:
-		st = SPREG_UNAVAILABLE;
-	}
-	return err_set(e, st, "%s: %s", what, nng_strerror(rv));
-}
 
 static int64_t
 mono_ms(void)
@@ -360,7 +340,7 @@ listen_all(net_pub *p, const char *const *urls, size_t n,
 {
 	p->urls = calloc(n ? n : 1, sizeof(*p->urls));
 	if (p->urls == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
 		spreg_status st = net_listen(p->sock, urls[i], tls, p->urls[i],
@@ -388,7 +368,7 @@ net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
 	}
 	net_pub *p = calloc(1, sizeof(*p));
 	if (p == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	p->rpc = rpc;
 	p->epoch = rpc_server_epoch(rpc);
@@ -402,13 +382,13 @@ net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
 	pthread_cond_init(&p->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	if ((rv = nng_pub0_open(&p->sock)) != 0) {
-		st = err_from_nng(e, rv, "pub socket");
+		st = net_err_from_nng(e, rv, "pub socket");
 		goto fail;
 	}
 	p->sock_open = true;
 	if ((rv = nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, SENDBUF)) !=
 	    0) {
-		st = err_from_nng(e, rv, "pub send buffer");
+		st = net_err_from_nng(e, rv, "pub send buffer");
 		goto fail;
 	}
 	if ((st = listen_all(p, urls, n, tls, e)) != SPREG_OK) {

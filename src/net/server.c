@@ -50,6 +50,7 @@
 
 #include "core/date.h"
 #include "core/log.h"
+#include "net/nngerr.h"
 #include "net/conns.h"
 #include "net/server.h"
 #include "net/tls.h"
@@ -113,27 +114,6 @@ struct net_server {
 	db_session *writer_session;
 	rpc_server *rpc;
 };
-
-static spreg_status
-err_from_nng(err *e, int rv, const char *what)
-{
-	spreg_status st;
-
-	switch (rv) {
-	case NNG_ENOMEM:
-		st = SPREG_RESOURCE_EXHAUSTED;
-		break;
-	case NNG_EADDRINUSE:
-	case NNG_EADDRINVAL:
-	case NNG_EINVAL:
-	case NNG_ENOTSUP:
-		st = SPREG_INVALID_ARGUMENT;
-		break;
-	default:
-		st = SPREG_UNAVAILABLE;
-	}
-	return err_set(e, st, "%s: %s", what, nng_strerror(rv));
-}
 
 /* The CLOCK_REALTIME moment ms from now, for pthread_cond_timedwait. */
 static struct timespec
@@ -514,7 +494,7 @@ listen_all(net_server *s, const net_options *o, err *e)
 {
 	s->urls = calloc(o->nlisten ? o->nlisten : 1, sizeof(*s->urls));
 	if (s->urls == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < o->nlisten; i++) {
 		spreg_status st = net_listen(s->sock, o->listen[i], o->tls,
@@ -559,7 +539,7 @@ net_server_start(rpc_server *rpc, const net_options *opts, net_server **out,
 	net_options_defaults(&o);
 	net_server *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
@@ -573,12 +553,12 @@ net_server_start(rpc_server *rpc, const net_options *opts, net_server **out,
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->cv);
 		free(s);
-		return err_from_nng(e, rv, "rep socket");
+		return net_err_from_nng(e, rv, "rep socket");
 	}
 	/* Refuse oversize messages in nng, before any decoding. */
 	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
 	         o.recv_max)) != 0) {
-		st = err_from_nng(e, rv, "recv max size");
+		st = net_err_from_nng(e, rv, "recv max size");
 		goto fail;
 	}
 	if ((st = db_session_create(rpc_server_db(rpc), &s->writer_session)) !=
@@ -592,11 +572,11 @@ net_server_start(rpc_server *rpc, const net_options *opts, net_server **out,
 	         s)) != 0 ||
 	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST,
 	         on_pipe_remove, s)) != 0) {
-		st = err_from_nng(e, rv, "pipe notifications");
+		st = net_err_from_nng(e, rv, "pipe notifications");
 		goto fail;
 	}
 	if ((s->workers = calloc(s->nworkers, sizeof(*s->workers))) == NULL) {
-		st = err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		st = err_oom(e, NULL);
 		goto fail;
 	}
 	for (size_t i = 0; i < s->nworkers; i++) {
@@ -604,7 +584,7 @@ net_server_start(rpc_server *rpc, const net_options *opts, net_server **out,
 		w->srv = s;
 		if ((rv = nng_ctx_open(&w->ctx, s->sock)) != 0 ||
 		    (rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0) {
-			st = err_from_nng(e, rv, "worker");
+			st = net_err_from_nng(e, rv, "worker");
 			goto fail;
 		}
 		if ((st = rpc_worker_create(rpc, &w->rpc)) != SPREG_OK) {

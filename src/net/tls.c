@@ -6,31 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/nngerr.h"
 #include "net/tls.h"
 
 #define PEM_MAX ((long) 1 << 20)
-
-static spreg_status
-err_from_nng(err *e, int rv, const char *what)
-{
-	spreg_status st;
-
-	switch (rv) {
-	case NNG_ENOMEM:
-		st = SPREG_RESOURCE_EXHAUSTED;
-		break;
-	case NNG_EADDRINUSE:
-	case NNG_EADDRINVAL:
-	case NNG_EINVAL:
-	case NNG_ENOTSUP:
-	case NNG_ECRYPTO:
-		st = SPREG_INVALID_ARGUMENT;
-		break;
-	default:
-		st = SPREG_UNAVAILABLE;
-	}
-	return err_set(e, st, "%s: %s", what, nng_strerror(rv));
-}
 
 /* The whole of a PEM file as a string; caller frees *out. */
 static spreg_status
@@ -53,7 +32,7 @@ read_pem(const char *option, const char *path, char **out, err *e)
 	}
 	if ((buf = malloc((size_t) len + 1)) == NULL) {
 		fclose(f);
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	if (fread(buf, 1, (size_t) len, f) != (size_t) len) {
 		free(buf);
@@ -81,7 +60,7 @@ server_config(const net_tls_options *o, nng_tls_config **out, err *e)
 		goto out;
 	}
 	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
-		st = err_from_nng(e, rv, "TLS configuration");
+		st = net_err_from_nng(e, rv, "TLS configuration");
 		goto out;
 	}
 	if ((rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0) {
@@ -98,12 +77,12 @@ server_config(const net_tls_options *o, nng_tls_config **out, err *e)
 		}
 		if ((rv = nng_tls_config_auth_mode(cfg,
 		         NNG_TLS_AUTH_MODE_REQUIRED)) != 0) {
-			st = err_from_nng(e, rv, "TLS client authentication");
+			st = net_err_from_nng(e, rv, "TLS client authentication");
 			goto out;
 		}
 	} else if ((rv = nng_tls_config_auth_mode(cfg,
 	                NNG_TLS_AUTH_MODE_NONE)) != 0) {
-		st = err_from_nng(e, rv, "TLS client authentication");
+		st = net_err_from_nng(e, rv, "TLS client authentication");
 		goto out;
 	}
 	*out = cfg;
@@ -134,7 +113,7 @@ net_listen(nng_socket sock, const char *url, const net_tls_options *tls,
 
 	if (!net_tls_url(url)) {
 		if ((rv = nng_listen(sock, url, &l, 0)) != 0) {
-			return err_from_nng(e, rv, url);
+			return net_err_from_nng(e, rv, url);
 		}
 	} else {
 		if (tls == NULL || tls->cert_file == NULL ||
@@ -149,13 +128,13 @@ net_listen(nng_socket sock, const char *url, const net_tls_options *tls,
 		/* nng_listen takes no configuration: create, set, start. */
 		if ((rv = nng_listener_create(&l, sock, url)) != 0) {
 			nng_tls_config_free(cfg);
-			return err_from_nng(e, rv, url);
+			return net_err_from_nng(e, rv, url);
 		}
 		rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, cfg);
 		nng_tls_config_free(cfg);	/* the listener holds it */
 		if (rv != 0 || (rv = nng_listener_start(l, 0)) != 0) {
 			nng_listener_close(l);
-			return err_from_nng(e, rv, url);
+			return net_err_from_nng(e, rv, url);
 		}
 	}
 	snprintf(url_out, len, "%s", url);

@@ -12,8 +12,6 @@
 
 #define HORIZON_MAX 3650
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 static spreg_status
 rules_of(rpc_call *call, const assess_rules **r, err *e)
 {
@@ -122,7 +120,7 @@ check_request(rpc_call *call, const assess_rules *r,
 	rq->suppose = arena_alloc(call->arena,
 	    (rq->nsuppose + 1) * sizeof(*rq->suppose));
 	if (rq->suppose == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < rq->nsuppose; i++) {
 		const Spreg__V1__Supposition *s = in->suppose_invalid[i];
@@ -171,7 +169,7 @@ counts_out(arena *a, const uint64_t counts[ASSESS_NVERDICTS],
 	size_t n = 0;
 
 	if (list == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (int v = 1; v < ASSESS_NVERDICTS; v++) {
 		if (counts[v] == 0) {
@@ -179,7 +177,7 @@ counts_out(arena *a, const uint64_t counts[ASSESS_NVERDICTS],
 		}
 		Spreg__V1__VerdictCount *c = arena_alloc(a, sizeof(*c));
 		if (c == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		spreg__v1__verdict_count__init(c);
 		c->verdict = (Spreg__V1__Verdict) v;
@@ -228,7 +226,7 @@ add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
 		Spreg__V1__TransferAssessment **list = arena_alloc(call->arena,
 		    cap * sizeof(*list));
 		if (list == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		if (out->n_assessments > 0) {
 			memcpy(list, out->assessments, out->n_assessments *
@@ -244,7 +242,7 @@ add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
 	}
 	Spreg__V1__VendorSummary *vs = arena_alloc(call->arena, sizeof(*vs));
 	if (vs == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__vendor_summary__init(vs);
 	vs->subprocessor_id = sp->id;
@@ -335,7 +333,7 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 			    rpc_server_secret(call->srv), query,
 			    sps[nsps - 1]->id, call->arena);
 			if (out->next_page_token == NULL) {
-				return OOM(e);
+				return err_oom(e, NULL);
 			}
 		}
 	}
@@ -345,7 +343,7 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 	out->vendors = arena_alloc(call->arena, (nsps + 1) *
 	    sizeof(*out->vendors));
 	if (out->vendors == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < nsps; i++) {
 		if ((st = add_vendor(call, r, &q, sps[i], &pg, e)) !=
@@ -358,7 +356,7 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 		return st;
 	}
 	if ((out->as_of = arena_strdup(call->arena, rq.as_of_text)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	out->regime = (char *) rq.regime;
 	out->rules_version = (char *) assess_rules_version(r);
@@ -416,7 +414,7 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 	    catalog_mechanism_count(cat) + 1;
 	out->rules = arena_alloc(call->arena, cap * sizeof(*out->rules));
 	if (out->rules == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	/* Each regime's own area first, then findings, then mechanisms. */
 	for (size_t i = 0; i < assess_regime_count(r); i++) {
@@ -428,11 +426,11 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 		Spreg__V1__Rule *ru = arena_alloc(call->arena, sizeof(*ru));
 		snprintf(id, sizeof(id), "regime:%s", g->id);
 		if (ru == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		spreg__v1__rule__init(ru);
 		if ((ru->id = arena_strdup(call->arena, id)) == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		ru->regime = (char *) g->id;
 		ru->kind = (char *) "regime";
@@ -448,7 +446,7 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 		}
 		Spreg__V1__Rule *ru = arena_alloc(call->arena, sizeof(*ru));
 		if (ru == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		spreg__v1__rule__init(ru);
 		ru->id = (char *) f->id;
@@ -459,7 +457,7 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 		         f->valid_from)) == NULL ||
 		    (ru->valid_until = day_or_empty(call->arena,
 		         f->valid_until)) == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		ru->condition = (char *) f->condition;
 		ru->reference = (char *) f->decision_ref;
@@ -474,7 +472,7 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 		}
 		Spreg__V1__Rule *ru = arena_alloc(call->arena, sizeof(*ru));
 		if (ru == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		spreg__v1__rule__init(ru);
 		snprintf(id, sizeof(id), "mechanism:%s", m->id);
@@ -494,7 +492,7 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 		         m->valid_from)) == NULL ||
 		    (ru->valid_until = day_or_empty(call->arena,
 		         m->valid_until)) == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		ru->regime = (char *) m->regime;
 		ru->kind = (char *) kind_name(m->kind);

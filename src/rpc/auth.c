@@ -26,8 +26,6 @@
 #define BEARER_MAX (PREFIX_LEN + ID_LEN + 1 + \
     sodium_base64_ENCODED_LEN(SECRET_BYTES, SECRET_VARIANT))
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 static const char *const role_names[] = {
 	[SPREG__V1__ROLE__ROLE_UNSPECIFIED] = "none",
 	[SPREG__V1__ROLE__READER] = "reader",
@@ -175,7 +173,7 @@ token_mint(Spreg__V1__Token *tok, arena *a, char **bearer_out, err *e)
 	uint8_t *hash = arena_alloc(a, HASH_BYTES);
 
 	if (id == NULL || bearer == NULL || salt == NULL || hash == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	randombytes_buf(idb, sizeof(idb));
 	randombytes_buf(secretb, sizeof(secretb));
@@ -286,7 +284,7 @@ create_token(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	Spreg__V1__Token *tok = arena_alloc(call->arena, sizeof(*tok));
 	if (tok == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__token__init(tok);
 	time_format(call->now_ms, now);
@@ -296,14 +294,14 @@ create_token(rpc_call *call, const ProtobufCMessage *in_,
 	tok->created_at = arena_strdup(call->arena, now);
 	tok->created_by = (char *) call->token;
 	if (tok->created_at == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	if ((st = token_mint(tok, call->arena, &out->secret, e)) != SPREG_OK ||
 	    (st = db_token_put(call->txn, tok, e)) != SPREG_OK) {
 		return st;
 	}
 	if ((out->token = token_public(tok, call->arena)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	return SPREG_OK;
 }
@@ -333,7 +331,7 @@ list_tokens(rpc_call *call, const ProtobufCMessage *in_,
 	out->tokens = arena_alloc(call->arena, (nall + 1) *
 	    sizeof(*out->tokens));
 	if (out->tokens == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < nall; i++) {
 		if (all[i]->revoked_at[0] != '\0' && !in->include_revoked) {
@@ -341,7 +339,7 @@ list_tokens(rpc_call *call, const ProtobufCMessage *in_,
 		}
 		if ((out->tokens[out->n_tokens++] = token_public(all[i],
 		         call->arena)) == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 	}
 	qsort(out->tokens, out->n_tokens, sizeof(*out->tokens), by_name);
@@ -390,13 +388,13 @@ revoke_token(rpc_call *call, const ProtobufCMessage *in_,
 	tok->revoked_at = arena_strdup(call->arena, now);
 	tok->revoked_by = (char *) call->token;
 	if (tok->revoked_at == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	if ((st = db_token_put(call->txn, tok, e)) != SPREG_OK) {
 		return st;
 	}
 	if ((out->token = token_public(tok, call->arena)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	return SPREG_OK;
 }
@@ -411,12 +409,12 @@ who_am_i(rpc_call *call, const ProtobufCMessage *in_,
 	out->insecure_local = rpc_server_insecure_local(call->srv);
 	if (call->token_record != NULL) {
 		out->token = token_public(call->token_record, call->arena);
-		return out->token != NULL ? SPREG_OK : OOM(e);
+		return out->token != NULL ? SPREG_OK : err_oom(e, NULL);
 	}
 	/* No token: an --insecure-local caller. */
 	if ((out->token = arena_alloc(call->arena, sizeof(*out->token))) ==
 	    NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__token__init(out->token);
 	out->token->name = (char *) call->token;
@@ -547,7 +545,7 @@ rpc_auth_bootstrap(rpc_server *srv, const char *path, bool *created, err *e)
 	}
 	Spreg__V1__Token *tok = arena_alloc(&a, sizeof(*tok));
 	if (tok == NULL) {
-		st = OOM(e);
+		st = err_oom(e, NULL);
 		goto out;
 	}
 	spreg__v1__token__init(tok);

@@ -24,8 +24,6 @@
 
 #define QUERY_MAX 1024
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 /* What every page of one export shares: its scope and its state. */
 typedef struct scope {
 	const char *regime;	/* transfers only */
@@ -186,7 +184,7 @@ next_cursor(rpc_call *call, const scope *sc, const char *last_id,
 	    sc->as_of_text, last_id);
 	*out = rpc_token_make(rpc_server_secret(call->srv), sc->query,
 	    payload, call->arena);
-	return *out != NULL ? SPREG_OK : OOM(e);
+	return *out != NULL ? SPREG_OK : err_oom(e, NULL);
 }
 
 static spreg_status
@@ -198,12 +196,12 @@ metadata(rpc_call *call, const scope *sc, const char *customer,
 	const assess_rules *r = rpc_server_rules(call->srv);
 
 	if (m == NULL || now == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__export_metadata__init(m);
 	time_format(call->now_ms, now);
 	if ((m->as_of = arena_strdup(call->arena, sc->as_of_text)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	m->at_seq = sc->at_seq;
 	m->head_hash = sc->head_hash;
@@ -363,7 +361,7 @@ add_transfers(rpc_call *call, const assess_rules *r, const assess_query *q,
 		Spreg__V1__TransferRecord **list = arena_alloc(call->arena,
 		    grown * sizeof(*list));
 		if (list == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		if (out->n_records > 0) {
 			memcpy(list, out->records, out->n_records * sizeof(*list));
@@ -375,7 +373,7 @@ add_transfers(rpc_call *call, const assess_rules *r, const assess_query *q,
 	Spreg__V1__TransferRecord *recs = arena_alloc(call->arena,
 	    n * sizeof(*recs));
 	if (services == NULL || recs == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const Spreg__V1__TransferAssessment *a = rows[i];
@@ -429,7 +427,7 @@ export_transfers(rpc_call *call, const ProtobufCMessage *in_,
 
 	scope *sc = arena_alloc(call->arena, sizeof(*sc));
 	if (sc == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	memset(sc, 0, sizeof(*sc));
 	if (r == NULL) {
@@ -495,7 +493,7 @@ public_of(rpc_call *call, const scope *sc, Spreg__V1__Subprocessor *sp,
 		ncats += sp->locations[i]->n_data_categories;
 	}
 	if (p == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__public_subprocessor__init(p);
 	p->subprocessor_id = sp->id;
@@ -520,7 +518,7 @@ public_of(rpc_call *call, const scope *sc, Spreg__V1__Subprocessor *sp,
 	if (p->countries == NULL || p->country_names == NULL ||
 	    p->data_categories == NULL || p->data_category_names == NULL ||
 	    p->mechanisms == NULL || p->safeguards == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < sp->n_locations; i++) {
 		add_unique(p->countries, &p->n_countries,
@@ -593,7 +591,7 @@ export_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 
 	scope *sc = arena_alloc(call->arena, sizeof(*sc));
 	if (sc == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	memset(sc, 0, sizeof(*sc));
 	make_query(sc, "export-subprocessors", in->filter, "", in->customer,
@@ -610,7 +608,7 @@ export_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 	out->subprocessors = arena_alloc(call->arena, (nsps + 1) *
 	    sizeof(*out->subprocessors));
 	if (out->subprocessors == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < nsps; i++) {
 		if ((st = public_of(call, sc, sps[i],

@@ -7,8 +7,6 @@
 #include "rpc/handlers.h"
 #include "rpc/token.h"
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 spreg_status
 rpc_put_customer(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
@@ -23,7 +21,7 @@ rpc_put_customer(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	Spreg__V1__Customer *c = arena_alloc(call->arena, sizeof(*c));
 	if (c == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	*c = *in->customer;
 	if ((st = validate_customer(c, e)) != SPREG_OK ||
@@ -66,7 +64,7 @@ rpc_list_customers(rpc_call *call, const ProtobufCMessage *in_,
 		out->customers = arena_alloc(call->arena,
 		    sizeof(*out->customers));
 		if (out->customers == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		st = db_customer_get(call->txn, call->customer_id, call->arena,
 		    &out->customers[0], e);
@@ -86,7 +84,7 @@ rpc_list_customers(rpc_call *call, const ProtobufCMessage *in_,
 		    rpc_server_secret(call->srv), "customers",
 		    out->customers[out->n_customers - 1]->id, call->arena);
 		if (out->next_page_token == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 	}
 	return SPREG_OK;
@@ -249,7 +247,7 @@ rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp, bool emergency,
 	}
 	char *when = arena_alloc(call->arena, DATE_BUF);
 	if (when == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	date_format(day, when);
 	note->effective_at = when;
@@ -306,7 +304,7 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
 	if (sp == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	*sp = *in->subprocessor;
 	if (sp->effective_from[0] == '\0') {
@@ -327,7 +325,7 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 	size_t nserv = sp->n_services + (old ? old->n_services : 0);
 	char **serv = arena_alloc(call->arena, (nserv + 1) * sizeof(*serv));
 	if (serv == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	memcpy(serv, sp->services, sp->n_services * sizeof(*serv));
 	if (old != NULL) {

@@ -8,8 +8,6 @@
 #include "db/record.h"
 #include "rpc/reassess.h"
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 #define REASON_MAX 1024
 #define SCAN_PAGE 1000
 
@@ -103,7 +101,7 @@ services_union(const Spreg__V1__Subprocessor *before,
 
 	c->services = arena_alloc(a, (cap + 1) * sizeof(*c->services));
 	if (c->services == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	c->n_services = 0;
 	for (size_t i = 0; i < cap; i++) {
@@ -115,7 +113,7 @@ services_union(const Spreg__V1__Subprocessor *before,
 		}
 		if (!seen && (c->services[c->n_services++] =
 		                 arena_strdup(a, s)) == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 	}
 	return SPREG_OK;
@@ -135,7 +133,7 @@ make_change(const Spreg__V1__Subprocessor *before,
 
 	Spreg__V1__Change *c = arena_alloc(a, sizeof(*c));
 	if (c == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	spreg__v1__change__init(c);
 	snprintf(reason, sizeof(reason), "%zu transfer(s) no longer lawful: "
@@ -157,7 +155,7 @@ make_change(const Spreg__V1__Subprocessor *before,
 	    (c->effective_at = arena_strdup(a, day_text)) == NULL ||
 	    (c->reason = arena_strdup(a, reason)) == NULL ||
 	    (c->subprocessor_id = arena_strdup(a, after->id)) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	if ((st = services_union(before, after, a, c, e)) != SPREG_OK) {
 		return st;
@@ -283,7 +281,7 @@ list_push(arena *keep, Spreg__V1__Change ***list, size_t *n, size_t *cap,
 		size_t grown = *cap ? *cap * 2 : 16;
 		Spreg__V1__Change **l = arena_alloc(keep, grown * sizeof(*l));
 		if (l == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 		if (*n > 0) {
 			memcpy(l, *list, *n * sizeof(*l));

@@ -11,8 +11,6 @@
 #include "rpc/token.h"
 #include "spreg_config.h"
 
-#define OOM(e) err_set((e), SPREG_RESOURCE_EXHAUSTED, "out of memory")
-
 db_actor
 rpc_actor_of(const rpc_call *call)
 {
@@ -88,7 +86,7 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	 * transaction starts from what the client sent. */
 	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
 	if (sp == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	*sp = *in->subprocessor;
 	Spreg__V1__Change note;
@@ -193,13 +191,13 @@ list_packed(rpc_call *call, const db_sp_filter *f, const char *query,
 		token = rpc_token_make(rpc_server_secret(call->srv), query,
 		    page.last_id, call->arena);
 		if (token == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 	}
 	size_t tlen = strlen(token);
 	uint8_t *buf = arena_alloc(call->arena, page.len + tlen + 12);
 	if (buf == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	size_t n = page.len;
 	if (n > 0) {
@@ -288,7 +286,7 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		out->next_page_token = rpc_token_make(
 		    rpc_server_secret(call->srv), query, last, call->arena);
 		if (out->next_page_token == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 	}
 	return SPREG_OK;
@@ -399,7 +397,7 @@ list_data_categories(rpc_call *call, const ProtobufCMessage *in_,
 	out->categories = arena_alloc(call->arena,
 	    (nshipped + ncustom + 1) * sizeof(*out->categories));
 	if (out->categories == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	/* Merge the two key-ordered lists. */
 	size_t i = 0, j = 0;
@@ -415,7 +413,7 @@ list_data_categories(rpc_call *call, const ProtobufCMessage *in_,
 			}
 			if ((dc = arena_alloc(call->arena, sizeof(*dc))) ==
 			    NULL) {
-				return OOM(e);
+				return err_oom(e, NULL);
 			}
 			spreg__v1__data_category__init(dc);
 			dc->key = (char *) c->key;
@@ -450,7 +448,7 @@ put_data_category(rpc_call *call, const ProtobufCMessage *in_,
 		return err_set(e, SPREG_INVALID_ARGUMENT, "category: required");
 	}
 	if ((c = arena_alloc(call->arena, sizeof(*c))) == NULL) {
-		return OOM(e);
+		return err_oom(e, NULL);
 	}
 	*c = *in->category;
 	c->base.n_unknown_fields = 0;
@@ -536,7 +534,7 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	if ((out->read_only = db_read_only(d, why, sizeof(why)))) {
 		out->read_only_reason = arena_strdup(call->arena, why);
 		if (out->read_only_reason == NULL) {
-			return OOM(e);
+			return err_oom(e, NULL);
 		}
 	}
 	const rpc_limits *lim = rpc_server_limits(call->srv);

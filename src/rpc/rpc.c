@@ -216,7 +216,7 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 	}
 	rpc_server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	srv->d = d;
 	srv->cat = cat;
@@ -469,7 +469,7 @@ new_output(exec *x, err *e)
 
 	x->out = arena_alloc(&x->w->arena, od->sizeof_message);
 	if (x->out == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	protobuf_c_message_init(od, x->out);
 	return SPREG_OK;
@@ -533,7 +533,7 @@ reassess_write(exec *x, db_txn *t, err *e)
 	const Spreg__V1__Change **changes = arena_alloc(&x->w->arena,
 	    n * sizeof(*changes));
 	if (changes == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
 		changes[i] = x->events[i].change;

@@ -72,7 +72,7 @@ rpc_token_open(const unsigned char secret[32], const char *query,
 	}
 	char *id = arena_alloc(a, idlen + 1);
 	if (id == NULL) {
-		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return err_oom(e, NULL);
 	}
 	memcpy(id, raw + 2, idlen);
 	id[idlen] = '\0';
