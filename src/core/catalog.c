@@ -44,6 +44,23 @@ cmp_category(const void *a, const void *b)
 	    ((const catalog_category *) b)->key);
 }
 
+/* The one name of each mechanism kind: the file's and the API's. */
+static const char *const kinds[] = {
+	[CATALOG_MECH_ADEQUACY] = "adequacy",
+	[CATALOG_MECH_FRAMEWORK] = "framework",
+	[CATALOG_MECH_ART46] = "art46",
+	[CATALOG_MECH_DEROGATION] = "derogation",
+	[CATALOG_MECH_NOT_TRANSFER_TOOL] = "not_transfer_tool",
+};
+#define NKINDS (sizeof(kinds) / sizeof(*kinds))
+
+const char *
+catalog_mechanism_kind_name(catalog_mechanism_kind kind)
+{
+	return (unsigned) kind < NKINDS ? kinds[kind] :
+	    kinds[CATALOG_MECH_NOT_TRANSFER_TOOL];
+}
+
 static spreg_status
 country_row(void *arg, const csvfile_row *row, err *e)
 {
@@ -135,18 +152,11 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 		    row->line, f[8]);
 	}
 	m.needs_tia = strcmp(f[8], "yes") == 0;
-	static const char *const kinds[] = {
-		[CATALOG_MECH_ADEQUACY] = "adequacy",
-		[CATALOG_MECH_FRAMEWORK] = "framework",
-		[CATALOG_MECH_ART46] = "art46",
-		[CATALOG_MECH_DEROGATION] = "derogation",
-		[CATALOG_MECH_NOT_TRANSFER_TOOL] = "not_transfer_tool",
-	};
 	size_t k = 0;
-	while (k < sizeof(kinds) / sizeof(*kinds) && strcmp(f[9], kinds[k])) {
+	while (k < NKINDS && strcmp(f[9], kinds[k])) {
 		k++;
 	}
-	if (k == sizeof(kinds) / sizeof(*kinds)) {
+	if (k == NKINDS) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: kind: '%s' is not adequacy, framework, art46, "
 		    "derogation or not_transfer_tool", l->path, row->line,

@@ -30,6 +30,10 @@ typedef enum catalog_mechanism_kind {
 	CATALOG_MECH_NOT_TRANSFER_TOOL,	/* e.g. Art. 28 clauses */
 } catalog_mechanism_kind;
 
+/* "adequacy", "framework", "art46", "derogation" or "not_transfer_tool"
+ * (also for a value out of range). */
+const char *catalog_mechanism_kind_name(catalog_mechanism_kind kind);
+
 /*
  * Validity bounds are half-open: a mechanism counts from valid_from up
  * to, not including, valid_until (the day it ceased: Privacy Shield's

@@ -363,24 +363,6 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 	return SPREG_OK;
 }
 
-static const char *
-kind_name(catalog_mechanism_kind k)
-{
-	switch (k) {
-	case CATALOG_MECH_ADEQUACY:
-		return "adequacy";
-	case CATALOG_MECH_FRAMEWORK:
-		return "framework";
-	case CATALOG_MECH_ART46:
-		return "art46";
-	case CATALOG_MECH_DEROGATION:
-		return "derogation";
-	case CATALOG_MECH_NOT_TRANSFER_TOOL:
-	default:
-		return "not_transfer_tool";
-	}
-}
-
 static char *
 day_or_empty(arena *a, int32_t day)
 {
@@ -495,7 +477,7 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 			return err_oom(e, NULL);
 		}
 		ru->regime = (char *) m->regime;
-		ru->kind = (char *) kind_name(m->kind);
+		ru->kind = (char *) catalog_mechanism_kind_name(m->kind);
 		ru->subject = (char *) m->id;
 		ru->reference = (char *) m->legal_basis;
 		ru->source = (char *) m->source;
