@@ -9,70 +9,8 @@
 #include "db/record.h"
 #include "rpc/auth.h"
 #include "rpc/handlers.h"
-#include "rpc/reassess.h"
+#include "rpc/internal.h"
 #include "rpc/rpc.h"
-
-struct rpc_server {
-	db *d;
-	const catalog *cat;
-	rpc_publish_fn publish;
-	void *publish_arg;
-	uint64_t epoch;
-	int64_t started_ms;
-	char started_at[TIME_BUF];
-	unsigned char secret[32];
-	const assess_rules *rules;	/* not owned; NULL until set */
-	bool insecure_local;
-	rpc_limits limits;
-	int64_t started_mono;
-	/*
-	 * Time as writes see it. Store time (for the request-id window)
-	 * resumes at the newest saved reply's and runs on the monotonic
-	 * clock, so no wall-clock step shortens the window; time the server
-	 * is down does not count, which only lengthens it. Change times
-	 * come from the wall clock but never go below the last one handed
-	 * out (or the log's last, at start).
-	 */
-	pthread_mutex_t clock_mu;
-	int64_t store_base_ms;
-	int64_t last_stamp_ms;
-	bool clock_behind;	/* warned of the step back in progress */
-};
-
-typedef struct exec exec;
-
-struct rpc_worker {
-	rpc_server *srv;
-	db_session *session;
-	arena arena;
-	exec *x;		/* the call in progress */
-	const char *method;	/* for the log */
-	int64_t start_ms;
-};
-
-/* State of one call, shared with the write callback. */
-struct exec {
-	rpc_worker *w;
-	rpc_call call;
-	const rpc_method *m;
-	const ProtobufCMethodDescriptor *md;
-	const ProtobufCMessage *in;
-	ProtobufCMessage *out;
-	const char *bearer;	/* the request's token, checked again in the
-				 * write transaction */
-	unsigned char digest[DB_DIGEST_LEN];
-	Spreg__V1__Reply *reply;
-	bool replayed;		/* answered from the saved reply */
-	rpc_event *events;	/* changes logged by the write */
-	size_t nevents, capevents;
-	bool events_failed;	/* out of memory: subscribers catch up */
-	size_t *applied;	/* rpc_apply_due: announcements applied */
-	Spreg__V1__Change **due;	/* rpc_reassess_day: to append */
-	size_t ndue;
-	bool day_done;		/* rpc_reassess_day: already recorded */
-	int64_t received_mono;	/* when the request arrived */
-	int64_t deadline_mono;	/* received + timeout_ms; 0: none */
-};
 
 const rpc_service *const rpc_services[] = {
 	&rpc_registry_service,
@@ -154,8 +92,8 @@ last_change_time(db_txn *t, int64_t *out, err *e)
 }
 
 /* Store time now (see struct rpc_server). */
-static int64_t
-store_now(rpc_server *srv)
+int64_t
+rpc_store_now(rpc_server *srv)
 {
 	return srv->store_base_ms + (time_mono_ms() - srv->started_mono);
 }
@@ -165,8 +103,8 @@ store_now(rpc_server *srv)
  * the clock stepped back below it, so change times never decrease. The
  * first write of each step back logs one warning.
  */
-static int64_t
-stamp(rpc_server *srv, int64_t wall_ms)
+int64_t
+rpc_stamp(rpc_server *srv, int64_t wall_ms)
 {
 	int64_t now = wall_ms;
 
@@ -190,8 +128,8 @@ stamp(rpc_server *srv, int64_t wall_ms)
 }
 
 /* DEADLINE_EXCEEDED once the request's timeout_ms has passed. */
-static spreg_status
-check_deadline(const exec *x, err *e)
+spreg_status
+rpc_check_deadline(const exec *x, err *e)
 {
 	if (x->deadline_mono != 0 && time_mono_ms() > x->deadline_mono) {
 		return err_set(e, SPREG_DEADLINE_EXCEEDED,
@@ -441,29 +379,8 @@ find_method(const char *full, size_t *index)
 }
 
 
-static void
-collect(void *arg, const void *change)
-{
-	exec *x = arg;
-
-	if (x->nevents == x->capevents) {
-		size_t cap = x->capevents ? x->capevents * 2 : 8;
-		rpc_event *ev = arena_alloc(&x->w->arena, cap * sizeof(*ev));
-		if (ev == NULL) {
-			x->events_failed = true;
-			return;
-		}
-		if (x->nevents > 0) {
-			memcpy(ev, x->events, x->nevents * sizeof(*ev));
-		}
-		x->events = ev;
-		x->capevents = cap;
-	}
-	x->events[x->nevents++] = (rpc_event) {change, NULL, 0};
-}
-
-static spreg_status
-new_output(exec *x, err *e)
+spreg_status
+rpc_exec_new_output(exec *x, err *e)
 {
 	const ProtobufCMessageDescriptor *od = x->md->output;
 
@@ -475,8 +392,8 @@ new_output(exec *x, err *e)
 	return SPREG_OK;
 }
 
-static spreg_status
-pack_output(exec *x, err *e)
+spreg_status
+rpc_exec_pack_output(exec *x, err *e)
 {
 	if (x->call.packed_reply.data != NULL) {
 		x->reply->payload = x->call.packed_reply;
@@ -495,254 +412,15 @@ pack_output(exec *x, err *e)
 	return SPREG_OK;
 }
 
-/* Fills in each event's customers, then hands the events over. */
-static void
-rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n)
-{
-	rpc_server *srv = w->srv;
-	db_txn t;
-	err e;
-
-	if (db_read_begin(w->session, &t, &e) == SPREG_OK) {
-		for (size_t i = 0; i < n; i++) {
-			const char **ids;
-			size_t nids;
-			if (db_customers_concerned(&t, events[i].change,
-			        &w->arena, &ids, &nids, &e) == SPREG_OK) {
-				events[i].customers = ids;
-				events[i].ncustomers = nids;
-			}
-		}
-		db_read_end(w->session);
-	}
-	srv->publish(srv->publish_arg, events, n);
-}
-
-/*
- * The one place a write's effect on transfer verdicts is judged: the
- * changes it logged so far (a snapshot, as appending grows the list).
- */
-static spreg_status
-reassess_write(exec *x, db_txn *t, err *e)
-{
-	size_t n = x->nevents;
-
-	if (n == 0 || x->w->srv->rules == NULL) {
-		return SPREG_OK;
-	}
-	const Spreg__V1__Change **changes = arena_alloc(&x->w->arena,
-	    n * sizeof(*changes));
-	if (changes == NULL) {
-		return err_oom(e, NULL);
-	}
-	for (size_t i = 0; i < n; i++) {
-		changes[i] = x->events[i].change;
-	}
-	return rpc_reassess_changes(x->w->srv, t, &x->w->arena, changes, n,
-	    x->call.now_ms, x->call.request_id, e);
-}
-
-static spreg_status
-write_cb(db_txn *t, void *arg, err *e)
-{
-	exec *x = arg;
-	spreg_status st;
-
-	x->call.txn = t;
-	x->replayed = false;
-	x->nevents = 0;	/* a retried transaction starts over */
-	t->on_append = collect;
-	t->on_append_arg = x;
-	/* It may have waited behind other writes: the caller gave up. */
-	if ((st = check_deadline(x, e)) != SPREG_OK) {
-		return st;
-	}
-	x->call.now_ms = stamp(x->w->srv, time_now_ms());
-	/* Again, in the transaction that writes: a token revoked since the
-	 * request was read writes nothing. */
-	if ((st = rpc_auth_check(&x->call, t, x->bearer, e)) != SPREG_OK) {
-		return st;
-	}
-	bool save = x->call.request_id != 0 && !(x->m->flags & RPC_NO_SAVE);
-	if (save) {
-		void *saved;
-		size_t len;
-		st = db_request_find(t, x->call.request_id, x->digest,
-		    &x->w->arena, &saved, &len, e);
-		if (st == SPREG_OK) {
-			x->reply->payload.data = saved;
-			x->reply->payload.len = len;
-			x->replayed = true;
-			return SPREG_OK;
-		}
-		if (st != SPREG_NOT_FOUND) {
-			return st;
-		}
-	}
-	if ((st = new_output(x, e)) != SPREG_OK ||
-	    (st = x->m->fn(&x->call, x->in, x->out, e)) != SPREG_OK ||
-	    (st = reassess_write(x, t, e)) != SPREG_OK ||
-	    (st = pack_output(x, e)) != SPREG_OK) {
-		return st;
-	}
-	if (save) {
-		st = db_request_save(t, x->call.request_id, x->digest,
-		    x->reply->payload.data, x->reply->payload.len,
-		    store_now(x->w->srv), e);
-	}
-	return st;
-}
-
-static spreg_status
-due_cb(db_txn *t, void *arg, err *e)
-{
-	exec *x = arg;
-	spreg_status st;
-
-	x->call.now_ms = stamp(x->w->srv, x->call.now_ms);
-	db_actor who = {"spregd (announced change took effect)", 0,
-	    x->call.now_ms, NULL};
-
-	x->nevents = 0;
-	t->on_append = collect;
-	t->on_append_arg = x;
-	db_actor dated = {"spregd (date reached)", 0, x->call.now_ms, NULL};
-	int32_t today = date_from_ms(x->call.now_ms);
-	size_t by_date;
-	if ((st = db_apply_due(t, today, &who, &x->w->arena, x->applied,
-	         e)) != SPREG_OK ||
-	    (st = db_apply_dates(t, today, &dated, &x->w->arena, &by_date,
-	         e)) != SPREG_OK) {
-		return st;
-	}
-	*x->applied += by_date;
-	return reassess_write(x, t, e);
-}
-
-spreg_status
-rpc_apply_due(rpc_server *srv, int64_t now_ms, size_t *applied_out, err *e)
-{
-	rpc_worker *w;
-	exec x;
-	spreg_status st;
-
-	if ((st = rpc_worker_create(srv, &w)) != SPREG_OK) {
-		return err_set(e, st, "out of memory");
-	}
-	memset(&x, 0, sizeof(x));
-	x.w = w;
-	x.call.now_ms = now_ms;
-	x.applied = applied_out;
-	*applied_out = 0;
-	st = db_write(w->session, due_cb, &x, e);
-	if (st == SPREG_OK && x.nevents > 0 && srv->publish != NULL) {
-		rpc_publish_events(w, x.events, x.nevents);
-	}
-	rpc_worker_destroy(w);
-	return st;
-}
-
-/* Appends the day's findings and records the day, unless another call
- * recorded it first. */
-static spreg_status
-day_cb(db_txn *t, void *arg, err *e)
-{
-	exec *x = arg;
-	int32_t today = date_from_ms(x->call.now_ms);
-	uint64_t last;
-	spreg_status st;
-
-	x->nevents = 0;
-	x->day_done = false;
-	t->on_append = collect;
-	t->on_append_arg = x;
-	st = db_meta_get_u64(t, RPC_REASSESS_META, &last, e);
-	if (st == SPREG_OK && last == (uint64_t) (int64_t) today) {
-		x->day_done = true;
-		return SPREG_OK;
-	}
-	if (st != SPREG_OK && st != SPREG_NOT_FOUND) {
-		return st;
-	}
-	for (size_t i = 0; i < x->ndue; i++) {
-		if ((st = db_change_append(t, x->due[i], &x->w->arena, e)) !=
-		    SPREG_OK) {
-			return st;
-		}
-	}
-	return db_meta_put_u64(t, RPC_REASSESS_META,
-	    (uint64_t) (int64_t) today, e);
-}
-
-spreg_status
-rpc_reassess_day(rpc_server *srv, int64_t now_ms, size_t *changed_out,
-    err *e)
-{
-	int32_t today = date_from_ms(now_ms);
-	rpc_worker *w;
-	arena keep;
-	db_txn t;
-	uint64_t last = 0;
-	bool known = false;
-	exec x;
-	spreg_status st;
-
-	*changed_out = 0;
-	if ((st = rpc_worker_create(srv, &w)) != SPREG_OK) {
-		return err_set(e, st, "out of memory");
-	}
-	arena_init(&keep, RPC_ARENA_BUDGET);
-	memset(&x, 0, sizeof(x));
-	x.w = w;
-	x.call.now_ms = now_ms;
-	/* Cheap when the day is the one recorded: one meta read. */
-	if ((st = db_read_begin(w->session, &t, e)) != SPREG_OK) {
-		goto out;
-	}
-	st = db_meta_get_u64(&t, RPC_REASSESS_META, &last, e);
-	db_read_end(w->session);
-	if (st == SPREG_OK) {
-		known = true;
-	} else if (st != SPREG_NOT_FOUND) {
-		goto out;
-	}
-	st = SPREG_OK;
-	if (known && last == (uint64_t) (int64_t) today) {
-		goto out;
-	}
-	/* A first run only records the day: nothing to compare with. */
-	if (known && srv->rules != NULL && (int64_t) last < today &&
-	    (st = rpc_reassess_scan(srv, w->session, (int32_t) (int64_t) last,
-	         today, stamp(srv, now_ms), &w->arena, &keep, &x.due, &x.ndue,
-	         e)) !=
-	        SPREG_OK) {
-		goto out;
-	}
-	arena_reset(&w->arena);
-	if ((st = db_write(w->session, day_cb, &x, e)) != SPREG_OK) {
-		goto out;
-	}
-	if (!x.day_done) {
-		*changed_out = x.ndue;
-		if (x.nevents > 0 && srv->publish != NULL) {
-			rpc_publish_events(w, x.events, x.nevents);
-		}
-	}
-out:
-	arena_fini(&keep);
-	rpc_worker_destroy(w);
-	return st;
-}
-
 /* In the read transaction prepare ran in. */
 static spreg_status
 run_read(exec *x, err *e)
 {
 	spreg_status st;
 
-	if ((st = new_output(x, e)) == SPREG_OK &&
+	if ((st = rpc_exec_new_output(x, e)) == SPREG_OK &&
 	    (st = x->m->fn(&x->call, x->in, x->out, e)) == SPREG_OK) {
-		st = pack_output(x, e);
+		st = rpc_exec_pack_output(x, e);
 	}
 	return st;
 }
@@ -834,7 +512,7 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 	/* deadline_unix_ms (deprecated) is ignored: honouring it compared
 	 * the client's clock with ours, and refused every call of a client
 	 * whose clock ran behind. */
-	if ((st = check_deadline(x, e)) != SPREG_OK) {
+	if ((st = rpc_check_deadline(x, e)) != SPREG_OK) {
 		return st;
 	}
 	x->m = &svc->methods[index];
@@ -872,8 +550,8 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 }
 
 /* Sets the reply's status and message, and logs the call. */
-static void
-finish(rpc_worker *w, spreg_status st, err *e)
+void
+rpc_exec_finish(rpc_worker *w, spreg_status st, err *e)
 {
 	Spreg__V1__Reply *reply = w->x->reply;
 
@@ -938,32 +616,8 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
 			return true;
 		}
 	}
-	finish(w, st, &e);
+	rpc_exec_finish(w, st, &e);
 	return false;
-}
-
-void
-rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n)
-{
-	db_batch_item items[RPC_BATCH_MAX];
-
-	if (n > RPC_BATCH_MAX) {
-		n = RPC_BATCH_MAX;	/* callers never pass more */
-	}
-	time_test_write_delay();
-	for (size_t i = 0; i < n; i++) {
-		items[i] = (db_batch_item) {write_cb, ws[i]->x, SPREG_OK, {""}};
-	}
-	db_write_batch(writer, items, n);
-	for (size_t i = 0; i < n; i++) {
-		rpc_worker *w = ws[i];
-		exec *x = w->x;
-		finish(w, items[i].st, &items[i].e);
-		if (items[i].st == SPREG_OK && !x->replayed && x->nevents > 0 &&
-		    w->srv->publish != NULL) {
-			rpc_publish_events(w, x->events, x->nevents);
-		}
-	}
 }
 
 void
@@ -981,7 +635,7 @@ rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
 		w->method = env->method;
 	}
 	err_set(&e, st, "%s", message);
-	finish(w, st, &e);
+	rpc_exec_finish(w, st, &e);
 }
 
 db_session *

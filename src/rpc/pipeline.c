@@ -1,0 +1,155 @@
+/*
+ * The commit pipeline: a write request, once the dispatcher has checked
+ * and decoded it (rpc_handle_begin), runs here in the writer's
+ * transaction, batched with others into one commit (group commit), and
+ * its changes are published after that commit only.
+ */
+#include <string.h>
+
+#include "core/log.h"
+#include "rpc/auth.h"
+#include "rpc/internal.h"
+#include "rpc/reassess.h"
+
+void
+rpc_exec_collect(void *arg, const void *change)
+{
+	exec *x = arg;
+
+	if (x->nevents == x->capevents) {
+		size_t cap = x->capevents ? x->capevents * 2 : 8;
+		rpc_event *ev = arena_alloc(&x->w->arena, cap * sizeof(*ev));
+		if (ev == NULL) {
+			x->events_failed = true;
+			return;
+		}
+		if (x->nevents > 0) {
+			memcpy(ev, x->events, x->nevents * sizeof(*ev));
+		}
+		x->events = ev;
+		x->capevents = cap;
+	}
+	x->events[x->nevents++] = (rpc_event) {change, NULL, 0};
+}
+
+/* Fills in each event's customers, then hands the events over. */
+void
+rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n)
+{
+	rpc_server *srv = w->srv;
+	db_txn t;
+	err e;
+
+	if (db_read_begin(w->session, &t, &e) == SPREG_OK) {
+		for (size_t i = 0; i < n; i++) {
+			const char **ids;
+			size_t nids;
+			if (db_customers_concerned(&t, events[i].change,
+			        &w->arena, &ids, &nids, &e) == SPREG_OK) {
+				events[i].customers = ids;
+				events[i].ncustomers = nids;
+			}
+		}
+		db_read_end(w->session);
+	}
+	srv->publish(srv->publish_arg, events, n);
+}
+
+/*
+ * The one place a write's effect on transfer verdicts is judged: the
+ * changes it logged so far (a snapshot, as appending grows the list).
+ */
+spreg_status
+rpc_exec_reassess(exec *x, db_txn *t, err *e)
+{
+	size_t n = x->nevents;
+
+	if (n == 0 || x->w->srv->rules == NULL) {
+		return SPREG_OK;
+	}
+	const Spreg__V1__Change **changes = arena_alloc(&x->w->arena,
+	    n * sizeof(*changes));
+	if (changes == NULL) {
+		return err_oom(e, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		changes[i] = x->events[i].change;
+	}
+	return rpc_reassess_changes(x->w->srv, t, &x->w->arena, changes, n,
+	    x->call.now_ms, x->call.request_id, e);
+}
+
+static spreg_status
+write_cb(db_txn *t, void *arg, err *e)
+{
+	exec *x = arg;
+	spreg_status st;
+
+	x->call.txn = t;
+	x->replayed = false;
+	x->nevents = 0;	/* a retried transaction starts over */
+	t->on_append = rpc_exec_collect;
+	t->on_append_arg = x;
+	/* It may have waited behind other writes: the caller gave up. */
+	if ((st = rpc_check_deadline(x, e)) != SPREG_OK) {
+		return st;
+	}
+	x->call.now_ms = rpc_stamp(x->w->srv, time_now_ms());
+	/* Again, in the transaction that writes: a token revoked since the
+	 * request was read writes nothing. */
+	if ((st = rpc_auth_check(&x->call, t, x->bearer, e)) != SPREG_OK) {
+		return st;
+	}
+	bool save = x->call.request_id != 0 && !(x->m->flags & RPC_NO_SAVE);
+	if (save) {
+		void *saved;
+		size_t len;
+		st = db_request_find(t, x->call.request_id, x->digest,
+		    &x->w->arena, &saved, &len, e);
+		if (st == SPREG_OK) {
+			x->reply->payload.data = saved;
+			x->reply->payload.len = len;
+			x->replayed = true;
+			return SPREG_OK;
+		}
+		if (st != SPREG_NOT_FOUND) {
+			return st;
+		}
+	}
+	if ((st = rpc_exec_new_output(x, e)) != SPREG_OK ||
+	    (st = x->m->fn(&x->call, x->in, x->out, e)) != SPREG_OK ||
+	    (st = rpc_exec_reassess(x, t, e)) != SPREG_OK ||
+	    (st = rpc_exec_pack_output(x, e)) != SPREG_OK) {
+		return st;
+	}
+	if (save) {
+		st = db_request_save(t, x->call.request_id, x->digest,
+		    x->reply->payload.data, x->reply->payload.len,
+		    rpc_store_now(x->w->srv), e);
+	}
+	return st;
+}
+
+void
+rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n)
+{
+	db_batch_item items[RPC_BATCH_MAX];
+
+	if (n > RPC_BATCH_MAX) {
+		n = RPC_BATCH_MAX;	/* callers never pass more */
+	}
+	time_test_write_delay();
+	for (size_t i = 0; i < n; i++) {
+		items[i] = (db_batch_item) {write_cb, ws[i]->x, SPREG_OK, {""}};
+	}
+	db_write_batch(writer, items, n);
+	for (size_t i = 0; i < n; i++) {
+		rpc_worker *w = ws[i];
+		exec *x = w->x;
+		rpc_exec_finish(w, items[i].st, &items[i].e);
+		if (items[i].st == SPREG_OK && !x->replayed && x->nevents > 0 &&
+		    w->srv->publish != NULL) {
+			rpc_publish_events(w, x->events, x->nevents);
+		}
+	}
+}
