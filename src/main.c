@@ -1,7 +1,8 @@
 /*
  * spregd: the registry server.
- * config -> catalog -> db_open -> sample -> net_server_start -> wait for a
- * signal -> shutdown.
+ * configure (command line) -> start (catalog, db_open, sample,
+ * net_pub_start, net_server_start) -> tick_loop (scheduled jobs, wait
+ * for a signal) -> shutdown in reverse.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -326,8 +327,45 @@ watchdog_start(const sigset_t *sigs, size_t seconds)
 	pthread_detach(t);
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks for: filled by configure, read by start. */
+typedef struct config {
+	const char *listen[MAX_LISTEN];
+	size_t nlisten;
+	const char *publish[MAX_LISTEN];
+	size_t npublish;
+	size_t heartbeat_ms;	/* 0: NET_PUB_HEARTBEAT_MS */
+	const char *data_dir;
+	char ref_buf[4000];	/* room for "/sample-registry.json" in 4096 */
+	const char *ref_dir;	/* NULL: reference_default() */
+	const char *ready_file;
+	bool sample;
+	bool insecure_local;
+	db_options dbo;
+	net_options no;
+	size_t idle_s;
+	size_t send_s;
+	size_t shutdown_s;
+	size_t page_max;
+	validate_limits vlim;
+	net_tls_options tls;
+} config;
+
+/* What start makes and main's shutdown takes down, in reverse. */
+typedef struct spregd {
+	catalog *cat;
+	assess_rules *rules;
+	db *d;
+	rpc_server *rpc;
+	net_server *ns;
+	net_pub *np;
+} spregd;
+
+/*
+ * Reads the command line into c. Returns -1 to go on and start, or the
+ * status to exit with (0 after --help or --version, 1 on a bad option).
+ */
+static int
+configure(config *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"listen", required_argument, NULL, 'l'},
@@ -364,57 +402,46 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *listen[MAX_LISTEN];
-	size_t nlisten = 0;
-	const char *publish[MAX_LISTEN];
-	size_t npublish = 0;
-	size_t heartbeat_ms = 0;	/* 0: NET_PUB_HEARTBEAT_MS */
-	const char *data_dir = "./var";
-	char ref_buf[4000];	/* room for "/sample-registry.json" in 4096 */
-	const char *ref_dir = NULL;	/* NULL: reference_default() */
-	const char *ready_file = NULL;
-	bool sample = true;
-	bool insecure_local = false;
-	db_options dbo = {0};
-	net_options no = {0};
-	size_t idle_s = NET_IDLE_TIMEOUT_MS_DEFAULT / 1000;
-	size_t send_s = NET_SEND_TIMEOUT_MS_DEFAULT / 1000;
-	size_t shutdown_s = SHUTDOWN_TIMEOUT_DEFAULT;
-	size_t page_max = RPC_PAGE_MAX_DEFAULT;
-	validate_limits vlim = *validate_limits_get();
-	net_tls_options tls = {0};
 	int opt;
 
-	log_set_journal(stderr_is_journal());
+	*c = (config) {
+		.data_dir = "./var",
+		.sample = true,
+		.idle_s = NET_IDLE_TIMEOUT_MS_DEFAULT / 1000,
+		.send_s = NET_SEND_TIMEOUT_MS_DEFAULT / 1000,
+		.shutdown_s = SHUTDOWN_TIMEOUT_DEFAULT,
+		.page_max = RPC_PAGE_MAX_DEFAULT,
+		.vlim = *validate_limits_get(),
+	};
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
-			if (nlisten == MAX_LISTEN) {
+			if (c->nlisten == MAX_LISTEN) {
 				fprintf(stderr, "spregd: at most %d --listen\n",
 				    MAX_LISTEN);
 				return 1;
 			}
-			listen[nlisten++] = optarg;
+			c->listen[c->nlisten++] = optarg;
 			break;
 		case 'd':
-			data_dir = optarg;
+			c->data_dir = optarg;
 			break;
 		case 'r':
-			ref_dir = optarg;
+			c->ref_dir = optarg;
 			break;
 		case 'n':
-			sample = false;
+			c->sample = false;
 			break;
 		case 'w':
-			if (!parse_size(optarg, &no.workers) || no.workers == 0 ||
-			    no.workers > 1024) {
+			if (!parse_size(optarg, &c->no.workers) ||
+			    c->no.workers == 0 || c->no.workers > 1024) {
 				fprintf(stderr, "spregd: --workers: 1 to 1024\n");
 				return 1;
 			}
 			break;
 		case 'm':
-			if (!parse_size(optarg, &no.recv_max) ||
-			    no.recv_max < 1024) {
+			if (!parse_size(optarg, &c->no.recv_max) ||
+			    c->no.recv_max < 1024) {
 				fprintf(stderr, "spregd: --max-message: a byte "
 				    "count of at least 1024\n");
 				return 1;
@@ -422,101 +449,101 @@ main(int argc, char **argv)
 			break;
 		case OPT_MAX_INFLIGHT:
 			if (!parse_limit("--max-inflight", optarg, 1, 1024,
-			        &no.inflight_max)) {
+			        &c->no.inflight_max)) {
 				return 1;
 			}
 			break;
 		case OPT_MAX_CONNECTIONS:
 			if (!parse_limit("--max-connections", optarg, 1, 65536,
-			        &no.connections_max)) {
+			        &c->no.connections_max)) {
 				return 1;
 			}
 			break;
 		case OPT_MAX_PER_PEER:
 			if (!parse_limit("--max-connections-per-peer", optarg, 1,
-			        65536, &no.per_peer_max)) {
+			        65536, &c->no.per_peer_max)) {
 				return 1;
 			}
 			break;
 		case OPT_MAX_QUEUED:
 			if (!parse_limit("--max-queued", optarg, 1, 1024,
-			        &no.queued_max)) {
+			        &c->no.queued_max)) {
 				return 1;
 			}
 			break;
 		case OPT_MAX_QUEUED_BYTES:
 			if (!parse_limit("--max-queued-bytes", optarg, 65536,
-			        (size_t) 1 << 40, &no.queued_bytes_max)) {
+			        (size_t) 1 << 40, &c->no.queued_bytes_max)) {
 				return 1;
 			}
 			break;
 		case OPT_IDLE_TIMEOUT:
 			if (!parse_limit("--idle-timeout", optarg, 1, 86400,
-			        &idle_s)) {
+			        &c->idle_s)) {
 				return 1;
 			}
 			break;
 		case OPT_SEND_TIMEOUT:
 			if (!parse_limit("--send-timeout", optarg, 1, 3600,
-			        &send_s)) {
+			        &c->send_s)) {
 				return 1;
 			}
 			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			if (!parse_limit("--shutdown-timeout", optarg, 1, 3600,
-			        &shutdown_s)) {
+			        &c->shutdown_s)) {
 				return 1;
 			}
 			break;
 		case OPT_MAX_PAGE:
 			if (!parse_limit("--max-page", optarg, 1, 10000,
-			        &page_max)) {
+			        &c->page_max)) {
 				return 1;
 			}
 			break;
 		case OPT_MAX_STRING:
 			if (!parse_limit("--max-string", optarg, 16, 1 << 20,
-			        &vlim.text_max)) {
+			        &c->vlim.text_max)) {
 				return 1;
 			}
 			break;
 		case OPT_MAX_LIST:
 			if (!parse_limit("--max-list", optarg, 1, 65536,
-			        &vlim.list_max)) {
+			        &c->vlim.list_max)) {
 				return 1;
 			}
 			break;
 		case 'M':
-			if (!parse_size(optarg, &dbo.map_size) ||
-			    dbo.map_size < 65536) {
+			if (!parse_size(optarg, &c->dbo.map_size) ||
+			    c->dbo.map_size < 65536) {
 				fprintf(stderr, "spregd: --map-size: a byte count "
 				    "of at least 65536\n");
 				return 1;
 			}
 			break;
 		case 'C':
-			tls.cert_file = optarg;
+			c->tls.cert_file = optarg;
 			break;
 		case 'K':
-			tls.key_file = optarg;
+			c->tls.key_file = optarg;
 			break;
 		case 'A':
-			tls.ca_file = optarg;
+			c->tls.ca_file = optarg;
 			break;
 		case 'R':
-			ready_file = optarg;
+			c->ready_file = optarg;
 			break;
 		case 'P':
-			if (npublish == MAX_LISTEN) {
+			if (c->npublish == MAX_LISTEN) {
 				fprintf(stderr, "spregd: at most %d --publish\n",
 				    MAX_LISTEN);
 				return 1;
 			}
-			publish[npublish++] = optarg;
+			c->publish[c->npublish++] = optarg;
 			break;
 		case 'H':	/* not in the usage: for tests */
-			if (!parse_size(optarg, &heartbeat_ms) ||
-			    heartbeat_ms == 0 || heartbeat_ms > 3600000) {
+			if (!parse_size(optarg, &c->heartbeat_ms) ||
+			    c->heartbeat_ms == 0 || c->heartbeat_ms > 3600000) {
 				fprintf(stderr, "spregd: --heartbeat-ms: 1 to "
 				    "3600000\n");
 				return 1;
@@ -538,7 +565,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'I':
-			insecure_local = true;
+			c->insecure_local = true;
 			break;
 		case 'V':
 			printf("spregd %s\n", SPREG_VERSION);
@@ -556,168 +583,176 @@ main(int argc, char **argv)
 		    argv[optind]);
 		return 1;
 	}
-	if (nlisten == 0) {
-		listen[nlisten++] = DEFAULT_LISTEN;
+	if (c->nlisten == 0) {
+		c->listen[c->nlisten++] = DEFAULT_LISTEN;
 	}
-	if (npublish == 0) {
-		publish[npublish++] = NET_PUB_DEFAULT_URL;
+	if (c->npublish == 0) {
+		c->publish[c->npublish++] = NET_PUB_DEFAULT_URL;
 	}
-	if ((tls.cert_file == NULL) != (tls.key_file == NULL)) {
+	if ((c->tls.cert_file == NULL) != (c->tls.key_file == NULL)) {
 		fprintf(stderr, "spregd: %s needs %s\n",
-		    tls.cert_file ? "--tls-cert" : "--tls-key",
-		    tls.cert_file ? "--tls-key" : "--tls-cert");
+		    c->tls.cert_file ? "--tls-cert" : "--tls-key",
+		    c->tls.cert_file ? "--tls-key" : "--tls-cert");
 		return 1;
 	}
-	if (tls.ca_file != NULL && tls.cert_file == NULL) {
+	if (c->tls.ca_file != NULL && c->tls.cert_file == NULL) {
 		fprintf(stderr, "spregd: --tls-ca needs --tls-cert and "
 		    "--tls-key\n");
 		return 1;
 	}
-	for (size_t i = 0; i < nlisten + npublish; i++) {
-		const char *u = i < nlisten ? listen[i] : publish[i - nlisten];
-		if (net_tls_url(u) && tls.cert_file == NULL) {
+	for (size_t i = 0; i < c->nlisten + c->npublish; i++) {
+		const char *u = i < c->nlisten ? c->listen[i] :
+		    c->publish[i - c->nlisten];
+		if (net_tls_url(u) && c->tls.cert_file == NULL) {
 			fprintf(stderr, "spregd: %s needs --tls-cert and "
 			    "--tls-key\n", u);
 			return 1;
 		}
 	}
-	for (size_t i = 0; insecure_local && i < nlisten + npublish; i++) {
-		const char *u = i < nlisten ? listen[i] : publish[i - nlisten];
+	for (size_t i = 0; c->insecure_local && i < c->nlisten + c->npublish;
+	     i++) {
+		const char *u = i < c->nlisten ? c->listen[i] :
+		    c->publish[i - c->nlisten];
 		if (!url_is_local(u)) {
 			fprintf(stderr, "spregd: --insecure-local serves only "
 			    "ipc:// and loopback URLs, not %s\n", u);
 			return 1;
 		}
 	}
-	no.listen = listen;
-	no.nlisten = nlisten;
-	no.tls = &tls;
-	no.idle_timeout_ms = (int) idle_s * 1000;
-	no.send_timeout_ms = (int) send_s * 1000;
-	net_options_defaults(&no);
-	dbo.dir = data_dir;
+	c->no.listen = c->listen;
+	c->no.nlisten = c->nlisten;
+	c->no.tls = &c->tls;
+	c->no.idle_timeout_ms = (int) c->idle_s * 1000;
+	c->no.send_timeout_ms = (int) c->send_s * 1000;
+	net_options_defaults(&c->no);
+	c->dbo.dir = c->data_dir;
 	/* A first start also writes admin.token and the sample: until both
 	 * are done it is unfinished, and a cut-short one starts over. */
 	static const char *const markers[] = {"admin.token", NULL};
-	dbo.markers = markers;
-	dbo.hold_new = true;
-	sigbus_install(data_dir);
-	/* Before the sample is imported: it is validated too. */
-	validate_limits_set(&vlim);
+	c->dbo.markers = markers;
+	c->dbo.hold_new = true;
+	return -1;
+}
 
-	/* Signals are taken by sigwait in this thread only (and, once
-	 * stopping, by the shutdown watchdog): block them before any thread
-	 * starts. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	catalog *cat = NULL;
-	assess_rules *rules = NULL;
-	db *d = NULL;
-	rpc_server *rpc = NULL;
-	net_server *ns = NULL;
-	net_pub *np = NULL;
-	int status = 1;
+/*
+ * Loads the reference data and rules, opens the store (a first start:
+ * admin token and sample), then starts the publisher and the listeners
+ * and writes the ready file. False after logging what failed; what was
+ * made is in s for the caller to take down.
+ */
+static bool
+start(config *c, spregd *s)
+{
 	err e;
 
-	if (ref_dir == NULL) {
-		ref_dir = reference_default(ref_buf, sizeof(ref_buf));
+	if (c->ref_dir == NULL) {
+		c->ref_dir = reference_default(c->ref_buf, sizeof(c->ref_buf));
 	}
-	log_info("reference data from %s", ref_dir);
-	if (catalog_load(ref_dir, &cat, &e) != SPREG_OK) {
+	log_info("reference data from %s", c->ref_dir);
+	if (catalog_load(c->ref_dir, &s->cat, &e) != SPREG_OK) {
 		log_error("reference data: %s", e.msg);
-		goto out;
+		return false;
 	}
 	/* A bad rules file stops the server, naming the line and field. */
-	if (assess_rules_load(ref_dir, cat, &rules, &e) != SPREG_OK) {
+	if (assess_rules_load(c->ref_dir, s->cat, &s->rules, &e) != SPREG_OK) {
 		log_error("transfer rules: %s", e.msg);
-		goto out;
+		return false;
 	}
-	if (db_open(&dbo, &d, &e) != SPREG_OK) {
+	if (db_open(&c->dbo, &s->d, &e) != SPREG_OK) {
 		log_error("%s", e.msg);
-		goto out;
+		return false;
 	}
-	if (rpc_server_create(d, cat, &rpc, &e) != SPREG_OK) {
+	if (rpc_server_create(s->d, s->cat, &s->rpc, &e) != SPREG_OK) {
 		log_error("%s", e.msg);
-		goto out;
+		return false;
 	}
-	rpc_server_set_rules(rpc, rules);
-	rpc_server_set_insecure_local(rpc, insecure_local);
+	rpc_server_set_rules(s->rpc, s->rules);
+	rpc_server_set_insecure_local(s->rpc, c->insecure_local);
 	char token_path[4096];
 	bool minted;
-	snprintf(token_path, sizeof(token_path), "%s/admin.token", data_dir);
-	if (rpc_auth_bootstrap(rpc, token_path, &minted, &e) != SPREG_OK) {
+	snprintf(token_path, sizeof(token_path), "%s/admin.token", c->data_dir);
+	if (rpc_auth_bootstrap(s->rpc, token_path, &minted, &e) != SPREG_OK) {
 		log_error("admin token: %s", e.msg);
-		goto out;
+		return false;
 	}
 	if (minted) {
 		log_info("first start: an admin token is in %s (readable by "
 		    "this user only); use it with SPREG_TOKEN_FILE=%s spreg "
 		    "...", token_path, token_path);
 	}
-	if (insecure_local) {
+	if (c->insecure_local) {
 		log_warn("INSECURE: --insecure-local is on: any local process "
 		    "may call any method without a token, as an admin");
 		log_warn("INSECURE: notifications carry full changes to any "
 		    "subscriber");
 	}
-	rpc_server_set_limits(rpc, &(rpc_limits) {
-	    .message_max = no.recv_max,
-	    .inflight_max = no.inflight_max,
-	    .page_max = (uint32_t) page_max,
-	    .connections_max = no.connections_max,
-	    .per_peer_max = no.per_peer_max,
-	    .queued_max = no.queued_max,
-	    .queued_bytes_max = no.queued_bytes_max,
-	    .idle_timeout_ms = (uint32_t) no.idle_timeout_ms,
-	    .send_timeout_ms = (uint32_t) no.send_timeout_ms,
+	rpc_server_set_limits(s->rpc, &(rpc_limits) {
+	    .message_max = c->no.recv_max,
+	    .inflight_max = c->no.inflight_max,
+	    .page_max = (uint32_t) c->page_max,
+	    .connections_max = c->no.connections_max,
+	    .per_peer_max = c->no.per_peer_max,
+	    .queued_max = c->no.queued_max,
+	    .queued_bytes_max = c->no.queued_bytes_max,
+	    .idle_timeout_ms = (uint32_t) c->no.idle_timeout_ms,
+	    .send_timeout_ms = (uint32_t) c->no.send_timeout_ms,
 	});
 	/* The sample goes only into a store this start created: never into
 	 * an existing one, however empty. */
-	if (db_created(d) && sample) {
+	if (db_created(s->d) && c->sample) {
 		char path[4096];
 		size_t count;
 		snprintf(path, sizeof(path), "%s/sample-registry.json",
-		    ref_dir);
-		if (rpc_import_file(rpc, path, "spregd (sample registry)",
+		    c->ref_dir);
+		if (rpc_import_file(s->rpc, path, "spregd (sample registry)",
 		        &count, &e) != SPREG_OK) {
 			log_error("sample registry: %s", e.msg);
-			goto out;
+			return false;
 		}
 		log_info("first start: loaded %zu subprocessors from %s", count,
 		    path);
 	}
-	if (db_created_done(d, &e) != SPREG_OK) {
+	if (db_created_done(s->d, &e) != SPREG_OK) {
 		log_error("%s", e.msg);
-		goto out;
+		return false;
 	}
 	/* Notifications: the publisher takes over the rpc publish hook
 	 * before any worker can write, and stops after the workers. */
-	if (net_pub_start(rpc, publish, npublish, &tls, (int) heartbeat_ms,
-	        &np, &e) != SPREG_OK) {
+	if (net_pub_start(s->rpc, c->publish, c->npublish, &c->tls,
+	        (int) c->heartbeat_ms, &s->np, &e) != SPREG_OK) {
 		log_error("publish: %s", e.msg);
-		goto out;
+		return false;
 	}
-	for (size_t i = 0; i < net_pub_nurls(np); i++) {
-		log_info("publishing changes on %s", net_pub_url(np, i));
+	for (size_t i = 0; i < net_pub_nurls(s->np); i++) {
+		log_info("publishing changes on %s", net_pub_url(s->np, i));
 	}
-	if (net_server_start(rpc, &no, &ns, &e) != SPREG_OK) {
+	if (net_server_start(s->rpc, &c->no, &s->ns, &e) != SPREG_OK) {
 		log_error("listen: %s", e.msg);
-		goto out;
+		return false;
 	}
-	for (size_t i = 0; i < net_server_nurls(ns); i++) {
+	for (size_t i = 0; i < net_server_nurls(s->ns); i++) {
 		log_info("spregd %s serving on %s (data %s)", SPREG_VERSION,
-		    net_server_url(ns, i), data_dir);
+		    net_server_url(s->ns, i), c->data_dir);
 	}
-	if (ready_file != NULL && write_ready(ready_file, ns, np) != 0) {
-		log_error("--ready-file %s: %s", ready_file, strerror(errno));
-		goto out;
+	if (c->ready_file != NULL &&
+	    write_ready(c->ready_file, s->ns, s->np) != 0) {
+		log_error("--ready-file %s: %s", c->ready_file,
+		    strerror(errno));
+		return false;
 	}
+	return true;
+}
+
+/*
+ * The tick loop: announced changes and dates due apply, and the day is
+ * re-assessed, at start and then each minute (a timed sigwait), until a
+ * signal other than SIGHUP comes. Returns that signal.
+ */
+static int
+tick_loop(rpc_server *rpc, const sigset_t *sigs)
+{
+	err e;
+
 	/* Announced changes and dates due while the server was down apply
 	 * now, and the day is re-assessed; then both repeat each minute (a
 	 * timed sigwait). */
@@ -741,24 +776,56 @@ main(int argc, char **argv)
 			    "lawful today", reassessed);
 		}
 		struct timespec minute = {60, 0};
-		if ((sig = sigtimedwait(&sigs, NULL, &minute)) == SIGHUP) {
+		if ((sig = sigtimedwait(sigs, NULL, &minute)) == SIGHUP) {
 			log_info("SIGHUP ignored: logs go to standard error, "
 			    "there is nothing to reopen");
 		} else if (sig > 0) {
 			break;
 		}
 	}
-	log_info("%s: finishing requests in flight, then stopping (at most "
-	    "%zu s)", strsignal(sig), shutdown_s);
-	watchdog_start(&sigs, shutdown_s);
-	status = 0;
-out:
-	net_server_stop(ns);
-	net_pub_stop(np);
-	rpc_server_destroy(rpc);
-	db_close(d);
-	assess_rules_destroy(rules);
-	catalog_destroy(cat);
+	return sig;
+}
+
+int
+main(int argc, char **argv)
+{
+	config c;
+	spregd s = {0};
+	int status = 1;
+	int rc;
+
+	log_set_journal(stderr_is_journal());
+	if ((rc = configure(&c, argc, argv)) != -1) {
+		return rc;
+	}
+	sigbus_install(c.data_dir);
+	/* Before the sample is imported: it is validated too. */
+	validate_limits_set(&c.vlim);
+
+	/* Signals are taken by sigwait in this thread only (and, once
+	 * stopping, by the shutdown watchdog): block them before any thread
+	 * starts. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (start(&c, &s)) {
+		int sig = tick_loop(s.rpc, &sigs);
+		log_info("%s: finishing requests in flight, then stopping "
+		    "(at most %zu s)", strsignal(sig), c.shutdown_s);
+		watchdog_start(&sigs, c.shutdown_s);
+		status = 0;
+	}
+	net_server_stop(s.ns);
+	net_pub_stop(s.np);
+	rpc_server_destroy(s.rpc);
+	db_close(s.d);
+	assess_rules_destroy(s.rules);
+	catalog_destroy(s.cat);
 	if (status == 0) {
 		log_info("stopped cleanly");
 	}
