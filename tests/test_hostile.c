@@ -47,6 +47,7 @@
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/v1/rpc.pb-c.h"
 #include "support/rawsp.h"
+#include "support/spawn.h"
 #include "test_token.h"
 
 #define CALL_TIMEOUT_MS 5000	/* the latency bound of the greedy test */
@@ -69,117 +70,28 @@ static int passed, failed;
 		} \
 	} while (0)
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* --- The server ----------------------------------------------------- */
 
-typedef struct server {
-	pid_t pid;
-	char url[600];
-	char data[128];
-	char log[160];
-} server;
+typedef spawn server;
 
 /* Starts spregd on tcp://127.0.0.1:0 with data in dir/name and the
  * extra flags (NULL-terminated); its stderr goes to dir/name.log. */
 static bool
 server_start(server *sv, const char *name, const char *const *extra)
 {
-	char ready[160];
-	const char *argv[40];
-	size_t n = 0;
+	char log[160], asan[512];
+	const char *was = getenv("ASAN_OPTIONS");
+	/* Under AddressSanitizer freed memory waits in a quarantine
+	 * (256 MiB) before reuse: VmRSS would measure that, not what the
+	 * server holds. */
+	const char *env[] = {"ASAN_OPTIONS", asan, NULL};
+	spawn_opts o = {.dir = dir, .name = name, .tcp = true,
+	    .log_level = "info", .log = log, .env = env, .args = extra};
 
-	snprintf(sv->data, sizeof(sv->data), "%s/%s", dir, name);
-	snprintf(sv->log, sizeof(sv->log), "%s/%s.log", dir, name);
-	snprintf(ready, sizeof(ready), "%s/%s.ready", dir, name);
-	unlink(ready);
-	argv[n++] = getenv("SPREGD");
-	const char *base[] = {"--data", sv->data, "--listen",
-	    "tcp://127.0.0.1:0", "--publish", "tcp://127.0.0.1:0",
-	    "--ready-file", ready, "--log-level", "info"};
-	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
-		argv[n++] = base[i];
-	}
-	for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 39; i++) {
-		argv[n++] = extra[i];
-	}
-	argv[n] = NULL;
-	sv->pid = fork();
-	if (sv->pid < 0) {
-		return false;
-	}
-	if (sv->pid == 0) {
-		/* Under AddressSanitizer freed memory waits in a quarantine
-		 * (256 MiB) before reuse: VmRSS would measure that, not what
-		 * the server holds. */
-		char asan[512];
-		const char *was = getenv("ASAN_OPTIONS");
-		snprintf(asan, sizeof(asan), "%s%squarantine_size_mb=0",
-		    was != NULL ? was : "", was != NULL ? ":" : "");
-		setenv("ASAN_OPTIONS", asan, 1);
-		FILE *f = freopen(sv->log, "a", stderr);
-		(void) f;
-		execv(argv[0], (char *const *) argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 1500; i++) {
-		FILE *f = fopen(ready, "r");
-		if (f != NULL) {
-			bool got = fgets(sv->url, sizeof(sv->url), f) != NULL;
-			fclose(f);
-			if (got) {
-				sv->url[strcspn(sv->url, "\n")] = '\0';
-				return test_token_load(sv->data);
-			}
-		}
-		int status;
-		if (waitpid(sv->pid, &status, WNOHANG) == sv->pid) {
-			sv->pid = 0;
-			return false;
-		}
-		sleep_ms(20);
-	}
-	return false;
-}
-
-/* Sends sig and waits up to bound_ms for the exit; then kills it.
- * Returns the wait status, or -1 when it had to be killed. */
-static int
-server_stop(server *sv, int sig, int bound_ms, int64_t *took_ms)
-{
-	int status;
-	int64_t t0 = now_ms();
-
-	if (sv->pid <= 0) {
-		return -1;
-	}
-	kill(sv->pid, sig);
-	while (now_ms() - t0 < bound_ms) {
-		if (waitpid(sv->pid, &status, WNOHANG) == sv->pid) {
-			*took_ms = now_ms() - t0;
-			sv->pid = 0;
-			return status;
-		}
-		sleep_ms(10);
-	}
-	kill(sv->pid, SIGKILL);
-	waitpid(sv->pid, &status, 0);
-	*took_ms = now_ms() - t0;
-	sv->pid = 0;
-	return -1;
+	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
+	snprintf(asan, sizeof(asan), "%s%squarantine_size_mb=0",
+	    was != NULL ? was : "", was != NULL ? ":" : "");
+	return spawn_start(sv, &o);
 }
 
 /* Lines of the server's log holding text. */
@@ -310,7 +222,7 @@ polite_calls(const server *sv, int n, const char *tag, int64_t *max_ms)
 	}
 	spreg_client_set_timeout(c, CALL_TIMEOUT_MS);
 	for (int i = 0; i < n; i++) {
-		int64_t t0 = now_ms();
+		int64_t t0 = rawsp_now_ms();
 		spreg_status st;
 		if (i % 3 == 0) {
 			st = get_vendor(c, "stripe");
@@ -323,7 +235,7 @@ polite_calls(const server *sv, int n, const char *tag, int64_t *max_ms)
 			snprintf(id, sizeof(id), "polite-%s-%d", tag, i);
 			st = put_vendor(c, id, "a polite write");
 		}
-		int64_t took = now_ms() - t0;
+		int64_t took = rawsp_now_ms() - t0;
 		*max_ms = took > *max_ms ? took : *max_ms;
 		if (st == SPREG_OK) {
 			ok++;
@@ -391,7 +303,7 @@ test_greedy_and_large(void)
 		CHECK(false, "spregd did not start");
 		return;
 	}
-	long rss0 = rawsp_rss_kb(sv.pid);
+	long rss0 = spawn_rss_kb(&sv);
 
 	/* greedy: 30,000 list requests, never a reply read */
 	greedy g;
@@ -400,7 +312,7 @@ test_greedy_and_large(void)
 	    "greedy connection");
 	for (int i = 0; i < 500 && atomic_load(&g.sent) < 1000 && !g.cut;
 	     i++) {
-		sleep_ms(20);
+		spawn_sleep_ms(20);
 	}
 	printf("greedy peer has sent %d requests; a second client calls\n",
 	    atomic_load(&g.sent));
@@ -438,7 +350,7 @@ test_greedy_and_large(void)
 	}
 	free(purpose);
 	CHECK(put == 40, "%d of 40 large vendors written", put);
-	long before = rawsp_rss_kb(sv.pid), peak = before;
+	long before = spawn_rss_kb(&sv), peak = before;
 	rawsp lc = rawsp_connect(sv.url, NULL, true, 3000);
 	buf big = list_envelope(1000);
 	int sent = 0;
@@ -451,14 +363,14 @@ test_greedy_and_large(void)
 	int muted0 = log_count(&sv, "not reading its replies");
 	bool muted = false;
 	for (int i = 0; i < 300 && !muted; i++) {
-		sleep_ms(100);
-		long rss = rawsp_rss_kb(sv.pid);
+		spawn_sleep_ms(100);
+		long rss = spawn_rss_kb(&sv);
 		peak = rss > peak ? rss : peak;
 		muted = log_count(&sv, "not reading its replies") > muted0;
 	}
 	for (int i = 0; i < 10; i++) {	/* what it holds once muted */
-		sleep_ms(100);
-		long rss = rawsp_rss_kb(sv.pid);
+		spawn_sleep_ms(100);
+		long rss = spawn_rss_kb(&sv);
 		peak = rss > peak ? rss : peak;
 	}
 	bool closed = rawsp_wait_closed(&lc, 20000);
@@ -475,7 +387,7 @@ test_greedy_and_large(void)
 	CHECK(ok == 6, "only %d of 6 calls answered after large lists", ok);
 	rawsp_close(&lc);
 	int64_t took;
-	int status = server_stop(&sv, SIGTERM, EXIT_BOUND_MS, &took);
+	int status = spawn_stop_within(&sv, SIGTERM, EXIT_BOUND_MS, &took);
 	CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "spregd on SIGTERM: status %d after %lld ms", status,
 	    (long long) took);
@@ -487,17 +399,17 @@ static int
 closed_of(rawsp *cs, int n, int wait_ms)
 {
 	int closed = 0;
-	int64_t t0 = now_ms();
+	int64_t t0 = rawsp_now_ms();
 	bool *done = calloc((size_t) n, sizeof(bool));
 
-	while (closed < n && now_ms() - t0 < wait_ms) {
+	while (closed < n && rawsp_now_ms() - t0 < wait_ms) {
 		for (int i = 0; i < n; i++) {
 			if (!done[i] && rawsp_wait_closed(&cs[i], 0)) {
 				done[i] = true;
 				closed++;
 			}
 		}
-		sleep_ms(50);
+		spawn_sleep_ms(50);
 	}
 	free(done);
 	return closed;
@@ -537,7 +449,7 @@ test_connection_limits(void)
 		CHECK(false, "ServerInfo");
 	}
 	spreg_client_close(c);
-	sleep_ms(200);	/* that client's connection is gone */
+	spawn_sleep_ms(200);	/* that client's connection is gone */
 
 	for (int i = 0; i < 20; i++) {
 		one[i] = rawsp_connect(sv.url, "127.0.0.50", true, 1000);
@@ -563,7 +475,7 @@ test_connection_limits(void)
 		rawsp_close(&many[i]);
 	}
 	int64_t took;
-	int status = server_stop(&sv, SIGTERM, EXIT_BOUND_MS, &took);
+	int status = spawn_stop_within(&sv, SIGTERM, EXIT_BOUND_MS, &took);
 	CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "spregd on SIGTERM: status %d", status);
 }
@@ -582,7 +494,7 @@ test_partial_and_half_open(void)
 		CHECK(false, "spregd did not start");
 		return;
 	}
-	long before = rawsp_rss_kb(sv.pid), peak = before;
+	long before = spawn_rss_kb(&sv), peak = before;
 	uint8_t *junk = calloc(1, MSG);
 	int sent = 0;
 	for (int i = 0; i < PARTIAL; i++) {
@@ -597,7 +509,7 @@ test_partial_and_half_open(void)
 		size_t n = rawsp_frame(&cs[i], MSG - 64, head);
 		sent += rawsp_write_all(&cs[i], head, n) &&
 		    rawsp_write_all(&cs[i], junk, MSG - 64 - 100);
-		long rss = rawsp_rss_kb(sv.pid);
+		long rss = spawn_rss_kb(&sv);
 		peak = rss > peak ? rss : peak;
 	}
 	free(junk);
@@ -606,19 +518,19 @@ test_partial_and_half_open(void)
 		half[10 + i] = rawsp_connect(sv.url, "127.0.0.41", true, 1000);
 	}
 	for (int i = 0; i < 20; i++) {
-		long rss = rawsp_rss_kb(sv.pid);
+		long rss = spawn_rss_kb(&sv);
 		peak = rss > peak ? rss : peak;
-		sleep_ms(50);
+		spawn_sleep_ms(50);
 	}
 	printf("%d of %d almost complete 1 MiB messages sent: spregd VmRSS "
 	    "%ld -> peak %ld KiB (+%ld MiB; bound 64 x 1 MiB + 48 MiB)\n",
 	    sent, PARTIAL, before, peak, (peak - before) / 1024);
 	CHECK(peak - before < (64 + 48) * 1024, "VmRSS grew by %ld MiB",
 	    (peak - before) / 1024);
-	int64_t t0 = now_ms();
+	int64_t t0 = rawsp_now_ms();
 	int closed = closed_of(cs, PARTIAL, 15000);
 	printf("%d of %d partial-message connections closed after %lld ms\n",
-	    closed, PARTIAL, (long long) (now_ms() - t0));
+	    closed, PARTIAL, (long long) (rawsp_now_ms() - t0));
 	CHECK(closed == PARTIAL, "%d of %d partial connections closed",
 	    closed, PARTIAL);
 	int half_closed = 0;
@@ -626,7 +538,7 @@ test_partial_and_half_open(void)
 		half_closed += rawsp_wait_closed(&half[i], 20000);
 	}
 	printf("%d of 20 half-open connections closed after %lld ms\n",
-	    half_closed, (long long) (now_ms() - t0));
+	    half_closed, (long long) (rawsp_now_ms() - t0));
 	CHECK(half_closed == 20, "%d of 20 half-open connections closed",
 	    half_closed);
 	int64_t max_ms;
@@ -639,7 +551,7 @@ test_partial_and_half_open(void)
 		rawsp_close(&half[i]);
 	}
 	int64_t took;
-	int status = server_stop(&sv, SIGTERM, EXIT_BOUND_MS, &took);
+	int status = spawn_stop_within(&sv, SIGTERM, EXIT_BOUND_MS, &took);
 	CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "spregd on SIGTERM: status %d", status);
 }
@@ -728,7 +640,7 @@ test_signals(void)
 		int start = atomic_load(&nacked);
 		for (int i = 0; i < 1000 && atomic_load(&nacked) - start < 10;
 		     i++) {
-			sleep_ms(10);
+			spawn_sleep_ms(10);
 		}
 		if (r == 0) {
 			kill(sv.pid, SIGHUP);
@@ -736,13 +648,13 @@ test_signals(void)
 			CHECK(polite_calls(&sv, 3, "hup", &max_ms) == 3,
 			    "calls after SIGHUP");
 			for (int i = 0; i < 100 && !log_has(&sv, "SIGHUP"); i++) {
-				sleep_ms(20);
+				spawn_sleep_ms(20);
 			}
 			CHECK(log_has(&sv, "SIGHUP ignored"),
 			    "no log line for SIGHUP");
 		}
 		int64_t took;
-		int status = server_stop(&sv, SIGTERM, EXIT_BOUND_MS, &took);
+		int status = spawn_stop_within(&sv, SIGTERM, EXIT_BOUND_MS, &took);
 		slowest = took > slowest ? took : slowest;
 		CHECK(status != -1 && WIFEXITED(status) &&
 		    WEXITSTATUS(status) == 0,
@@ -787,7 +699,7 @@ test_signals(void)
 	CHECK(n > 0 && found == n, "%d of %d acknowledged writes present",
 	    found, n);
 	int64_t took;
-	server_stop(&sv, SIGTERM, EXIT_BOUND_MS, &took);
+	spawn_stop_within(&sv, SIGTERM, EXIT_BOUND_MS, &took);
 }
 
 int

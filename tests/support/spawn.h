@@ -61,7 +61,9 @@ typedef struct spawn {
 	char ready[SPAWN_PATH];
 	char listen[SPAWN_PATH];
 	char publish[SPAWN_PATH];
-	char url[600];		/* the first line of the ready file */
+	char log[SPAWN_PATH];	/* its stderr, when opts.log named one */
+	char url[600];		/* the ready file's first RPC URL */
+	char pub_url[600];	/* its "pub URL" line, or "" */
 	int status;		/* wait status when it exited early */
 } spawn;
 
@@ -69,7 +71,9 @@ static inline void
 spawn_sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
 }
 
 /* A fresh folder /tmp/PREFIX-XXXXXX (or under $TMPDIR) in dir. */
@@ -158,6 +162,27 @@ spawn_exec(const spawn *s, const spawn_opts *o, const char *bin)
 	_exit(127);
 }
 
+/* The ready file (written whole, by rename): RPC URLs, one a line,
+ * then "pub URL". True once it held an RPC URL. */
+static inline bool
+spawn_read_ready(spawn *s, FILE *f)
+{
+	char line[600];
+
+	s->url[0] = '\0';
+	s->pub_url[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "pub ", 4) == 0) {
+			snprintf(s->pub_url, sizeof(s->pub_url), "%s",
+			    line + 4);
+		} else if (s->url[0] == '\0') {
+			snprintf(s->url, sizeof(s->url), "%s", line);
+		}
+	}
+	return s->url[0] != '\0';
+}
+
 /* Starts spregd (again, on the same data when s ran before) and waits
  * for its ready file; then s->url is where it serves and test_token its
  * admin token. False, with the cause on stderr, when it could not be
@@ -175,9 +200,12 @@ spawn_start(spawn *s, const spawn_opts *o)
 		return false;
 	}
 	spawn_paths(s, o);
+	snprintf(s->log, sizeof(s->log), "%s", o->log ? o->log : "");
 	unlink(s->ready);
 	s->url[0] = '\0';
 	s->status = 0;
+	fflush(stdout);	/* or the child writes it out a second time */
+	fflush(stderr);
 	s->pid = fork();
 	if (s->pid < 0) {
 		fprintf(stderr, "spawn: fork: %s\n", strerror(errno));
@@ -191,10 +219,9 @@ spawn_start(spawn *s, const spawn_opts *o)
 	while (rawsp_now_ms() - t0 < wait_ms) {
 		FILE *f = fopen(s->ready, "r");
 		if (f != NULL) {
-			bool got = fgets(s->url, sizeof(s->url), f) != NULL;
+			bool got = spawn_read_ready(s, f);
 			fclose(f);
 			if (got) {
-				s->url[strcspn(s->url, "\n")] = '\0';
 				if (o->no_token || test_token_load(s->data)) {
 					return true;
 				}
