@@ -38,6 +38,7 @@
 
 #include "spreg/client.h"
 #include "spreg/v1/admin.pb-c.h"
+#include "support/spawn.h"
 #include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/watch.h"
@@ -68,7 +69,7 @@
 static char dir[64];
 static char rpc_url[128];
 static char pub_url[128];
-static pid_t server;
+static spawn server;
 static const char *max_page;	/* spregd --max-page, or NULL */
 
 static char str_app[] = "app";
@@ -92,15 +93,6 @@ now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
-}
-
 /* ---- the server ---------------------------------------------------------- */
 
 /* The next start_server runs spregd --insecure-local. */
@@ -110,84 +102,41 @@ static bool insecure;
 static void
 start_server(void)
 {
-	char data[128], listen[128], publish[128], ready[128];
+	/* Optional flags, NULL-terminated where they end. */
+	const char *args[8] = {"--no-sample", "--heartbeat-ms", HEARTBEAT_MS};
+	int n = 3;
+	spawn_opts o = {.dir = dir, .log_level = "error", .args = args,
+	    .wait_ms = READY_WAIT_MS};
 
-	snprintf(data, sizeof(data), "%s/var", dir);
-	snprintf(listen, sizeof(listen), "ipc://%s/s.ipc", dir);
-	snprintf(publish, sizeof(publish), "ipc://%s/p.ipc", dir);
-	snprintf(ready, sizeof(ready), "%s/ready", dir);
-	unlink(ready);
-	fflush(stdout);
-	fflush(stderr);
-	server = fork();
-	ck_assert_int_ge(server, 0);
-	if (server == 0) {
-		const char *bin = getenv("SPREGD");
-		/* Optional flags, NULL-terminated where they end. */
-		char *extra[4] = {NULL, NULL, NULL, NULL};
-		int n = 0;
-		if (max_page) {
-			extra[n++] = "--max-page";
-			extra[n++] = (char *) max_page;
-		}
-		if (insecure) {
-			extra[n++] = "--insecure-local";
-		}
-		execl(bin, bin, "--data", data, "--no-sample", "--listen",
-		    listen, "--publish", publish, "--heartbeat-ms",
-		    HEARTBEAT_MS, "--ready-file", ready, "--log-level", "error",
-		    extra[0], extra[1], extra[2],
-		    (char *) NULL);
-		_exit(127);
+	if (max_page) {
+		args[n++] = "--max-page";
+		args[n++] = max_page;
 	}
-	for (int waited = 0; waited < READY_WAIT_MS; waited += 20) {
-		FILE *f = fopen(ready, "r");
-		if (f != NULL) {
-			char line[256], rpc[256] = "", pub[256] = "";
-			while (fgets(line, sizeof(line), f) != NULL) {
-				line[strcspn(line, "\n")] = '\0';
-				if (strncmp(line, "pub ", 4) == 0) {
-					snprintf(pub, sizeof(pub), "%s",
-					    line + 4);
-				} else if (rpc[0] == '\0') {
-					snprintf(rpc, sizeof(rpc), "%s", line);
-				}
-			}
-			fclose(f);
-			/* RPC URLs first (older readers take line one), then
-			 * "pub URL". Watcher threads read the globals: they
-			 * are set once, and a restart keeps the URLs. */
-			ck_assert_str_eq(rpc, listen);
-			ck_assert(test_token_load(data));
-			ck_assert_str_eq(pub, publish);
-			if (rpc_url[0] == '\0') {
-				snprintf(rpc_url, sizeof(rpc_url), "%s", rpc);
-				snprintf(pub_url, sizeof(pub_url), "%s", pub);
-			}
-			return;
-		}
-		int status;
-		ck_assert_int_eq(waitpid(server, &status, WNOHANG), 0);
-		sleep_ms(20);
+	if (insecure) {
+		args[n++] = "--insecure-local";
 	}
-	ck_abort_msg("spregd did not start");
+	ck_assert_msg(spawn_start(&server, &o), "spregd did not start");
+	/* RPC URLs first (older readers take line one), then "pub URL".
+	 * Watcher threads read the globals: they are set once, and a
+	 * restart keeps the URLs. */
+	ck_assert_str_eq(server.url, server.listen);
+	ck_assert_str_eq(server.pub_url, server.publish);
+	if (rpc_url[0] == '\0') {
+		snprintf(rpc_url, sizeof(rpc_url), "%s", server.url);
+		snprintf(pub_url, sizeof(pub_url), "%s", server.pub_url);
+	}
 }
 
 static void
 stop_server(int sig)
 {
-	int status;
-
-	kill(server, sig);
-	ck_assert_int_eq(waitpid(server, &status, 0), server);
-	server = 0;
+	ck_assert_int_ne(spawn_stop(&server, sig), -1);
 }
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/spreg-watch-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert(spawn_mkdtemp(dir, sizeof(dir), "spreg-watch"));
 	start_server();
 }
 
@@ -201,14 +150,11 @@ setup_small_page(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	max_page = NULL;
-	if (server > 0) {
+	if (server.pid > 0) {
 		stop_server(SIGKILL);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert(spawn_rmrf(dir));
 }
 
 /* ---- writes ---------------------------------------------------------- */
@@ -382,7 +328,7 @@ watcher_main(void *arg)
 		w->seqs[w->nseqs++] = seq;
 		atomic_store(&w->last, seq);
 		if (w->slow && w->nseqs % SLOW_SLEEP_EVERY == 0) {
-			sleep_ms(SLOW_SLEEP_MS);	/* deliberately slow */
+			spawn_sleep_ms(SLOW_SLEEP_MS);	/* deliberately slow */
 		}
 		if (w->reopen && w->nseqs % REOPEN_EVERY == 0) {
 			uint64_t pos = spreg_watch_position(sw);
@@ -550,7 +496,7 @@ START_TEST(hundred_watchers_ten_slow_every_seq_once_in_order)
 			fflush(stdout);
 			report = now;
 		}
-		sleep_ms(50);	/* polling counters, bounded */
+		spawn_sleep_ms(50);	/* polling counters, bounded */
 	}
 	for (int i = 0; i < MANY_WRITERS; i++) {
 		pthread_join(wrs[i].thread, NULL);
@@ -608,7 +554,7 @@ wait_acked(atomic_size_t *acked, size_t want, int64_t deadline)
 	while (atomic_load(acked) < want) {
 		ck_assert_msg(now_ms() < deadline, "writes stalled at %zu",
 		    atomic_load(acked));
-		sleep_ms(5);	/* polling a counter, bounded */
+		spawn_sleep_ms(5);	/* polling a counter, bounded */
 	}
 }
 
@@ -652,7 +598,7 @@ START_TEST(watchers_survive_server_kills_without_gap_or_repeat)
 	/* Both must reach the last seq; then they are told to stop. */
 	while (now_ms() < deadline && (atomic_load(&follow.last) < last ||
 	                                  atomic_load(&reopen.last) < last)) {
-		sleep_ms(10);	/* polling, bounded */
+		spawn_sleep_ms(10);	/* polling, bounded */
 	}
 	atomic_store(&stop_watchers, true);
 	pthread_join(follow.thread, NULL);
@@ -834,10 +780,10 @@ START_TEST(filtered_watches_match_list_changes)
 	for (int i = 0; i < 4; i++) {
 		while (now_ms() < deadline &&
 		    atomic_load(&ws[i]->last) < want[i][nwant[i] - 1]) {
-			sleep_ms(10);	/* polling, bounded */
+			spawn_sleep_ms(10);	/* polling, bounded */
 		}
 	}
-	sleep_ms(2 * atoi(HEARTBEAT_MS) + 100);
+	spawn_sleep_ms(2 * atoi(HEARTBEAT_MS) + 100);
 	atomic_store(&stop_watchers, true);
 	for (int i = 0; i < 4; i++) {
 		pthread_join(ws[i]->thread, NULL);
