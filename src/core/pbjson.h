@@ -9,6 +9,7 @@
 #ifndef CORE_PBJSON_H
 #define CORE_PBJSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -45,5 +46,10 @@ spreg_status pbjson_to_message(const json_t *json,
  */
 spreg_status pbjson_parse_text(const char *text, size_t len, json_t **out,
     err *e);
+
+/* Shared by pbjson.c and pbtext.c. */
+#define PBJSON_MAX_DEPTH 64	/* nesting of objects and arrays */
+/* Case-insensitive ASCII equality; strcasecmp would depend on the locale. */
+bool pbjson_ascii_equal_nocase(const char *a, const char *b);
 
 #endif
