@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "net/close.h"
 #include "net/nngerr.h"
 #include "net/pub.h"
 
@@ -446,8 +447,8 @@ net_pub_stop(net_pub *p)
 		    (unsigned long long) p->dropped,
 		    (unsigned long long) p->skipped);
 	}
-	if (p->sock_open) {
-		nng_close(p->sock);
+	if (p->sock_open && !net_close_bounded(p->sock, "PUB")) {
+		return;	/* its callbacks may still use p */
 	}
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);

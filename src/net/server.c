@@ -33,8 +33,8 @@
  * nng's single reaper thread then waits for that receive forever: no
  * pipe is ever torn down again, and nng_close hangs. A peer that keeps
  * sending is exactly where that race is likely; a quiet one has no read
- * completing. For the same reason the socket is closed on a helper
- * thread with a bounded wait (close_bounded).
+ * completing. For the same reason the socket is closed with a bounded
+ * wait (net/close.h).
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -51,6 +51,7 @@
 #include "core/date.h"
 #include "core/log.h"
 #include "net/nngerr.h"
+#include "net/close.h"
 #include "net/conns.h"
 #include "net/server.h"
 #include "net/tls.h"
@@ -59,7 +60,6 @@
 
 #define IDLE_BATCH 64	/* idle connections closed per reaper pass */
 #define MUTED_QUIET_MS 1000	/* a muted connection quiet this long closes */
-#define CLOSE_WAIT_MS 3000	/* for nng_close at stop (see above) */
 
 typedef enum ctx_state {
 	CTX_IDLE,	/* not armed: stopped */
@@ -670,71 +670,6 @@ drain(net_server *s, int64_t deadline_ms)
 	return drained;
 }
 
-typedef struct closer {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	nng_socket sock;
-	bool done;
-	bool abandoned;	/* the waiter gave up: the closer frees this */
-} closer;
-
-static void *
-closer_main(void *arg)
-{
-	closer *c = arg;
-
-	nng_close(c->sock);
-	pthread_mutex_lock(&c->mu);
-	c->done = true;
-	bool abandoned = c->abandoned;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	if (abandoned) {
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		free(c);
-	}
-	return NULL;
-}
-
-/* nng_close, waiting at most CLOSE_WAIT_MS; false if it did not return
- * (the nng 1.5.2 hang above): then the socket, and whatever its pipe
- * notifications use, must be left allocated. */
-static bool
-close_bounded(nng_socket sock)
-{
-	pthread_t t;
-	closer *c = calloc(1, sizeof(*c));
-
-	if (c == NULL) {
-		nng_close(sock);
-		return true;
-	}
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
-	c->sock = sock;
-	if (pthread_create(&t, NULL, closer_main, c) != 0) {
-		nng_close(sock);
-		c->done = true;
-	} else {
-		pthread_detach(t);
-	}
-	struct timespec until = after_ms(CLOSE_WAIT_MS);
-	pthread_mutex_lock(&c->mu);
-	while (!c->done &&
-	    pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0) {
-	}
-	bool done = c->done;
-	c->abandoned = !done;
-	pthread_mutex_unlock(&c->mu);
-	if (done) {
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		free(c);
-	}
-	return done;
-}
-
 void
 net_server_stop(net_server *s)
 {
@@ -778,10 +713,7 @@ net_server_stop(net_server *s)
 		rpc_worker_destroy(w->rpc);
 	}
 	db_session_destroy(s->writer_session);
-	if (!close_bounded(s->sock)) {
-		log_warn("closing the RPC socket did not finish in %d ms (nng "
-		    "1.5.2 can hang closing a connection that is sending); "
-		    "stopping without it", CLOSE_WAIT_MS);
+	if (!net_close_bounded(s->sock, "RPC")) {
 		return;	/* its pipe notifications may still use s */
 	}
 	/* After the socket: its last pipe notifications use the table. */
