@@ -269,6 +269,7 @@ spawn_stop_within(spawn *s, int sig, int bound_ms, int64_t *took_ms)
 	int status;
 	int64_t t0 = rawsp_now_ms();
 
+	*took_ms = 0;
 	if (s->pid <= 0) {
 		return -1;
 	}
