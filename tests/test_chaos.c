@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "support/check.h"
 #include "support/rawsp.h"
 #include "support/spawn.h"
 #include "test_token.h"
@@ -53,19 +54,6 @@
 
 static char dir[64];
 static spawn server;
-static int passed, failed;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) { \
-			passed++; \
-		} else { \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
 
 /* What was sent. */
 enum kind {

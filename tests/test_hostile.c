@@ -46,6 +46,7 @@
 #include "spreg/client.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "spreg/v1/rpc.pb-c.h"
+#include "support/check.h"
 #include "support/rawsp.h"
 #include "support/spawn.h"
 #include "test_token.h"
@@ -56,19 +57,6 @@
 #define STATUS_ACTIVE SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_ACTIVE
 
 static char dir[64];
-static int passed, failed;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) { \
-			passed++; \
-		} else { \
-			failed++; \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
 
 /* --- The server ----------------------------------------------------- */
 
