@@ -433,6 +433,38 @@ START_TEST(inflight_limit_per_connection)
 }
 END_TEST
 
+/* A client resends what it had in flight when its connection closed.
+ * A resent write the server already applied is answered from its saved
+ * reply, even when the in-flight limit would refuse it: a stored write
+ * never comes back as RESOURCE_EXHAUSTED. */
+START_TEST(resent_applied_write_never_refused)
+{
+	conn a;
+	size_t custom;
+	uint32_t limit;
+
+	conn_open(&a);
+	send_on(&a, 0, put_category(500));
+	Spreg__V1__Reply *r = reply_on(&a, 0);
+	ck_assert_int_eq(r->code, SPREG__V1__CODE__OK);
+	spreg__v1__reply__free_unpacked(r, NULL);
+	for (int i = 0; i < BURST; i++) {
+		send_on(&a, i, put_category(500));
+	}
+	for (int i = 0; i < BURST; i++) {
+		r = reply_on(&a, i);
+		ck_assert_msg(r->code == SPREG__V1__CODE__OK, "resend %d: %d %s",
+		    i, r->code, r->message);
+		ck_assert_uint_eq(r->request_id, 501);
+		spreg__v1__reply__free_unpacked(r, NULL);
+	}
+	conn_close(&a);
+	server_state(&custom, &limit);
+	ck_assert_uint_eq(custom, 1);
+	ck_assert_uint_eq(limit, 1);
+}
+END_TEST
+
 /* At the default limit (32) the same burst passes whole. */
 START_TEST(inflight_default_takes_a_burst)
 {
@@ -474,6 +506,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup_inflight_1, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, inflight_limit_per_connection);
+	tcase_add_test(tc, resent_applied_write_never_refused);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -620,12 +620,48 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
 	return false;
 }
 
+/* A write already applied under this request id and caller: its saved
+ * reply. A client whose connection was closed resends what it had in
+ * flight; one the server applied must not come back as refused. */
+static bool
+saved_reply(rpc_worker *w, const void *req, size_t len,
+    Spreg__V1__Reply *reply)
+{
+	exec *x = w->x;
+	db_txn t;
+	err e;
+	bool found = false;
+
+	if (db_read_begin(w->session, &t, &e) != SPREG_OK) {
+		return false;
+	}
+	if (prepare(w, req, len, reply, &t, &e) == SPREG_OK &&
+	    (x->m->flags & RPC_WRITE) && !(x->m->flags & RPC_NO_SAVE) &&
+	    x->call.request_id != 0) {
+		void *saved;
+		size_t n;
+		if (db_request_find(&t, x->call.request_id, x->digest,
+		        &w->arena, &saved, &n, &e) == SPREG_OK) {
+			reply->payload.data = saved;
+			reply->payload.len = n;
+			found = true;
+		}
+	}
+	db_read_end(w->session);
+	return found;
+}
+
 void
 rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
     spreg_status st, const char *message, Spreg__V1__Reply *reply)
 {
 	err e;
 
+	reset(w, reply);
+	if (saved_reply(w, req, len, reply)) {
+		rpc_exec_finish(w, SPREG_OK, &e);
+		return;
+	}
 	reset(w, reply);
 	/* Decoded only for the request id the reply echoes. */
 	Spreg__V1__Request *env = spreg__v1__request__unpack(&w->arena.pb,

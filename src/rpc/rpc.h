@@ -208,7 +208,9 @@ void rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n);
 db_session *rpc_worker_session(rpc_worker *w);
 
 /* Answers a request with st and message without running it (a server
- * limit refused it); *reply as from rpc_handle_begin. */
+ * limit refused it), unless it is a write already applied under its
+ * request id: then with that write's saved reply. *reply as from
+ * rpc_handle_begin. */
 void rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
     spreg_status st, const char *message, Spreg__V1__Reply *reply);
 
