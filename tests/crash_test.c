@@ -17,7 +17,6 @@
 #define _XOPEN_SOURCE 700
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "support/spawn.h"
 #include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
 
@@ -42,7 +42,6 @@
 #define WRITE_MS 1500		/* writing before each kill */
 #define WRITE_TIMEOUT_MS 2000	/* per put: bounds the wait after a kill */
 #define VERIFY_TIMEOUT_MS 10000
-#define READY_POLL_MS 20
 #define READY_WAIT_MS 10000
 #define ALIVE_GRACE_MS 200	/* a restarted server must outlive this */
 #define UPDATE_ONE_IN 4		/* about one put in four is an update */
@@ -111,10 +110,10 @@ typedef struct problems {
 	size_t count;
 } problems;
 
-static const char *spregd;
-static char test_dir[PATH_MAX];
-static char server_url[PATH_MAX + 16];
-static volatile sig_atomic_t server_pid;	/* 0: not running */
+static char test_dir[256];
+static char server_url[sizeof(((spawn *) 0)->url)];
+static spawn server;	/* pid 0: not running */
+static spawn_opts server_opts;
 static atomic_bool killed;
 static int passed;
 static int failed;
@@ -178,24 +177,6 @@ problem(problems *p, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
-}
-
 static uint32_t
 xorshift(uint32_t *state)
 {
@@ -223,25 +204,13 @@ ack_push(ack_list *l, const ack *a)
 	return true;
 }
 
-static void
-describe_status(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status)) {
-		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
-	} else if (WIFSIGNALED(status)) {
-		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
-	} else {
-		snprintf(buf, len, "wait status %#x", (unsigned) status);
-	}
-}
-
 /* The test's own SIGINT/SIGTERM (a harness timeout) must not leave the
  * server running. */
 static void
 on_signal(int sig)
 {
-	if (server_pid > 0) {
-		kill((pid_t) server_pid, SIGKILL);
+	if (server.pid > 0) {
+		kill(server.pid, SIGKILL);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -249,108 +218,32 @@ on_signal(int sig)
 
 /* ---- the server process ---- */
 
-/* Starts spregd on the test folder; true once it wrote ready_name. */
+/* Starts spregd on the test folder (again: on the same data); true
+ * once it is ready. */
 static bool
-server_start(const char *ready_name)
+server_start(void)
 {
-	char data[PATH_MAX + 8], ready[PATH_MAX + 32], pub[PATH_MAX + 16];
-	int status;
-
-	snprintf(data, sizeof(data), "%s/var", test_dir);
-	snprintf(ready, sizeof(ready), "%s/%s", test_dir, ready_name);
-	/* Its own notification socket: tests run side by side. */
-	snprintf(pub, sizeof(pub), "ipc://%s/p.ipc", test_dir);
-	unlink(ready);
-	char *argv[] = {(char *) spregd, "--data", data, "--no-sample",
-	    "--listen", server_url, "--publish", pub, "--ready-file", ready,
-	    "--log-level", "warn", NULL};
-
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		diag("fork: %s", strerror(errno));
+	if (!spawn_start(&server, &server_opts)) {
 		return false;
 	}
-	if (pid == 0) {
-		static const char msg[] = "crash_test: cannot run $SPREGD\n";
-		signal(SIGPIPE, SIG_DFL);
-		execv(spregd, argv);
-		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-			/* nothing more to do */
-		}
-		_exit(127);
-	}
-	server_pid = pid;
-	for (int waited = 0; waited <= READY_WAIT_MS;
-	     waited += READY_POLL_MS) {
-		if (access(ready, F_OK) == 0) {
-			return test_token_load(data);
-		}
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			char how[64];
-			server_pid = 0;
-			describe_status(status, how, sizeof(how));
-			diag("spregd stopped (%s) before it was ready", how);
-			return false;
-		}
-		sleep_ms(READY_POLL_MS);
-	}
-	diag("spregd wrote no ready file %s within %d ms", ready,
-	    READY_WAIT_MS);
-	return false;
+	snprintf(server_url, sizeof(server_url), "%s", server.url);
+	return true;
 }
 
 static bool
 server_alive(void)
 {
-	int status;
+	char how[64];
 
-	if (server_pid <= 0) {
+	if (server.pid <= 0) {
 		return false;
 	}
-	if (waitpid((pid_t) server_pid, &status, WNOHANG) == server_pid) {
-		char how[64];
-		describe_status(status, how, sizeof(how));
-		diag("spregd stopped unexpectedly (%s)", how);
-		server_pid = 0;
-		return false;
+	if (spawn_alive(&server)) {
+		return true;
 	}
-	return true;
-}
-
-/* Sends sig and waits; returns the wait status (or -1). */
-static int
-server_stop(int sig)
-{
-	pid_t pid = (pid_t) server_pid;
-	int status;
-
-	if (pid <= 0) {
-		return -1;
-	}
-	kill(pid, sig);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			server_pid = 0;
-			return -1;
-		}
-	}
-	server_pid = 0;
-	return status;
-}
-
-static int
-remove_entry(const char *path, const struct stat *sb, int type,
-    struct FTW *ftw)
-{
-	(void) sb;
-	(void) type;
-	(void) ftw;
-	if (remove(path) != 0) {
-		diag("remove %s: %s", path, strerror(errno));
-	}
-	return 0;
+	diag("spregd stopped unexpectedly (%s)",
+	    spawn_describe(server.status, how, sizeof(how)));
+	return false;
 }
 
 /* ---- writers ---- */
@@ -957,13 +850,13 @@ write_and_kill(int cycle, writer *writers)
 			break;
 		}
 	}
-	int64_t start = now_ms();
+	int64_t start = rawsp_now_ms();
 	if (started == WRITERS) {
-		sleep_ms(WRITE_MS);
+		spawn_sleep_ms(WRITE_MS);
 	}
-	int status = server_stop(SIGKILL);
+	int status = spawn_stop(&server, SIGKILL);
 	atomic_store(&killed, true);
-	int64_t killed_at = now_ms();
+	int64_t killed_at = rawsp_now_ms();
 	for (int i = 0; i < started; i++) {
 		pthread_join(writers[i].thread, NULL);
 	}
@@ -983,7 +876,7 @@ write_and_kill(int cycle, writer *writers)
 	    "unknown outcome; killed after %lld ms, writers stopped %lld ms "
 	    "later", cycle, acked, updates, unknown,
 	    (long long) (killed_at - start),
-	    (long long) (now_ms() - killed_at));
+	    (long long) (rawsp_now_ms() - killed_at));
 	return check(started == WRITERS && status != -1 &&
 	    WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && acked > 0 &&
 	    errors == 0,
@@ -996,23 +889,21 @@ main(void)
 {
 	writer writers[WRITERS];
 	ack_list probes = {0};
-	char ready_name[32];
 	int status;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if ((spregd = getenv("SPREGD")) == NULL || spregd[0] == '\0') {
+	if (getenv("SPREGD") == NULL || getenv("SPREGD")[0] == '\0') {
 		fprintf(stderr, "crash_test: set SPREGD to spregd's path\n");
 		return 2;
 	}
-	const char *tmp = getenv("TMPDIR");
-	snprintf(test_dir, sizeof(test_dir), "%s/spreg-crash-XXXXXX",
-	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
-	if (mkdtemp(test_dir) == NULL) {
+	if (!spawn_mkdtemp(test_dir, sizeof(test_dir), "spreg-crash")) {
 		fprintf(stderr, "crash_test: mkdtemp %s: %s\n", test_dir,
 		    strerror(errno));
 		return 2;
 	}
-	snprintf(server_url, sizeof(server_url), "ipc://%s/s.ipc", test_dir);
+	static const char *const args[] = {"--no-sample", NULL};
+	server_opts = (spawn_opts){.dir = test_dir, .args = args,
+	    .wait_ms = READY_WAIT_MS};
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -1032,18 +923,17 @@ main(void)
 	}
 	diag("data folder %s, %d writers, %d cycles", test_dir, WRITERS,
 	    CYCLES);
-	int64_t start = now_ms();
+	int64_t start = rawsp_now_ms();
 
-	if (!check(server_start("ready.0"), "spregd starts on an empty "
+	if (!check(server_start(), "spregd starts on an empty "
 	        "data folder")) {
 		goto out;
 	}
 	for (int cycle = 1; cycle <= CYCLES; cycle++) {
 		write_and_kill(cycle, writers);	/* verify even if it failed */
-		snprintf(ready_name, sizeof(ready_name), "ready.%d", cycle);
-		bool up = server_start(ready_name);
+		bool up = server_start();
 		if (up) {
-			sleep_ms(ALIVE_GRACE_MS);
+			spawn_sleep_ms(ALIVE_GRACE_MS);
 			up = server_alive();
 		}
 		if (!check(up, "cycle %d: spregd restarts cleanly on the "
@@ -1056,20 +946,20 @@ main(void)
 			goto out;
 		}
 	}
-	status = server_stop(SIGTERM);
+	status = spawn_stop(&server, SIGTERM);
 	check(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "spregd stops cleanly on SIGTERM");
-	diag("%lld ms in all", (long long) (now_ms() - start));
+	diag("%lld ms in all", (long long) (rawsp_now_ms() - start));
 
 out:
-	if (server_pid > 0) {
-		server_stop(SIGKILL);
+	if (server.pid > 0) {
+		spawn_stop(&server, SIGKILL);
 	}
 	const char *keep = getenv("SPREG_TEST_KEEP");
 	if (keep != NULL && keep[0] != '\0') {
 		diag("kept the data folder %s", test_dir);
 	} else {
-		nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		spawn_rmrf(test_dir);
 	}
 	for (int i = 0; i < WRITERS; i++) {
 		free(writers[i].acks.items);

@@ -18,49 +18,21 @@
  * Environment: SPREGD (required), BENCH_VENDORS, BENCH_ROUNDS (default
  * 3), TMPDIR. Exit status non-zero only when something failed.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "core/catalog.h"
-#include "core/validate.h"
-#include "db/record.h"
+#include "bench.h"
 #include "spreg/client.h"
-#include "test_token.h"
 #include "spreg/v1/assess.pb-c.h"
+#include "support/spawn.h"
 
 #define POPULATE_BATCH 2000
 #define PAGE 1000
 #define AS_OF "2026-11-23"
 #define MAP_SIZE ((size_t) 8 << 30)
 #define READY_TIMEOUT_MS 60000
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint32_t
-env_u32(const char *name, uint32_t dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	unsigned long n;
-
-	if (v == NULL || v[0] == '\0') {
-		return dflt;
-	}
-	n = strtoul(v, &end, 10);
-	return *end == '\0' && n > 0 && n <= UINT32_MAX ? (uint32_t) n : dflt;
-}
 
 /* ---- synthetic vendors ---- */
 
@@ -83,9 +55,10 @@ static const char *const services[] = {"app", "billing", "support",
 static const char *const countries[] = {"DE", "FR", "IE", "JP", "CH",
     "GB", "US", "US", "US", "IN", "BR", "CA"};
 
-static void
-vendor_make(vendor *v, uint32_t i)
+static Spreg__V1__Subprocessor *
+vendor_make(void *scratch, uint32_t i)
 {
+	vendor *v = scratch;
 	uint32_t h = i * 2654435761u;
 
 	memset(v, 0, sizeof(*v));
@@ -157,107 +130,7 @@ vendor_make(vendor *v, uint32_t i)
 		v->sgs[s] = &v->sg[s];
 	}
 	v->sp.n_safeguards = nsg;
-}
-
-typedef struct batch {
-	const catalog *cat;
-	uint32_t first, count;
-	arena *a;
-} batch;
-
-static spreg_status
-populate_fn(db_txn *t, void *arg, err *e)
-{
-	batch *b = arg;
-	db_actor who = {"bench_assess (synthetic registry)", 0,
-	    (int64_t) time(NULL) * 1000, NULL};
-	vendor v;
-	spreg_status st;
-
-	for (uint32_t i = b->first; i < b->first + b->count; i++) {
-		Spreg__V1__Change *change;
-		arena_reset(b->a);
-		vendor_make(&v, i);
-		if ((st = validate_subprocessor(b->cat, NULL, NULL, &v.sp,
-		         e)) != SPREG_OK ||
-		    (st = db_sp_put(t, &v.sp, 0, false, &who, b->a, &change,
-		         e)) != SPREG_OK) {
-			return err_set(e, st, "%s: %s", v.id, e->msg);
-		}
-	}
-	return SPREG_OK;
-}
-
-static bool
-populate(const char *dir, const catalog *cat, uint32_t vendors)
-{
-	db_options o = {.dir = dir, .map_size = MAP_SIZE};
-	db_session *s = NULL;
-	db *d = NULL;
-	arena a;
-	err e;
-	bool ok = false;
-
-	arena_init(&a, (size_t) 1 << 20);
-	if (db_open(&o, &d, &e) != SPREG_OK) {
-		fprintf(stderr, "bench_assess: db_open: %s\n", e.msg);
-		goto out;
-	}
-	if (db_session_create(d, &s) != SPREG_OK) {
-		goto out;
-	}
-	for (uint32_t first = 0; first < vendors; first += POPULATE_BATCH) {
-		batch b = {cat, first, vendors - first < POPULATE_BATCH ?
-		    vendors - first : POPULATE_BATCH, &a};
-		if (db_write(s, populate_fn, &b, &e) != SPREG_OK) {
-			fprintf(stderr, "bench_assess: populate: %s\n", e.msg);
-			goto out;
-		}
-	}
-	ok = true;
-out:
-	db_session_destroy(s);
-	db_close(d);
-	arena_fini(&a);
-	return ok;
-}
-
-/* ---- the server ---- */
-
-static pid_t
-spregd_start(const char *spregd, const char *dir, const char *url,
-    const char *pub, const char *ready)
-{
-	char map[32];
-
-	snprintf(map, sizeof(map), "%zu", MAP_SIZE);
-	unlink(ready);
-	pid_t pid = fork();
-	if (pid == 0) {
-		execl(spregd, spregd, "--data", dir, "--reference",
-		    SPREG_TEST_DATA, "--no-sample", "--listen", url,
-		    "--publish", pub, "--map-size", map, "--ready-file", ready,
-		    "--log-level", "warn", (char *) NULL);
-		fprintf(stderr, "bench_assess: exec %s: %s\n", spregd,
-		    strerror(errno));
-		_exit(127);
-	}
-	if (pid < 0) {
-		return -1;
-	}
-	for (int waited = 0; access(ready, R_OK) != 0; waited += 10) {
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid ||
-		    waited > READY_TIMEOUT_MS) {
-			fprintf(stderr, "bench_assess: spregd did not start\n");
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		struct timespec ten_ms = {0, 10000000};
-		nanosleep(&ten_ms, NULL);
-	}
-	return pid;
+	return &v->sp;
 }
 
 /* ---- the two walks ---- */
@@ -273,7 +146,7 @@ walk_assess(spreg_client *c, walk *out)
 	Spreg__V1__AssessTransfersRequest req =
 	    SPREG__V1__ASSESS_TRANSFERS_REQUEST__INIT;
 	char token[512] = "";
-	int64_t start = now_ns();
+	int64_t start = bench_now_ns();
 
 	memset(out, 0, sizeof(*out));
 	req.regime = "EU";
@@ -298,7 +171,7 @@ walk_assess(spreg_client *c, walk *out)
 		snprintf(token, sizeof(token), "%s", r->next_page_token);
 		spreg_message_free(msg);
 	} while (token[0] != '\0');
-	out->seconds = (double) (now_ns() - start) / 1e9;
+	out->seconds = (double) (bench_now_ns() - start) / 1e9;
 	return true;
 }
 
@@ -308,7 +181,7 @@ walk_list(spreg_client *c, walk *out)
 	Spreg__V1__ListSubprocessorsRequest req =
 	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
 	char token[512] = "";
-	int64_t start = now_ns();
+	int64_t start = bench_now_ns();
 
 	memset(out, 0, sizeof(*out));
 	req.page_size = PAGE;
@@ -330,7 +203,7 @@ walk_list(spreg_client *c, walk *out)
 		snprintf(token, sizeof(token), "%s", r->next_page_token);
 		spreg_message_free(msg);
 	} while (token[0] != '\0');
-	out->seconds = (double) (now_ns() - start) / 1e9;
+	out->seconds = (double) (bench_now_ns() - start) / 1e9;
 	return true;
 }
 
@@ -344,48 +217,49 @@ by_seconds(const void *a, const void *b)
 int
 main(void)
 {
-	const char *spregd = getenv("SPREGD");
-	const char *tmpdir = getenv("TMPDIR");
-	uint32_t vendors = env_u32("BENCH_VENDORS", 100000);
-	uint32_t rounds = env_u32("BENCH_ROUNDS", 3);
-	char dir[256], data[300], url[320], pub[320], ready[320], cmd[512];
+	uint32_t vendors = (uint32_t) bench_env_long("BENCH_VENDORS", 100000,
+	    1, UINT32_MAX);
+	uint32_t rounds = (uint32_t) bench_env_long("BENCH_ROUNDS", 3, 1, 16);
+	char dir[256];
 	walk assess[16], list[16];
 	catalog *cat = NULL;
 	spreg_client *c = NULL;
-	pid_t pid = -1;
+	spawn server = {0};
+	vendor scratch;
 	int status = 1;
 	err e;
 
-	if (spregd == NULL) {
+	if (getenv("SPREGD") == NULL) {
 		fprintf(stderr, "bench_assess: set SPREGD\n");
 		return 1;
 	}
-	if (rounds > 16) {
-		rounds = 16;
-	}
-	snprintf(dir, sizeof(dir), "%s/spreg-bench-assess-XXXXXX",
-	    tmpdir ? tmpdir : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror("bench_assess: mkdtemp");
+	if (!bench_mkdtemp(dir, sizeof(dir), "spreg-bench-assess")) {
 		return 1;
 	}
-	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(url, sizeof(url), "ipc://%s/rpc.ipc", dir);
-	snprintf(pub, sizeof(pub), "ipc://%s/pub.ipc", dir);
-	snprintf(ready, sizeof(ready), "%s/ready", dir);
 	if (catalog_load(SPREG_TEST_DATA, &cat, &e) != SPREG_OK) {
 		fprintf(stderr, "bench_assess: %s\n", e.msg);
 		goto out;
 	}
-	int64_t start = now_ns();
-	if (!populate(data, cat, vendors)) {
+	char data[300];
+	snprintf(data, sizeof(data), "%s/data", dir);
+	bench_fill fill = {.cat = cat,
+	    .actor = "bench_assess (synthetic registry)",
+	    .make = vendor_make,
+	    .scratch = &scratch};
+	int64_t start = bench_now_ns();
+	if (!bench_populate(data, MAP_SIZE, &fill, vendors, POPULATE_BATCH)) {
 		goto out;
 	}
 	printf("populated %u vendors in %.1f s\n", vendors,
-	    (double) (now_ns() - start) / 1e9);
-	if ((pid = spregd_start(spregd, data, url, pub, ready)) < 0 ||
-	    !test_token_load(data) ||
-	    test_client_open(url, false, &c) != SPREG_OK) {
+	    (double) (bench_now_ns() - start) / 1e9);
+	char map[32];
+	snprintf(map, sizeof(map), "%zu", MAP_SIZE);
+	const char *args[] = {"--reference", SPREG_TEST_DATA, "--no-sample",
+	    "--map-size", map, NULL};
+	spawn_opts so = {.dir = dir, .name = "data", .args = args,
+	    .wait_ms = READY_TIMEOUT_MS};
+	if (!spawn_start(&server, &so) ||
+	    test_client_open(server.url, false, &c) != SPREG_OK) {
 		goto out;
 	}
 	spreg_client_set_timeout(c, 120000);
@@ -420,15 +294,8 @@ main(void)
 	status = 0;
 out:
 	spreg_client_close(c);
-	if (pid > 0) {
-		int st;
-		kill(pid, SIGTERM);
-		waitpid(pid, &st, 0);
-	}
+	spawn_stop(&server, SIGTERM);
 	catalog_destroy(cat);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "bench_assess: could not remove %s\n", dir);
-	}
+	bench_rmrf(dir);
 	return status;
 }

@@ -216,12 +216,13 @@ rawsp_close(rawsp *c)
 	}
 }
 
-/* VmRSS of process pid in KiB, or -1. */
+/* A "Key:   N kB" line of /proc/PID/status, in KiB; -1 if unknown. */
 static inline long
-rawsp_rss_kb(pid_t pid)
+rawsp_status_kb(pid_t pid, const char *key)
 {
 	char path[64], line[256];
 	long kb = -1;
+	size_t klen = strlen(key);
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
 	FILE *f = fopen(path, "r");
@@ -229,12 +230,20 @@ rawsp_rss_kb(pid_t pid)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			kb = strtol(line + klen + 1, NULL, 10);
 			break;
 		}
 	}
 	fclose(f);
 	return kb;
+}
+
+/* Resident memory of a process in KiB, or -1. */
+static inline long
+rawsp_rss_kb(pid_t pid)
+{
+	return rawsp_status_kb(pid, "VmRSS");
 }
 
 #endif

@@ -35,6 +35,7 @@
 
 #define SPAWN_PATH 512
 #define SPAWN_ARGS 48
+#define SPAWN_URLS 4
 
 typedef struct spawn_opts {
 	const char *dir;	/* the test's temporary folder */
@@ -63,6 +64,8 @@ typedef struct spawn {
 	char publish[SPAWN_PATH];
 	char log[SPAWN_PATH];	/* its stderr, when opts.log named one */
 	char url[600];		/* the ready file's first RPC URL */
+	char urls[SPAWN_URLS][600]; /* all its RPC URLs (spawn_url) */
+	size_t nurls;
 	char pub_url[600];	/* its "pub URL" line, or "" */
 	int status;		/* wait status when it exited early */
 } spawn;
@@ -171,16 +174,89 @@ spawn_read_ready(spawn *s, FILE *f)
 
 	s->url[0] = '\0';
 	s->pub_url[0] = '\0';
+	s->nurls = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
+		line[strcspn(line, "\r\n")] = '\0';
 		if (strncmp(line, "pub ", 4) == 0) {
 			snprintf(s->pub_url, sizeof(s->pub_url), "%s",
 			    line + 4);
-		} else if (s->url[0] == '\0') {
-			snprintf(s->url, sizeof(s->url), "%s", line);
+		} else if (line[0] != '\0' && s->nurls < SPAWN_URLS) {
+			snprintf(s->urls[s->nurls++], sizeof(s->urls[0]), "%s",
+			    line);
 		}
 	}
+	if (s->nurls > 0) {
+		snprintf(s->url, sizeof(s->url), "%s", s->urls[0]);
+	}
 	return s->url[0] != '\0';
+}
+
+/* The first RPC URL of the ready file starting with scheme ("tcp://",
+ * "ipc://"), or NULL. */
+static inline const char *
+spawn_url(const spawn *s, const char *scheme)
+{
+	for (size_t i = 0; i < s->nurls; i++) {
+		if (strncmp(s->urls[i], scheme, strlen(scheme)) == 0) {
+			return s->urls[i];
+		}
+	}
+	return NULL;
+}
+
+/* Waits up to wait_ms for s->ready, which s->pid writes; then loads
+ * DATA/admin.token unless no_token. False, with the cause on stderr
+ * (what names the program), when it exited first or wrote nothing. */
+static inline bool
+spawn_wait_ready(spawn *s, const char *what, int wait_ms, bool no_token)
+{
+	int64_t t0 = rawsp_now_ms();
+
+	while (rawsp_now_ms() - t0 < wait_ms) {
+		FILE *f = fopen(s->ready, "r");
+		if (f != NULL) {
+			bool got = spawn_read_ready(s, f);
+			fclose(f);
+			if (got) {
+				if (no_token || test_token_load(s->data)) {
+					return true;
+				}
+				fprintf(stderr, "spawn: no %s/admin.token\n",
+				    s->data);
+				return false;
+			}
+		}
+		if (waitpid(s->pid, &s->status, WNOHANG) == s->pid) {
+			fprintf(stderr, "spawn: %s exited (status %d) before "
+			    "it was ready\n", what, s->status);
+			s->pid = 0;
+			return false;
+		}
+		spawn_sleep_ms(20);
+	}
+	fprintf(stderr, "spawn: %s wrote no %s within %d ms\n", what,
+	    s->ready, wait_ms);
+	return false;
+}
+
+/* Forgets the last run's ready file and forks: 0 in the child, 1 in
+ * the parent (s->pid set), -1 (said on stderr) when fork failed. */
+static inline int
+spawn_fork(spawn *s)
+{
+	unlink(s->ready);
+	s->url[0] = '\0';
+	s->nurls = 0;
+	s->status = 0;
+	fflush(stdout);	/* or the child writes it out a second time */
+	fflush(stderr);
+	s->pid = fork();
+	if (s->pid < 0) {
+		fprintf(stderr, "spawn: fork: %s\n", strerror(errno));
+		s->pid = 0;
+		return -1;
+	}
+	return s->pid == 0 ? 0 : 1;
 }
 
 /* Starts spregd (again, on the same data when s ran before) and waits
@@ -192,8 +268,6 @@ spawn_start(spawn *s, const spawn_opts *o)
 {
 	const char *env = o->bin_env != NULL ? o->bin_env : "SPREGD";
 	const char *bin = getenv(env);
-	int wait_ms = o->wait_ms > 0 ? o->wait_ms : 30000;
-	int64_t t0;
 
 	if (bin == NULL || bin[0] == '\0') {
 		fprintf(stderr, "spawn: %s is not set\n", env);
@@ -201,46 +275,67 @@ spawn_start(spawn *s, const spawn_opts *o)
 	}
 	spawn_paths(s, o);
 	snprintf(s->log, sizeof(s->log), "%s", o->log ? o->log : "");
-	unlink(s->ready);
-	s->url[0] = '\0';
-	s->status = 0;
-	fflush(stdout);	/* or the child writes it out a second time */
-	fflush(stderr);
-	s->pid = fork();
-	if (s->pid < 0) {
-		fprintf(stderr, "spawn: fork: %s\n", strerror(errno));
+	int forked = spawn_fork(s);
+	if (forked < 0) {
+		return false;
+	}
+	if (forked == 0) {
+		spawn_exec(s, o, bin);
+	}
+	return spawn_wait_ready(s, bin, o->wait_ms > 0 ? o->wait_ms : 30000,
+	    o->no_token);
+}
+
+/*
+ * Starts another program that writes a ready file (its URLs, one a
+ * line, like spregd's): argv as given, ready the path it writes.
+ * No token is read. The same stop functions end it.
+ */
+static inline bool
+spawn_start_argv(spawn *s, char *const argv[], const char *ready,
+    int wait_ms)
+{
+	snprintf(s->ready, sizeof(s->ready), "%s", ready);
+	s->data[0] = '\0';
+	s->log[0] = '\0';
+	int forked = spawn_fork(s);
+	if (forked < 0) {
+		return false;
+	}
+	if (forked == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return spawn_wait_ready(s, argv[0], wait_ms > 0 ? wait_ms : 30000,
+	    true);
+}
+
+/* True while it runs; once it exited, false with s->status set. */
+static inline bool
+spawn_alive(spawn *s)
+{
+	if (s->pid <= 0) {
+		return false;
+	}
+	if (waitpid(s->pid, &s->status, WNOHANG) == s->pid) {
 		s->pid = 0;
 		return false;
 	}
-	if (s->pid == 0) {
-		spawn_exec(s, o, bin);
+	return true;
+}
+
+/* "exit status N", "killed by signal N": a wait status for a message. */
+static inline const char *
+spawn_describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status)) {
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	} else {
+		snprintf(buf, len, "wait status %#x", (unsigned) status);
 	}
-	t0 = rawsp_now_ms();
-	while (rawsp_now_ms() - t0 < wait_ms) {
-		FILE *f = fopen(s->ready, "r");
-		if (f != NULL) {
-			bool got = spawn_read_ready(s, f);
-			fclose(f);
-			if (got) {
-				if (o->no_token || test_token_load(s->data)) {
-					return true;
-				}
-				fprintf(stderr, "spawn: no %s/admin.token\n",
-				    s->data);
-				return false;
-			}
-		}
-		if (waitpid(s->pid, &s->status, WNOHANG) == s->pid) {
-			fprintf(stderr, "spawn: %s exited (status %d) before "
-			    "it was ready\n", bin, s->status);
-			s->pid = 0;
-			return false;
-		}
-		spawn_sleep_ms(20);
-	}
-	fprintf(stderr, "spawn: %s wrote no %s within %d ms\n", bin,
-	    s->ready, wait_ms);
-	return false;
+	return buf;
 }
 
 /* Sends sig (SIGTERM: a clean stop; SIGKILL: a crash) and waits for the
@@ -294,6 +389,14 @@ static inline long
 spawn_rss_kb(const spawn *s)
 {
 	return rawsp_rss_kb(s->pid);
+}
+
+/* A "Key:   N kB" line of the server's /proc/PID/status (VmRSS,
+ * RssAnon, VmHWM) in KiB, or -1. */
+static inline long
+spawn_status_kb(const spawn *s, const char *key)
+{
+	return rawsp_status_kb(s->pid, key);
 }
 
 #endif
