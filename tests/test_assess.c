@@ -44,6 +44,10 @@ typedef struct sg_spec {
 	const char *mechanism, *regime, *signed_on, *expires_on, *tia;
 } sg_spec;
 
+typedef struct dpf_spec {
+	const char *framework, *since, *until;
+} dpf_spec;
+
 typedef struct verdict_case {
 	const char *name;
 	const char *fact;	/* the source fact the case rests on */
@@ -53,6 +57,8 @@ typedef struct verdict_case {
 	const char *category;
 	const char *dpf;	/* dpf_certified_on, or NULL */
 	sg_spec sg[3];
+	dpf_spec dpfp[2];	/* dpf_participation */
+	bool out_of_scope;	/* the location's out_of_adequacy_scope */
 	const char *suppose;	/* "id" or "id@YYYY-MM-DD", or NULL */
 	Spreg__V1__Verdict want;
 	const char *mechanism;	/* NULL: not checked; "" : none */
@@ -66,6 +72,7 @@ typedef struct verdict_case {
 
 #define V(x) ASSESS_##x
 #define SG(m, r, s, x, t) {m, r, s, x, t}
+#define DPF(f, s, u) {f, s, u}
 
 static const verdict_case cases[] = {
 	/* Each regime's own area. */
@@ -94,16 +101,17 @@ static const verdict_case cases[] = {
 	{.name = "ch-de-adequate", .fact = "EEA states are in Annex 1 DPO "
 	    "from 2023-09-01 [CH-ANX]", .regime = "CH", .as_of = "2024-01-01",
 	    .country = "DE", .want = V(ADEQUATE), .mechanism = "ch-adequacy"},
-	{.name = "ch-de-before-fadp", .fact = "The revised FADP and Annex 1 "
-	    "apply from 2023-09-01; the rules start there [CH-BJ]",
+	{.name = "ch-de-before-fadp", .fact = "Before the revised FADP "
+	    "(2023-09-01) the FDPIC list of the old FADP applied [CH-EDOEB]",
 	    .regime = "CH", .as_of = "2023-08-31", .country = "DE",
-	    .want = V(MISSING)},
+	    .want = V(ADEQUATE), .mechanism = "ch-fdpic-list"},
 	{.name = "eu-gb-first-day", .fact = "EU adequacy for the UK adopted "
 	    "2021-06-28 (Impl. Decision 2021/1772) [D-UK]", .regime = "EU",
 	    .as_of = "2021-06-28", .country = "GB", .want = V(ADEQUATE)},
-	{.name = "eu-gb-day-before", .fact = "EU adequacy for the UK adopted "
-	    "2021-06-28 (Impl. Decision 2021/1772) [D-UK]", .regime = "EU",
-	    .as_of = "2021-06-27", .country = "GB", .want = V(MISSING)},
+	{.name = "eu-gb-day-before", .fact = "Until the UK adequacy decision "
+	    "of 2021-06-28 the TCA bridge applied (FINPROV.10A) [TCA]",
+	    .regime = "EU", .as_of = "2021-06-27", .country = "GB",
+	    .want = V(NO_TRANSFER), .reason_has = "FINPROV.10A"},
 	{.name = "eu-gb-lapsing", .fact = "UK adequacy renewed until "
 	    "2031-12-27 on 19 Dec 2025 [UK-REN]", .regime = "EU",
 	    .as_of = "2031-12-26", .country = "GB", .want = V(ADEQUATE),
@@ -144,8 +152,26 @@ static const verdict_case cases[] = {
 	    .want = V(ADEQUATE), .mechanism = "eu-adequacy"},
 	{.name = "eu-jp-not-in-scope", .fact = "Japan adequacy covers APPI "
 	    "business operators only [D-JP]", .regime = "EU",
-	    .as_of = "2026-11-23", .country = "JP", .want = V(MISSING),
-	    .reason_has = "condition"},
+	    .as_of = "2026-11-23", .country = "JP", .out_of_scope = true,
+	    .want = V(MISSING), .reason_has = "out_of_adequacy_scope"},
+	{.name = "eu-jp-in-scope-unrecorded", .fact = "Japan adequacy covers "
+	    "APPI business operators, a class of private businesses [D-JP]",
+	    .regime = "EU", .as_of = "2026-11-23", .country = "JP",
+	    .want = V(ADEQUATE), .reason_has = "APPI"},
+	{.name = "eu-kr-in-scope-unrecorded", .fact = "Korea adequacy covers "
+	    "recipients subject to PIPA [D-KR]", .regime = "EU",
+	    .as_of = "2026-11-23", .country = "KR", .want = V(ADEQUATE),
+	    .reason_has = "PIPA"},
+	{.name = "uk-jp-in-scope", .fact = "Japan (APPI only) is on the UK "
+	    "list [UK-LIST]", .regime = "UK", .as_of = "2026-11-23",
+	    .country = "JP", .want = V(ADEQUATE), .reason_has = "APPI"},
+	{.name = "uk-jp-out-of-scope", .fact = "Japan (APPI only) is on the "
+	    "UK list [UK-LIST]", .regime = "UK", .as_of = "2026-11-23",
+	    .country = "JP", .out_of_scope = true, .want = V(MISSING)},
+	{.name = "ch-ca-out-of-scope", .fact = "Canada (PIPEDA or similar "
+	    "provincial act) is in Annex 1 DPO [CH-ANX]", .regime = "CH",
+	    .as_of = "2026-11-23", .country = "CA", .out_of_scope = true,
+	    .want = V(MISSING), .reason_has = "PIPEDA"},
 	{.name = "eu-ca-pipeda", .fact = "Canada adequacy covers PIPEDA-bound "
 	    "recipients only (Decision 2002/2/EC) [D-CA]", .regime = "EU",
 	    .as_of = "2026-11-23", .country = "CA",
@@ -153,7 +179,8 @@ static const verdict_case cases[] = {
 	    .want = V(ADEQUATE)},
 	{.name = "eu-ca-not-pipeda", .fact = "Canada adequacy covers "
 	    "PIPEDA-bound recipients only [D-CA]", .regime = "EU",
-	    .as_of = "2026-11-23", .country = "CA", .want = V(MISSING)},
+	    .as_of = "2026-11-23", .country = "CA", .out_of_scope = true,
+	    .want = V(MISSING)},
 	{.name = "uk-ca-pipeda", .fact = "Canada (PIPEDA only) is on the UK "
 	    "list [UK-LIST]", .regime = "UK", .as_of = "2026-11-23",
 	    .country = "CA",
@@ -193,7 +220,7 @@ static const verdict_case cases[] = {
 	{.name = "eu-us-dpf-before-cert", .fact = "DPF covers only "
 	    "organisations on the DPF List [DPF-REV]", .regime = "EU",
 	    .as_of = "2023-07-19", .country = "US", .dpf = "2023-07-20",
-	    .want = V(MISSING), .reason_has = "DPF-certified only from"},
+	    .want = V(MISSING), .reason_has = "only from 2023-07-20"},
 	{.name = "eu-us-not-certified", .fact = "DPF covers only "
 	    "organisations on the DPF List [DPF-REV]", .regime = "EU",
 	    .as_of = "2026-11-23", .country = "US", .want = V(MISSING)},
@@ -234,6 +261,124 @@ static const verdict_case cases[] = {
 	    .sg = {SG("eu-safe-harbor", "EU", "2010-01-01", NULL, NULL)},
 	    .want = V(INVALID), .ceased_on = "2015-10-06",
 	    .reason_has = "C-362/14"},
+
+	/* DPF participation per framework, with withdrawals. */
+	{.name = "eu-us-dpf-participation", .fact = "EU-US DPF adequacy for "
+	    "organisations on the DPF List [DPF-REV]", .regime = "EU",
+	    .as_of = "2026-11-23", .country = "US",
+	    .dpfp = {DPF("eu-us-dpf", "2023-08-01", NULL)},
+	    .want = V(ADEQUATE), .mechanism = "eu-us-dpf"},
+	{.name = "eu-us-dpf-last-day-listed", .fact = "DPF covers only "
+	    "organisations on the DPF List [DPF-REV]", .regime = "EU",
+	    .as_of = "2025-02-28", .country = "US",
+	    .dpfp = {DPF("eu-us-dpf", "2023-08-01", "2025-03-01")},
+	    .want = V(ADEQUATE), .lapses_on = "2025-03-01"},
+	{.name = "eu-us-dpf-withdrawn", .fact = "DPF covers only "
+	    "organisations on the DPF List [DPF-REV]", .regime = "EU",
+	    .as_of = "2025-03-01", .country = "US",
+	    .dpfp = {DPF("eu-us-dpf", "2023-08-01", "2025-03-01")},
+	    .want = V(INVALID), .ceased_on = "2025-03-01",
+	    .reason_has = "left"},
+	{.name = "uk-us-participation", .fact = "UK Extension: DPF List plus "
+	    "UK Extension participation, SI 2023/1028 [UK-US]",
+	    .regime = "UK", .as_of = "2026-11-23", .country = "US",
+	    .dpfp = {DPF("eu-us-dpf", "2023-08-01", NULL),
+	        DPF("uk-us-data-bridge", "2023-10-12", NULL)},
+	    .want = V(ADEQUATE), .mechanism = "uk-us-data-bridge"},
+	{.name = "uk-us-eu-participation-only", .fact = "The recipient must "
+	    "be on the DPF List and in the UK Extension [UK-LIST]",
+	    .regime = "UK", .as_of = "2026-11-23", .country = "US",
+	    .dpfp = {DPF("eu-us-dpf", "2023-08-01", NULL)},
+	    .want = V(MISSING), .reason_has = "uk-us-data-bridge"},
+	{.name = "ch-us-swiss-participation", .fact = "Swiss-US DPF covers "
+	    "US companies certified under it, from 2024-09-15 [CH-DPF]",
+	    .regime = "CH", .as_of = "2026-11-23", .country = "US",
+	    .dpfp = {DPF("ch-swiss-us-dpf", "2024-09-15", NULL)},
+	    .want = V(ADEQUATE), .mechanism = "ch-swiss-us-dpf"},
+	{.name = "ch-us-swiss-withdrawn", .fact = "Swiss-US DPF covers only "
+	    "companies certified under it [CH-DPF]", .regime = "CH",
+	    .as_of = "2026-11-23", .country = "US",
+	    .dpfp = {DPF("ch-swiss-us-dpf", "2024-09-15", "2026-01-01")},
+	    .want = V(INVALID), .ceased_on = "2026-01-01"},
+
+	/* The law's history (transfer-law.md section 11). */
+	{.name = "eu-gb-member-2019", .fact = "The UK was an EU member state "
+	    "until 2020-01-31: EU to UK was intra-EU [WA]", .regime = "EU",
+	    .as_of = "2019-06-01", .country = "GB", .want = V(NO_TRANSFER),
+	    .reason_has = "member state"},
+	{.name = "eu-gb-transition-last-day", .fact = "Brexit transition: "
+	    "the UK treated as a member state until 2020-12-31 [WA]",
+	    .regime = "EU", .as_of = "2020-12-31", .country = "GB",
+	    .want = V(NO_TRANSFER), .reason_has = "Withdrawal Agreement"},
+	{.name = "eu-gb-bridge-first-day", .fact = "TCA FINPROV.10A: from "
+	    "2021-01-01 EU to UK not a transfer to a third country [TCA]",
+	    .regime = "EU", .as_of = "2021-01-01", .country = "GB",
+	    .want = V(NO_TRANSFER), .reason_has = "FINPROV.10A"},
+	{.name = "uk-de-before-2021", .fact = "Until 2020-12-31 the UK "
+	    "applied Union law; UK to DE was intra-EU [WA]", .regime = "UK",
+	    .as_of = "2020-12-31", .country = "DE", .want = V(NO_TRANSFER),
+	    .reason_has = "applied the EU rules"},
+	{.name = "uk-de-from-2021", .fact = "EEA states are on the UK list "
+	    "(DPA 2018 Sch. 21 para 5) from 2021-01-01 [UK-LIST]",
+	    .regime = "UK", .as_of = "2021-01-01", .country = "DE",
+	    .want = V(ADEQUATE), .mechanism = "uk-adequacy-regs"},
+	{.name = "uk-in-eu-scc-2020", .fact = "Until 2020-12-31 transfers "
+	    "from the UK used EU mechanisms (EU SCCs) [WA]", .regime = "UK",
+	    .as_of = "2020-12-31", .country = "IN",
+	    .sg = {SG("eu-scc-2010-87", "EU", "2019-03-01", NULL, NULL)},
+	    .want = V(SAFEGUARDED), .mechanism = "eu-scc-2010-87"},
+	{.name = "uk-in-eu-scc-2021", .fact = "From 2021-01-01 the UK regime: "
+	    "EU SCCs only as UK legacy clauses [UK-LIST]", .regime = "UK",
+	    .as_of = "2021-01-01", .country = "IN",
+	    .sg = {SG("eu-scc-2010-87", "EU", "2019-03-01", NULL, NULL)},
+	    .want = V(MISSING)},
+	{.name = "uk-us-ps-2019", .fact = "Until 2020-12-31 transfers from "
+	    "the UK used EU mechanisms (Privacy Shield) [WA]", .regime = "UK",
+	    .as_of = "2019-06-01", .country = "US",
+	    .sg = {SG("eu-privacy-shield", "EU", "2018-01-01", NULL, NULL)},
+	    .want = V(ADEQUATE), .mechanism = "eu-privacy-shield"},
+	{.name = "eu-ch-directive-day-before", .fact = "Decision 2000/518/EC "
+	    "under Directive 95/46/EC Art. 25(6) of 2000-07-26 [DIR-95]",
+	    .regime = "EU", .as_of = "2000-07-25", .country = "CH",
+	    .want = V(MISSING)},
+	{.name = "eu-ch-directive-first-day", .fact = "Decision 2000/518/EC "
+	    "under Directive 95/46/EC Art. 25(6) of 2000-07-26 [DIR-95]",
+	    .regime = "EU", .as_of = "2000-07-26", .country = "CH",
+	    .want = V(ADEQUATE), .mechanism = "eu-adequacy"},
+	{.name = "eu-ar-gdpr-eve", .fact = "Directive-era decisions applied "
+	    "before 2018-05-25 [DIR-95]", .regime = "EU",
+	    .as_of = "2018-05-24", .country = "AR", .want = V(ADEQUATE)},
+	{.name = "eu-ar-gdpr-first-day", .fact = "GDPR Art. 45(9) kept them "
+	    "in force from 2018-05-25 [GDPR-45-9]", .regime = "EU",
+	    .as_of = "2018-05-25", .country = "AR", .want = V(ADEQUATE)},
+	{.name = "eu-ca-directive", .fact = "Decision 2002/2/EC (PIPEDA) "
+	    "applied under the Directive [DIR-95]", .regime = "EU",
+	    .as_of = "2010-01-01", .country = "CA", .want = V(ADEQUATE)},
+	{.name = "eu-in-scc2010-directive", .fact = "SCC decision 2010/87/EU "
+	    "under Directive Art. 26(4) applied from its date [DIR-95]",
+	    .regime = "EU", .as_of = "2015-01-01", .country = "IN",
+	    .sg = {SG("eu-scc-2010-87", "EU", "2012-01-01", NULL, NULL)},
+	    .want = V(SAFEGUARDED)},
+	{.name = "eu-in-scc2010-day-before", .fact = "SCC decision 2010/87/EU "
+	    "of 2010-02-05 [DIR-95]", .regime = "EU", .as_of = "2010-02-04",
+	    .country = "IN",
+	    .sg = {SG("eu-scc-2010-87", "EU", "2010-02-04", NULL, NULL)},
+	    .want = V(MISSING)},
+	{.name = "eu-in-scc2010-first-day", .fact = "SCC decision 2010/87/EU "
+	    "of 2010-02-05 [DIR-95]", .regime = "EU", .as_of = "2010-02-05",
+	    .country = "IN",
+	    .sg = {SG("eu-scc-2010-87", "EU", "2010-02-05", NULL, NULL)},
+	    .want = V(SAFEGUARDED)},
+	{.name = "ch-de-old-fadp-first-day", .fact = "Old FADP: the FDPIC "
+	    "list of adequate states [CH-EDOEB]", .regime = "CH",
+	    .as_of = "1993-07-01", .country = "DE", .want = V(ADEQUATE),
+	    .mechanism = "ch-fdpic-list"},
+	{.name = "ch-de-old-fadp-day-before", .fact = "Old FADP: the FDPIC "
+	    "list of adequate states [CH-EDOEB]", .regime = "CH",
+	    .as_of = "1993-06-30", .country = "DE", .want = V(MISSING)},
+	{.name = "ch-de-revised-fadp", .fact = "EEA states are in Annex 1 DPO "
+	    "from 2023-09-01 [CH-ANX]", .regime = "CH", .as_of = "2023-09-01",
+	    .country = "DE", .want = V(ADEQUATE), .mechanism = "ch-adequacy"},
 
 	/* EU SCCs. */
 	{.name = "eu-us-scc-tia", .fact = "2021 SCCs (2021/914) with the "
@@ -389,7 +534,8 @@ static const verdict_case cases[] = {
 	    "be on the DPF List and in the UK Extension [UK-LIST]",
 	    .regime = "UK", .as_of = "2026-11-23", .country = "US",
 	    .sg = {SG("uk-us-data-bridge", "UK", "2023-10-20", NULL, NULL)},
-	    .want = V(MISSING), .reason_has = "not DPF-certified"},
+	    .want = V(MISSING), .reason_has = "not DPF-certified under "
+	    "eu-us-dpf"},
 	{.name = "uk-us-addendum-first-day", .fact = "IDTA and UK Addendum in "
 	    "force 2022-03-21 [ICO-IDTA]", .regime = "UK",
 	    .as_of = "2022-03-21", .country = "US",
@@ -550,12 +696,13 @@ or_empty(const char *s)
 static void
 build(const verdict_case *c, Spreg__V1__Subprocessor *sp,
     Spreg__V1__Location *loc, Spreg__V1__Location **locs,
-    Spreg__V1__Safeguard *sgs, Spreg__V1__Safeguard **sgp, char **cats)
+    Spreg__V1__Safeguard *sgs, Spreg__V1__Safeguard **sgp, char **cats,
+    Spreg__V1__DpfParticipation *dps, Spreg__V1__DpfParticipation **dpp)
 {
 	spreg__v1__subprocessor__init(sp);
 	spreg__v1__location__init(loc);
 	sp->id = (char *) "vendor";
-	sp->effective_from = (char *) "2000-01-01";
+	sp->effective_from = (char *) "1990-01-01";
 	cats[0] = (char *) (c->category ? c->category : "user.name");
 	sp->data_categories = cats;
 	sp->n_data_categories = 1;
@@ -565,6 +712,16 @@ build(const verdict_case *c, Spreg__V1__Subprocessor *sp,
 	sp->locations = locs;
 	sp->n_locations = 1;
 	sp->dpf_certified_on = (char *) or_empty(c->dpf);
+	loc->out_of_adequacy_scope = c->out_of_scope;
+	for (size_t i = 0; i < 2 && c->dpfp[i].framework != NULL; i++) {
+		spreg__v1__dpf_participation__init(&dps[i]);
+		dps[i].framework = (char *) c->dpfp[i].framework;
+		dps[i].since = (char *) c->dpfp[i].since;
+		dps[i].until = (char *) or_empty(c->dpfp[i].until);
+		dpp[i] = &dps[i];
+		sp->n_dpf_participation = i + 1;
+	}
+	sp->dpf_participation = dpp;
 	for (size_t i = 0; i < 3 && c->sg[i].mechanism != NULL; i++) {
 		spreg__v1__safeguard__init(&sgs[i]);
 		sgs[i].mechanism = (char *) c->sg[i].mechanism;
@@ -584,13 +741,14 @@ START_TEST(verdicts_by_table)
 	Spreg__V1__Subprocessor sp;
 	Spreg__V1__Location loc, *locs[1];
 	Spreg__V1__Safeguard sgs[3], *sgp[3];
+	Spreg__V1__DpfParticipation dps[2], *dpp[2];
 	Spreg__V1__TransferAssessment **rows;
 	assess_supposition sup;
 	char *cats[1], sup_id[64];
 	size_t n;
 	err e;
 
-	build(c, &sp, &loc, locs, sgs, sgp, cats);
+	build(c, &sp, &loc, locs, sgs, sgp, cats, dps, dpp);
 	assess_query q = {c->regime, 0, ASSESS_HORIZON_DEFAULT, NULL, 0, NULL,
 	    NULL};
 	ck_assert(date_parse(c->as_of, &q.as_of));
@@ -763,11 +921,24 @@ START_TEST(rules_accessors)
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(f[0].id, "adequacy:EU:US@2000-07-26");
 	ck_assert_str_eq(f[2].mechanism->id, "eu-us-dpf");
-	ck_assert(f[2].needs_dpf);
+	ck_assert_uint_eq(f[2].nterms, 1);
+	ck_assert_int_eq(f[2].terms[0].kind, ASSESS_TERM_CERTIFIED);
+	ck_assert_str_eq(f[2].terms[0].mechanism->id, "eu-us-dpf");
 	f = assess_findings_for(rules, "UK", "US", &n);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(f->id, "adequacy:UK:US");
-	ck_assert_str_eq(f->needs_safeguard, "uk-us-data-bridge");
+	ck_assert_uint_eq(f->nterms, 2);
+	ck_assert_str_eq(f->terms[1].mechanism->id, "uk-us-data-bridge");
+	f = assess_findings_for(rules, "EU", "JP", &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(f->terms[0].kind, ASSESS_TERM_IN_SCOPE);
+	/* The UK followed the EU's rules until the end of 2020. */
+	int32_t d2020, d2021;
+	ck_assert(date_parse("2020-12-31", &d2020));
+	ck_assert(date_parse("2021-01-01", &d2021));
+	ck_assert_str_eq(assess_lineage_on(rules, "UK", d2020)->follows, "EU");
+	ck_assert_ptr_null(assess_lineage_on(rules, "UK", d2021));
+	ck_assert_ptr_null(assess_lineage_on(rules, "EU", d2020));
 	ck_assert_ptr_null(assess_findings_for(rules, "EU", "ZZ", &n));
 	ck_assert_int_eq(assess_supposition_check(rules, cat, "adequacy:EU:US",
 	    "x", &e), SPREG_OK);
@@ -791,7 +962,8 @@ rules_tree(const char *regimes, const char *adequacy)
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(cmd, sizeof(cmd), "cp '%s/regimes.csv' '%s/adequacy.csv' "
-	    "'%s/mechanisms.csv' '%s/'", SPREG_REFERENCE_DIR,
+	    "'%s/mechanisms.csv' '%s/lineage.csv' '%s/'", SPREG_REFERENCE_DIR,
+	    SPREG_REFERENCE_DIR,
 	    SPREG_REFERENCE_DIR, SPREG_REFERENCE_DIR, dir);
 	ck_assert_int_eq(system(cmd), 0);
 	const char *names[] = {"regimes.csv", "adequacy.csv"};
@@ -831,11 +1003,13 @@ static const struct {
 	    "eu-adequacy,s\n", "adequacy.csv:2: valid_until"},
 	{NULL, ADQ_HDR "EU,JP,Japan,adequate,,D,2020-01-01,2020-01-01,none,"
 	    "eu-adequacy,s\n", "adequacy.csv:2: valid_until"},
-	{NULL, ADQ_HDR "EU,US,A,partial,,D,2016-07-12,2020-07-16,dpf,"
-	    "eu-us-dpf,s\nEU,US,A,partial,,D,2020-07-15,,dpf,eu-us-dpf,s\n",
+	{NULL, ADQ_HDR "EU,US,A,partial,,D,2016-07-12,2020-07-16,certified:"
+	    "eu-us-dpf,eu-us-dpf,s\nEU,US,A,partial,,D,2020-07-15,,"
+	    "certified:eu-us-dpf,eu-us-dpf,s\n",
 	    "adequacy.csv:3: valid_from: interval overlaps the row of line 2"},
-	{NULL, ADQ_HDR "EU,US,A,partial,,D,2023-07-10,,dpf,eu-us-dpf,s\n"
-	    "EU,US,A,partial,,D,2016-07-12,,dpf,eu-us-dpf,s\n",
+	{NULL, ADQ_HDR "EU,US,A,partial,,D,2023-07-10,,certified:eu-us-dpf,"
+	    "eu-us-dpf,s\nEU,US,A,partial,,D,2016-07-12,,certified:eu-us-dpf,"
+	    "eu-us-dpf,s\n",
 	    "adequacy.csv:3: valid_from: interval overlaps the row of line 2"},
 	{NULL, ADQ_HDR "EU,XX,Nowhere,adequate,,D,2020-01-01,,none,"
 	    "eu-adequacy,s\n", "adequacy.csv:2: country_code: 'XX'"},
@@ -855,6 +1029,17 @@ static const struct {
 	    "eu-adequacy,s\n", "adequacy.csv:2: status"},
 	{NULL, ADQ_HDR "EU,US,A,eea,,D,2020-01-01,,,,s\n",
 	    "adequacy.csv:2: status: eea"},
+	{NULL, ADQ_HDR "EU,GB,UK,home,,D,,,none,,s\n",
+	    "adequacy.csv:2: valid_until: required for status home"},
+	{NULL, ADQ_HDR "EU,FR,France,home,,D,,2020-01-01,none,,s\n",
+	    "adequacy.csv:2: status: home"},
+	{NULL, ADQ_HDR "EU,GB,UK,home,,D,,2021-01-01,none,eu-adequacy,s\n",
+	    "adequacy.csv:2: mechanism: must be empty"},
+	{NULL, ADQ_HDR "EU,US,A,partial,,D,2023-07-10,,"
+	    "certified:eu-scc-2021-m2,eu-us-dpf,s\n",
+	    "adequacy.csv:2: condition: 'eu-scc-2021-m2' is not a framework"},
+	{NULL, ADQ_HDR "EU,JP,Japan,partial,,D,2020-01-01,,in_scope+,"
+	    "eu-adequacy,s\n", "adequacy.csv:2: condition: ends with '+'"},
 	{REG_HDR "US,US,n,2026-11-23,s\n", NULL, "regimes.csv:2: regime"},
 	{REG_HDR "EU,FR XX,n,2026-11-23,s\n", NULL,
 	    "regimes.csv:2: home_countries: 'XX'"},
@@ -862,22 +1047,61 @@ static const struct {
 	{"wrong\n", NULL, "regimes.csv"},
 };
 
-START_TEST(rules_load_rejects)
+/* The rules in dir are refused with a message holding expect; dir goes. */
+static void
+assert_rejected(char *dir, const char *expect, int i)
 {
-	char *dir = rules_tree(bad_rules[_i].regimes, bad_rules[_i].adequacy);
 	assess_rules *r = NULL;
 	err e;
 
 	ck_assert_int_eq(assess_rules_load(dir, cat, &r, &e),
 	    SPREG_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(e.msg, bad_rules[_i].expect) != NULL,
-	    "case %d: '%s' lacks '%s'", _i, e.msg, bad_rules[_i].expect);
+	ck_assert_msg(strstr(e.msg, expect) != NULL,
+	    "case %d: '%s' lacks '%s'", i, e.msg, expect);
 	ck_assert_ptr_null(r);
 	remove_tree(dir);
+}
+
+START_TEST(rules_load_rejects)
+{
+	assert_rejected(rules_tree(bad_rules[_i].regimes,
+	    bad_rules[_i].adequacy), bad_rules[_i].expect, _i);
 }
 END_TEST
 
 /* A change of the data changes the checksum. */
+#define LIN_HDR "regime,follows,valid_from,valid_until,note,reference," \
+	"source\n"
+
+static const struct {
+	const char *lineage, *expect;
+} bad_lineage[] = {
+	{LIN_HDR "UK,XX,,2021-01-01,n,r,s\n", "lineage.csv:2: follows: 'XX'"},
+	{LIN_HDR "UK,UK,,2021-01-01,n,r,s\n", "lineage.csv:2: follows"},
+	{LIN_HDR "UK,EU,,,n,r,s\n", "lineage.csv:2: valid_until"},
+	{LIN_HDR "UK,EU,2021-01-01,2020-01-01,n,r,s\n",
+	    "lineage.csv:2: valid_until"},
+	{LIN_HDR "UK,EU,,2021-01-01,n,r,s\nUK,CH,2020-06-01,2022-01-01,n,r,"
+	    "s\n", "lineage.csv:3: valid_from: overlaps"},
+	{LIN_HDR "UK,EU,,2021-01-01,n,r,s\nEU,CH,,2000-01-01,n,r,s\n",
+	    "lineage.csv:3: follows"},
+	{"regime,follows\n", "lineage.csv"},
+};
+
+START_TEST(rules_lineage_rejects)
+{
+	char *dir = rules_tree(NULL, NULL);
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/lineage.csv", dir);
+	FILE *fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs(bad_lineage[_i].lineage, fp);
+	fclose(fp);
+	assert_rejected(dir, bad_lineage[_i].expect, _i);
+}
+END_TEST
+
 START_TEST(rules_checksum_follows_data)
 {
 	char *dir = rules_tree(NULL, NULL);
@@ -1032,6 +1256,8 @@ assess_suite(void)
 	tcase_add_test(tc, rules_accessors);
 	tcase_add_loop_test(tc, rules_load_rejects, 0,
 	    (int) (sizeof(bad_rules) / sizeof(bad_rules[0])));
+	tcase_add_loop_test(tc, rules_lineage_rejects, 0,
+	    (int) (sizeof(bad_lineage) / sizeof(bad_lineage[0])));
 	tcase_add_test(tc, rules_checksum_follows_data);
 	tcase_add_test(tc, rpc_table_matches);
 	suite_add_tcase(s, tc);

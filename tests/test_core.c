@@ -257,6 +257,7 @@ typedef struct fixture {
 	Spreg__V1__Subprocessor sp;
 	Spreg__V1__Location loc, *locs[2];
 	Spreg__V1__Safeguard sg, *sgs[1];
+	Spreg__V1__DpfParticipation dpf[2], *dpfs[2];
 	char *services[1];
 	char *cats[2];
 	char *loc_cats[1];
@@ -293,6 +294,17 @@ fixture_init(fixture *f)
 	f->sp.safeguards = f->sgs;
 	f->sp.n_safeguards = 1;
 	f->sp.effective_from = "2019-06-01";
+	for (int i = 0; i < 2; i++) {
+		spreg__v1__dpf_participation__init(&f->dpf[i]);
+		f->dpfs[i] = &f->dpf[i];
+	}
+	f->dpf[0].framework = "eu-us-dpf";
+	f->dpf[0].since = "2023-07-17";
+	f->dpf[1].framework = "uk-us-data-bridge";
+	f->dpf[1].since = "2023-10-12";
+	f->dpf[1].until = "2025-01-01";
+	f->sp.dpf_participation = f->dpfs;
+	f->sp.n_dpf_participation = 2;
 }
 
 static spreg_status
@@ -309,6 +321,38 @@ START_TEST(valid_record_normalised)
 	fixture_init(&f);
 	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
 	ck_assert_int_eq(f.sp.status, SP_STATUS_ACTIVE);
+}
+END_TEST
+
+/* dpf_certified_on is the EU-US entry of dpf_participation: either one
+ * fills in the other. */
+START_TEST(dpf_certified_on_maps_onto_eu_us)
+{
+	arena a;
+	fixture f;
+	err e;
+
+	arena_init(&a, 1 << 16);
+	fixture_init(&f);
+	ck_assert_int_eq(check(&f, &e), SPREG_OK);
+	ck_assert_int_eq(validate_dpf_map(&f.sp, &a, &e), SPREG_OK);
+	ck_assert_str_eq(f.sp.dpf_certified_on, "2023-07-17");
+	ck_assert_uint_eq(f.sp.n_dpf_participation, 2);
+
+	fixture_init(&f);
+	f.sp.n_dpf_participation = 0;
+	f.sp.dpf_certified_on = "2023-07-20";
+	ck_assert_int_eq(check(&f, &e), SPREG_OK);
+	ck_assert_int_eq(validate_dpf_map(&f.sp, &a, &e), SPREG_OK);
+	ck_assert_uint_eq(f.sp.n_dpf_participation, 1);
+	ck_assert_str_eq(f.sp.dpf_participation[0]->framework, "eu-us-dpf");
+	ck_assert_str_eq(f.sp.dpf_participation[0]->since, "2023-07-20");
+	ck_assert_str_eq(f.sp.dpf_participation[0]->until, "");
+	/* Mapped once, the record checks and maps the same again. */
+	ck_assert_int_eq(check(&f, &e), SPREG_OK);
+	ck_assert_int_eq(validate_dpf_map(&f.sp, &a, &e), SPREG_OK);
+	ck_assert_uint_eq(f.sp.n_dpf_participation, 1);
+	arena_fini(&a);
 }
 END_TEST
 
@@ -344,6 +388,34 @@ START_TEST(invalid_records_name_the_field)
 	case 16: f.sp.dpf_certified_on = "soon"; expect = "dpf_certified_on";
 		break;
 	case 17: f.cats[1] = "user.name"; expect = "listed twice"; break;
+	/* DPF participation per framework (issue 15). */
+	case 18: f.dpf[1].framework = "eu-scc-2021-m3";
+		expect = "dpf_participation[1].framework: 'eu-scc-2021-m3' is "
+		    "not a framework"; break;
+	case 19: f.dpf[0].since = "2023-07-09";
+		expect = "dpf_participation[0].since: 2023-07-09 is before "
+		    "eu-us-dpf existed (2023-07-10)"; break;
+	case 20: f.dpf[1].since = "2023-10-11";
+		expect = "dpf_participation[1].since: 2023-10-11 is before "
+		    "uk-us-data-bridge"; break;
+	case 21: f.dpf[1].until = "2023-10-12";
+		expect = "dpf_participation[1].until: must be after since";
+		break;
+	case 22: f.dpf[1].framework = "eu-us-dpf";
+		expect = "dpf_participation[1].framework: 'eu-us-dpf' listed "
+		    "twice"; break;
+	case 23: f.sp.dpf_certified_on = "2023-08-01";
+		expect = "dpf_certified_on: 2023-08-01 differs from "
+		    "dpf_participation[0].since"; break;
+	case 24: f.sp.dpf_certified_on = "2020-01-01"; f.sp.n_dpf_participation = 0;
+		expect = "dpf_certified_on: 2020-01-01 is before eu-us-dpf";
+		break;
+	case 25: f.dpf[0].since = "";
+		expect = "dpf_participation[0].since: required"; break;
+	case 26: f.dpf[0].framework = "eu-privacy-shield";
+		f.dpf[0].since = "2020-07-16";
+		expect = "dpf_participation[0].since: 2020-07-16 is on or after "
+		    "the day eu-privacy-shield ceased"; break;
 	}
 	ck_assert_int_eq(check(&f, &e), SPREG_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(e.msg, expect) != NULL, "case %d: '%s' lacks '%s'",
@@ -545,7 +617,8 @@ core_suite(void)
 	tcase_add_checked_fixture(tc, load_catalog, free_catalog);
 	tcase_add_test(tc, slugs_and_text);
 	tcase_add_test(tc, valid_record_normalised);
-	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 18);
+	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 27);
+	tcase_add_test(tc, dpf_certified_on_maps_onto_eu_us);
 	tcase_add_loop_test(tc, bidi_controls_refused_in_names, 0, NBIDI);
 	tcase_add_test(tc, bidi_in_prose_and_bad_utf8);
 	tcase_add_test(tc, custom_categories_accepted);

@@ -5,12 +5,14 @@
 #include "core/date.h"
 
 #define NONE CATALOG_DAY_NONE
-#define REASON_MAX 1024
+#define REASON_MAX 2048
 
 typedef struct ctx {
 	const assess_rules *r;
 	const catalog *cat;
-	const assess_regime *regime;
+	const assess_regime *regime;	/* whose rules apply on the day */
+	const assess_regime *asked;	/* the regime of the query */
+	const assess_lineage *lineage;	/* why they differ, or NULL */
 	const Spreg__V1__Subprocessor *sp;
 	const assess_query *q;
 	bool suppose;		/* apply q's suppositions */
@@ -37,6 +39,7 @@ typedef enum cause {
 	CAUSE_SUPPOSED,		/* a supposition of the query */
 	CAUSE_EXPIRY,		/* the safeguard's expires_on */
 	CAUSE_SIGNING,		/* signed after sign_until: never counted */
+	CAUSE_WITHDRAWN,	/* the recipient left a framework's list */
 } cause;
 
 typedef struct ceased {
@@ -46,6 +49,7 @@ typedef struct ceased {
 	const catalog_mechanism *m;
 	const assess_finding *f;	/* when a finding ceased */
 	int32_t signed_on;
+	const catalog_mechanism *framework;	/* CAUSE_WITHDRAWN */
 } ceased;
 
 /* NONE is an open end: later than any day. */
@@ -172,7 +176,7 @@ eval_safeguard(const ctx *c, const Spreg__V1__Safeguard *sg)
 	if (ev.m->sign_until != NONE && ev.signed_on >= ev.m->sign_until) {
 		ev.state = SG_CEASED;
 		ev.stop = (ceased) {true, ev.m->sign_until, CAUSE_SIGNING,
-		    ev.m, NULL, ev.signed_on};
+		    ev.m, NULL, ev.signed_on, NULL};
 		return ev;
 	}
 	if (ev.signed_on > c->day || ev.m->valid_from == NONE) {
@@ -185,7 +189,7 @@ eval_safeguard(const ctx *c, const Spreg__V1__Safeguard *sg)
 		ev.state = SG_CEASED;
 		ev.stop = (ceased) {true, end,
 		    end == expires ? CAUSE_EXPIRY : mwhy, ev.m, NULL,
-		    ev.signed_on};
+		    ev.signed_on, NULL};
 		return ev;
 	}
 	if (ev.m->valid_from > c->day) {
@@ -200,14 +204,14 @@ eval_safeguard(const ctx *c, const Spreg__V1__Safeguard *sg)
 /* Is a safeguard of mechanism id in effect on the day (as evidence of
  * scope; the mechanism's own validity is the finding's business)? */
 static const Spreg__V1__Safeguard *
-safeguard_in_effect(const ctx *c, const char *id)
+safeguard_in_effect(const ctx *c, const char *id, const char *regime)
 {
 	for (size_t i = 0; i < c->sp->n_safeguards; i++) {
 		const Spreg__V1__Safeguard *sg = c->sp->safeguards[i];
 		int32_t from = parse_or_none(sg->signed_on);
 		int32_t until = parse_or_none(sg->expires_on);
 		if (strcmp(sg->mechanism, id) == 0 &&
-		    strcmp(sg->regime, c->regime->id) == 0 && from != NONE &&
+		    strcmp(sg->regime, regime) == 0 && from != NONE &&
 		    from <= c->day && (until == NONE || c->day < until)) {
 			return sg;
 		}
@@ -215,39 +219,131 @@ safeguard_in_effect(const ctx *c, const char *id)
 	return NULL;
 }
 
-/* Does the recipient meet the finding's condition? If not, says why. */
+/*
+ * The recipient's participation in framework m: its dpf_participation
+ * entry; for the EU-US DPF, dpf_certified_on; or, as records made before
+ * dpf_participation said it, a safeguard of that framework (the last
+ * one signed on or before the day). False when none is recorded.
+ */
 static bool
-condition_holds(const ctx *c, const assess_finding *f, char *why,
-    size_t len, int32_t *ends_on)
+participation(const ctx *c, const catalog_mechanism *m, int32_t *since,
+    int32_t *until)
+{
+	const Spreg__V1__Subprocessor *sp = c->sp;
+
+	for (size_t i = 0; i < sp->n_dpf_participation; i++) {
+		const Spreg__V1__DpfParticipation *p = sp->dpf_participation[i];
+		if (strcmp(p->framework, m->id) == 0 &&
+		    (*since = parse_or_none(p->since)) != NONE) {
+			*until = parse_or_none(p->until);
+			return true;
+		}
+	}
+	if (strcmp(m->id, CATALOG_EU_US_DPF) == 0 &&
+	    (*since = parse_or_none(sp->dpf_certified_on)) != NONE) {
+		*until = NONE;
+		return true;
+	}
+	bool found = false;
+	for (size_t i = 0; i < sp->n_safeguards; i++) {
+		const Spreg__V1__Safeguard *sg = sp->safeguards[i];
+		int32_t from = parse_or_none(sg->signed_on);
+		if (strcmp(sg->mechanism, m->id) != 0 || from == NONE) {
+			continue;
+		}
+		/* Prefer the latest signed by the day, else the first after. */
+		bool by_day = from <= c->day, had = found && *since <= c->day;
+		if (found && (had ? !by_day || from < *since :
+		                  !by_day && from > *since)) {
+			continue;
+		}
+		*since = from;
+		*until = parse_or_none(sg->expires_on);
+		found = true;
+	}
+	return found;
+}
+
+/* Is any location of the vendor in country marked out of scope? */
+static bool
+out_of_scope(const ctx *c, const char *country)
+{
+	for (size_t i = 0; i < c->sp->n_locations; i++) {
+		const Spreg__V1__Location *loc = c->sp->locations[i];
+		if (loc->out_of_adequacy_scope &&
+		    strcmp(loc->country, country) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+typedef enum cond_state {
+	COND_HOLDS,
+	COND_UNMET,
+	COND_WITHDRAWN,		/* the recipient left a framework it needs */
+} cond_state;
+
+/* Does the recipient meet the finding's condition? If not, says why;
+ * a withdrawal sets *left_on and *left. */
+static cond_state
+condition_holds(const ctx *c, const assess_finding *f, const char *country,
+    char *why, size_t len, int32_t *ends_on, int32_t *left_on,
+    const catalog_mechanism **left)
 {
 	char d1[DATE_BUF], d2[DATE_BUF];
 
 	*ends_on = NONE;
-	if (f->needs_dpf) {
-		int32_t cert = parse_or_none(c->sp->dpf_certified_on);
-		if (cert == NONE || cert > c->day) {
-			if (cert == NONE) {
-				snprintf(why, len, "the recipient is not "
-				    "DPF-certified");
-			} else {
-				snprintf(why, len, "the recipient is "
-				    "DPF-certified only from %s",
-				    fmt(cert, d1));
+	for (size_t i = 0; i < f->nterms; i++) {
+		const assess_term *t = &f->terms[i];
+		const catalog_mechanism *m = t->mechanism;
+		int32_t since = NONE, until = NONE;
+		switch (t->kind) {
+		case ASSESS_TERM_IN_SCOPE:
+			if (out_of_scope(c, country)) {
+				snprintf(why, len, "the recipient's location "
+				    "in %s is marked out_of_adequacy_scope",
+				    country);
+				return COND_UNMET;
 			}
-			return false;
+			break;
+		case ASSESS_TERM_CERTIFIED:
+			if (!participation(c, m, &since, &until)) {
+				snprintf(why, len, "the recipient is not "
+				    "DPF-certified under %s", m->id);
+				return COND_UNMET;
+			}
+			if (since > c->day) {
+				snprintf(why, len, "the recipient is "
+				    "DPF-certified under %s only from %s",
+				    m->id, fmt(since, d1));
+				return COND_UNMET;
+			}
+			if (until != NONE && until <= c->day) {
+				snprintf(why, len, "the recipient left %s on "
+				    "%s", m->id, fmt(until, d1));
+				*left_on = until;
+				*left = m;
+				return COND_WITHDRAWN;
+			}
+			*ends_on = earlier(*ends_on, until);
+			break;
+		case ASSESS_TERM_SAFEGUARD:
+		default: {
+			const Spreg__V1__Safeguard *sg = safeguard_in_effect(c,
+			    m->id, c->regime->id);
+			if (sg == NULL) {
+				snprintf(why, len, "no %s safeguard is in "
+				    "effect on %s", m->id, fmt(c->day, d2));
+				return COND_UNMET;
+			}
+			*ends_on = earlier(*ends_on,
+			    parse_or_none(sg->expires_on));
+			break;
+		}
 		}
 	}
-	if (f->needs_safeguard != NULL) {
-		const Spreg__V1__Safeguard *sg = safeguard_in_effect(c,
-		    f->needs_safeguard);
-		if (sg == NULL) {
-			snprintf(why, len, "no %s safeguard is in effect on %s",
-			    f->needs_safeguard, fmt(c->day, d2));
-			return false;
-		}
-		*ends_on = parse_or_none(sg->expires_on);
-	}
-	return true;
+	return COND_HOLDS;
 }
 
 static void
@@ -303,6 +399,12 @@ describe_ceased(const ctx *c, const ceased *s, char *out, size_t len)
 		    "but no new contracts could be signed under it from %s",
 		    m->name, m->id, fmt(s->signed_on, d1), fmt(s->on, d2));
 		break;
+	case CAUSE_WITHDRAWN:
+		snprintf(out, len, "The recipient left %s (%s) on %s, so the "
+		    "%s adequacy finding for %s (%s) no longer covers it",
+		    s->framework->name, s->framework->id, fmt(s->on, d1),
+		    c->regime->id, s->f->country, s->f->decision_ref);
+		break;
 	case CAUSE_MECHANISM:
 	default:
 		snprintf(out, len, "%s (%s) ceased on %s (%.*s)", m->name,
@@ -337,7 +439,7 @@ static void
 decide(const ctx *c, const char *country, basis *b)
 {
 	char d1[DATE_BUF], d2[DATE_BUF];
-	char unmet[256] = "";
+	char unmet[640] = "";
 	char notes[384] = "";
 	const char *reg = c->regime->id;
 	ceased stop;
@@ -349,6 +451,25 @@ decide(const ctx *c, const char *country, basis *b)
 	b->ends_on = NONE;
 	fmt(c->day, d2);
 
+	/* 0. Inside the regime's area, for good or for a period. */
+	const assess_finding *fs = assess_findings_for(c->r, reg, country,
+	    &nf);
+	for (size_t i = 0; i < nf; i++) {
+		const assess_finding *f = &fs[i];
+		if (strcmp(f->status, "home") == 0 && f->valid_from <= c->day &&
+		    c->day < f->valid_until) {
+			b->verdict = ASSESS_NO_TRANSFER;
+			b->rule = f->id;
+			b->reference = f->decision_ref;
+			snprintf(b->label, sizeof(b->label), "no transfer");
+			snprintf(b->reason, sizeof(b->reason), "%s counts as "
+			    "inside the %s regime's own area on %s: %s (%s, "
+			    "until %s); no transfer out of the regime.",
+			    country, reg, d2, f->scope_note, f->decision_ref,
+			    fmt(f->valid_until, d1));
+			return;
+		}
+	}
 	if (assess_regime_home(c->regime, country)) {
 		b->verdict = ASSESS_NO_TRANSFER;
 		snprintf(b->rule_buf, sizeof(b->rule_buf), "regime:%s", reg);
@@ -362,12 +483,11 @@ decide(const ctx *c, const char *country, basis *b)
 	}
 
 	/* 1. Adequacy findings. */
-	const assess_finding *fs = assess_findings_for(c->r, reg, country,
-	    &nf);
 	for (size_t i = 0; i < nf; i++) {
 		const assess_finding *f = &fs[i];
 		char why[160];
-		int32_t cond_end;
+		int32_t cond_end, left_on = NONE;
+		const catalog_mechanism *left = NULL;
 		cause fwhy;
 		if (f->mechanism == NULL || f->valid_from > c->day ||
 		    f->mechanism->valid_from == NONE ||
@@ -375,24 +495,50 @@ decide(const ctx *c, const char *country, basis *b)
 			continue;
 		}
 		int32_t end = finding_end(c, f, &fwhy);
-		bool holds = condition_holds(c, f, why, sizeof(why),
-		    &cond_end);
+		cond_state cs = condition_holds(c, f, country, why,
+		    sizeof(why), &cond_end, &left_on, &left);
 		if (end != NONE && end <= c->day) {
-			if (holds) {
+			if (cs == COND_HOLDS) {
 				ceased cand = {true, end, fwhy, f->mechanism,
-				    f, NONE};
+				    f, NONE, NULL};
 				keep_latest(&stop, &cand);
 			}
 			continue;
 		}
-		if (!holds) {
+		if (cs == COND_WITHDRAWN) {
+			ceased cand = {true, left_on, CAUSE_WITHDRAWN,
+			    f->mechanism, f, NONE, left};
+			keep_latest(&stop, &cand);
+			continue;
+		}
+		if (cs == COND_UNMET) {
 			if (unmet[0] == '\0') {
 				snprintf(unmet, sizeof(unmet), " %s has a "
 				    "partial %s adequacy finding (%s) whose "
-				    "condition (%s) is not met: %s.", country,
-				    reg, f->decision_ref, f->condition, why);
+				    "condition (%s) is not met: %s. Its "
+				    "scope: %.200s.", country, reg,
+				    f->decision_ref, f->condition, why,
+				    f->scope_note);
 			}
 			continue;
+		}
+		/* A finding taken over on its last day by the next one
+		 * (the FDPIC list by Annex 1 DPO) does not lapse then. */
+		for (size_t k = i + 1; k < nf && end != NONE; k++) {
+			int32_t next_end, unused_left = NONE, next_cond;
+			const catalog_mechanism *unused_m = NULL;
+			cause nwhy;
+			char nwhy_text[160];
+			if (fs[k].mechanism == NULL || fs[k].valid_from != end ||
+			    fs[k].mechanism->valid_from == NONE ||
+			    fs[k].mechanism->valid_from > end ||
+			    condition_holds(c, &fs[k], country, nwhy_text,
+			        sizeof(nwhy_text), &next_cond, &unused_left,
+			        &unused_m) != COND_HOLDS) {
+				break;
+			}
+			next_end = finding_end(c, &fs[k], &nwhy);
+			end = next_end;
 		}
 		b->verdict = ASSESS_ADEQUATE;
 		b->rule = f->id;
@@ -409,6 +555,11 @@ decide(const ctx *c, const char *country, basis *b)
 			n += snprintf(b->reason + n, sizeof(b->reason) -
 			    (size_t) n, "; its condition (%s) is met",
 			    f->condition);
+		}
+		if (n > 0 && (size_t) n < sizeof(b->reason) &&
+		    strcmp(f->status, "partial") == 0) {
+			n += snprintf(b->reason + n, sizeof(b->reason) -
+			    (size_t) n, "; its scope: %.300s", f->scope_note);
 		}
 		if (n > 0 && (size_t) n < sizeof(b->reason) &&
 		    b->ends_on != NONE) {
@@ -715,8 +866,22 @@ judge(ctx *c, const char *country, arena *a, judged *j, err *e)
 		}
 	}
 	j->verdict = b->verdict;
-	if ((j->reason = arena_strdup(a, b->reason)) == NULL ||
-	    (j->rule = arena_strdup(a, b->rule)) == NULL) {
+	if (c->lineage != NULL) {
+		/* Say whose rules answered, and why. */
+		char day[DATE_BUF];
+		size_t len = strlen(b->reason) + strlen(c->lineage->note) +
+		    strlen(c->lineage->reference) + 128;
+		if ((j->reason = arena_alloc(a, len)) == NULL) {
+			return err_oom(e, NULL);
+		}
+		snprintf(j->reason, len, "%s On %s the %s regime applied the "
+		    "%s rules: %s (%s).", b->reason, fmt(c->day, day),
+		    c->asked->id, c->regime->id, c->lineage->note,
+		    c->lineage->reference);
+	} else if ((j->reason = arena_strdup(a, b->reason)) == NULL) {
+		return err_oom(e, NULL);
+	}
+	if ((j->rule = arena_strdup(a, b->rule)) == NULL) {
 		return err_oom(e, NULL);
 	}
 	j->reference = (char *) b->reference;
@@ -756,7 +921,7 @@ unknown_location(ctx *c, arena *a, Spreg__V1__TransferAssessment ***rows_out,
 		}
 		spreg__v1__transfer_assessment__init(t);
 		t->subprocessor_id = sp->id;
-		t->regime = (char *) c->regime->id;
+		t->regime = (char *) c->asked->id;
 		t->data_category = sp->data_categories[i];
 		t->special_category = special(c, sp->data_categories[i]);
 		t->verdict = ASSESS_UNKNOWN_LOCATION;
@@ -775,12 +940,16 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
     const Spreg__V1__Subprocessor *sp, const assess_query *q, arena *a,
     Spreg__V1__TransferAssessment ***rows_out, size_t *n_out, err *e)
 {
-	ctx c = {r, cat, NULL, sp, q, false, q->as_of};
+	ctx c = {r, cat, NULL, NULL, NULL, sp, q, false, q->as_of};
 	spreg_status st;
 
-	if ((c.regime = assess_regime_find(r, q->regime)) == NULL) {
+	if ((c.asked = assess_regime_find(r, q->regime)) == NULL) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "regime: '%.40s' is not a regime of the rules", q->regime);
+	}
+	c.regime = c.asked;
+	if ((c.lineage = assess_lineage_on(r, q->regime, q->as_of)) != NULL) {
+		c.regime = assess_regime_find(r, c.lineage->follows);
 	}
 	if (!in_effect(sp, q->as_of)) {
 		*rows_out = arena_alloc(a, sizeof(**rows_out));
@@ -870,7 +1039,7 @@ assess_subprocessor(const assess_rules *r, const catalog *cat,
 			}
 			spreg__v1__transfer_assessment__init(t);
 			t->subprocessor_id = sp->id;
-			t->regime = (char *) c.regime->id;
+			t->regime = (char *) c.asked->id;
 			t->country = (char *) p->country;
 			t->location_roles = roles;
 			if (p->ncats > 0) {

@@ -13,6 +13,8 @@ struct assess_rules {
 	size_t nregimes;
 	assess_finding *findings;
 	size_t nfindings;
+	assess_lineage *lineage;
+	size_t nlineage;
 	char version[DATE_BUF];
 	char checksum[ASSESS_CHECKSUM_HEX];
 	pool strings;	/* every string above points into it */
@@ -152,42 +154,71 @@ organisation_code(const char *s)
 	return true;
 }
 
-/* "none", or terms "dpf" and "safeguard:<mechanism>" joined by '+'. */
+/* "none", or terms "in_scope", "certified:<framework>" and
+ * "safeguard:<mechanism>" joined by '+'. */
 static spreg_status
 parse_condition(const load *l, const csvfile_row *row, assess_finding *fd,
     err *e)
 {
 	const char *s = row->fields[8];
 
-	fd->needs_dpf = false;
-	fd->needs_safeguard = NULL;
-	if (strcmp(s, "none") == 0) {
+	fd->nterms = 0;
+	if (s[0] == '\0' || strcmp(s, "none") == 0) {
 		return SPREG_OK;
 	}
 	while (*s != '\0') {
 		size_t n = strcspn(s, "+");
-		if (n == 3 && strncmp(s, "dpf", 3) == 0 && !fd->needs_dpf) {
-			fd->needs_dpf = true;
-		} else if (n > 10 && n < 80 && strncmp(s, "safeguard:", 10) ==
-		        0 && fd->needs_safeguard == NULL) {
+		assess_term t = {ASSESS_TERM_IN_SCOPE, NULL};
+		size_t skip = 0;
+		if (n == 8 && strncmp(s, "in_scope", 8) == 0) {
+			skip = 0;
+		} else if (n > 10 && strncmp(s, "certified:", 10) == 0) {
+			t.kind = ASSESS_TERM_CERTIFIED;
+			skip = 10;
+		} else if (n > 10 && strncmp(s, "safeguard:", 10) == 0) {
+			t.kind = ASSESS_TERM_SAFEGUARD;
+			skip = 10;
+		} else {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: condition: '%.80s' is not none, or "
+			    "in_scope, certified:<framework> and "
+			    "safeguard:<mechanism> joined by '+'", l->path,
+			    row->line, row->fields[8]);
+		}
+		if (skip > 0) {
 			char id[80];
-			memcpy(id, s + 10, n - 10);
-			id[n - 10] = '\0';
-			const catalog_mechanism *m =
-			    catalog_mechanism_find(l->cat, id);
-			if (m == NULL || strcmp(m->regime, fd->regime) != 0) {
+			if (n - skip >= sizeof(id)) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "%s:%zu: condition: a mechanism id too long",
+				    l->path, row->line);
+			}
+			memcpy(id, s + skip, n - skip);
+			id[n - skip] = '\0';
+			t.mechanism = catalog_mechanism_find(l->cat, id);
+			bool foreign = t.mechanism != NULL &&
+			    strcmp(t.mechanism->regime, fd->regime) != 0;
+			if (t.mechanism == NULL ||
+			    (foreign && t.kind == ASSESS_TERM_SAFEGUARD)) {
 				return err_set(e, SPREG_INVALID_ARGUMENT,
 				    "%s:%zu: condition: '%s' is not a mechanism "
 				    "of regime %s", l->path, row->line, id,
 				    fd->regime);
 			}
-			fd->needs_safeguard = m->id;
-		} else {
-			return err_set(e, SPREG_INVALID_ARGUMENT,
-			    "%s:%zu: condition: '%.80s' is not none, or dpf "
-			    "and safeguard:<mechanism> joined by '+'", l->path,
-			    row->line, row->fields[8]);
+			/* The UK Extension needs the EU-US DPF too: a
+			 * framework of another regime may be required. */
+			if (t.kind == ASSESS_TERM_CERTIFIED &&
+			    t.mechanism->kind != CATALOG_MECH_FRAMEWORK) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "%s:%zu: condition: '%s' is not a framework "
+				    "mechanism", l->path, row->line, id);
+			}
 		}
+		if (fd->nterms == ASSESS_TERMS_MAX) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: condition: more than %d terms", l->path,
+			    row->line, ASSESS_TERMS_MAX);
+		}
+		fd->terms[fd->nterms++] = t;
 		s += n;
 		if (*s == '+') {
 			s++;
@@ -226,21 +257,27 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 		    "countries.csv", l->path, row->line, f[1]);
 	}
 	static const char *const statuses[] = {"eea", "adequate", "partial",
-	    "none"};
+	    "none", "home"};
 	size_t k = 0;
-	while (k < 4 && strcmp(f[3], statuses[k]) != 0) {
+	while (k < 5 && strcmp(f[3], statuses[k]) != 0) {
 		k++;
 	}
-	if (k == 4) {
+	if (k == 5) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: status: '%.40s' is not eea, adequate, partial or "
-		    "none", l->path, row->line, f[3]);
+		    "%s:%zu: status: '%.40s' is not eea, home, adequate, "
+		    "partial or none", l->path, row->line, f[3]);
 	}
 	bool finding = k == 1 || k == 2;
+	bool home = k == 4;
 	if (k == 0 && !assess_regime_home(g, f[1])) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: status: eea, but %s is not in home_countries of "
 		    "%s in regimes.csv", l->path, row->line, f[1], g->id);
+	}
+	if (home && assess_regime_home(g, f[1])) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: status: home, but %s is in home_countries of %s "
+		    "already", l->path, row->line, f[1], g->id);
 	}
 	if ((st = parse_day(l, row, 6, "valid_from", &fd.valid_from, e)) !=
 	        SPREG_OK ||
@@ -248,7 +285,13 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 	        SPREG_OK) {
 		return st;
 	}
-	if (k != 3 && fd.valid_from == CATALOG_DAY_NONE) {
+	if (home && fd.valid_until == CATALOG_DAY_NONE) {
+		/* A lasting one belongs in home_countries. */
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: valid_until: required for status home", l->path,
+		    row->line);
+	}
+	if (k != 3 && !home && fd.valid_from == CATALOG_DAY_NONE) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: valid_from: required for status %s", l->path,
 		    row->line, f[3]);
@@ -261,7 +304,8 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 		    l->path, row->line, f[7], f[6]);
 	}
 	if (!finding) {
-		/* eea and none rows decide nothing by themselves. */
+		/* eea and none rows decide nothing by themselves; home
+		 * rows need nothing of the recipient. */
 		if (f[9][0] != '\0' || (f[8][0] != '\0' &&
 		                           strcmp(f[8], "none") != 0)) {
 			return err_set(e, SPREG_INVALID_ARGUMENT,
@@ -299,6 +343,72 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 		return err_oom(e, l->path);
 	}
 	r->findings[r->nfindings++] = fd;
+	return SPREG_OK;
+}
+
+static spreg_status
+lineage_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	assess_rules *r = l->r;
+	char *const *f = row->fields;
+	assess_lineage ln;
+	spreg_status st;
+
+	memset(&ln, 0, sizeof(ln));
+	const assess_regime *g = assess_regime_find(r, f[0]);
+	const assess_regime *to = assess_regime_find(r, f[1]);
+	if (g == NULL || to == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: %s: '%.40s' is not a regime of regimes.csv",
+		    l->path, row->line, g == NULL ? "regime" : "follows",
+		    g == NULL ? f[0] : f[1]);
+	}
+	if (g == to) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: follows: a regime cannot follow itself", l->path,
+		    row->line);
+	}
+	if ((st = parse_day(l, row, 2, "valid_from", &ln.valid_from, e)) !=
+	        SPREG_OK ||
+	    (st = parse_day(l, row, 3, "valid_until", &ln.valid_until, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	if (ln.valid_until == CATALOG_DAY_NONE ||
+	    (ln.valid_from != CATALOG_DAY_NONE &&
+	        ln.valid_until <= ln.valid_from)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: valid_until: required, and after valid_from",
+		    l->path, row->line);
+	}
+	for (size_t i = 0; i < r->nlineage; i++) {
+		const assess_lineage *o = &r->lineage[i];
+		bool overlap = (o->valid_from == CATALOG_DAY_NONE ||
+		    o->valid_from < ln.valid_until) &&
+		    (ln.valid_from == CATALOG_DAY_NONE ||
+		        ln.valid_from < o->valid_until);
+		if ((o->regime == g->id && overlap) || o->regime == to->id ||
+		    o->follows == g->id) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s:%zu: %s: overlaps or chains with the row for "
+			    "%s", l->path, row->line,
+			    o->regime == g->id ? "valid_from" : "follows",
+			    o->regime);
+		}
+	}
+	ln.regime = g->id;
+	ln.follows = to->id;
+	if ((ln.note = pool_keep(&r->strings, f[4])) == NULL ||
+	    (ln.reference = pool_keep(&r->strings, f[5])) == NULL ||
+	    (ln.source = pool_keep(&r->strings, f[6])) == NULL) {
+		return err_oom(e, l->path);
+	}
+	if (!pool_grow((void **) &r->lineage, &l->cap, r->nlineage,
+	        sizeof(ln))) {
+		return err_oom(e, l->path);
+	}
+	r->lineage[r->nlineage++] = ln;
 	return SPREG_OK;
 }
 
@@ -427,7 +537,9 @@ assess_rules_load(const char *data_dir, const catalog *cat,
 	static const char *const finding_cols[] = {"regime", "country_code",
 	    "country_name", "status", "scope_note", "decision_ref",
 	    "valid_from", "valid_until", "condition", "mechanism", "source"};
-	char regimes_path[4096], findings_path[4096];
+	static const char *const lineage_cols[] = {"regime", "follows",
+	    "valid_from", "valid_until", "note", "reference", "source"};
+	char regimes_path[4096], findings_path[4096], lineage_path[4096];
 	crypto_hash_sha256_state h;
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	spreg_status st;
@@ -443,12 +555,17 @@ assess_rules_load(const char *data_dir, const catalog *cat,
 	    data_dir);
 	snprintf(findings_path, sizeof(findings_path), "%s/adequacy.csv",
 	    data_dir);
+	snprintf(lineage_path, sizeof(lineage_path), "%s/lineage.csv",
+	    data_dir);
 	load lr = {r, cat, regimes_path, 0};
 	load lf = {r, cat, findings_path, 0};
+	load ll = {r, cat, lineage_path, 0};
 	if ((st = csvfile_read(regimes_path, regime_cols, 5, regime_row, &lr,
 	         e)) != SPREG_OK ||
 	    (st = csvfile_read(findings_path, finding_cols, 11, finding_row,
-	         &lf, e)) != SPREG_OK) {
+	         &lf, e)) != SPREG_OK ||
+	    (st = csvfile_read(lineage_path, lineage_cols, 7, lineage_row,
+	         &ll, e)) != SPREG_OK) {
 		goto fail;
 	}
 	if (r->nregimes == 0) {
@@ -473,7 +590,8 @@ assess_rules_load(const char *data_dir, const catalog *cat,
 	crypto_hash_sha256_init(&h);
 	if ((st = hash_file(&h, data_dir, "regimes.csv", e)) != SPREG_OK ||
 	    (st = hash_file(&h, data_dir, "adequacy.csv", e)) != SPREG_OK ||
-	    (st = hash_file(&h, data_dir, "mechanisms.csv", e)) != SPREG_OK) {
+	    (st = hash_file(&h, data_dir, "mechanisms.csv", e)) != SPREG_OK ||
+	    (st = hash_file(&h, data_dir, "lineage.csv", e)) != SPREG_OK) {
 		goto fail;
 	}
 	crypto_hash_sha256_final(&h, digest);
@@ -496,6 +614,7 @@ assess_rules_destroy(assess_rules *r)
 	pool_fini(&r->strings);
 	free(r->regimes);
 	free(r->findings);
+	free(r->lineage);
 	free(r);
 }
 
@@ -521,6 +640,32 @@ const assess_regime *
 assess_regime_at(const assess_rules *r, size_t i)
 {
 	return i < r->nregimes ? &r->regimes[i] : NULL;
+}
+
+const assess_lineage *
+assess_lineage_on(const assess_rules *r, const char *regime, int32_t day)
+{
+	for (size_t i = 0; i < r->nlineage; i++) {
+		const assess_lineage *ln = &r->lineage[i];
+		if (strcmp(ln->regime, regime) == 0 &&
+		    (ln->valid_from == CATALOG_DAY_NONE ||
+		        ln->valid_from <= day) && day < ln->valid_until) {
+			return ln;
+		}
+	}
+	return NULL;
+}
+
+size_t
+assess_lineage_count(const assess_rules *r)
+{
+	return r->nlineage;
+}
+
+const assess_lineage *
+assess_lineage_at(const assess_rules *r, size_t i)
+{
+	return i < r->nlineage ? &r->lineage[i] : NULL;
 }
 
 size_t

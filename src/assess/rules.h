@@ -31,6 +31,23 @@ typedef struct assess_regime {
 	int32_t reviewed_on;	/* day the rules were last checked */
 } assess_regime;
 
+/* One term of a finding's condition (adequacy.csv "condition"). */
+typedef enum assess_term_kind {
+	ASSESS_TERM_CERTIFIED,	/* "certified:<framework>": the recipient
+				 * participates in the framework on the day */
+	ASSESS_TERM_SAFEGUARD,	/* "safeguard:<mechanism>": recorded and in
+				 * effect on the day */
+	ASSESS_TERM_IN_SCOPE,	/* "in_scope": no location in the country is
+				 * marked out_of_adequacy_scope */
+} assess_term_kind;
+
+typedef struct assess_term {
+	assess_term_kind kind;
+	const catalog_mechanism *mechanism;	/* NULL for in_scope */
+} assess_term;
+
+#define ASSESS_TERMS_MAX 4
+
 /* One row of adequacy.csv. */
 typedef struct assess_finding {
 	const char *id;		/* "adequacy:EU:JP", "adequacy:EU:US@2016-07-12"
@@ -39,28 +56,47 @@ typedef struct assess_finding {
 	const char *country;	/* ISO 3166-1 alpha-2, or an international
 				 * organisation's code of 3+ letters ("EPO") */
 	const char *country_name;
-	const char *status;	/* "eea", "adequate", "partial", "none" */
+	const char *status;	/* "eea", "home", "adequate", "partial",
+				 * "none"; "home": treated as inside the
+				 * regime's own area for the interval (a
+				 * former member state, a transition period,
+				 * a flow the law says is no transfer) */
 	const char *scope_note;
 	const char *decision_ref;
 	int32_t valid_from;	/* day, or CATALOG_DAY_NONE */
 	int32_t valid_until;	/* day, or CATALOG_DAY_NONE (open) */
-	const char *condition;	/* as in the file: "none", "dpf+safeguard:x" */
-	bool needs_dpf;		/* recipient DPF-certified on the day */
-	const char *needs_safeguard;	/* mechanism id that must be recorded
-					 * and in effect, or NULL */
+	const char *condition;	/* as in the file: "none", "in_scope",
+				 * "certified:a+certified:b" */
+	assess_term terms[ASSESS_TERMS_MAX];	/* all must hold */
+	size_t nterms;
 	const catalog_mechanism *mechanism;	/* whose validity it follows;
 						 * NULL for eea and none */
 	const char *source;
 	size_t line;		/* in adequacy.csv */
 } assess_finding;
 
+/* One row of lineage.csv: on days in [valid_from, valid_until) the
+ * regime applied the rules of another (the UK, EU rules before 2021). */
+typedef struct assess_lineage {
+	const char *regime;
+	const char *follows;
+	int32_t valid_from;	/* day, or CATALOG_DAY_NONE (open) */
+	int32_t valid_until;	/* day, or CATALOG_DAY_NONE (open) */
+	const char *note;
+	const char *reference;
+	const char *source;
+} assess_lineage;
+
 /*
- * Loads DATA_DIR/regimes.csv and DATA_DIR/adequacy.csv against cat (the
+ * Loads DATA_DIR/regimes.csv, DATA_DIR/adequacy.csv and
+ * DATA_DIR/lineage.csv against cat (the
  * countries and mechanisms of the same folder) and checksums them with
  * mechanisms.csv. INVALID_ARGUMENT names "file:line: field" for an
  * unknown regime, country or mechanism, a malformed date or condition,
  * an inverted interval (valid_until not after valid_from), or two
- * findings of one regime and country whose intervals overlap. cat must
+ * findings of one regime and country whose intervals overlap; a lineage
+ * row of an unknown regime, one following itself or overlapping another
+ * of its regime, or one following a regime that follows another. cat must
  * outlive the rules (findings point at its mechanisms). Caller destroys
  * *out.
  */
@@ -70,8 +106,8 @@ void assess_rules_destroy(assess_rules *r);
 
 /* "YYYY-MM-DD": the newest reviewed_on of regimes.csv. */
 const char *assess_rules_version(const assess_rules *r);
-/* Lower-case hex SHA-256 over regimes.csv, adequacy.csv and
- * mechanisms.csv (each as name, NUL, length, bytes). */
+/* Lower-case hex SHA-256 over regimes.csv, adequacy.csv,
+ * mechanisms.csv and lineage.csv (each as name, NUL, length, bytes). */
 const char *assess_rules_checksum(const assess_rules *r);
 
 /* NULL when regime is not one of the file's regimes. */
@@ -81,6 +117,13 @@ size_t assess_regime_count(const assess_rules *r);
 const assess_regime *assess_regime_at(const assess_rules *r, size_t i);
 /* Is country inside the regime's own area (no transfer)? */
 bool assess_regime_home(const assess_regime *g, const char *country);
+
+/* The lineage row that has regime follow another on day, or NULL:
+ * then the regime's own rules apply. */
+const assess_lineage *assess_lineage_on(const assess_rules *r,
+    const char *regime, int32_t day);
+size_t assess_lineage_count(const assess_rules *r);
+const assess_lineage *assess_lineage_at(const assess_rules *r, size_t i);
 
 /* Findings ordered by regime, country, valid_from. */
 size_t assess_finding_count(const assess_rules *r);

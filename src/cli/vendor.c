@@ -71,7 +71,8 @@ vendor_print(const Spreg__V1__Subprocessor *sp)
 			printf("%s%s", j ? ", " : " (",
 			    loc->data_categories[j]);
 		}
-		printf("%s\n", loc->n_data_categories ? ")" : "");
+		printf("%s%s\n", loc->n_data_categories ? ")" : "",
+		    loc->out_of_adequacy_scope ? " out_of_adequacy_scope" : "");
 	}
 	for (size_t i = 0; i < sp->n_safeguards; i++) {
 		const Spreg__V1__Safeguard *sg = sp->safeguards[i];
@@ -91,6 +92,11 @@ vendor_print(const Spreg__V1__Subprocessor *sp)
 		fputc('\n', stdout);
 	}
 	print_field("dpf_certified_on", sp->dpf_certified_on);
+	for (size_t i = 0; i < sp->n_dpf_participation; i++) {
+		const Spreg__V1__DpfParticipation *p = sp->dpf_participation[i];
+		printf("dpf_participation: %s since %s%s%s\n", p->framework,
+		    p->since, p->until[0] ? " until " : "", p->until);
+	}
 	print_field("effective_from", sp->effective_from);
 	print_field("effective_until", sp->effective_until);
 	printf("revision: %llu\n", (unsigned long long) sp->revision);

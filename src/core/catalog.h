@@ -13,6 +13,8 @@
 #include "core/err.h"
 
 #define CATALOG_DAY_NONE INT32_MIN	/* an open-ended validity bound */
+/* The framework a subprocessor's dpf_certified_on records. */
+#define CATALOG_EU_US_DPF "eu-us-dpf"
 
 typedef struct catalog catalog;
 

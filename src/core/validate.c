@@ -365,11 +365,137 @@ check_safeguard(const catalog *cat, Spreg__V1__Safeguard *sg, size_t i,
 	    e);
 }
 
+/* A framework's since (and until) must fall while it existed. */
+static spreg_status
+check_framework_day(const char *field, const catalog_mechanism *m,
+    int32_t day, const char *text, err *e)
+{
+	char d[DATE_BUF];
+
+	if (m->valid_from == CATALOG_DAY_NONE || day < m->valid_from) {
+		if (m->valid_from != CATALOG_DAY_NONE) {
+			date_format(m->valid_from, d);
+		}
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: %s is before %s "
+		    "existed (%s)", field, text, m->id,
+		    m->valid_from == CATALOG_DAY_NONE ? "never adopted" : d);
+	}
+	if (m->valid_until != CATALOG_DAY_NONE && day >= m->valid_until) {
+		date_format(m->valid_until, d);
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: %s is on or "
+		    "after the day %s ceased (%s)", field, text, m->id, d);
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+check_dpf(const catalog *cat, Spreg__V1__Subprocessor *sp, err *e)
+{
+	char field[64];
+	int32_t since, until, cert;
+	spreg_status st;
+
+	if ((st = validate_list_len("dpf_participation",
+	         sp->n_dpf_participation, e)) != SPREG_OK ||
+	    (st = check_date("dpf_certified_on", sp->dpf_certified_on, false,
+	         &cert, e)) != SPREG_OK) {
+		return st;
+	}
+	const catalog_mechanism *eu = catalog_mechanism_find(cat,
+	    CATALOG_EU_US_DPF);
+	if (cert != CATALOG_DAY_NONE && eu != NULL &&
+	    (st = check_framework_day("dpf_certified_on", eu, cert,
+	         sp->dpf_certified_on, e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < sp->n_dpf_participation; i++) {
+		Spreg__V1__DpfParticipation *p = sp->dpf_participation[i];
+		const catalog_mechanism *m = catalog_mechanism_find(cat,
+		    p->framework);
+		p->base.n_unknown_fields = 0;
+		if (m == NULL || m->kind != CATALOG_MECH_FRAMEWORK) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "dpf_participation[%zu].framework: '%s' is not a "
+			    "framework mechanism (eu-us-dpf, uk-us-data-bridge, "
+			    "ch-swiss-us-dpf)", i, shown(p->framework));
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(sp->dpf_participation[j]->framework,
+			        p->framework) == 0) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "dpf_participation[%zu].framework: '%s' "
+				    "listed twice", i, p->framework);
+			}
+		}
+		snprintf(field, sizeof(field), "dpf_participation[%zu].since",
+		    i);
+		if ((st = check_date(field, p->since, true, &since, e)) !=
+		        SPREG_OK ||
+		    (st = check_framework_day(field, m, since, p->since, e)) !=
+		        SPREG_OK) {
+			return st;
+		}
+		snprintf(field, sizeof(field), "dpf_participation[%zu].until",
+		    i);
+		if ((st = check_date(field, p->until, false, &until, e)) !=
+		    SPREG_OK) {
+			return st;
+		}
+		if (until != CATALOG_DAY_NONE && until <= since) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s: must be after since", field);
+		}
+		if (cert != CATALOG_DAY_NONE &&
+		    strcmp(p->framework, CATALOG_EU_US_DPF) == 0 &&
+		    since != cert) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "dpf_certified_on: %s differs from "
+			    "dpf_participation[%zu].since %s (the EU-US entry)",
+			    sp->dpf_certified_on, i, p->since);
+		}
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+validate_dpf_map(Spreg__V1__Subprocessor *sp, arena *a, err *e)
+{
+	for (size_t i = 0; i < sp->n_dpf_participation; i++) {
+		Spreg__V1__DpfParticipation *p = sp->dpf_participation[i];
+		if (strcmp(p->framework, CATALOG_EU_US_DPF) == 0) {
+			if (sp->dpf_certified_on[0] == '\0') {
+				sp->dpf_certified_on = p->since;
+			}
+			return SPREG_OK;
+		}
+	}
+	if (sp->dpf_certified_on[0] == '\0') {
+		return SPREG_OK;
+	}
+	size_t n = sp->n_dpf_participation;
+	Spreg__V1__DpfParticipation **list = arena_alloc(a, (n + 1) *
+	    sizeof(*list));
+	Spreg__V1__DpfParticipation *p = arena_alloc(a, sizeof(*p));
+	if (list == NULL || p == NULL) {
+		return err_oom(e, NULL);
+	}
+	spreg__v1__dpf_participation__init(p);
+	p->framework = (char *) CATALOG_EU_US_DPF;
+	p->since = sp->dpf_certified_on;
+	for (size_t i = 0; i < n; i++) {
+		list[i] = sp->dpf_participation[i];
+	}
+	list[n] = p;
+	sp->dpf_participation = list;
+	sp->n_dpf_participation = n + 1;
+	return SPREG_OK;
+}
+
 spreg_status
 validate_subprocessor(const catalog *cat, validate_category_fn has,
     void *arg, Spreg__V1__Subprocessor *sp, err *e)
 {
-	int32_t from, until, dpf;
+	int32_t from, until;
 	spreg_status st;
 
 	sp->base.n_unknown_fields = 0;
@@ -431,8 +557,7 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 			return st;
 		}
 	}
-	if ((st = check_date("dpf_certified_on", sp->dpf_certified_on, false,
-	         &dpf, e)) != SPREG_OK ||
+	if ((st = check_dpf(cat, sp, e)) != SPREG_OK ||
 	    (st = check_date("effective_from", sp->effective_from, false,
 	         &from, e)) != SPREG_OK ||
 	    (st = check_date("effective_until", sp->effective_until, false,

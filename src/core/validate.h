@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/arena.h"
 #include "core/catalog.h"
 #include "core/err.h"
 #include "spreg/v1/registry.pb-c.h"
@@ -81,6 +82,13 @@ spreg_status validate_subprocessor(const catalog *cat,
     validate_category_fn has_category, void *arg,
     Spreg__V1__Subprocessor *sp, err *e);
 
+/*
+ * After validate_subprocessor: makes dpf_certified_on and the EU-US
+ * entry of dpf_participation say the same thing, adding whichever is
+ * missing (the new entry and its array in a, strings shared with sp).
+ */
+spreg_status validate_dpf_map(Spreg__V1__Subprocessor *sp, arena *a,
+    err *e);
 
 /* Checks a customer and normalises it: notice_days 0 becomes 30, regime
  * "" becomes EU, unknown fields are dropped, server fields cleared. */

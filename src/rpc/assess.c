@@ -393,7 +393,7 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 		    "regime: '%.40s' is not EU, UK or CH", in->regime);
 	}
 	size_t cap = assess_regime_count(r) + assess_finding_count(r) +
-	    catalog_mechanism_count(cat) + 1;
+	    assess_lineage_count(r) + catalog_mechanism_count(cat) + 1;
 	out->rules = arena_alloc(call->arena, cap * sizeof(*out->rules));
 	if (out->rules == NULL) {
 		return err_oom(e, NULL);
@@ -419,6 +419,35 @@ get_rules(rpc_call *call, const ProtobufCMessage *in_,
 		ru->subject = (char *) g->home;
 		ru->reference = (char *) g->name;
 		ru->source = (char *) g->source;
+		out->rules[out->n_rules++] = ru;
+	}
+	/* Periods in which a regime applied another's rules. */
+	for (size_t i = 0; i < assess_lineage_count(r); i++) {
+		const assess_lineage *ln = assess_lineage_at(r, i);
+		char id[64], until[DATE_BUF];
+		if (in->regime[0] && strcmp(in->regime, ln->regime) != 0) {
+			continue;
+		}
+		Spreg__V1__Rule *ru = arena_alloc(call->arena, sizeof(*ru));
+		if (ru == NULL) {
+			return err_oom(e, NULL);
+		}
+		spreg__v1__rule__init(ru);
+		date_format(ln->valid_until, until);
+		snprintf(id, sizeof(id), "lineage:%s@%s", ln->regime, until);
+		if ((ru->id = arena_strdup(call->arena, id)) == NULL ||
+		    (ru->valid_from = day_or_empty(call->arena,
+		         ln->valid_from)) == NULL ||
+		    (ru->valid_until = day_or_empty(call->arena,
+		         ln->valid_until)) == NULL) {
+			return err_oom(e, NULL);
+		}
+		ru->regime = (char *) ln->regime;
+		ru->kind = (char *) "lineage";
+		ru->subject = (char *) ln->follows;
+		ru->condition = (char *) ln->note;
+		ru->reference = (char *) ln->reference;
+		ru->source = (char *) ln->source;
 		out->rules[out->n_rules++] = ru;
 	}
 	for (size_t i = 0; i < assess_finding_count(r); i++) {

@@ -70,6 +70,8 @@ import_cb(db_txn *t, void *arg, err *e)
 		}
 		if ((st = validate_subprocessor(rpc_server_catalog(im->srv),
 		         has_category, im, sp, &inner)) != SPREG_OK ||
+		    (st = validate_dpf_map(sp, im->arena, &inner)) !=
+		        SPREG_OK ||
 		    (st = db_sp_put(t, sp, 0, false, &im->who, im->arena,
 		         &change, &inner)) != SPREG_OK) {
 			return err_set(e, st, "%s: record %zu (%s): %s",

@@ -311,7 +311,8 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 		sp->effective_from = in->effective_at;	/* in use from then */
 	}
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
-	         rpc_has_category, call, sp, e)) != SPREG_OK) {
+	         rpc_has_category, call, sp, e)) != SPREG_OK ||
+	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK) {
 		return st;
 	}
 	/* The notice rule: every customer using a service of the vendor,

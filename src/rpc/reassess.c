@@ -244,6 +244,11 @@ rules_cross(const assess_rules *r, const catalog *cat, int32_t from,
 			return true;
 		}
 	}
+	for (size_t i = 0; i < assess_lineage_count(r); i++) {
+		if (crosses(assess_lineage_at(r, i)->valid_until, from, to)) {
+			return true;
+		}
+	}
 	for (size_t i = 0; i < catalog_mechanism_count(cat); i++) {
 		const catalog_mechanism *m = catalog_mechanism_at(cat, i);
 		if (crosses(m->valid_from, from, to) ||
@@ -262,6 +267,12 @@ vendor_crosses(const Spreg__V1__Subprocessor *sp, int32_t from, int32_t to)
 	    text_crosses(sp->effective_until, from, to) ||
 	    text_crosses(sp->dpf_certified_on, from, to)) {
 		return true;
+	}
+	for (size_t i = 0; i < sp->n_dpf_participation; i++) {
+		if (text_crosses(sp->dpf_participation[i]->since, from, to) ||
+		    text_crosses(sp->dpf_participation[i]->until, from, to)) {
+			return true;
+		}
 	}
 	for (size_t i = 0; i < sp->n_safeguards; i++) {
 		if (text_crosses(sp->safeguards[i]->signed_on, from, to) ||

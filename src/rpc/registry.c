@@ -92,6 +92,7 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	Spreg__V1__Change note;
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
 	         rpc_has_category, call, sp, e)) != SPREG_OK ||
+	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK ||
 	    (st = rpc_put_notice(call, sp, in->emergency, in->reason, &note,
 	         e)) != SPREG_OK ||
 	    (st = db_sp_put_noted(call->txn, sp, in->expected_revision,

@@ -45,6 +45,7 @@ init_once(void)
 			abort();
 		}
 		fuzz_copy_data(dirs[i], "mechanisms.csv");
+		fuzz_copy_data(dirs[i], "lineage.csv");
 		fuzz_copy_data(dirs[i], files[1 - i]);
 	}
 }
