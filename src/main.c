@@ -26,6 +26,7 @@
 #include "net/server.h"
 #include "rpc/auth.h"
 #include "rpc/import.h"
+#include "rpc/local.h"
 #include "rpc/rpc.h"
 #include "spreg_config.h"
 
@@ -97,9 +98,10 @@ usage(FILE *out)
 	    "                     + 5 s); if stopping takes longer than S\n"
 	    "                     seconds, or a second signal comes, spregd\n"
 	    "                     logs it and exits with status 2 (default\n"
-	    "                     30). SIGHUP is logged and ignored: logs go\n"
-	    "                     to standard error, there is no file to\n"
-	    "                     reopen\n"
+	    "                     30). SIGHUP is logged and runs the\n"
+	    "                     minute's checks at once (due changes,\n"
+	    "                     stale reader slots); logs go to standard\n"
+	    "                     error, there is no file to reopen\n"
 	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
 	    "                     when full (default 67108864)\n"
 	    "  --publish URL      nng URL to publish change notifications on\n"
@@ -252,12 +254,30 @@ sigbus_install(const char *data_dir)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
+/* Replaces path by a file holding text: readers never see half a file. */
 static int
-write_ready(const char *path, const net_server *ns, const net_pub *np)
+replace_file(const char *path, const char *text)
 {
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		return -1;
+	}
+	fputs(text, f);
+	if (fclose(f) != 0) {
+		return -1;
+	}
+	return rename(tmp, path);
+}
+
+/* RPC URLs, then "pub URL" lines. */
+static int
+write_ready(const char *path, const net_server *ns, const net_pub *np)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
 	if (f == NULL) {
 		return -1;
 	}
@@ -267,10 +287,35 @@ write_ready(const char *path, const net_server *ns, const net_pub *np)
 	for (size_t i = 0; i < net_pub_nurls(np); i++) {
 		fprintf(f, "pub %s\n", net_pub_url(np, i));
 	}
-	if (fclose(f) != 0) {
+	int rc = fclose(f) != 0 ? -1 : replace_file(path, text);
+	free(text);
+	return rc;
+}
+
+/* DATA/spregd.info for co-located readers (rpc/local.h): the reference
+ * data's folder, the RPC URLs and the page limit. */
+static int
+write_info(const char *data_dir, const char *ref_dir, const net_server *ns,
+    size_t page_max)
+{
+	char path[4096], ref[4096];
+	char *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", data_dir, RPC_LOCAL_INFO);
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL) {
 		return -1;
 	}
-	return rename(tmp, path);	/* readers never see half a file */
+	fprintf(f, "reference %s\n", realpath(ref_dir, ref) != NULL ? ref :
+	    ref_dir);
+	for (size_t i = 0; i < net_server_nurls(ns); i++) {
+		fprintf(f, "url %s\n", net_server_url(ns, i));
+	}
+	fprintf(f, "page_max %zu\n", page_max);
+	int rc = fclose(f) != 0 ? -1 : replace_file(path, text);
+	free(text);
+	return rc;
 }
 
 typedef struct watchdog {
@@ -734,6 +779,11 @@ start(config *c, spregd *s)
 		log_info("spregd %s serving on %s (data %s)", SPREG_VERSION,
 		    net_server_url(s->ns, i), c->data_dir);
 	}
+	if (write_info(c->data_dir, c->ref_dir, s->ns, c->page_max) != 0) {
+		log_warn("%s/%s: %s (co-located readers use the installed "
+		    "reference data)", c->data_dir, RPC_LOCAL_INFO,
+		    strerror(errno));
+	}
 	if (c->ready_file != NULL &&
 	    write_ready(c->ready_file, s->ns, s->np) != 0) {
 		log_error("--ready-file %s: %s", c->ready_file,
@@ -752,12 +802,21 @@ static int
 tick_loop(rpc_server *rpc, const sigset_t *sigs)
 {
 	err e;
+	int dead;
 
 	/* Announced changes and dates due while the server was down apply
 	 * now, and the day is re-assessed; then both repeat each minute (a
-	 * timed sigwait). */
+	 * timed sigwait), and at once on SIGHUP. */
 	int sig;
 	for (;;) {
+		/* A co-located reader killed inside a read leaves its slot
+		 * and its snapshot behind: clear them (also on SIGHUP). */
+		if (db_reader_check(rpc_server_db(rpc), &dead, &e) !=
+		    SPREG_OK) {
+			log_error("%s", e.msg);
+		} else if (dead > 0) {
+			log_warn("cleared %d stale reader slot(s)", dead);
+		}
 		size_t applied;
 		if (rpc_apply_due(rpc, time_now_ms(), &applied, &e) != SPREG_OK) {
 			log_error("applying announced changes: %s", e.msg);

@@ -3,10 +3,19 @@
  * services. Messages are the protobuf-c types generated from
  * proto/spreg/v1/ (include "spreg/v1/registry.pb-c.h").
  *
- * A spreg_client is one nng REQ socket and may be used by one thread at
- * a time; open one per thread for concurrency. Each call gets a fresh
+ * A spreg_client is one nng REQ socket; every call runs in an nng
+ * context of its own, so one client may be shared by many threads (a
+ * service with 32 workers holds one connection, not 32). Set the
+ * timeout, actor and token before sharing it. Each call gets a fresh
  * random request id, so the server applies a write at most once even
  * when nng resends it after a reconnect.
+ *
+ * A file://DIR URL opens spregd's data folder instead (co-located
+ * reads, README): read methods are answered in this process through
+ * the server's own handlers from the store opened read-only; writes are
+ * refused FAILED_PRECONDITION naming the server's URL. File permissions
+ * on DIR are its access control; without a token a call reads as an
+ * admin, with one it is checked and scoped as by the server.
  */
 #ifndef SPREG_CLIENT_H
 #define SPREG_CLIENT_H
@@ -23,8 +32,10 @@ typedef struct spreg_client spreg_client;
 #define SPREG_DEFAULT_SERVER "tcp://127.0.0.1:7450"
 
 /*
- * Connects to url (tcp://, ipc://, any nng URL). With wait false a
- * server that is not there fails at once with UNAVAILABLE; with wait
+ * Connects to url (tcp://, ipc://, any nng URL), or opens the data
+ * folder of a file:// URL (UNAVAILABLE without a store there,
+ * PERMISSION_DENIED when the folder may not be read). With wait false
+ * a server that is not there fails at once with UNAVAILABLE; with wait
  * true the client connects whenever the server appears (calls before
  * then time out). Caller closes *out.
  */
@@ -89,7 +100,9 @@ spreg_status spreg_call(spreg_client *c, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
     ProtobufCMessage **resp_out);
 
-/* The message of the last failed call; valid until the next call. */
+/* The message of the last failed call of this thread (on any client;
+ * c may be NULL, after a failed open); valid until this thread's next
+ * call. */
 const char *spreg_client_error(const spreg_client *c);
 
 /* Frees a message returned by spreg_call (NULL is fine). */

@@ -61,6 +61,11 @@ connect_once(cli *c)
 		return rc;
 	}
 	st = spreg_client_open_tls(c->server, &c->tls, false, &c->client);
+	if (st != SPREG_OK && strncmp(c->server, "file://", 7) == 0) {
+		fprintf(stderr, "spreg: cannot read %s: %s\n", c->server,
+		    spreg_client_error(NULL));
+		return CLI_EXIT_CONNECT;
+	}
 	if (st == SPREG_INVALID_ARGUMENT) {
 		fprintf(stderr, tls ?
 		    "spreg: --server '%s': not an nng URL, or a --tls-ca, "

@@ -20,7 +20,9 @@
 /* Accepted before and after every command. */
 static const cli_option globals[] = {
 	{"server", CLI_TEXT, "URL",
-	    "nng URL of spregd (default: $SPREG_SERVER, else\n"
+	    "nng URL of spregd, or file://DIR to read its\n"
+	    "data folder in this process (reads only)\n"
+	    "(default: $SPREG_SERVER, else\n"
 	    SPREG_DEFAULT_SERVER ")", 0, 0},
 	{"tls-ca", CLI_TEXT, "FILE",
 	    "PEM CA that signed a tls+tcp:// server's\n"

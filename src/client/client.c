@@ -11,24 +11,34 @@
 
 #include "client/dial.h"
 #include "core/arena.h"
+#include "rpc/local.h"
 #include "spreg/client.h"
 #include "spreg/v1/rpc.pb-c.h"
 
 #define CLIENT_ERR_MAX 1024
 #define REGISTRY_PREFIX "spreg.v1.Registry/"
 
+#define FILE_SCHEME "file://"
+
+/* Shared by threads: each call has its own nng context (remote) or rpc
+ * worker (local); the settings are read only. */
 struct spreg_client {
 	nng_socket sock;
+	rpc_local *local;	/* a file:// URL: no socket */
 	int timeout_ms;
 	char actor[256];
 	char token[SPREG_TOKEN_MAX];
-	char error[CLIENT_ERR_MAX];
 };
+
+/* The last failed call's message, per thread, as calls on one client
+ * run in many. */
+static _Thread_local char last_error[CLIENT_ERR_MAX];
 
 static spreg_status
 fail(spreg_client *c, spreg_status st, const char *fmt, const char *what)
 {
-	snprintf(c->error, sizeof(c->error), fmt, what);
+	(void) c;
+	snprintf(last_error, sizeof(last_error), fmt, what);
 	return st;
 }
 
@@ -168,6 +178,17 @@ spreg_client_open_tls(const char *url, const spreg_tls_options *tls,
 	}
 	c->timeout_ms = 10000;
 	default_actor(c->actor, sizeof(c->actor));
+	if (strncmp(url, FILE_SCHEME, strlen(FILE_SCHEME)) == 0) {
+		err e;
+		if ((st = rpc_local_open(url + strlen(FILE_SCHEME), &c->local,
+		         &e)) != SPREG_OK) {
+			fail(c, st, "%s", e.msg);
+			free(c);
+			return st;
+		}
+		*out = c;
+		return SPREG_OK;
+	}
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		free(c);
 		return SPREG_RESOURCE_EXHAUSTED;
@@ -195,7 +216,11 @@ void
 spreg_client_close(spreg_client *c)
 {
 	if (c != NULL) {
-		nng_close(c->sock);
+		if (c->local != NULL) {
+			rpc_local_close(c->local);
+		} else {
+			nng_close(c->sock);
+		}
 		free(c);
 	}
 }
@@ -265,7 +290,8 @@ spreg_token_resolve(const char *token_file, char *out, size_t len)
 const char *
 spreg_client_error(const spreg_client *c)
 {
-	return c->error;
+	(void) c;
+	return last_error;
 }
 
 void
@@ -335,6 +361,108 @@ spreg_call_arena(spreg_client *c, const char *method,
 	return call_impl(c, method, req, resp_desc, &a->a.pb, resp_out);
 }
 
+/* The reply's status, its message as the error, and its payload decoded
+ * into *resp_out (alloc NULL: the default allocator). */
+static spreg_status
+finish(spreg_client *c, const Spreg__V1__Reply *reply,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCAllocator *alloc,
+    ProtobufCMessage **resp_out)
+{
+	spreg_status st = (spreg_status) reply->code;
+
+	if (st != SPREG_OK) {
+		return fail(c, st, "%s", reply->message);
+	}
+	if (resp_out != NULL) {
+		*resp_out = protobuf_c_message_unpack(resp_desc, alloc,
+		    reply->payload.len, reply->payload.data);
+		if (*resp_out == NULL) {
+			st = fail(c, SPREG_INTERNAL, "reply: not a %s",
+			    resp_desc->name);
+		}
+	}
+	return st;
+}
+
+/* In this process, through spregd's own dispatcher (rpc/local.h). */
+static spreg_status
+call_local(spreg_client *c, const uint8_t *req, size_t len,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCAllocator *alloc,
+    ProtobufCMessage **resp_out)
+{
+	Spreg__V1__Reply reply;
+	rpc_worker *w;
+	spreg_status st;
+
+	if ((st = rpc_local_take(c->local, &w)) != SPREG_OK) {
+		return fail(c, st, "%s", "out of memory");
+	}
+	rpc_local_handle(c->local, w, req, len, &reply);
+	st = finish(c, &reply, resp_desc, alloc, resp_out);
+	rpc_local_give(c->local, w);
+	return st;
+}
+
+/* Over nng, in a context of its own: one socket serves many threads. */
+static spreg_status
+call_remote(spreg_client *c, nng_msg *msg,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCAllocator *alloc,
+    ProtobufCMessage **resp_out)
+{
+	nng_aio *aio = NULL;
+	nng_ctx ctx;
+	int rv;
+
+	if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+		nng_msg_free(msg);
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "context: %s",
+		    nng_strerror(rv));
+	}
+	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+		nng_msg_free(msg);
+		nng_ctx_close(ctx);
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+	}
+	/* One aio timeout covers send and receive: the whole call. */
+	nng_aio_set_timeout(aio, c->timeout_ms);
+	nng_aio_set_msg(aio, msg);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(msg);	/* a failed send leaves it with us */
+		nng_aio_free(aio);
+		nng_ctx_close(ctx);
+		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
+		                                     SPREG_UNAVAILABLE,
+		    "send: %s", nng_strerror(rv));
+	}
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	msg = rv == 0 ? nng_aio_get_msg(aio) : NULL;
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	if (rv != 0) {
+		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
+		                                     SPREG_UNAVAILABLE,
+		    rv == NNG_ETIMEDOUT ? "no reply within the timeout (%s)" :
+		                          "receive: %s",
+		    nng_strerror(rv));
+	}
+	Spreg__V1__Reply *reply = spreg__v1__reply__unpack(alloc,
+	    nng_msg_len(msg), nng_msg_body(msg));
+	nng_msg_free(msg);
+	if (reply == NULL) {
+		return fail(c, SPREG_INTERNAL, "%s",
+		    "reply: not a spreg.v1.Reply");
+	}
+	spreg_status st = finish(c, reply, resp_desc, alloc, resp_out);
+	if (alloc == NULL) {
+		spreg__v1__reply__free_unpacked(reply, NULL);
+	}
+	return st;
+}
+
 /* alloc NULL: the default allocator (spreg_message_free frees). */
 static spreg_status
 call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
@@ -344,11 +472,9 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
 	char full[256];
 	nng_msg *msg = NULL;
-	nng_aio *aio = NULL;
 	spreg_status st;
-	int rv;
 
-	c->error[0] = '\0';
+	last_error[0] = '\0';
 	if (strchr(method, '/') == NULL) {
 		snprintf(full, sizeof(full), REGISTRY_PREFIX "%s", method);
 		method = full;
@@ -376,62 +502,24 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	} while (env.request_id == 0);
 
 	size_t elen = spreg__v1__request__get_packed_size(&env);
-	if ((rv = nng_msg_alloc(&msg, elen)) != 0) {
+	if (c->local != NULL) {
+		uint8_t *buf = malloc(elen + 1);
+		if (buf == NULL) {
+			free(payload);
+			return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s",
+			    "out of memory");
+		}
+		spreg__v1__request__pack(&env, buf);
+		free(payload);
+		st = call_local(c, buf, elen, resp_desc, alloc, resp_out);
+		free(buf);
+		return st;
+	}
+	if (nng_msg_alloc(&msg, elen) != 0) {
 		free(payload);
 		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
 	}
 	spreg__v1__request__pack(&env, nng_msg_body(msg));
 	free(payload);
-
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-		nng_msg_free(msg);
-		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
-	}
-	/* One aio timeout covers send and receive: the whole call. */
-	nng_aio_set_timeout(aio, c->timeout_ms);
-	nng_aio_set_msg(aio, msg);
-	nng_send_aio(c->sock, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(msg);	/* a failed send leaves it with us */
-		nng_aio_free(aio);
-		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
-		                                     SPREG_UNAVAILABLE,
-		    "send: %s", nng_strerror(rv));
-	}
-	nng_recv_aio(c->sock, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_aio_free(aio);
-		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
-		                                     SPREG_UNAVAILABLE,
-		    rv == NNG_ETIMEDOUT ? "no reply within the timeout (%s)" :
-		                          "receive: %s",
-		    nng_strerror(rv));
-	}
-	msg = nng_aio_get_msg(aio);
-	nng_aio_free(aio);
-
-	Spreg__V1__Reply *reply = spreg__v1__reply__unpack(alloc,
-	    nng_msg_len(msg), nng_msg_body(msg));
-	nng_msg_free(msg);
-	if (reply == NULL) {
-		return fail(c, SPREG_INTERNAL, "%s",
-		    "reply: not a spreg.v1.Reply");
-	}
-	st = (spreg_status) reply->code;
-	if (st != SPREG_OK) {
-		snprintf(c->error, sizeof(c->error), "%s", reply->message);
-	} else if (resp_out != NULL) {
-		*resp_out = protobuf_c_message_unpack(resp_desc, alloc,
-		    reply->payload.len, reply->payload.data);
-		if (*resp_out == NULL) {
-			st = fail(c, SPREG_INTERNAL, "reply: not a %s",
-			    resp_desc->name);
-		}
-	}
-	if (alloc == NULL) {
-		spreg__v1__reply__free_unpacked(reply, NULL);
-	}
-	return st;
+	return call_remote(c, msg, resp_desc, alloc, resp_out);
 }

@@ -58,6 +58,7 @@ struct db {
 	bool read_only;
 	char ro_why[ERR_MSG_MAX];
 	bool opened;		/* db_open succeeded: marker on close */
+	bool reader;		/* MDB_RDONLY beside the server */
 	MDB_dbi dbi[DB_NTABLES];
 	size_t map_max;
 	pthread_mutex_t list_mu;	/* guards sessions */
@@ -210,7 +211,10 @@ db_set_read_only(db *d, const char *why)
 		snprintf(d->ro_why, sizeof(d->ro_why), "%s", why);
 	}
 	pthread_mutex_unlock(&d->ro_mu);
-	if (first) {
+	if (first && d->reader) {
+		log_error("STORE DAMAGED: %s (seen by a co-located reader of "
+		    "%s)", why, d->dir);
+	} else if (first) {
 		log_error("STORE DAMAGED: %s. spregd is now READ-ONLY: every "
 		    "write is refused until an operator restores or repairs "
 		    "the store in %s and restarts spregd (README, 'Damaged "
@@ -236,6 +240,10 @@ refuse_if_read_only(db *d, err *e)
 {
 	char why[ERR_MSG_MAX - 100];
 
+	if (d->reader) {
+		return err_set(e, SPREG_FAILED_PRECONDITION, "a co-located "
+		    "reader of %s does not write: spregd does", d->dir);
+	}
 	if (!db_read_only(d, why, sizeof(why))) {
 		return SPREG_OK;
 	}
@@ -548,6 +556,100 @@ check_size(db *d, err *e)
 }
 
 spreg_status
+db_reader_check(db *d, int *dead, err *e)
+{
+	int rc;
+
+	*dead = 0;
+	if ((rc = mdb_reader_check(d->env, dead)) != 0) {
+		return db_fail(NULL, rc, "reader check", e);
+	}
+	return SPREG_OK;
+}
+
+/*
+ * A co-located reader: the store a spregd made, opened MDB_RDONLY with
+ * the map size the store records. LMDB still takes a reader slot in
+ * lock.mdb, so the folder must be writable to the reader's user (file
+ * permissions are the access control). No flock: that is the server's.
+ */
+static spreg_status
+open_reader(db *d, err *e)
+{
+	char path[PATH_MAX];
+	MDB_txn *txn = NULL;
+	struct stat sb;
+	spreg_status st;
+	int rc, dead;
+
+	folder_path(d, DB_DATA_FILE, path);
+	if (stat(path, &sb) != 0) {
+		return err_set(e, SPREG_UNAVAILABLE, "%s: %s (spregd makes "
+		    "the store at its first start)", path, strerror(errno));
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size < DB_FILE_MIN) {
+		return err_set(e, SPREG_FAILED_PRECONDITION, "%s: not a store",
+		    path);
+	}
+	if ((rc = mdb_env_create(&d->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(d->env, DB_NTABLES)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(d->env, 1024)) != 0) {
+		return db_fail(NULL, rc, "environment", e);
+	}
+	/* No map size: LMDB takes the one the store records. */
+	if ((rc = mdb_env_open(d->env, d->dir, MDB_RDONLY | MDB_NOTLS,
+	         0600)) != 0) {
+		return err_set(e, rc == EACCES ? SPREG_PERMISSION_DENIED :
+		    SPREG_UNAVAILABLE, "data folder %s: %s (a reader needs "
+		    "read access to data.mdb and write access to lock.mdb)",
+		    d->dir, mdb_strerror(rc));
+	}
+	if ((st = check_size(d, e)) != SPREG_OK ||
+	    (st = db_reader_check(d, &dead, e)) != SPREG_OK) {
+		return st;
+	}
+	if ((rc = mdb_txn_begin(d->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		return db_fail(NULL, rc, "open", e);
+	}
+	for (int i = 0; i < DB_NTABLES; i++) {
+		if ((rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags,
+		         &d->dbi[i])) != 0) {
+			st = rc == MDB_NOTFOUND ? err_set(e,
+			    SPREG_FAILED_PRECONDITION, "data folder %s: no "
+			    "table %s; start this version of spregd on it "
+			    "once", d->dir, tables[i].name) :
+			    db_fail(NULL, rc, tables[i].name, e);
+			goto fail;
+		}
+	}
+	/* Kept raw, as init_meta writes it. */
+	MDB_val k = {strlen("schema_version"), "schema_version"}, v;
+	uint64_t version = 0;
+	if ((rc = mdb_get(txn, d->dbi[DB_META], &k, &v)) == 0 &&
+	    v.mv_size == 8) {
+		version = db_be64_get(v.mv_data);
+	}
+	if (version != DB_SCHEMA_VERSION) {
+		st = err_set(e, SPREG_FAILED_PRECONDITION, "data folder %s has "
+		    "schema version %llu; a reader reads %d only (spregd "
+		    "migrates at start)", d->dir, (unsigned long long) version,
+		    DB_SCHEMA_VERSION);
+		goto fail;
+	}
+	if ((st = db_identity_read(d, txn, d->identity, e)) != SPREG_OK) {
+		goto fail;
+	}
+	/* Committed, so the handles stay open for the environment. */
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		return db_fail(NULL, rc, "open", e);
+	}
+	return SPREG_OK;
+fail:
+	mdb_txn_abort(txn);
+	return st;
+}
+
+spreg_status
 db_open(const db_options *o, db **out, err *e)
 {
 	MDB_txn *txn = NULL;
@@ -563,7 +665,7 @@ db_open(const db_options *o, db **out, err *e)
 	if (sodium_init() < 0) {	/* picks the fast BLAKE2b for checksums */
 		return err_set(e, SPREG_INTERNAL, "libsodium did not start");
 	}
-	if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
+	if (!o->reader && mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
 		return err_set(e, SPREG_UNAVAILABLE, "data folder %s: %s",
 		    o->dir, strerror(errno));
 	}
@@ -577,6 +679,14 @@ db_open(const db_options *o, db **out, err *e)
 	pthread_mutex_init(&d->grow_mu, NULL);
 	pthread_mutex_init(&d->ro_mu, NULL);
 	d->map_max = o->map_max ? o->map_max : DB_MAP_MAX_DEFAULT;
+	if (o->reader) {
+		d->reader = true;
+		if ((st = open_reader(d, e)) != SPREG_OK) {
+			goto fail;
+		}
+		*out = d;
+		return SPREG_OK;
+	}
 	if ((st = folder_lock(d, e)) != SPREG_OK ||
 	    (st = folder_check(d, o, &fresh, e)) != SPREG_OK ||
 	    (fresh && (st = folder_mark_new(d, e)) != SPREG_OK) ||
@@ -609,8 +719,7 @@ db_open(const db_options *o, db **out, err *e)
 		goto fail;
 	}
 	/* Clear reader slots left by a process that died. */
-	if ((rc = mdb_reader_check(d->env, &dead)) != 0) {
-		st = db_fail(NULL, rc, "reader check", e);
+	if ((st = db_reader_check(d, &dead, e)) != SPREG_OK) {
 		goto fail;
 	}
 	if (dead > 0) {
@@ -763,24 +872,65 @@ db_session_destroy(db_session *s)
 	free(s);
 }
 
+/* Takes every session's lock, so that no transaction of this process
+ * is live (what mdb_env_set_mapsize needs); the caller holds none. */
+static void
+quiesce(db *d)
+{
+	pthread_mutex_lock(&d->grow_mu);
+	pthread_mutex_lock(&d->list_mu);
+	for (db_session *s = d->sessions; s != NULL; s = s->next) {
+		pthread_mutex_lock(&s->mu);
+	}
+}
+
+static void
+resume(db *d)
+{
+	for (db_session *s = d->sessions; s != NULL; s = s->next) {
+		pthread_mutex_unlock(&s->mu);
+	}
+	pthread_mutex_unlock(&d->list_mu);
+	pthread_mutex_unlock(&d->grow_mu);
+}
+
+/* A reader whose snapshot lies beyond its map (MDB_MAP_RESIZED: the
+ * server grew it) maps the size the store records now. */
+static int
+adopt_map(db *d)
+{
+	quiesce(d);
+	int rc = mdb_env_set_mapsize(d->env, 0);
+	resume(d);
+	return rc;
+}
+
 spreg_status
 db_read_begin(db_session *s, db_txn *t, err *e)
 {
 	int rc;
 
-	pthread_mutex_lock(&s->mu);
-	if (s->rtxn == NULL) {
-		rc = mdb_txn_begin(s->d->env, NULL, MDB_RDONLY, &s->rtxn);
-	} else {
-		rc = mdb_txn_renew(s->rtxn);
-	}
-	if (rc != 0) {
+	/* One retry is enough unless the server grows again meanwhile. */
+	for (int tries = 0;; tries++) {
+		pthread_mutex_lock(&s->mu);
+		if (s->rtxn == NULL) {
+			rc = mdb_txn_begin(s->d->env, NULL, MDB_RDONLY,
+			    &s->rtxn);
+		} else {
+			rc = mdb_txn_renew(s->rtxn);
+		}
+		if (rc == 0) {
+			break;
+		}
 		if (s->rtxn != NULL) {
 			mdb_txn_abort(s->rtxn);
 			s->rtxn = NULL;
 		}
 		pthread_mutex_unlock(&s->mu);
-		return db_fail(NULL, rc, "read", e);
+		if (rc != MDB_MAP_RESIZED || !s->d->reader || tries == 8 ||
+		    (rc = adopt_map(s->d)) != 0) {
+			return db_fail(NULL, rc, "read", e);
+		}
 	}
 	*t = (db_txn) {s->rtxn, s->d, 0, NULL, NULL};
 	return SPREG_OK;
@@ -803,11 +953,7 @@ grow(db *d, size_t seen, err *e)
 {
 	spreg_status st = SPREG_OK;
 
-	pthread_mutex_lock(&d->grow_mu);
-	pthread_mutex_lock(&d->list_mu);
-	for (db_session *s = d->sessions; s != NULL; s = s->next) {
-		pthread_mutex_lock(&s->mu);
-	}
+	quiesce(d);
 	size_t cur = db_map_size(d);
 	if (cur == seen) {	/* else another writer grew it already */
 		size_t next = cur * 2 < d->map_max ? cur * 2 : d->map_max;
@@ -823,11 +969,7 @@ grow(db *d, size_t seen, err *e)
 			log_info("map grown from %zu to %zu bytes", cur, next);
 		}
 	}
-	for (db_session *s = d->sessions; s != NULL; s = s->next) {
-		pthread_mutex_unlock(&s->mu);
-	}
-	pthread_mutex_unlock(&d->list_mu);
-	pthread_mutex_unlock(&d->grow_mu);
+	resume(d);
 	return st;
 }
 

@@ -39,6 +39,11 @@ typedef struct db_options {
 	/* A new store stays marked unfinished until db_created_done, so
 	 * that a first start cut short before then starts over. */
 	bool hold_new;
+	/* A co-located reader (a file:// client): the environment opened
+	 * MDB_RDONLY beside a running or stopped spregd. Takes no folder
+	 * lock, creates, migrates and marks nothing; map_size, markers and
+	 * hold_new are ignored; every write fails FAILED_PRECONDITION. */
+	bool reader;
 } db_options;
 
 /* A transaction and the first LMDB error met in it (sticky: after a
@@ -65,6 +70,12 @@ struct db_txn {
  * a first start. A full disk is RESOURCE_EXHAUSTED.
  */
 spreg_status db_open(const db_options *o, db **out, err *e);
+/*
+ * Clears the reader slots of processes that died (a killed co-located
+ * reader), so that their snapshots pin no pages; *dead counts them.
+ * spregd calls it at open and on every tick.
+ */
+spreg_status db_reader_check(db *d, int *dead, err *e);
 /* True when db_open created the store: a first start. */
 bool db_created(const db *d);
 /* Ends a first start opened with hold_new. */
@@ -75,7 +86,8 @@ void db_close(db *d);
 spreg_status db_session_create(db *d, db_session **out);
 void db_session_destroy(db_session *s);
 
-/* Starts the session's read transaction; db_read_end must follow. */
+/* Starts the session's read transaction; db_read_end must follow. In a
+ * reader, a map the server grew since is adopted first. */
 spreg_status db_read_begin(db_session *s, db_txn *t, err *e);
 void db_read_end(db_session *s);
 

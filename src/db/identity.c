@@ -113,6 +113,35 @@ holds(db_txn *t, const marker *m)
 	return same;
 }
 
+/* The hex part and the generation now. */
+static spreg_status
+current(db_txn *t, char shex[17], uint64_t *gen, err *e)
+{
+	spreg_status st;
+
+	*gen = 0;
+	if ((st = store_hex(t, shex, e)) != SPREG_OK) {
+		return st;
+	}
+	st = db_meta_get_u64(t, GENERATION, gen, e);
+	return st == SPREG_NOT_FOUND ? SPREG_OK : st;
+}
+
+spreg_status
+db_identity_read(db *d, MDB_txn *txn, char out[DB_IDENTITY_MAX], err *e)
+{
+	db_txn t = {txn, d, 0, NULL, NULL};
+	char shex[17];
+	uint64_t gen;
+	spreg_status st;
+
+	if ((st = current(&t, shex, &gen, e)) == SPREG_OK) {
+		snprintf(out, DB_IDENTITY_MAX, "%s-%llu", shex,
+		    (unsigned long long) gen);
+	}
+	return st;
+}
+
 spreg_status
 db_identity_check(db *d, MDB_txn *txn, const char *dir,
     char out[DB_IDENTITY_MAX], bool *changed, err *e)
@@ -124,11 +153,7 @@ db_identity_check(db *d, MDB_txn *txn, const char *dir,
 	spreg_status st;
 
 	*changed = false;
-	if ((st = store_hex(&t, shex, e)) != SPREG_OK) {
-		return st;
-	}
-	st = db_meta_get_u64(&t, GENERATION, &gen, e);
-	if (st != SPREG_OK && st != SPREG_NOT_FOUND) {
+	if ((st = current(&t, shex, &gen, e)) != SPREG_OK) {
 		return st;
 	}
 	snprintf(out, DB_IDENTITY_MAX, "%s-%llu", shex,

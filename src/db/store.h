@@ -26,6 +26,9 @@ spreg_status db_migrate(db *d, const char *dir, uint64_t from, err *e);
  */
 spreg_status db_identity_check(db *d, MDB_txn *txn, const char *dir,
     char out[DB_IDENTITY_MAX], bool *changed, err *e);
+/* A reader's view of the identity (nothing written). */
+spreg_status db_identity_read(db *d, MDB_txn *txn,
+    char out[DB_IDENTITY_MAX], err *e);
 /* Writes the marker file (identity, last seq and its hash); a failure
  * is logged, not returned. No write txn of this thread may be live. */
 void db_identity_mark(db *d, const char *dir);
