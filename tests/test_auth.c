@@ -336,6 +336,11 @@ typedef union storage {
 	} put;
 	struct {
 		vendor v;
+		Spreg__V1__Subprocessor *items[1];
+		Spreg__V1__ImportSubprocessorsRequest req;
+	} import;
+	struct {
+		vendor v;
 		Spreg__V1__AnnounceChangeRequest req;
 		char when[DATE_BUF];
 	} ann;
@@ -389,6 +394,18 @@ b_put(int c, void *p)
 	s->put.put.subprocessor = vendor_init(&s->put.v, own_id("put", c),
 	    NULL);
 	return &s->put.put.base;
+}
+
+static ProtobufCMessage *
+b_import(int c, void *p)
+{
+	storage *s = p;
+	spreg__v1__import_subprocessors_request__init(&s->import.req);
+	s->import.items[0] = vendor_init(&s->import.v, own_id("import", c),
+	    NULL);
+	s->import.req.subprocessors = s->import.items;
+	s->import.req.n_subprocessors = 1;
+	return &s->import.req.base;
 }
 
 static ProtobufCMessage *
@@ -664,6 +681,7 @@ static const cell matrix[] = {
 	{REG "ListObjections",           "UUOOOOU", b_objections},
 	{REG "VerifyLog",                "UUOOODU", b_verify},
 	{REG "WithdrawAnnouncement",     "UUDOODU", b_withdraw},
+	{REG "ImportSubprocessors",      "UUDOODU", b_import},
 	{"spreg.v1.Assessment/AssessTransfers", "UUOOOOU", b_assess},
 	{"spreg.v1.Assessment/GetRules", "UUOOOOU", b_rules},
 	{"spreg.v1.Export/ExportTransfers", "UUOOODU", b_export_transfers},

@@ -1017,6 +1017,31 @@ db_write(db_session *s, db_write_fn fn, void *arg, err *e)
 	}
 }
 
+spreg_status
+db_txn_dry_run(db_txn *t, db_write_fn fn, void *arg, err *e)
+{
+	db_txn child = {NULL, t->d, 0, NULL, NULL};
+	int rc;
+
+	if (t->mdb_rc != 0) {
+		return db_fail(NULL, t->mdb_rc, "write", e);
+	}
+	if ((rc = mdb_txn_begin(t->d->env, t->txn, 0, &child.txn)) != 0) {
+		return db_fail(t, rc, "write", e);
+	}
+	spreg_status st = fn(&child, arg, e);
+	/* A map filled by the child fills the parent too: its retry grows
+	 * the map and runs everything again. */
+	if (child.mdb_rc == MDB_MAP_FULL) {
+		t->mdb_rc = MDB_MAP_FULL;
+	}
+	if (st == SPREG_OK && child.mdb_rc != 0) {
+		st = db_fail(NULL, child.mdb_rc, "write", e);
+	}
+	mdb_txn_abort(child.txn);
+	return st;
+}
+
 /* Runs one item in a child of parent; true when the map was full. */
 static bool
 batch_one(db *d, MDB_txn *parent, db_batch_item *it)

@@ -116,6 +116,14 @@ typedef struct db_batch_item {
 void db_write_batch(db_session *s, db_batch_item *items, size_t n);
 
 /*
+ * A "what if" inside a write: runs fn in a child transaction of t and
+ * always aborts it, so nothing fn writes stays and no change it appends
+ * is reported (on_append is not called). Returns fn's status; t stays
+ * usable either way.
+ */
+spreg_status db_txn_dry_run(db_txn *t, db_write_fn fn, void *arg, err *e);
+
+/*
  * The store's identity, "<16 hex digits>-<generation>": the digits are
  * fixed at creation, the generation goes up whenever the store found at
  * open is not the one this data folder held when a server last had it

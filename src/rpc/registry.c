@@ -601,6 +601,8 @@ static const rpc_method registry_methods[] = {
 	{"VerifyLog", RPC_READ, verify_log, NULL},
 	{"WithdrawAnnouncement", RPC_WRITE | RPC_EDITOR,
 	    rpc_withdraw_announcement, NULL},
+	{"ImportSubprocessors", RPC_WRITE | RPC_EDITOR,
+	    rpc_import_subprocessors, NULL},
 };
 
 const rpc_service rpc_registry_service = {
