@@ -230,3 +230,9 @@ cli_pages(cli *c, const char *method, ProtobufCMessage *req,
 	*token_field = (char *) "";
 	return rc == CLI_STOP ? 0 : rc;
 }
+
+const char *
+cli_last_error(const cli *c)
+{
+	return c->client != NULL ? spreg_client_error(c->client) : NULL;
+}

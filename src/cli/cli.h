@@ -136,6 +136,9 @@ int cli_out_of_memory(void);
 int cli_call(cli *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out);
 
+/* The server's message of the last failed call (NULL: none). */
+const char *cli_last_error(const cli *c);
+
 /* The exit code for a status (0 for OK). */
 int cli_exit_code(spreg_status st);
 

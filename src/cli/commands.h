@@ -42,6 +42,9 @@ int cmd_rules(cli *c);
 /* export.c */
 int cmd_export(cli *c);
 
+/* import.c: many vendors at once (vendormap.c: CSV and Fides). */
+int cmd_import(cli *c);
+
 /* admin.c: tokens. */
 int cmd_token_create(cli *c);
 int cmd_token_list(cli *c);

@@ -29,6 +29,8 @@
 #include <xlsxwriter.h>
 
 #include "cli/commands.h"
+#include "cli/vendormap.h"
+#include "cli/yaml.h"
 #include "export/format.h"
 #include "spreg/client.h"
 #include "spreg/v1/export.pb-c.h"
@@ -43,9 +45,12 @@ typedef enum format {
 	FORMAT_CSV,
 	FORMAT_JSONL,
 	FORMAT_XLSX,
+	FORMAT_REGISTRY_CSV,	/* the vendors, as 'spreg import' reads them */
+	FORMAT_FIDES,
 } format;
 
-static const char *const format_names[] = {"csv", "jsonl", "xlsx"};
+static const char *const format_names[] = {"csv", "jsonl", "xlsx",
+    "registry-csv", "fides"};
 
 typedef struct options {
 	format fmt;
@@ -576,13 +581,128 @@ commit_files(const options *o)
 	return true;
 }
 
+/* ---- the vendors themselves: registry-csv and fides ---- */
+
+typedef struct registry_walk {
+	format fmt;
+	FILE *f;
+	export_buf line, scratch;
+	json_t *systems;	/* fides */
+	bool failed;
+} registry_walk;
+
+static int
+registry_page(void *ctx, const ProtobufCMessage *msg)
+{
+	registry_walk *w = ctx;
+	const Spreg__V1__ListSubprocessorsResponse *resp = (const void *) msg;
+
+	for (size_t i = 0; i < resp->n_subprocessors; i++) {
+		const Spreg__V1__Subprocessor *sp = resp->subprocessors[i];
+		if (w->fmt == FORMAT_FIDES) {
+			json_t *sys = vmap_fides_system(sp);
+			if (sys == NULL ||
+			    json_array_append_new(w->systems, sys) != 0) {
+				return cli_out_of_memory();
+			}
+			continue;
+		}
+		export_buf_reset(&w->line);
+		vmap_csv_rows(&w->line, sp, &w->scratch);
+		if (w->line.failed) {
+			return cli_out_of_memory();
+		}
+		if (fwrite(w->line.data, 1, w->line.len, w->f) != w->line.len) {
+			w->failed = true;
+		}
+	}
+	return 0;
+}
+
+/* ListSubprocessors, every page, with the filters and as-of given;
+ * written to --output (through a temporary file) or stdout. */
+static int
+run_registry(cli *c, const options *o)
+{
+	Spreg__V1__ListSubprocessorsRequest req =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+	registry_walk w = {.fmt = o->fmt, .f = stdout};
+	int rc;
+
+	export_buf_init(&w.line);
+	export_buf_init(&w.scratch);
+	req.data_category = o->filter.data_category;
+	req.country = o->filter.country;
+	req.mechanism = o->filter.mechanism;
+	req.service = o->filter.service;
+	req.customer = (char *) (o->customer ? o->customer : "");
+	req.as_of = (char *) (o->as_of ? o->as_of : "");
+	if (o->output != NULL) {
+		int fd = temp_create(o->output, temp_rows);
+		if (fd < 0 || (w.f = fdopen(fd, "w")) == NULL) {
+			fprintf(stderr, "spreg: --output %s: cannot create a "
+			    "file there: %s\n", o->output, strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+			}
+			rc = CLI_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (o->fmt == FORMAT_FIDES && (w.systems = json_array()) == NULL) {
+		rc = cli_out_of_memory();
+		goto out;
+	}
+	if (o->fmt == FORMAT_REGISTRY_CSV) {
+		export_csv_header(&w.line, vmap_csv_columns, VMAP_CSV_NCOLS);
+		w.failed = fwrite(w.line.data, 1, w.line.len, w.f) != w.line.len;
+	}
+	if ((rc = cli_pages(c, "ListSubprocessors", &req.base,
+	         &spreg__v1__list_subprocessors_response__descriptor,
+	         o->page_size, registry_page, &w)) != 0) {
+		goto out;
+	}
+	if (o->fmt == FORMAT_FIDES) {
+		json_t *doc = json_pack("{s:O}", "system", w.systems);
+		w.failed = doc == NULL || !cli_yaml_write_json(doc, w.f);
+		json_decref(doc);
+	}
+	w.failed = fflush(w.f) != 0 || ferror(w.f) || w.failed;
+	if (w.f != stdout) {
+		w.failed = fsync(fileno(w.f)) != 0 || w.failed;
+		w.failed = fclose(w.f) != 0 || w.failed;
+		w.f = NULL;
+		w.failed = w.failed || rename(temp_rows, o->output) != 0;
+		if (!w.failed) {
+			temp_rows[0] = '\0';
+		}
+	}
+	if (w.failed) {
+		fprintf(stderr, "spreg: %s: %s\n", o->output ? o->output :
+		    "standard output", strerror(errno));
+		rc = CLI_EXIT_USAGE;
+	}
+out:
+	if (w.f != NULL && w.f != stdout) {
+		fclose(w.f);
+	}
+	temps_remove();
+	json_decref(w.systems);
+	export_buf_fini(&w.line);
+	export_buf_fini(&w.scratch);
+	return rc;
+}
+
 /* ---- the command ---- */
 
 static const cli_option export_options[] = {
 	{"format", CLI_TEXT, "F",
 	    "csv (default; RFC 4180, CRLF, UTF-8), jsonl (one\n"
 	    "JSON object per line) or xlsx (sheets transfers,\n"
-	    "subprocessors, changes, metadata; needs --output)", 0, 0},
+	    "subprocessors, changes, metadata; needs --output);\n"
+	    "or the vendors themselves, as 'spreg import' reads\n"
+	    "them: registry-csv (the import CSV) or fides (a\n"
+	    "Fides data map, fideslang system YAML)", 0, 0},
 	{"as-of", CLI_TEXT, "WHEN",
 	    "a date (YYYY-MM-DD; default: the server's today)\n"
 	    "or a moment (RFC 3339), as for 'list --as-of'", 0, 0},
@@ -621,7 +741,10 @@ static const cli_spec export_spec = {export_options, 0, 0,
     "byte-identical CSV and JSON Lines. CSV cells starting with = + - @ '\n"
     "TAB or CR get a leading ' so no spreadsheet runs them; drop it to\n"
     "read the value. Progress goes to stderr when it is a terminal. The\n"
-    "format, not --json, says how rows are written.\n"};
+    "format, not --json, says how rows are written.\n"
+    "\nregistry-csv and fides write the vendors themselves (every field,\n"
+    "paged by ListSubprocessors with the filters and --as-of, no\n"
+    "metadata file), as 'spreg import' reads them back.\n"};
 
 /* The command line into o; returns CLI_CONTINUE or the exit code. */
 static int
@@ -636,12 +759,12 @@ parse(cli *c, options *o)
 	o->fmt = FORMAT_CSV;
 	if ((fmt = cli_opt(c, "format")) != NULL) {
 		size_t i = 0;
-		while (i <= FORMAT_XLSX && strcmp(fmt, format_names[i]) != 0) {
+		while (i <= FORMAT_FIDES && strcmp(fmt, format_names[i]) != 0) {
 			i++;
 		}
-		if (i > FORMAT_XLSX) {
+		if (i > FORMAT_FIDES) {
 			return cli_usage_error(c, "--format: '%s' is not csv, "
-			    "jsonl or xlsx", fmt);
+			    "jsonl, xlsx, registry-csv or fides", fmt);
 		}
 		o->fmt = (format) i;
 	}
@@ -662,6 +785,12 @@ parse(cli *c, options *o)
 	if (o->subprocessors && o->regime != NULL) {
 		return cli_usage_error(c, "--regime: the public list is not "
 		                          "per regime");
+	}
+	if (o->fmt >= FORMAT_REGISTRY_CSV &&
+	    (o->subprocessors || o->regime != NULL)) {
+		return cli_usage_error(c, "--format: %s writes the vendors "
+		    "themselves: no --subprocessors or --regime",
+		    format_names[o->fmt]);
 	}
 	if (o->fmt == FORMAT_XLSX && o->output == NULL) {
 		return cli_usage_error(c, "--format: xlsx needs --output FILE");
@@ -751,6 +880,12 @@ cmd_export(cli *c)
 	export_buf_init(&w.scratch);
 	crypto_hash_sha256_init(&w.sha);
 	if ((rc = parse(c, &o)) != CLI_CONTINUE) {
+		goto out;
+	}
+	if (o.fmt >= FORMAT_REGISTRY_CSV) {
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		rc = run_registry(c, &o);
 		goto out;
 	}
 	if (sodium_init() < 0) {

@@ -19,6 +19,10 @@ static const cli_command commands[] = {
 	{"edit", cmd_edit,
 	    "Edit a subprocessor in $EDITOR and write it back",
 	    "edit ID"},
+	{"import", cmd_import,
+	    "Create or update many subprocessors at once, all or none",
+	    "import FILE [--dry-run] [--emergency REASON]\n"
+	    "       spreg import --csv-template"},
 	{"retire", cmd_retire, "Retire a subprocessor",
 	    "retire ID [--effective-until DATE] [--expected-revision N]"},
 	{"diff", cmd_diff,

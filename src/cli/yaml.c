@@ -130,12 +130,20 @@ bool
 cli_yaml_write(const ProtobufCMessage *msg, FILE *out)
 {
 	json_t *json = pbjson_from_message(msg);
+	bool ok = json != NULL && cli_yaml_write_json(json, out);
+
+	json_decref(json);
+	return ok;
+}
+
+bool
+cli_yaml_write_json(const json_t *json, FILE *out)
+{
 	yaml_emitter_t em;
 	yaml_event_t ev;
 	bool ok;
 
-	if (json == NULL || !yaml_emitter_initialize(&em)) {
-		json_decref(json);
+	if (!yaml_emitter_initialize(&em)) {
 		return false;
 	}
 	yaml_emitter_set_output_file(&em, out);
@@ -150,6 +158,5 @@ cli_yaml_write(const ProtobufCMessage *msg, FILE *out)
 	    yaml_stream_end_event_initialize(&ev) &&
 	    yaml_emitter_emit(&em, &ev) && yaml_emitter_flush(&em);
 	yaml_emitter_delete(&em);
-	json_decref(json);
 	return ok;
 }

@@ -47,6 +47,27 @@ spreg_status pbjson_to_message(const json_t *json,
 spreg_status pbjson_parse_text(const char *text, size_t len, json_t **out,
     err *e);
 
+/*
+ * Where the nodes of a parsed document start: 1-based lines, kept for
+ * reporting problems in a file by line. Zero-initialise; fini frees.
+ */
+typedef struct pbjson_lines {
+	const json_t **nodes;
+	size_t *lines;
+	size_t n, cap;
+} pbjson_lines;
+void pbjson_lines_fini(pbjson_lines *l);
+/* The line node starts on; 0 when not known. */
+size_t pbjson_line_of(const pbjson_lines *l, const json_t *node);
+
+/*
+ * A YAML stream of any number of documents (the same YAML as
+ * pbjson_parse_text reads), as an array of them; empty documents are
+ * left out. lines (may be NULL) gets the line of every node.
+ */
+spreg_status pbjson_parse_yaml_stream(const char *text, size_t len,
+    json_t **out, pbjson_lines *lines, err *e);
+
 /* Shared by pbjson.c and pbtext.c. */
 #define PBJSON_MAX_DEPTH 64	/* nesting of objects and arrays */
 /* Case-insensitive ASCII equality; strcasecmp would depend on the locale. */

@@ -76,8 +76,56 @@ typedef struct yaml_reader {
 	unsigned depth;
 	json_t *root;
 	bool seen_document;
+	bool stream;		/* any number of documents, into root */
+	pbjson_lines *lines;	/* NULL: not kept */
 	err *e;
 } yaml_reader;
+
+void
+pbjson_lines_fini(pbjson_lines *l)
+{
+	free(l->nodes);
+	free(l->lines);
+	memset(l, 0, sizeof(*l));
+}
+
+size_t
+pbjson_line_of(const pbjson_lines *l, const json_t *node)
+{
+	for (size_t i = 0; l != NULL && i < l->n; i++) {
+		if (l->nodes[i] == node) {
+			return l->lines[i];
+		}
+	}
+	return 0;
+}
+
+static spreg_status
+lines_add(yaml_reader *r, const json_t *node, yaml_mark_t mark)
+{
+	pbjson_lines *l = r->lines;
+
+	if (l == NULL) {
+		return SPREG_OK;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		const json_t **nodes = realloc(l->nodes, cap * sizeof(*nodes));
+		if (nodes == NULL) {
+			return err_oom(r->e, NULL);
+		}
+		l->nodes = nodes;
+		size_t *lines = realloc(l->lines, cap * sizeof(*lines));
+		if (lines == NULL) {
+			return err_oom(r->e, NULL);
+		}
+		l->lines = lines;
+		l->cap = cap;
+	}
+	l->nodes[l->n] = node;
+	l->lines[l->n++] = mark.line + 1;
+	return SPREG_OK;
+}
 
 static spreg_status yaml_fail(yaml_reader *r, yaml_mark_t mark,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -308,7 +356,15 @@ yaml_on_scalar(yaml_reader *r, const yaml_event_t *ev)
 	if (st != SPREG_OK) {
 		return st;
 	}
-	return yaml_attach(r, value);
+	/* An empty document of a stream is left out. */
+	if (r->stream && r->depth == 1 && json_is_null(value)) {
+		json_decref(value);
+		return SPREG_OK;
+	}
+	if ((st = yaml_attach(r, value)) != SPREG_OK) {
+		return st;
+	}
+	return lines_add(r, value, ev->start_mark);
 }
 
 static spreg_status
@@ -341,7 +397,8 @@ yaml_on_start(yaml_reader *r, const yaml_event_t *ev, bool mapping)
 	}
 	/* Attached at once, so freeing the root frees every open container. */
 	spreg_status st = yaml_attach(r, node);
-	if (st != SPREG_OK) {
+	if (st != SPREG_OK ||
+	    (st = lines_add(r, node, ev->start_mark)) != SPREG_OK) {
 		return st;
 	}
 	r->stack[r->depth].node = node;
@@ -412,7 +469,7 @@ yaml_on_event(yaml_reader *r, const yaml_event_t *ev, bool *done)
 		*done = true;
 		return SPREG_OK;
 	case YAML_DOCUMENT_START_EVENT:
-		if (r->seen_document) {
+		if (r->seen_document && !r->stream) {
 			return yaml_fail(r, ev->start_mark,
 			    "expected a single document");
 		}
@@ -437,13 +494,24 @@ yaml_on_event(yaml_reader *r, const yaml_event_t *ev, bool *done)
 }
 
 static spreg_status
-parse_yaml(const char *text, size_t len, json_t **out, err *e)
+parse_yaml(const char *text, size_t len, bool stream, pbjson_lines *lines,
+    json_t **out, err *e)
 {
 	yaml_parser_t parser;
-	yaml_reader reader = {.depth = 0, .root = NULL, .e = e};
+	yaml_reader reader = {.depth = 0, .root = NULL, .stream = stream,
+	    .lines = lines, .e = e};
 	spreg_status st = SPREG_OK;
 
+	if (stream) {
+		/* The documents go into one array, as the items of a list. */
+		if ((reader.root = json_array()) == NULL) {
+			return err_oom(e, NULL);
+		}
+		reader.stack[0] = (yaml_frame) {reader.root, NULL, 0};
+		reader.depth = 1;
+	}
 	if (!yaml_parser_initialize(&parser)) {
+		json_decref(reader.root);
 		return err_oom(e, NULL);
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *) text, len);
@@ -466,6 +534,7 @@ parse_yaml(const char *text, size_t len, json_t **out, err *e)
 		st = err_set(e, SPREG_INVALID_ARGUMENT, "YAML: empty document");
 		goto fail;
 	}
+	reader.depth = 0;
 	yaml_parser_delete(&parser);
 	*out = reader.root;
 	return SPREG_OK;
@@ -495,5 +564,16 @@ pbjson_parse_text(const char *text, size_t len, json_t **out, err *e)
 	if (i < len && (text[i] == '{' || text[i] == '[')) {
 		return parse_json(text, len, out, e);
 	}
-	return parse_yaml(text, len, out, e);
+	return parse_yaml(text, len, false, NULL, out, e);
+}
+
+spreg_status
+pbjson_parse_yaml_stream(const char *text, size_t len, json_t **out,
+    pbjson_lines *lines, err *e)
+{
+	if (text == NULL) {
+		len = 0;
+		text = "";
+	}
+	return parse_yaml(text, len, true, lines, out, e);
 }
