@@ -293,6 +293,90 @@ START_TEST(bad_put_rejected_store_unchanged)
 }
 END_TEST
 
+/* ImportSubprocessors: one refused item rolls every item back; a dry run
+ * judges each and writes nothing. */
+START_TEST(import_all_or_nothing)
+{
+	put_req p[3];
+	Spreg__V1__Subprocessor *items[3];
+	Spreg__V1__ImportSubprocessorsRequest req =
+	    SPREG__V1__IMPORT_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__ImportSubprocessorsResponse *out;
+	uint64_t count0, seq0, count1, seq1;
+	char msg[512];
+
+	put_req_init(&p[0], "imp-a");
+	put_req_init(&p[1], "stripe");
+	p[1].sp.name = "Stripe, renamed";
+	put_req_init(&p[2], "imp-c");
+	p[2].loc.country = "ZZ";
+	for (int i = 0; i < 3; i++) {
+		items[i] = &p[i].sp;
+	}
+	req.subprocessors = items;
+	req.n_subprocessors = 3;
+	fingerprint(&count0, &seq0);
+
+	ck_assert_int_eq(call(REG "ImportSubprocessors", &req.base,
+	    &spreg__v1__import_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(msg, "subprocessors[2] (imp-c): "
+	    "locations[0].country") != NULL, "%s", msg);
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count0, count1);
+	ck_assert_uint_eq(seq0, seq1);
+
+	req.dry_run = true;
+	ck_assert_int_eq(call(REG "ImportSubprocessors", &req.base,
+	    &spreg__v1__import_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &out, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_uint_eq(out->n_results, 3);
+	ck_assert_int_eq(out->results[0]->outcome,
+	    SPREG__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED);
+	ck_assert_int_eq(out->results[1]->outcome,
+	    SPREG__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CHANGED);
+	ck_assert_int_eq(out->results[2]->outcome,
+	    SPREG__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_REFUSED);
+	ck_assert_str_eq(out->results[2]->status, "INVALID_ARGUMENT");
+	ck_assert_ptr_nonnull(strstr(out->results[2]->problem,
+	    "locations[0].country"));
+	ck_assert_uint_eq(out->created, 1);
+	ck_assert_uint_eq(out->changed, 1);
+	ck_assert_uint_eq(out->refused, 1);
+	spreg__v1__import_subprocessors_response__free_unpacked(out, NULL);
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count0, count1);
+	ck_assert_uint_eq(seq0, seq1);
+
+	p[2].loc.country = "FR";
+	req.dry_run = false;
+	ck_assert_int_eq(call(REG "ImportSubprocessors", &req.base,
+	    &spreg__v1__import_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &out, msg, sizeof(msg)), SPREG_OK);
+	ck_assert_uint_eq(out->created, 2);
+	ck_assert_uint_eq(out->changed, 1);
+	ck_assert_uint_gt(out->results[2]->change_seq, seq0);
+	spreg__v1__import_subprocessors_response__free_unpacked(out, NULL);
+	fingerprint(&count1, &seq1);
+	ck_assert_uint_eq(count1, count0 + 2);
+	ck_assert_uint_ge(seq1, seq0 + 3);
+
+	/* One id twice, or nothing at all: refused, nothing written. */
+	items[2] = &p[0].sp;
+	ck_assert_int_eq(call(REG "ImportSubprocessors", &req.base,
+	    &spreg__v1__import_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(msg, "subprocessors[2].id") != NULL, "%s", msg);
+	req.n_subprocessors = 0;
+	ck_assert_int_eq(call(REG "ImportSubprocessors", &req.base,
+	    &spreg__v1__import_subprocessors_response__descriptor, NULL, msg,
+	    sizeof(msg)), SPREG_INVALID_ARGUMENT);
+	fingerprint(&count0, &seq0);
+	ck_assert_uint_eq(count0, count1);
+	ck_assert_uint_eq(seq0, seq1);
+}
+END_TEST
+
 START_TEST(bad_envelopes)
 {
 	Spreg__V1__Reply r;
@@ -1940,6 +2024,7 @@ main(void)
 	tcase_add_test(tc, table_covers_every_method);
 	tcase_add_test(tc, get_and_list_sample);
 	tcase_add_test(tc, bad_put_rejected_store_unchanged);
+	tcase_add_test(tc, import_all_or_nothing);
 	tcase_add_test(tc, bad_envelopes);
 	tcase_add_test(tc, bad_queries);
 	tcase_add_test(tc, write_applied_once_per_request_id);
