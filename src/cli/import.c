@@ -263,7 +263,7 @@ print_plan(const Spreg__V1__ImportSubprocessorsResponse *resp)
 		    sizeof(outcome)), r->id);
 		if (r->outcome ==
 		    SPREG__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_CHANGED) {
-			printf(" (revision %llu)",
+			printf(" (to revision %llu)",
 			    (unsigned long long) r->revision);
 		}
 		fputc('\n', stdout);
