@@ -248,6 +248,28 @@ spreg import "$tmp/fides-unknown.yaml"
 check "an unknown fideslang key is refused naming file, line and key; nothing imported" \
 	'[ $rc -eq 1 ] && err_has "fides-unknown.yaml:13: unknown data category .user.telepathy.thoughts." && [ "$(last_seq)" = "$seq_before" ] && ! "$SPREG_BIN" get newco >/dev/null 2>&1'
 
+cat >"$tmp/fides.json" <<'EOF'
+{
+  "system": [
+    {"fides_key": "json_one", "name": "One",
+     "privacy_declarations": [{"data_categories": ["user.name"], "data_use": "essential.service"}]},
+    {"fides_key": "json_two", "name": "Two",
+     "privacy_declarations": [{"data_categories": ["user.nope"], "data_use": "essential.service"}]}
+  ]
+}
+EOF
+spreg import "$tmp/fides.json"
+check "a Fides map in JSON: a problem names the line of its system" \
+	'[ $rc -eq 1 ] && err_has "fides.json:5: unknown data category .user.nope." && ! "$SPREG_BIN" get json-one >/dev/null 2>&1'
+cat >"$tmp/commented.yaml" <<'EOF'
+# Vendors, from the 2026 review, checked by legal
+- id: commented
+  name: Commented
+EOF
+spreg import "$tmp/commented.yaml" --dry-run
+check "a YAML list after a comment with commas is YAML, not CSV" \
+	'[ $rc -eq 0 ] && out_has "would be created: commented"'
+
 cp "$tmp/registry.csv" "$tmp/not-json.json"
 spreg import "$tmp/not-json.json"
 check "a CSV named .json is refused" \

@@ -50,12 +50,19 @@ is_utf8_text(const unsigned char *s, size_t len)
 	return true;
 }
 
-/* The first line, for telling CSV from YAML by its look. */
+/* The first line that is not blank or a '#' comment, for telling CSV
+ * from YAML by its look. */
 static void
 first_line(const char *text, char *buf, size_t size)
 {
-	while (*text == '\n' || *text == '\r' || *text == ' ') {
-		text++;
+	for (;;) {
+		while (*text == '\n' || *text == '\r' || *text == ' ') {
+			text++;
+		}
+		if (*text != '#') {
+			break;
+		}
+		text += strcspn(text, "\n");
 	}
 	size_t n = strcspn(text, "\r\n");
 	snprintf(buf, size, "%.*s", (int) (n < size ? n : size - 1), text);

@@ -344,14 +344,28 @@ put_item(vmap_file *f, json_t *obj, size_t line, const pbjson_lines *lines,
  * Lines where the items of a JSON document start: the elements of the
  * top-level array, or of the array under the top-level key "system".
  */
+typedef struct json_scan {
+	char stack[PBJSON_MAX_DEPTH + 1];
+	size_t depth;
+	bool key_is_system;
+} json_scan;
+
+/* Is the innermost open container one whose elements are items? */
+static bool
+in_items(const json_scan *s)
+{
+	return (s->depth == 1 && s->stack[0] == '[') ||
+	    (s->depth == 2 && s->stack[0] == '{' && s->stack[1] == '[' &&
+	        s->key_is_system);
+}
+
 static size_t *
 json_item_lines(const char *text, size_t len, size_t *n_out)
 {
-	char stack[PBJSON_MAX_DEPTH + 1];
-	size_t depth = 0, line = 1, n = 0, cap = 0;
+	json_scan s = {.depth = 0};
+	size_t line = 1, n = 0, cap = 0;
 	size_t *lines = NULL;
-	bool want_item = false, key_is_system = false, expect_key = false;
-	bool target = false;
+	bool want_item = false, expect_key = false;
 
 	for (size_t i = 0; i < len; i++) {
 		char ch = text[i];
@@ -384,33 +398,25 @@ json_item_lines(const char *text, size_t len, size_t *n_out)
 					line++;
 				}
 			}
-			if (depth == 1 && stack[0] == '{' && expect_key) {
-				key_is_system = i - start == 6 &&
+			if (expect_key) {
+				s.key_is_system = i - start == 6 &&
 				    memcmp(text + start, "system", 6) == 0;
 				expect_key = false;
 			}
 			continue;
 		}
 		if (ch == '[' || ch == '{') {
-			if (depth < sizeof(stack)) {
-				stack[depth] = ch;
+			if (s.depth < sizeof(s.stack)) {
+				s.stack[s.depth] = ch;
 			}
-			depth++;
-			target = ch == '[' && (depth == 1 ||
-			    (depth == 2 && stack[0] == '{' && key_is_system));
-			want_item = target;
-			expect_key = ch == '{' && depth == 1;
-			continue;
-		}
-		if (ch == ']' || ch == '}') {
-			depth = depth ? depth - 1 : 0;
-			target = depth == 1 && stack[0] == '[';
-			continue;
-		}
-		if (ch == ',') {
-			want_item = target && (depth == 1 || depth == 2) &&
-			    stack[depth - 1] == '[';
-			expect_key = depth == 1 && stack[0] == '{';
+			s.depth++;
+			want_item = ch == '[' && in_items(&s);
+			expect_key = ch == '{' && s.depth == 1;
+		} else if (ch == ']' || ch == '}') {
+			s.depth = s.depth ? s.depth - 1 : 0;
+		} else if (ch == ',') {
+			want_item = in_items(&s);
+			expect_key = s.depth == 1 && s.stack[0] == '{';
 		}
 	}
 	*n_out = n;

@@ -51,13 +51,17 @@ spreg_status pbjson_parse_text(const char *text, size_t len, json_t **out,
  * Where the nodes of a parsed document start: 1-based lines, kept for
  * reporting problems in a file by line. Zero-initialise; fini frees.
  */
+typedef struct pbjson_line {
+	const json_t *node;
+	size_t line;
+} pbjson_line;
 typedef struct pbjson_lines {
-	const json_t **nodes;
-	size_t *lines;
+	pbjson_line *items;	/* sorted by node once parsed */
 	size_t n, cap;
 } pbjson_lines;
 void pbjson_lines_fini(pbjson_lines *l);
-/* The line node starts on; 0 when not known. */
+/* The line node starts on; 0 when not known. jansson shares one node
+ * for every true, false and null: theirs is one of their lines. */
 size_t pbjson_line_of(const pbjson_lines *l, const json_t *node);
 
 /*

@@ -84,20 +84,26 @@ typedef struct yaml_reader {
 void
 pbjson_lines_fini(pbjson_lines *l)
 {
-	free(l->nodes);
-	free(l->lines);
+	free(l->items);
 	memset(l, 0, sizeof(*l));
+}
+
+static int
+line_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) ((const pbjson_line *) a)->node;
+	uintptr_t y = (uintptr_t) ((const pbjson_line *) b)->node;
+	return x < y ? -1 : x > y;
 }
 
 size_t
 pbjson_line_of(const pbjson_lines *l, const json_t *node)
 {
-	for (size_t i = 0; l != NULL && i < l->n; i++) {
-		if (l->nodes[i] == node) {
-			return l->lines[i];
-		}
-	}
-	return 0;
+	pbjson_line key = {node, 0};
+	const pbjson_line *found = l == NULL || l->n == 0 ? NULL :
+	    bsearch(&key, l->items, l->n, sizeof(key), line_cmp);
+
+	return found != NULL ? found->line : 0;
 }
 
 static spreg_status
@@ -110,20 +116,14 @@ lines_add(yaml_reader *r, const json_t *node, yaml_mark_t mark)
 	}
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		const json_t **nodes = realloc(l->nodes, cap * sizeof(*nodes));
-		if (nodes == NULL) {
+		pbjson_line *items = realloc(l->items, cap * sizeof(*items));
+		if (items == NULL) {
 			return err_oom(r->e, NULL);
 		}
-		l->nodes = nodes;
-		size_t *lines = realloc(l->lines, cap * sizeof(*lines));
-		if (lines == NULL) {
-			return err_oom(r->e, NULL);
-		}
-		l->lines = lines;
+		l->items = items;
 		l->cap = cap;
 	}
-	l->nodes[l->n] = node;
-	l->lines[l->n++] = mark.line + 1;
+	l->items[l->n++] = (pbjson_line) {node, mark.line + 1};
 	return SPREG_OK;
 }
 
@@ -575,5 +575,9 @@ pbjson_parse_yaml_stream(const char *text, size_t len, json_t **out,
 		len = 0;
 		text = "";
 	}
-	return parse_yaml(text, len, true, lines, out, e);
+	spreg_status st = parse_yaml(text, len, true, lines, out, e);
+	if (st == SPREG_OK && lines != NULL && lines->n > 1) {
+		qsort(lines->items, lines->n, sizeof(*lines->items), line_cmp);
+	}
+	return st;
 }

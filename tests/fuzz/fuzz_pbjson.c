@@ -1,5 +1,6 @@
 /*
- * Fuzzes the JSON/YAML import path: pbjson_parse_text, then
+ * Fuzzes the JSON/YAML import path: pbjson_parse_yaml_stream (its node
+ * lines), pbjson_parse_text, then
  * pbjson_to_message into a Subprocessor and a Customer. A message that
  * builds must survive the round trip (pbjson_from_message, dump, parse,
  * build again: the same bytes) and go through validation against the
@@ -150,6 +151,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		atexit(drop_catalog);
 	}
+	/* A stream of YAML documents (spreg import), with the line of every
+	 * node: each node's line is known and within the input (true, false
+	 * and null are shared nodes: any of their lines). */
+	pbjson_lines lines = {0};
+	if (pbjson_parse_yaml_stream((const char *) data, size, &doc, &lines,
+	        &e) == SPREG_OK) {
+		for (size_t i = 0; i < lines.n; i++) {
+			if (lines.items[i].line == 0 ||
+			    lines.items[i].line > size + 1 ||
+			    pbjson_line_of(&lines, lines.items[i].node) == 0) {
+				abort();
+			}
+		}
+		json_decref(doc);
+	}
+	pbjson_lines_fini(&lines);
 	if (pbjson_parse_text((const char *) data, size, &doc, &e) !=
 	    SPREG_OK) {
 		return 0;
