@@ -803,7 +803,7 @@ const char *const vmap_csv_columns[VMAP_CSV_NCOLS] = {
 	"id", "name", "legal_entity", "purpose", "website", "services",
 	"data_categories", "country", "location_role",
 	"location_data_categories", "safeguards", "dpf_certified_on",
-	"status", "effective_from", "effective_until",
+	"dpf_participation", "status", "effective_from", "effective_until",
 };
 
 const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
@@ -821,6 +821,7 @@ const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
 	"one safeguard per line of the cell: mechanism;regime;signed_on;\n"
 	"    expires_on;document_ref;tia_ref (trailing fields may be left out)",
 	"the day it was DPF-certified (YYYY-MM-DD); empty: not certified",
+	"one DPF framework per line of the cell: framework;since;until",
 	"proposed, active (empty means active) or retired",
 	"its first day in use (YYYY-MM-DD)",
 	"its first day out of use (YYYY-MM-DD)",
@@ -829,15 +830,22 @@ const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
 enum {
 	COL_ID, COL_NAME, COL_LEGAL, COL_PURPOSE, COL_WEBSITE, COL_SERVICES,
 	COL_CATEGORIES, COL_COUNTRY, COL_ROLE, COL_LOC_CATEGORIES,
-	COL_SAFEGUARDS, COL_DPF, COL_STATUS, COL_FROM, COL_UNTIL,
+	COL_SAFEGUARDS, COL_DPF, COL_DPF_PARTICIPATION, COL_STATUS, COL_FROM,
+	COL_UNTIL,
 };
 
 /* The API field of each vendor-level column; NULL for the others. */
 static const char *const csv_field[VMAP_CSV_NCOLS] = {
 	"id", "name", "legal_entity", "purpose", "website", "services",
 	"data_categories", NULL, NULL, NULL, "safeguards", "dpf_certified_on",
-	"status", "effective_from", "effective_until",
+	"dpf_participation", "status", "effective_from", "effective_until",
 };
+
+/* Cells holding records, one per line, fields separated by ';'. */
+static const char *const safeguard_fields[] = {"mechanism", "regime",
+    "signed_on", "expires_on", "document_ref", "tia_ref", NULL};
+static const char *const dpf_fields[] = {"framework", "since", "until",
+    NULL};
 
 typedef struct csv_reader {
 	vmap_file *f;
@@ -927,13 +935,12 @@ csv_list(const char *cell)
 	return list;
 }
 
-/* One safeguard per line: mechanism;regime;signed_on;expires_on;
- * document_ref;tia_ref. */
+/* A cell of records, one per line, fields (names, NULL-terminated) by
+ * ';': safeguards, DPF participation. */
 static json_t *
-csv_safeguards(csv_reader *r, const char *cell)
+csv_records(csv_reader *r, const char *cell, const char *column,
+    const char *const *names)
 {
-	static const char *const names[] = {"mechanism", "regime",
-	    "signed_on", "expires_on", "document_ref", "tia_ref"};
 	json_t *list = json_array();
 	char *copy = strdup(cell), *save = NULL;
 
@@ -948,27 +955,25 @@ csv_safeguards(csv_reader *r, const char *cell)
 		if (trim(ln)[0] == '\0') {
 			continue;
 		}
-		json_t *sg = json_object();
+		json_t *rec = json_object();
 		size_t k = 0;
-		for (char *p = ln; p != NULL && sg != NULL; k++) {
+		for (char *p = ln; p != NULL && rec != NULL; k++) {
 			char *semi = strchr(p, ';');
 			if (semi != NULL) {
 				*semi = '\0';
 			}
 			char *v = trim(p);
-			if (k >= sizeof(names) / sizeof(names[0])) {
-				vmap_problem(r->f, r->line, "safeguards: '%s' has "
-				    "more than 6 fields (mechanism;regime;"
-				    "signed_on;expires_on;document_ref;tia_ref)",
-				    trim(ln));
+			if (names[k] == NULL) {
+				vmap_problem(r->f, r->line, "%s: '%s' has more "
+				    "than %zu fields", column, trim(ln), k);
 				break;
 			}
 			if (v[0] != '\0') {
-				json_object_set_new(sg, names[k], json_string(v));
+				json_object_set_new(rec, names[k], json_string(v));
 			}
 			p = semi != NULL ? semi + 1 : NULL;
 		}
-		json_array_append_new(list, sg);
+		json_array_append_new(list, rec);
 	}
 	free(copy);
 	return list;
@@ -1028,7 +1033,10 @@ csv_vendor_value(csv_reader *r, vmap_item *it, int col, const char *cell)
 {
 	const char *field = csv_field[col];
 	json_t *value = col == COL_SERVICES || col == COL_CATEGORIES ?
-	    csv_list(cell) : col == COL_SAFEGUARDS ? csv_safeguards(r, cell) :
+	    csv_list(cell) : col == COL_SAFEGUARDS ?
+	    csv_records(r, cell, "safeguards", safeguard_fields) :
+	    col == COL_DPF_PARTICIPATION ?
+	    csv_records(r, cell, "dpf_participation", dpf_fields) :
 	    json_string(cell);
 	json_t *had = json_object_get(it->json, field);
 
@@ -1210,29 +1218,60 @@ join(export_buf *b, char *const *items, size_t n)
 	export_buf_add(b, "", 1);
 }
 
-/* The safeguards cell: one per line, fields by ';', trailing empty
+/* A cell of records: one per line, fields by ';', trailing empty
  * fields left out. */
 static void
-safeguards_cell(export_buf *b, const Spreg__V1__Subprocessor *sp)
+records_cell(export_buf *b, const char *const *const *records, size_t n,
+    size_t nfields)
 {
 	export_buf_reset(b);
-	for (size_t i = 0; i < sp->n_safeguards; i++) {
-		const Spreg__V1__Safeguard *sg = sp->safeguards[i];
-		const char *f[] = {sg->mechanism, sg->regime, sg->signed_on,
-		    sg->expires_on, sg->document_ref, sg->tia_ref};
-		size_t n = 6;
-		while (n > 1 && f[n - 1][0] == '\0') {
-			n--;
+	for (size_t i = 0; i < n; i++) {
+		const char *const *f = records[i];
+		size_t used = nfields;
+		while (used > 1 && f[used - 1][0] == '\0') {
+			used--;
 		}
 		if (i > 0) {
 			export_buf_adds(b, "\n");
 		}
-		for (size_t k = 0; k < n; k++) {
+		for (size_t k = 0; k < used; k++) {
 			export_buf_adds(b, k ? ";" : "");
 			export_buf_adds(b, f[k]);
 		}
 	}
 	export_buf_add(b, "", 1);
+}
+
+static void
+safeguards_cell(export_buf *b, const Spreg__V1__Subprocessor *sp)
+{
+	const char *fields[sp->n_safeguards + 1][6];
+	const char *const *rows[sp->n_safeguards + 1];
+
+	for (size_t i = 0; i < sp->n_safeguards; i++) {
+		const Spreg__V1__Safeguard *sg = sp->safeguards[i];
+		const char *f[6] = {sg->mechanism, sg->regime, sg->signed_on,
+		    sg->expires_on, sg->document_ref, sg->tia_ref};
+		memcpy(fields[i], f, sizeof(f));
+		rows[i] = fields[i];
+	}
+	records_cell(b, rows, sp->n_safeguards, 6);
+}
+
+static void
+dpf_cell(export_buf *b, const Spreg__V1__Subprocessor *sp)
+{
+	const char *fields[sp->n_dpf_participation + 1][3];
+	const char *const *rows[sp->n_dpf_participation + 1];
+
+	for (size_t i = 0; i < sp->n_dpf_participation; i++) {
+		const Spreg__V1__DpfParticipation *d = sp->dpf_participation[i];
+		fields[i][0] = d->framework;
+		fields[i][1] = d->since;
+		fields[i][2] = d->until;
+		rows[i] = fields[i];
+	}
+	records_cell(b, rows, sp->n_dpf_participation, 3);
 }
 
 static const char *
@@ -1252,16 +1291,18 @@ void
 vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
     export_buf *scratch)
 {
-	export_buf services, cats, sgs, lcats;
+	export_buf services, cats, sgs, dpf, lcats;
 	size_t nrows = sp->n_locations ? sp->n_locations : 1;
 
 	export_buf_init(&services);
 	export_buf_init(&cats);
 	export_buf_init(&sgs);
+	export_buf_init(&dpf);
 	export_buf_init(&lcats);
 	join(&services, sp->services, sp->n_services);
 	join(&cats, sp->data_categories, sp->n_data_categories);
 	safeguards_cell(&sgs, sp);
+	dpf_cell(&dpf, sp);
 	for (size_t i = 0; i < nrows; i++) {
 		const Spreg__V1__Location *loc = sp->n_locations ?
 		    sp->locations[i] : NULL;
@@ -1273,7 +1314,7 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 		    cats.failed ? "" : cats.data, loc ? loc->country : "",
 		    loc ? loc->role : "", lcats.failed ? "" : lcats.data,
 		    sgs.failed ? "" : sgs.data, sp->dpf_certified_on,
-		    status_text(sp->status), sp->effective_from,
+		    dpf.failed ? "" : dpf.data, status_text(sp->status), sp->effective_from,
 		    sp->effective_until};
 		export_cell cells[VMAP_CSV_NCOLS];
 		for (size_t c = 0; c < VMAP_CSV_NCOLS; c++) {
@@ -1283,10 +1324,11 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 		export_csv_row(b, cells, VMAP_CSV_NCOLS, scratch);
 	}
 	b->failed = b->failed || services.failed || cats.failed ||
-	    sgs.failed || lcats.failed;
+	    sgs.failed || dpf.failed || lcats.failed;
 	export_buf_fini(&services);
 	export_buf_fini(&cats);
 	export_buf_fini(&sgs);
+	export_buf_fini(&dpf);
 	export_buf_fini(&lcats);
 }
 
@@ -1327,8 +1369,8 @@ vmap_fides_system(const Spreg__V1__Subprocessor *sp)
 	/* Everything else, in the API's form, under meta.spreg; server
 	 * fields (revision, updated_*) stay out. */
 	static const char *const kept[] = {"website", "services", "locations",
-	    "safeguards", "dpf_certified_on", "status", "effective_from",
-	    "effective_until", NULL};
+	    "safeguards", "dpf_certified_on", "dpf_participation", "status",
+	    "effective_from", "effective_until", NULL};
 	for (size_t i = 0; kept[i] != NULL; i++) {
 		json_t *v = json_object_get(all, kept[i]);
 		if (v != NULL) {
