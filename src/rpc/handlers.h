@@ -40,7 +40,7 @@ spreg_status rpc_check_filter(rpc_call *call, const char *prefix,
  */
 spreg_status rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp,
     bool emergency, const char *reason, Spreg__V1__Change *note, err *e);
-/* ImportSubprocessors (import.c). */
+/* ImportSubprocessors (bulk.c). */
 #define RPC_IMPORT_MAX 1000	/* items of one request */
 spreg_status rpc_import_subprocessors(rpc_call *call,
     const ProtobufCMessage *in, ProtobufCMessage *out, err *e);

@@ -1,8 +1,8 @@
 /*
- * Loading many subprocessors in one transaction, all records or none:
- * the sample registry at a first start (a JSON or YAML file of records
- * in the API's JSON form), and ImportSubprocessors (handlers.h), both
- * through the same validation and store calls as PutSubprocessor.
+ * Loading subprocessors from a JSON or YAML file (an array of records in
+ * the API's JSON form), through the same validation and store calls as
+ * PutSubprocessor, in one transaction: all records or none. (Clients
+ * load theirs with ImportSubprocessors: bulk.c.)
  */
 #ifndef RPC_IMPORT_H
 #define RPC_IMPORT_H
