@@ -113,6 +113,8 @@ check "--csv-template prints the header the export writes" \
 spreg export --format fides --output "$tmp/registry.yaml"
 check "export --format fides writes fideslang systems" \
 	'[ $rc -eq 0 ] && head -n 1 "$tmp/registry.yaml" | grep -q "^system:" && grep -q "privacy_declarations:" "$tmp/registry.yaml" && grep -q "data_use: essential.service" "$tmp/registry.yaml"'
+check "the Fides systems name their countries for Fides tools (alpha-3)" \
+	'grep -q "^  third_country_transfers: \[USA, IRL\]" "$tmp/registry.yaml"'
 
 on empty1
 spreg import "$tmp/registry.csv" --dry-run

@@ -301,6 +301,21 @@ country_code(const char *text, char out[3])
 	return false;
 }
 
+/* The alpha-3 code of an alpha-2 one, into out[4]; false if unknown. */
+static bool
+country_alpha3(const char *alpha2, char out[4])
+{
+	for (size_t i = 0; strlen(alpha2) == 2 && i + 5 <= sizeof(alpha3) - 1;
+	     i += 5) {
+		if (memcmp(alpha3 + i + 3, alpha2, 2) == 0) {
+			memcpy(out, alpha3 + i, 3);
+			out[3] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- the API's own form --------------------------------------------------- */
 
 /* One vendor object of a list: countries upper-cased as 'spreg put'
@@ -670,6 +685,7 @@ fides_system(fides_ctx *x, const json_t *sys, size_t line)
 			}
 		}
 	}
+	/* meta.spreg's locations say more (roles, categories): they win. */
 	const json_t *tct = json_object_get(sys, "third_country_transfers");
 	if (tct != NULL && json_object_get(obj, "locations") == NULL) {
 		json_object_set_new(obj, "locations",
@@ -1366,6 +1382,19 @@ vmap_fides_system(const Spreg__V1__Subprocessor *sp)
 	    "customer"));
 	json_object_set_new(sys, "privacy_declarations", json_pack("[O]",
 	    decl));
+	/* The countries, for Fides tools (fideslang 1.x's field, alpha-3);
+	 * reading it back, meta.spreg's locations win. */
+	json_t *countries = json_array();
+	for (size_t i = 0; countries != NULL && i < sp->n_locations; i++) {
+		char code[4];
+		if (country_alpha3(sp->locations[i]->country, code)) {
+			array_add_unique(countries, code);
+		}
+	}
+	if (json_array_size(countries) > 0) {
+		json_object_set(sys, "third_country_transfers", countries);
+	}
+	json_decref(countries);
 	/* Everything else, in the API's form, under meta.spreg; server
 	 * fields (revision, updated_*) stay out. */
 	static const char *const kept[] = {"website", "services", "locations",
