@@ -360,7 +360,7 @@ cmd_import(cli *c)
 	    "Only then are all written, in one transaction. Fides fields spreg\n"
 	    "does not keep (data uses, subjects, egress, ...) are reported on\n"
 	    "stderr, and renamed fideslang category keys mapped (and said).\n"
-	    "\nPrints 'created|updated|unchanged ID revision N' per vendor and a\n"
+	    "\nPrints 'created|changed|unchanged ID revision N' per vendor and a\n"
 	    "summary. With --json: the server's reply as one JSON object.\n"};
 	vmap_file f;
 	vmap_taxonomy tax = {NULL, 0};
