@@ -768,9 +768,15 @@ start(config *c, spregd *s)
 		log_error("publish: %s", e.msg);
 		return false;
 	}
+	const char *pub_urls[MAX_LISTEN];
 	for (size_t i = 0; i < net_pub_nurls(s->np); i++) {
 		log_info("publishing changes on %s", net_pub_url(s->np, i));
+		pub_urls[i] = net_pub_url(s->np, i);
 	}
+	/* ServerInfo tells watchers where the stream is. */
+	rpc_server_set_publish_info(s->rpc, pub_urls, net_pub_nurls(s->np),
+	    c->heartbeat_ms > 0 ? (uint32_t) c->heartbeat_ms :
+	                          NET_PUB_HEARTBEAT_MS);
 	if (net_server_start(s->rpc, &c->no, &s->ns, &e) != SPREG_OK) {
 		log_error("listen: %s", e.msg);
 		return false;

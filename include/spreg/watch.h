@@ -34,6 +34,7 @@
 #ifndef SPREG_WATCH_H
 #define SPREG_WATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "spreg/client.h"
@@ -53,8 +54,9 @@ typedef struct spreg_watch_filter {
 
 /*
  * Opens a watch of the changes with seq > since_seq: RPC to rpc_url,
- * notifications from pub_url (the "pub" URL in spregd's ready file).
- * f may be NULL. Neither server needs to be up yet: the watch connects
+ * notifications from pub_url (the "pub" URL in spregd's ready file);
+ * pub_url NULL or "": the one the server names in ServerInfo
+ * (publish_urls), asked before the first log read. f may be NULL. Neither server needs to be up yet: the watch connects
  * when they appear. The strings are copied. Caller closes *out.
  * INVALID_ARGUMENT: a bad URL or both filters set.
  */
@@ -110,6 +112,27 @@ typedef struct spreg_watch_stats {
 } spreg_watch_stats;
 
 void spreg_watch_stats_get(const spreg_watch *w, spreg_watch_stats *out);
+
+/*
+ * The live stream. Notifications and heartbeats carry the store's
+ * identity: those of another store (a PUB URL of another server) are
+ * dropped. When no heartbeat of the store followed arrives for three
+ * heartbeat periods (ServerInfo heartbeat_ms), with nothing queued, the
+ * watch reads the log by polling, once a period, until one does: a
+ * stream that is blocked, or a PUB URL of the wrong server, makes
+ * changes late, never missing.
+ */
+typedef struct spreg_watch_stream {
+	const char *pub_url;	/* the URL listened on; "" when none (the
+				 * server publishes nowhere) or not yet
+				 * known; valid until the watch closes */
+	bool polling;		/* the stream is silent: polling the log */
+	uint64_t stalls;	/* times it fell silent */
+	uint64_t foreign;	/* notifications of another store, dropped */
+	uint32_t heartbeat_ms;	/* the server's heartbeat period */
+} spreg_watch_stream;
+
+void spreg_watch_stream_get(const spreg_watch *w, spreg_watch_stream *out);
 
 /* Closes the sockets and frees what is queued. NULL is fine. */
 void spreg_watch_close(spreg_watch *w);

@@ -152,6 +152,30 @@ watch_row_print(const Spreg__V1__Change *ch)
 	fputc('\n', stdout);
 }
 
+/* Says on stderr when the live stream falls silent (the log is polled
+ * meanwhile) and when it is back; returns the state now. */
+static bool
+stream_report(const spreg_watch *w, bool was_polling)
+{
+	spreg_watch_stream s;
+
+	spreg_watch_stream_get(w, &s);
+	if (s.polling && !was_polling) {
+		fprintf(stderr, "spreg: watch: no heartbeat from the server's "
+		    "store on %s for %u ms%s; reading the log every %u ms "
+		    "until the stream returns\n",
+		    s.pub_url[0] != '\0' ? s.pub_url : "(no PUB URL)",
+		    3 * s.heartbeat_ms, s.foreign > 0 ?
+		    " (notifications of another store there were dropped)" : "",
+		    s.heartbeat_ms);
+	} else if (!s.polling && was_polling) {
+		fprintf(stderr, "spreg: watch: the live stream on %s is "
+		    "back\n", s.pub_url);
+	}
+	fflush(stderr);
+	return s.polling;
+}
+
 int
 cmd_watch(cli *c)
 {
@@ -166,7 +190,7 @@ cmd_watch(cli *c)
 		    "only changes to subprocessor ID", 0, 0},
 		{"pub", CLI_TEXT, "URL",
 		    "spregd's notification URL (default:\n"
-		    "$SPREG_PUB, else " SPREG_DEFAULT_PUB ")", 0, 0},
+		    "$SPREG_PUB, else the one the server names)", 0, 0},
 		{"count", CLI_NUMBER, "N",
 		    "exit after N changes (default: run until\n"
 		    "interrupted)", 1, UINT64_MAX},
@@ -188,8 +212,8 @@ cmd_watch(cli *c)
 	if ((rc = cli_parse(c, &spec)) != CLI_CONTINUE) {
 		return rc;
 	}
-	if (pub == NULL || pub[0] == '\0') {
-		pub = SPREG_DEFAULT_PUB;
+	if (pub != NULL && pub[0] == '\0') {
+		pub = NULL;	/* ServerInfo names it */
 	}
 	if (cli_opt(c, "pub") != NULL) {
 		pub = cli_opt(c, "pub");
@@ -209,7 +233,8 @@ cmd_watch(cli *c)
 	    cli_opt_u64(c, "since", 0), &wo, &w);
 	if (st == SPREG_INVALID_ARGUMENT) {
 		return cli_usage_error(c, "--server '%s' or --pub '%s' is not "
-		    "an nng URL, or an id is too long", cli_server(c), pub);
+		    "an nng URL, or an id is too long", cli_server(c),
+		    pub != NULL ? pub : "");
 	}
 	if (st != SPREG_OK) {
 		fprintf(stderr, "spreg: watch: %s\n", spreg_status_name(st));
@@ -217,9 +242,11 @@ cmd_watch(cli *c)
 	}
 	/* Runs until --count changes were printed, or until killed: the
 	 * last seq printed is where to resume with --since. */
+	bool polling = false;
 	for (uint64_t shown = 0; count == 0 || shown < count;) {
 		Spreg__V1__Change *ch = NULL;
 		st = spreg_watch_next(w, 1000, &ch);
+		polling = stream_report(w, polling);
 		if (st == SPREG_DEADLINE_EXCEEDED) {
 			continue;
 		}

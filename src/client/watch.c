@@ -43,6 +43,10 @@
 #define RECONNECT_MAX_MS 500
 #define SEEN_MAX 1024		/* (seq, hash) of the last changes queued */
 #define HASH_LEN 32
+#define URL_MAX 600
+#define PATH_MAX_ 4096
+#define HEARTBEAT_MS_DEFAULT 1000	/* a server that does not say */
+#define STALL_BEATS 3		/* heartbeats missed before polling */
 
 /* A process-wide SUB socket for one publisher URL. */
 typedef struct shared_sub {
@@ -57,7 +61,7 @@ static shared_sub *shared_list;	/* never freed: see above */
 
 struct spreg_watch {
 	spreg_client *client;
-	shared_sub *shared;
+	shared_sub *shared;	/* NULL until subscribed */
 	nng_ctx ctx;
 	bool ctx_open;
 	nng_aio *aio;
@@ -66,6 +70,25 @@ struct spreg_watch {
 	bool filtered;
 	char topic[TOPIC_MAX];
 	size_t topic_len;
+	char rpc_url[URL_MAX];
+
+	/* The live stream: the PUB URL given, or the one ServerInfo names
+	 * (find_pub), subscribed once known. The TLS options are copied
+	 * for that later dial. */
+	char pub_url[URL_MAX];
+	bool find_pub;
+	bool need_info;		/* ServerInfo not asked yet */
+	spreg_tls_options tls;
+	bool has_tls;
+	char tls_strs[4][PATH_MAX_];
+	/* Heartbeats of the store followed prove the stream alive; after
+	 * STALL_BEATS periods without one the log is polled each period. */
+	uint32_t heartbeat_ms;
+	int64_t last_beat_ms;
+	int64_t next_poll_ms;
+	bool polling;
+	uint64_t stalls;
+	uint64_t foreign;	/* notifications of another store dropped */
 
 	uint64_t since;		/* at open */
 	uint64_t delivered;
@@ -296,28 +319,42 @@ diverged(spreg_watch *w, const char *why)
 	return SPREG_OK;
 }
 
-/* On a new epoch or a reconnect: has the store's identity changed? */
+/* ServerInfo; the caller frees *out with spreg_message_free. */
 static spreg_status
-check_identity(spreg_watch *w, bool *changed, char *why, size_t len)
+server_info(spreg_watch *w, Spreg__V1__ServerInfoResponse **out)
 {
 	Spreg__V1__ServerInfoRequest req = SPREG__V1__SERVER_INFO_REQUEST__INIT;
 	ProtobufCMessage *msg = NULL;
 	spreg_status st = spreg_call(w->client, "ServerInfo", &req.base,
 	    &spreg__v1__server_info_response__descriptor, &msg);
 
-	*changed = false;
 	if (st != SPREG_OK) {
 		return fail(w, st, "ServerInfo: %s",
 		    spreg_client_error(w->client));
 	}
-	const char *id = ((Spreg__V1__ServerInfoResponse *) msg)->store_id;
+	*out = (Spreg__V1__ServerInfoResponse *) msg;
+	return SPREG_OK;
+}
+
+/* On a new epoch or a reconnect: has the store's identity changed? */
+static spreg_status
+check_identity(spreg_watch *w, bool *changed, char *why, size_t len)
+{
+	Spreg__V1__ServerInfoResponse *msg;
+	spreg_status st = server_info(w, &msg);
+
+	*changed = false;
+	if (st != SPREG_OK) {
+		return st;
+	}
+	const char *id = msg->store_id;
 	if (w->store_id[0] != '\0' && id[0] != '\0' &&
 	    strcmp(w->store_id, id) != 0) {
 		*changed = true;
 		snprintf(why, len, "store id %s, now %s", w->store_id, id);
 	}
 	snprintf(w->store_id, sizeof(w->store_id), "%s", id);
-	spreg_message_free(msg);
+	spreg_message_free(&msg->base);
 	return SPREG_OK;
 }
 
@@ -517,6 +554,147 @@ fail:
 	return st;
 }
 
+/* Listens on w->pub_url: the watch's own context on the shared socket,
+ * subscribed to its topic and the heartbeats. */
+static spreg_status
+subscribe(spreg_watch *w)
+{
+	shared_sub *sh;
+	spreg_status st = shared_get(w->pub_url, w->has_tls ? &w->tls : NULL,
+	    &sh);
+
+	if (st != SPREG_OK) {
+		return st;
+	}
+	if (nng_ctx_open(&w->ctx, sh->sock) != 0) {
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
+	nng_ctx_set_int(w->ctx, NNG_OPT_RECVBUF, SUB_RECVBUF);
+	if (nng_ctx_set(w->ctx, NNG_OPT_SUB_SUBSCRIBE, w->topic,
+	        w->topic_len) != 0 ||
+	    nng_ctx_set(w->ctx, NNG_OPT_SUB_SUBSCRIBE, TOPIC_HEARTBEAT,
+	        sizeof(TOPIC_HEARTBEAT) - 1) != 0) {
+		nng_ctx_close(w->ctx);
+		return SPREG_RESOURCE_EXHAUSTED;
+	}
+	w->ctx_open = true;
+	w->shared = sh;
+	w->connects = atomic_load(&sh->connects);
+	return SPREG_OK;
+}
+
+/* "scheme://host:port" split at the host; false for other shapes. */
+static bool
+url_host(const char *url, const char **host, size_t *host_len)
+{
+	const char *h = strstr(url, "://");
+
+	if (h == NULL) {
+		return false;
+	}
+	h += 3;
+	const char *end = h[0] == '[' ? strchr(h, ']') : strrchr(h, ':');
+	if (end == NULL) {
+		return false;
+	}
+	if (h[0] == '[') {
+		end++;
+	}
+	if (*end != ':') {
+		return false;
+	}
+	*host = h;
+	*host_len = (size_t) (end - h);
+	return true;
+}
+
+/*
+ * The PUB URL for a watch whose RPC goes to rpc_url: of the server's,
+ * the first on the same transport (else the first), its wildcard host
+ * (0.0.0.0, [::], *) replaced by the RPC URL's host.
+ */
+static void
+pick_pub(spreg_watch *w, const char *rpc_url, char *const *urls, size_t n)
+{
+	const char *pick = urls[0];
+	const char *rpc_end = strstr(rpc_url, "://");
+	size_t scheme_len = rpc_end ? (size_t) (rpc_end - rpc_url) : 0;
+	const char *host, *rpc_host;
+	size_t host_len, rpc_host_len;
+
+	for (size_t i = 0; i < n && scheme_len > 0; i++) {
+		if (strncmp(urls[i], rpc_url, scheme_len + 3) == 0) {
+			pick = urls[i];
+			break;
+		}
+	}
+	snprintf(w->pub_url, sizeof(w->pub_url), "%s", pick);
+	if (!url_host(pick, &host, &host_len) ||
+	    !url_host(rpc_url, &rpc_host, &rpc_host_len)) {
+		return;
+	}
+	static const char *const wildcards[] = {"0.0.0.0", "[::]", "*", ""};
+	for (size_t i = 0; i < sizeof(wildcards) / sizeof(*wildcards); i++) {
+		if (host_len == strlen(wildcards[i]) &&
+		    strncmp(host, wildcards[i], host_len) == 0) {
+			snprintf(w->pub_url, sizeof(w->pub_url), "%.*s%.*s%s",
+			    (int) (host - pick), pick, (int) rpc_host_len,
+			    rpc_host, host + host_len);
+			return;
+		}
+	}
+}
+
+/* Once, before the first log read: the store's identity, the heartbeat
+ * period and (without a PUB URL given) where the stream is; then
+ * subscribes. A stream that cannot be had is left to polling. */
+static spreg_status
+learn_server(spreg_watch *w, const char *rpc_url)
+{
+	Spreg__V1__ServerInfoResponse *info;
+	spreg_status st = server_info(w, &info);
+
+	if (st != SPREG_OK) {
+		return st;
+	}
+	w->heartbeat_ms = info->heartbeat_ms > 0 ? info->heartbeat_ms :
+	                                           HEARTBEAT_MS_DEFAULT;
+	if (w->store_id[0] == '\0') {
+		snprintf(w->store_id, sizeof(w->store_id), "%s",
+		    info->store_id);
+	}
+	if (w->find_pub && info->n_publish_urls > 0) {
+		pick_pub(w, rpc_url, info->publish_urls,
+		    info->n_publish_urls);
+	}
+	spreg_message_free(&info->base);
+	w->need_info = false;
+	w->last_beat_ms = mono_ms();	/* the stream gets its periods */
+	if (w->shared == NULL && w->pub_url[0] != '\0' &&
+	    subscribe(w) != SPREG_OK) {
+		w->pub_url[0] = '\0';	/* polling it is */
+	}
+	return SPREG_OK;
+}
+
+/* No notification of the store for STALL_BEATS periods (nothing
+ * queued either): the log is read each period until one comes. */
+static void
+check_stall(spreg_watch *w, int64_t now)
+{
+	if (!w->polling &&
+	    now - w->last_beat_ms >= (int64_t) STALL_BEATS * w->heartbeat_ms) {
+		w->polling = true;
+		w->stalls++;
+		w->next_poll_ms = now;
+	}
+	if (w->polling && now >= w->next_poll_ms) {
+		w->next_poll_ms = now + w->heartbeat_ms;
+		w->catch_up = true;
+		w->check_id = true;	/* a replaced store stays silent too */
+	}
+}
+
 /* Takes m. */
 static void
 handle_notification(spreg_watch *w, nng_msg *m)
@@ -540,6 +718,19 @@ handle_notification(spreg_watch *w, nng_msg *m)
 	nng_msg_free(m);
 	if (n == NULL) {
 		return;	/* not a Notification: ignored */
+	}
+	if (n->store_id[0] != '\0' && w->store_id[0] != '\0' &&
+	    strcmp(n->store_id, w->store_id) != 0) {
+		/* Another server's (a --pub pointed elsewhere), or ours
+		 * after a restore: then check_identity adopts the new id. */
+		w->foreign++;
+		spreg__v1__notification__free_unpacked(n, NULL);
+		return;
+	}
+	w->last_beat_ms = mono_ms();
+	if (w->polling) {
+		w->polling = false;	/* the stream is back */
+		start_catch_up(w);
 	}
 	if (n->epoch != w->epoch) {
 		/* The first one seen, or the server restarted: what was
@@ -629,6 +820,41 @@ spreg_watch_open_with(const char *rpc_url, const char *pub_url,
 	w->since = w->delivered = w->log_pos = since_seq;
 	w->log_page = LOG_PAGE;
 	w->catch_up = true;
+	w->need_info = true;
+	w->heartbeat_ms = HEARTBEAT_MS_DEFAULT;
+	w->last_beat_ms = mono_ms();
+	w->find_pub = pub_url == NULL || pub_url[0] == '\0';
+	if (!w->find_pub) {
+		if (strlen(pub_url) >= sizeof(w->pub_url)) {
+			free(w);
+			return SPREG_INVALID_ARGUMENT;
+		}
+		snprintf(w->pub_url, sizeof(w->pub_url), "%s", pub_url);
+	}
+	if (strlen(rpc_url) >= sizeof(w->rpc_url)) {
+		free(w);
+		return SPREG_INVALID_ARGUMENT;
+	}
+	snprintf(w->rpc_url, sizeof(w->rpc_url), "%s", rpc_url);
+	if (tls != NULL) {
+		const char *const src[4] = {tls->ca_file, tls->cert_file,
+		    tls->key_file, tls->server_name};
+		const char **dst[4] = {&w->tls.ca_file, &w->tls.cert_file,
+		    &w->tls.key_file, &w->tls.server_name};
+		for (size_t i = 0; i < 4; i++) {
+			if (src[i] != NULL &&
+			    strlen(src[i]) >= sizeof(w->tls_strs[i])) {
+				free(w);
+				return SPREG_INVALID_ARGUMENT;
+			}
+			if (src[i] != NULL) {
+				memcpy(w->tls_strs[i], src[i],
+				    strlen(src[i]) + 1);
+				*dst[i] = w->tls_strs[i];
+			}
+		}
+		w->has_tls = true;
+	}
 
 	if ((st = spreg_client_open_tls(rpc_url, tls, true, &w->client)) !=
 	    SPREG_OK) {
@@ -640,22 +866,12 @@ spreg_watch_open_with(const char *rpc_url, const char *pub_url,
 		spreg_client_set_token(w->client, o->token);
 	}
 	/* Subscribe before the first log read, so that nothing committed
-	 * after that read can pass unseen (a loss shows as a gap). */
-	if ((st = shared_get(pub_url, tls, &w->shared)) != SPREG_OK) {
+	 * after that read can pass unseen (a loss shows as a gap); a URL
+	 * to be found through ServerInfo is subscribed before it too. */
+	if (!w->find_pub && (st = subscribe(w)) != SPREG_OK) {
 		goto fail;
 	}
-	w->connects = atomic_load(&w->shared->connects);
-	if ((rv = nng_ctx_open(&w->ctx, w->shared->sock)) != 0) {
-		st = SPREG_RESOURCE_EXHAUSTED;
-		goto fail;
-	}
-	w->ctx_open = true;
-	nng_ctx_set_int(w->ctx, NNG_OPT_RECVBUF, SUB_RECVBUF);
-	if ((rv = nng_ctx_set(w->ctx, NNG_OPT_SUB_SUBSCRIBE, w->topic,
-	         w->topic_len)) != 0 ||
-	    (rv = nng_ctx_set(w->ctx, NNG_OPT_SUB_SUBSCRIBE, TOPIC_HEARTBEAT,
-	         sizeof(TOPIC_HEARTBEAT) - 1)) != 0 ||
-	    (rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0) {
+	if ((rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0) {
 		st = SPREG_RESOURCE_EXHAUSTED;
 		goto fail;
 	}
@@ -687,15 +903,18 @@ spreg_watch_next(spreg_watch *w, int timeout_ms, Spreg__V1__Change **out)
 			*out = c;
 			return SPREG_OK;
 		}
-		unsigned connects = atomic_load(&w->shared->connects);
-		if (connects != w->connects) {
-			w->connects = connects;
-			w->check_id = true;
-			start_catch_up(w);	/* missed while not connected */
+		if (w->shared != NULL) {
+			unsigned connects = atomic_load(&w->shared->connects);
+			if (connects != w->connects) {
+				w->connects = connects;
+				w->check_id = true;
+				start_catch_up(w);	/* missed meanwhile */
+			}
 		}
 		int64_t now = mono_ms();
-		if (w->catch_up) {
-			st = read_log(w);
+		if (w->need_info || w->catch_up) {
+			st = w->need_info ? learn_server(w, w->rpc_url) :
+			                    read_log(w);
 			if (st == SPREG_OK) {
 				continue;
 			}
@@ -717,15 +936,30 @@ spreg_watch_next(spreg_watch *w, int timeout_ms, Spreg__V1__Change **out)
 			return fail(w, SPREG_DEADLINE_EXCEEDED, "%s",
 			    "no change within the timeout");
 		}
-		nng_aio_set_timeout(w->aio, deadline == INT64_MAX ?
-		    NNG_DURATION_INFINITE :
-		    (nng_duration) (deadline - now));
-		nng_ctx_recv(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		int rv = nng_aio_result(w->aio);
+		/* Wait for a notification, or until the stream counts as
+		 * silent, or the next poll. */
+		int64_t wake = w->polling ? w->next_poll_ms :
+		    w->last_beat_ms + (int64_t) STALL_BEATS * w->heartbeat_ms;
+		int64_t until = wake < deadline ? wake : deadline;
+		int64_t wait = until > now ? until - now : 0;
+		int rv = NNG_ETIMEDOUT;
+		if (w->shared == NULL) {
+			sleep_ms(wait);
+		} else {
+			nng_aio_set_timeout(w->aio, (nng_duration) wait);
+			nng_ctx_recv(w->ctx, w->aio);
+			nng_aio_wait(w->aio);
+			rv = nng_aio_result(w->aio);
+		}
 		if (rv == NNG_ETIMEDOUT) {
-			return fail(w, SPREG_DEADLINE_EXCEEDED, "%s",
-			    "no change within the timeout");
+			/* Nothing queued: silence counts from here. */
+			now = mono_ms();
+			check_stall(w, now);
+			if (now >= deadline || timeout_ms == 0) {
+				return fail(w, SPREG_DEADLINE_EXCEEDED, "%s",
+				    "no change within the timeout");
+			}
+			continue;
 		}
 		if (rv != 0) {
 			return fail(w, SPREG_UNAVAILABLE, "subscriber: %s",
@@ -751,6 +985,16 @@ void
 spreg_watch_stats_get(const spreg_watch *w, spreg_watch_stats *out)
 {
 	*out = w->stats;
+}
+
+void
+spreg_watch_stream_get(const spreg_watch *w, spreg_watch_stream *out)
+{
+	out->pub_url = w->pub_url;
+	out->polling = w->polling;
+	out->stalls = w->stalls;
+	out->foreign = w->foreign;
+	out->heartbeat_ms = w->heartbeat_ms;
 }
 
 void

@@ -42,6 +42,7 @@ struct net_pub {
 	size_t nurls;
 	int heartbeat_ms;
 	uint64_t epoch;
+	const char *store_id;	/* the rpc server's; outlives us */
 	bool doorbell;		/* seqs only: the contents need a token */
 
 	pthread_mutex_t mu;
@@ -105,6 +106,7 @@ held_build(net_pub *p, const rpc_event *ev, held *h)
 	h->nmsgs = 0;
 	h->msgs = calloc(2 + ev->ncustomers, sizeof(*h->msgs));
 	n.epoch = p->epoch;
+	n.store_id = (char *) p->store_id;
 	n.last_seq = c->seq;	/* sent in order: the newest one sent */
 	n.change = p->doorbell ? NULL : (Spreg__V1__Change *) c;
 	size_t len = spreg__v1__notification__get_packed_size(&n);
@@ -289,9 +291,10 @@ static void
 heartbeat_locked(net_pub *p)
 {
 	Spreg__V1__Notification n = SPREG__V1__NOTIFICATION__INIT;
-	uint8_t packed[64];
+	uint8_t packed[160];
 
 	n.epoch = p->epoch;
+	n.store_id = (char *) p->store_id;
 	n.last_seq = last_seq_locked(p);
 	size_t len = spreg__v1__notification__get_packed_size(&n);
 	if (len > sizeof(packed)) {
@@ -373,6 +376,7 @@ net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
 	}
 	p->rpc = rpc;
 	p->epoch = rpc_server_epoch(rpc);
+	p->store_id = rpc_server_store_id(rpc);
 	p->doorbell = !rpc_server_insecure_local(rpc);
 	p->next_seq = last + 1;
 	p->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms :

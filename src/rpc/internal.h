@@ -26,6 +26,9 @@ struct rpc_server {
 	const assess_rules *rules;	/* not owned; NULL until set */
 	bool insecure_local;
 	rpc_limits limits;
+	char pub_urls[RPC_PUB_URLS][RPC_URL_MAX];
+	size_t npub_urls;
+	uint32_t heartbeat_ms;
 	int64_t started_mono;
 	/*
 	 * Time as writes see it. Store time (for the request-id window)

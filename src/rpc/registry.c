@@ -503,6 +503,33 @@ put_data_category(rpc_call *call, const ProtobufCMessage *in_,
 	return db_category_put(call->txn, c, e);
 }
 
+/* The PUB URLs and heartbeat period, for watchers that find the stream
+ * through ServerInfo. */
+static spreg_status
+publish_info(rpc_call *call, Spreg__V1__ServerInfoResponse *out, err *e)
+{
+	const rpc_server *srv = call->srv;
+	size_t n = 0;
+
+	out->heartbeat_ms = rpc_server_heartbeat_ms(srv);
+	while (rpc_server_pub_url(srv, n) != NULL) {
+		n++;
+	}
+	if (n == 0) {
+		return SPREG_OK;
+	}
+	out->publish_urls = arena_alloc(call->arena,
+	    n * sizeof(*out->publish_urls));
+	if (out->publish_urls == NULL) {
+		return err_oom(e, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		out->publish_urls[i] = (char *) rpc_server_pub_url(srv, i);
+	}
+	out->n_publish_urls = n;
+	return SPREG_OK;
+}
+
 static spreg_status
 server_info(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
@@ -550,6 +577,9 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->max_queued_bytes = lim->queued_bytes_max;
 	out->idle_timeout_ms = lim->idle_timeout_ms;
 	out->send_timeout_ms = lim->send_timeout_ms;
+	if ((st = publish_info(call, out, e)) != SPREG_OK) {
+		return st;
+	}
 	const assess_rules *rules = rpc_server_rules(call->srv);
 	if (rules != NULL) {
 		out->rules_version = (char *) assess_rules_version(rules);

@@ -151,6 +151,21 @@ typedef void (*rpc_publish_fn)(void *arg, const rpc_event *events,
     size_t n);
 /* Set before workers start. */
 void rpc_server_set_publish(rpc_server *srv, rpc_publish_fn fn, void *arg);
+/*
+ * Where notifications are published (the listeners' URLs, a ":0" port
+ * resolved) and the heartbeat period, for ServerInfo: a watcher finds
+ * the PUB socket of the server it asks. Copied; at most RPC_PUB_URLS
+ * URLs of RPC_URL_MAX - 1 bytes are kept. Set before workers start.
+ */
+#define RPC_PUB_URLS 8
+#define RPC_URL_MAX 512
+void rpc_server_set_publish_info(rpc_server *srv, const char *const *urls,
+    size_t n, uint32_t heartbeat_ms);
+/* The i-th URL set so (NULL past the last), and the period. */
+const char *rpc_server_pub_url(const rpc_server *srv, size_t i);
+uint32_t rpc_server_heartbeat_ms(const rpc_server *srv);
+/* The store's identity (db_store_identity), which notifications carry. */
+const char *rpc_server_store_id(rpc_server *srv);
 /* Changes whenever the server starts: a subscriber that sees a new
  * epoch catches up from the log. */
 uint64_t rpc_server_epoch(rpc_server *srv);
