@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/validate.h"
 #include "db/db.h"
+#include "deliver/deliver.h"
 #include "net/pub.h"
 #include "net/server.h"
 #include "rpc/auth.h"
@@ -47,6 +48,10 @@ enum {
 	OPT_IDLE_TIMEOUT,
 	OPT_SEND_TIMEOUT,
 	OPT_SHUTDOWN_TIMEOUT,
+	OPT_WEBHOOK_TIMEOUT,
+	OPT_WEBHOOK_RETRY_MAX,
+	OPT_WEBHOOK_PAUSE_AFTER,
+	OPT_WEBHOOK_CA,
 };
 
 static void
@@ -110,6 +115,16 @@ usage(FILE *out)
 	    "  --tls-key FILE     PEM private key of --tls-cert\n"
 	    "  --tls-ca FILE      PEM CA: tls+tcp:// clients must present a\n"
 	    "                     certificate it signed\n"
+	    "  --webhook-timeout S  one webhook request's limit, connecting\n"
+	    "                     included (default 10)\n"
+	    "  --webhook-retry-max S  a failing webhook is retried after\n"
+	    "                     0.5 s, then twice as long each time, up to\n"
+	    "                     S seconds (default 300)\n"
+	    "  --webhook-pause-after S  a webhook failing for S seconds is\n"
+	    "                     paused until resumed (default 86400; 0:\n"
+	    "                     never)\n"
+	    "  --webhook-ca FILE  PEM CA bundle for https:// webhooks (default:\n"
+	    "                     the system's)\n"
 	    "  --ready-file PATH  write the bound URLs here once serving: RPC\n"
 	    "                     URLs first, then 'pub URL' lines\n"
 	    "  --insecure-local   serve requests without a token as an admin\n"
@@ -393,6 +408,7 @@ typedef struct config {
 	size_t page_max;
 	validate_limits vlim;
 	net_tls_options tls;
+	deliver_options webhooks;
 } config;
 
 /* What start makes and main's shutdown takes down, in reverse. */
@@ -403,6 +419,7 @@ typedef struct spregd {
 	rpc_server *rpc;
 	net_server *ns;
 	net_pub *np;
+	deliver *dl;
 } spregd;
 
 /*
@@ -443,6 +460,13 @@ configure(config *c, int argc, char **argv)
 		{"tls-key", required_argument, NULL, 'K'},
 		{"tls-ca", required_argument, NULL, 'A'},
 		{"insecure-local", no_argument, NULL, 'I'},
+		{"webhook-timeout", required_argument, NULL,
+		    OPT_WEBHOOK_TIMEOUT},
+		{"webhook-retry-max", required_argument, NULL,
+		    OPT_WEBHOOK_RETRY_MAX},
+		{"webhook-pause-after", required_argument, NULL,
+		    OPT_WEBHOOK_PAUSE_AFTER},
+		{"webhook-ca", required_argument, NULL, OPT_WEBHOOK_CA},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -457,7 +481,10 @@ configure(config *c, int argc, char **argv)
 		.shutdown_s = SHUTDOWN_TIMEOUT_DEFAULT,
 		.page_max = RPC_PAGE_MAX_DEFAULT,
 		.vlim = *validate_limits_get(),
+		.webhooks = {DELIVER_TIMEOUT_MS, DELIVER_RETRY_MIN_MS,
+		    DELIVER_RETRY_MAX_MS, DELIVER_PAUSE_AFTER_MS, NULL},
 	};
+	size_t seconds;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -533,6 +560,30 @@ configure(config *c, int argc, char **argv)
 			        &c->send_s)) {
 				return 1;
 			}
+			break;
+		case OPT_WEBHOOK_TIMEOUT:
+			if (!parse_limit("--webhook-timeout", optarg, 1, 600,
+			        &seconds)) {
+				return 1;
+			}
+			c->webhooks.timeout_ms = (int) seconds * 1000;
+			break;
+		case OPT_WEBHOOK_RETRY_MAX:
+			if (!parse_limit("--webhook-retry-max", optarg, 1, 86400,
+			        &seconds)) {
+				return 1;
+			}
+			c->webhooks.retry_max_ms = (int) seconds * 1000;
+			break;
+		case OPT_WEBHOOK_PAUSE_AFTER:
+			if (!parse_limit("--webhook-pause-after", optarg, 0,
+			        31536000, &seconds)) {
+				return 1;
+			}
+			c->webhooks.pause_after_ms = (int64_t) seconds * 1000;
+			break;
+		case OPT_WEBHOOK_CA:
+			c->webhooks.ca_file = optarg;
 			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			if (!parse_limit("--shutdown-timeout", optarg, 1, 3600,
@@ -777,6 +828,11 @@ start(config *c, spregd *s)
 	rpc_server_set_publish_info(s->rpc, pub_urls, net_pub_nurls(s->np),
 	    c->heartbeat_ms > 0 ? (uint32_t) c->heartbeat_ms :
 	                          NET_PUB_HEARTBEAT_MS);
+	/* Webhooks: the sender reads the outbox the log fills. */
+	if (deliver_start(s->d, &c->webhooks, &s->dl, &e) != SPREG_OK) {
+		log_error("%s", e.msg);
+		return false;
+	}
 	if (net_server_start(s->rpc, &c->no, &s->ns, &e) != SPREG_OK) {
 		log_error("listen: %s", e.msg);
 		return false;
@@ -886,6 +942,7 @@ main(int argc, char **argv)
 		status = 0;
 	}
 	net_server_stop(s.ns);
+	deliver_stop(s.dl);
 	net_pub_stop(s.np);
 	rpc_server_destroy(s.rpc);
 	db_close(s.d);

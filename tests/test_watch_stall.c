@@ -23,71 +23,14 @@
 
 #include "spreg/client.h"
 #include "support/check.h"
+#include "support/outbox.h"
 #include "support/spawn.h"
 
 #define CHANGES 300
 #define WATCH_BOUND_MS 120000	/* ends a stalled watch; never a pass */
 
-static char dir[SPAWN_PATH];
+static char dir[256];	/* room for spawn.h's paths below it */
 static char spreg_bin[SPAWN_PATH];
-
-static char str_email[] = "user.contact.email";
-static char str_us[] = "US";
-static char str_hosting[] = "hosting";
-static char str_service[] = "hosting";
-
-/* One put of a new vendor id on the server at url. */
-static bool
-put(spreg_client *c, const char *id)
-{
-	Spreg__V1__PutSubprocessorRequest req =
-	    SPREG__V1__PUT_SUBPROCESSOR_REQUEST__INIT;
-	Spreg__V1__Subprocessor sp = SPREG__V1__SUBPROCESSOR__INIT;
-	Spreg__V1__Location loc = SPREG__V1__LOCATION__INIT;
-	Spreg__V1__Location *locs[1] = {&loc};
-	char *services[1] = {str_service};
-	char *categories[1] = {str_email};
-	char id_buf[64], name[64];
-	ProtobufCMessage *out = NULL;
-
-	snprintf(id_buf, sizeof(id_buf), "%s", id);
-	snprintf(name, sizeof(name), "Vendor %s", id);
-	loc.country = str_us;
-	loc.role = str_hosting;
-	sp.id = id_buf;
-	sp.name = name;
-	sp.n_services = 1;
-	sp.services = services;
-	sp.n_data_categories = 1;
-	sp.data_categories = categories;
-	sp.n_locations = 1;
-	sp.locations = locs;
-	sp.status = SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_ACTIVE;
-	req.subprocessor = &sp;
-	spreg_status st = spreg_call(c, "PutSubprocessor", &req.base,
-	    &spreg__v1__put_subprocessor_response__descriptor, &out);
-	spreg_message_free(out);
-	if (st != SPREG_OK) {
-		printf("# put %s: %s\n", id, spreg_client_error(c));
-	}
-	return st == SPREG_OK;
-}
-
-static uint64_t
-last_seq(spreg_client *c)
-{
-	Spreg__V1__ServerInfoRequest req = SPREG__V1__SERVER_INFO_REQUEST__INIT;
-	ProtobufCMessage *out = NULL;
-	uint64_t last = 0;
-
-	if (spreg_call(c, "ServerInfo", &req.base,
-	        &spreg__v1__server_info_response__descriptor, &out) ==
-	    SPREG_OK) {
-		last = ((Spreg__V1__ServerInfoResponse *) out)->last_seq;
-	}
-	spreg_message_free(out);
-	return last;
-}
 
 /* spreg --server URL watch --since N --count C [--pub P], its stdout
  * and stderr in files of dir named after tag. */
@@ -229,7 +172,6 @@ main(void)
 	const char *build = getenv("SPREG_BUILD");
 	spawn a = {0}, b = {0};
 	spreg_client *ca = NULL, *cb = NULL;
-	char id[32];
 
 	if (build == NULL) {
 		printf("SPREG_BUILD is not set\n");
@@ -253,11 +195,11 @@ main(void)
 	spreg_client_set_timeout(cb, 30000);
 
 	/* 1. No --pub: ServerInfo names the stream. */
-	uint64_t since = last_seq(ca);
+	uint64_t since = outbox_last_seq(ca);
 	pid_t w = watch_start("nopub", a.url, since, NULL);
 	for (int i = 0; i < CHANGES; i++) {
-		snprintf(id, sizeof(id), "a-%d", i);
-		CHECK(put(ca, id), "put %s", id);
+		CHECK(outbox_put(ca, "a-", i, true) == SPREG_OK, "put a-%d",
+		    i);
 	}
 	int rc = watch_wait(w);
 	CHECK(rc == 0, "watch without --pub exited %d (-1: stalled)", rc);
@@ -265,13 +207,13 @@ main(void)
 
 	/* 2. --pub of another server, which writes changes of the same
 	 * seqs meanwhile. */
-	since = last_seq(ca);
+	since = outbox_last_seq(ca);
 	w = watch_start("otherpub", a.url, since, b.pub_url);
 	for (int i = 0; i < CHANGES; i++) {
-		snprintf(id, sizeof(id), "b-%d", i);
-		CHECK(put(cb, id), "put %s", id);
-		snprintf(id, sizeof(id), "a2-%d", i);
-		CHECK(put(ca, id), "put %s", id);
+		CHECK(outbox_put(cb, "b-", i, true) == SPREG_OK, "put b-%d",
+		    i);
+		CHECK(outbox_put(ca, "a2-", i, true) == SPREG_OK,
+		    "put a2-%d", i);
 	}
 	rc = watch_wait(w);
 	CHECK(rc == 0, "watch with another server's --pub exited %d "

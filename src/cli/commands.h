@@ -51,6 +51,14 @@ int cmd_token_list(cli *c);
 int cmd_token_revoke(cli *c);
 int cmd_whoami(cli *c);
 
+/* webhook.c: webhooks (service Delivery). */
+int cmd_webhook_add(cli *c);
+int cmd_webhook_list(cli *c);
+int cmd_webhook_pause(cli *c);
+int cmd_webhook_resume(cli *c);
+int cmd_webhook_remove(cli *c);
+int cmd_webhook_test(cli *c);
+
 /* Shared by the files above (vendor.c). */
 
 /* "created stripe revision 1 (change seq 25)", or "unchanged ...". */

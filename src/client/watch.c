@@ -559,7 +559,7 @@ fail:
 static spreg_status
 subscribe(spreg_watch *w)
 {
-	shared_sub *sh;
+	shared_sub *sh = NULL;
 	spreg_status st = shared_get(w->pub_url, w->has_tls ? &w->tls : NULL,
 	    &sh);
 

@@ -90,6 +90,9 @@ static const struct {
 	[DB_IDX_OBJECTION_CUSTOMER] = {"idx_objection_customer", MDB_DUPSORT},
 	[DB_TOKENS]        = {"tokens", 0},
 	[DB_SP_DUE]        = {"sp_due", 0},
+	[DB_HOOKS]         = {"hooks", 0},
+	[DB_IDX_HOOK_CUSTOMER] = {"idx_hook_customer", MDB_DUPSORT},
+	[DB_OUTBOX]        = {"outbox", 0},
 };
 
 void

@@ -171,6 +171,11 @@ typedef enum db_table {
 	DB_IDX_OBJECTION_CUSTOMER,	/* customer id -> be64(change seq) (dupsort) */
 	DB_TOKENS,	/* token id -> packed Token (with its salted hash) */
 	DB_SP_DUE,	/* be32(day) id -> 'a' (becomes active) or 'r' (retired) */
+	/* Delivery (db/outbox.h). Tables added since schema 3 are made
+	 * empty at open: an older store needs no migration. */
+	DB_HOOKS,	/* be64(number) -> packed Webhook */
+	DB_IDX_HOOK_CUSTOMER,	/* customer id -> be64(number) (dupsort) */
+	DB_OUTBOX,	/* be64(number) be64(seq) -> "" (to deliver) */
 	DB_NTABLES
 } db_table;
 

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include "core/date.h"
+#include "db/outbox.h"
 #include "db/record.h"
 #include "db/value.h"
 
@@ -1244,7 +1245,8 @@ db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
 	db_be64_put(kbuf, c->seq);
 	MDB_val k = {sizeof(kbuf), kbuf};
 	if ((st = db_value_put_message(t, DB_CHANGES, &k, &c->base,
-	         MDB_APPEND, e)) != SPREG_OK) {
+	         MDB_APPEND, e)) != SPREG_OK ||
+	    (st = db_outbox_enqueue(t, c, a, e)) != SPREG_OK) {
 		return st;
 	}
 	if (t->on_append != NULL) {

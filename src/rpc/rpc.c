@@ -17,6 +17,7 @@ const rpc_service *const rpc_services[] = {
 	&rpc_assessment_service,
 	&rpc_export_service,
 	&rpc_admin_service,
+	&rpc_delivery_service,
 	NULL,
 };
 

@@ -87,6 +87,7 @@ extern const rpc_service rpc_registry_service;
 extern const rpc_service rpc_assessment_service;
 extern const rpc_service rpc_export_service;
 extern const rpc_service rpc_admin_service;
+extern const rpc_service rpc_delivery_service;
 
 /* Checks that every table matches its descriptor; false names the first
  * mismatch in *e. */
