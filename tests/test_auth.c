@@ -26,12 +26,14 @@
 #include "rpc/import.h"
 #include "rpc/rpc.h"
 #include "spreg/v1/admin.pb-c.h"
+#include "spreg/v1/delivery.pb-c.h"
 #include "spreg/v1/assess.pb-c.h"
 #include "spreg/v1/export.pb-c.h"
 #include "spreg/v1/registry.pb-c.h"
 
 #define REG "spreg.v1.Registry/"
 #define ADM "spreg.v1.Admin/"
+#define DLV "spreg.v1.Delivery/"
 
 static char dir[64];
 static catalog *cat;
@@ -375,6 +377,11 @@ typedef union storage {
 	Spreg__V1__ListTokensRequest lt;
 	Spreg__V1__RevokeTokenRequest rt;
 	Spreg__V1__WhoAmIRequest who;
+	Spreg__V1__AddWebhookRequest awh;
+	Spreg__V1__ListWebhooksRequest lwh;
+	Spreg__V1__PauseWebhookRequest pwh;
+	Spreg__V1__TestWebhookRequest twh;
+	Spreg__V1__RemoveWebhookRequest rwh;
 } storage;
 
 static char ids[NCALLERS][64];
@@ -660,6 +667,58 @@ b_who(int c, void *p)
 	return &s->who.base;
 }
 
+/* Webhooks: only the admin's AddWebhook succeeds, making wh-1, which
+ * the rows after it use (removed last). */
+static ProtobufCMessage *
+b_add_webhook(int c, void *p)
+{
+	storage *s = p;
+	(void) c;
+	spreg__v1__add_webhook_request__init(&s->awh);
+	s->awh.customer_id = "acme";
+	s->awh.url = "http://127.0.0.1:9/hook";
+	return &s->awh.base;
+}
+
+static ProtobufCMessage *
+b_list_webhooks(int c, void *p)
+{
+	storage *s = p;
+	(void) c;
+	spreg__v1__list_webhooks_request__init(&s->lwh);
+	return &s->lwh.base;
+}
+
+static ProtobufCMessage *
+b_pause_webhook(int c, void *p)
+{
+	storage *s = p;
+	(void) c;
+	spreg__v1__pause_webhook_request__init(&s->pwh);
+	s->pwh.id = "wh-1";
+	return &s->pwh.base;
+}
+
+static ProtobufCMessage *
+b_test_webhook(int c, void *p)
+{
+	storage *s = p;
+	(void) c;
+	spreg__v1__test_webhook_request__init(&s->twh);
+	s->twh.id = "wh-1";
+	return &s->twh.base;
+}
+
+static ProtobufCMessage *
+b_remove_webhook(int c, void *p)
+{
+	storage *s = p;
+	(void) c;
+	spreg__v1__remove_webhook_request__init(&s->rwh);
+	s->rwh.id = "wh-1";
+	return &s->rwh.base;
+}
+
 /*                                            none bogus reader editor admin
  *                                            customer revoked */
 static const cell matrix[] = {
@@ -691,6 +750,11 @@ static const cell matrix[] = {
 	{ADM "ListTokens",               "UUDDODU", b_list_tokens},
 	{ADM "RevokeToken",              "UUDDODU", b_revoke_token},
 	{ADM "WhoAmI",                   "UUOOOOU", b_who},
+	{DLV "AddWebhook",               "UUDDODU", b_add_webhook},
+	{DLV "ListWebhooks",             "UUDOODU", b_list_webhooks},
+	{DLV "PauseWebhook",             "UUDDODU", b_pause_webhook},
+	{DLV "TestWebhook",              "UUDDODU", b_test_webhook},
+	{DLV "RemoveWebhook",            "UUDDODU", b_remove_webhook},
 };
 
 static size_t

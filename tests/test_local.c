@@ -20,6 +20,7 @@
 #include "spreg/client.h"
 #include "spreg/v1/admin.pb-c.h"
 #include "spreg/v1/assess.pb-c.h"
+#include "spreg/v1/delivery.pb-c.h"
 #include "spreg/v1/export.pb-c.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "support/spawn.h"
@@ -79,7 +80,9 @@ process_field(const char *name)
 	    "epoch", "map_size", "generated_at", "max_message_bytes",
 	    "max_inflight", "max_connections", "max_connections_per_peer",
 	    "max_queued_replies", "max_queued_bytes", "idle_timeout_ms",
-	    "send_timeout_ms", "insecure_local", NULL};
+	    "send_timeout_ms", "insecure_local",
+	    /* the PUB sockets are the serving process's */
+	    "publish_urls", "heartbeat_ms", NULL};
 
 	for (size_t i = 0; names[i] != NULL; i++) {
 		if (strcmp(names[i], name) == 0) {
@@ -313,6 +316,8 @@ START_TEST(identical_answers)
 	Spreg__V1__ListDataCategoriesRequest ldc =
 	    SPREG__V1__LIST_DATA_CATEGORIES_REQUEST__INIT;
 	Spreg__V1__ServerInfoRequest si = SPREG__V1__SERVER_INFO_REQUEST__INIT;
+	Spreg__V1__ListWebhooksRequest lwh =
+	    SPREG__V1__LIST_WEBHOOKS_REQUEST__INIT;
 	Spreg__V1__GetCustomerRequest gc = SPREG__V1__GET_CUSTOMER_REQUEST__INIT;
 	gc.id = "acme";
 	Spreg__V1__ListCustomersRequest lcu =
@@ -379,6 +384,8 @@ START_TEST(identical_answers)
 	        &spreg__v1__list_tokens_response__descriptor},
 	    {"spreg.v1.Admin/WhoAmI", &wai.base,
 	        &spreg__v1__who_am_iresponse__descriptor},
+	    {"spreg.v1.Delivery/ListWebhooks", &lwh.base,
+	        &spreg__v1__list_webhooks_response__descriptor},
 	};
 	const size_t ncases = sizeof(cases) / sizeof(cases[0]);
 	covers_every_read(cases, ncases);
