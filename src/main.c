@@ -23,6 +23,7 @@
 #include "core/validate.h"
 #include "db/db.h"
 #include "deliver/deliver.h"
+#include "deliver/mail.h"
 #include "net/pub.h"
 #include "net/server.h"
 #include "rpc/auth.h"
@@ -52,6 +53,10 @@ enum {
 	OPT_WEBHOOK_RETRY_MAX,
 	OPT_WEBHOOK_PAUSE_AFTER,
 	OPT_WEBHOOK_CA,
+	OPT_SMTP,
+	OPT_SMTP_CREDENTIALS,
+	OPT_SMTP_FROM,
+	OPT_MAIL_DIGEST,
 };
 
 static void
@@ -114,7 +119,9 @@ usage(FILE *out)
 	    "  --tls-cert FILE    PEM certificate (chain) for tls+tcp:// URLs\n"
 	    "  --tls-key FILE     PEM private key of --tls-cert\n"
 	    "  --tls-ca FILE      PEM CA: tls+tcp:// clients must present a\n"
-	    "                     certificate it signed\n"
+	    "                     certificate it signed\n");
+	/* Two strings: C11 promises no longer literal than 4095 bytes. */
+	fprintf(out,
 	    "  --webhook-timeout S  one webhook request's limit, connecting\n"
 	    "                     included (default 10)\n"
 	    "  --webhook-retry-max S  a failing webhook is retried after\n"
@@ -125,6 +132,14 @@ usage(FILE *out)
 	    "                     never)\n"
 	    "  --webhook-ca FILE  PEM CA bundle for https:// webhooks (default:\n"
 	    "                     the system's)\n"
+	    "  --smtp URL         e-mail each customer's contacts a notice of\n"
+	    "                     its changes through this relay\n"
+	    "                     (smtp://host:port or smtps://host:port)\n"
+	    "  --smtp-credentials FILE  'user:password' on FILE's first line\n"
+	    "  --smtp-from ADDR   sender address (default spregd@localhost)\n"
+	    "  --mail-digest N    at most one message per contact per N\n"
+	    "                     minutes, listing every change since the\n"
+	    "                     last (default 0: one per change)\n"
 	    "  --ready-file PATH  write the bound URLs here once serving: RPC\n"
 	    "                     URLs first, then 'pub URL' lines\n"
 	    "  --insecure-local   serve requests without a token as an admin\n"
@@ -409,6 +424,10 @@ typedef struct config {
 	validate_limits vlim;
 	net_tls_options tls;
 	deliver_options webhooks;
+	mail_options mail;
+	const char *smtp_credentials;
+	char smtp_user[256];
+	char smtp_password[256];
 } config;
 
 /* What start makes and main's shutdown takes down, in reverse. */
@@ -420,6 +439,7 @@ typedef struct spregd {
 	net_server *ns;
 	net_pub *np;
 	deliver *dl;
+	mail_sender *mail;
 } spregd;
 
 /*
@@ -467,6 +487,11 @@ configure(config *c, int argc, char **argv)
 		{"webhook-pause-after", required_argument, NULL,
 		    OPT_WEBHOOK_PAUSE_AFTER},
 		{"webhook-ca", required_argument, NULL, OPT_WEBHOOK_CA},
+		{"smtp", required_argument, NULL, OPT_SMTP},
+		{"smtp-credentials", required_argument, NULL,
+		    OPT_SMTP_CREDENTIALS},
+		{"smtp-from", required_argument, NULL, OPT_SMTP_FROM},
+		{"mail-digest", required_argument, NULL, OPT_MAIL_DIGEST},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -483,6 +508,7 @@ configure(config *c, int argc, char **argv)
 		.vlim = *validate_limits_get(),
 		.webhooks = {DELIVER_TIMEOUT_MS, DELIVER_RETRY_MIN_MS,
 		    DELIVER_RETRY_MAX_MS, DELIVER_PAUSE_AFTER_MS, NULL},
+		.mail = {.from = "spregd@localhost"},
 	};
 	size_t seconds;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -584,6 +610,28 @@ configure(config *c, int argc, char **argv)
 			break;
 		case OPT_WEBHOOK_CA:
 			c->webhooks.ca_file = optarg;
+			break;
+		case OPT_SMTP:
+			if (strncmp(optarg, "smtp://", 7) != 0 &&
+			    strncmp(optarg, "smtps://", 8) != 0) {
+				fprintf(stderr, "spregd: --smtp: an smtp:// or "
+				                "smtps:// URL\n");
+				return 1;
+			}
+			c->mail.url = optarg;
+			break;
+		case OPT_SMTP_CREDENTIALS:
+			c->smtp_credentials = optarg;
+			break;
+		case OPT_SMTP_FROM:
+			c->mail.from = optarg;
+			break;
+		case OPT_MAIL_DIGEST:
+			if (!parse_limit("--mail-digest", optarg, 0, 10080,
+			        &seconds)) {
+				return 1;
+			}
+			c->mail.digest_minutes = (int) seconds;
 			break;
 		case OPT_SHUTDOWN_TIMEOUT:
 			if (!parse_limit("--shutdown-timeout", optarg, 1, 3600,
@@ -730,6 +778,51 @@ configure(config *c, int argc, char **argv)
 	return -1;
 }
 
+/* E-mail: the relay's credentials from their file, then the sender.
+ * An unreadable file stops the start, naming it. */
+static bool
+mail_begin(config *c, spregd *s)
+{
+	err e;
+
+	if (c->smtp_credentials != NULL) {
+		char line[600];
+		FILE *f = fopen(c->smtp_credentials, "r");
+		if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
+			log_error("--smtp-credentials %s: %s", c->smtp_credentials,
+			    f == NULL ? strerror(errno) : "empty");
+			if (f != NULL) {
+				fclose(f);
+			}
+			return false;
+		}
+		fclose(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		char *colon = strchr(line, ':');
+		if (colon == NULL || colon == line ||
+		    strlen(line) >= sizeof(c->smtp_user)) {
+			log_error("--smtp-credentials %s: not 'user:password'",
+			    c->smtp_credentials);
+			return false;
+		}
+		*colon = '\0';
+		snprintf(c->smtp_user, sizeof(c->smtp_user), "%s", line);
+		snprintf(c->smtp_password, sizeof(c->smtp_password), "%s",
+		    colon + 1);
+		c->mail.user = c->smtp_user;
+		c->mail.password = c->smtp_password;
+	}
+	c->mail.timeout_ms = c->webhooks.timeout_ms;
+	c->mail.retry_min_ms = c->webhooks.retry_min_ms;
+	c->mail.retry_max_ms = c->webhooks.retry_max_ms;
+	if (mail_start(s->d, &c->mail, &s->mail, &e) != SPREG_OK) {
+		log_error("%s", e.msg);
+		return false;
+	}
+	log_info("e-mailing notices through %s", c->mail.url);
+	return true;
+}
+
 /*
  * Loads the reference data and rules, opens the store (a first start:
  * admin token and sample), then starts the publisher and the listeners
@@ -831,6 +924,9 @@ start(config *c, spregd *s)
 	/* Webhooks: the sender reads the outbox the log fills. */
 	if (deliver_start(s->d, &c->webhooks, &s->dl, &e) != SPREG_OK) {
 		log_error("%s", e.msg);
+		return false;
+	}
+	if (c->mail.url != NULL && !mail_begin(c, s)) {
 		return false;
 	}
 	if (net_server_start(s->rpc, &c->no, &s->ns, &e) != SPREG_OK) {
@@ -942,6 +1038,7 @@ main(int argc, char **argv)
 		status = 0;
 	}
 	net_server_stop(s.ns);
+	mail_stop(s.mail);
 	deliver_stop(s.dl);
 	net_pub_stop(s.np);
 	rpc_server_destroy(s.rpc);

@@ -473,18 +473,18 @@ record_cb(db_txn *t, void *arg, err *e)
 	return SPREG_OK;
 }
 
-static int64_t
-backoff_ms(const deliver *dl, unsigned failures)
+int64_t
+deliver_backoff_ms(int min_ms, int max_ms, unsigned failures)
 {
-	int64_t ms = dl->o.retry_min_ms;
+	int64_t ms = min_ms;
 
-	for (unsigned i = 1; i < failures && ms < dl->o.retry_max_ms; i++) {
+	for (unsigned i = 1; i < failures && ms < max_ms; i++) {
 		ms *= 2;
 	}
-	if (ms > dl->o.retry_max_ms) {
-		ms = dl->o.retry_max_ms;
+	if (ms > max_ms) {
+		ms = max_ms;
 	}
-	/* +-20%: webhooks that failed together retry apart. */
+	/* +-20%: destinations that failed together retry apart. */
 	int64_t spread = ms / 5;
 	if (spread > 0) {
 		ms += (int64_t) randombytes_uniform((uint32_t) (2 * spread +
@@ -520,7 +520,8 @@ after_commit(deliver *dl, round *r, bool committed)
 		if (d->failing_since_ms == 0) {
 			d->failing_since_ms = r->now_wall;
 		}
-		int64_t wait = backoff_ms(dl, d->failures_in_row);
+		int64_t wait = deliver_backoff_ms(dl->o.retry_min_ms,
+		    dl->o.retry_max_ms, d->failures_in_row);
 		d->retry_at = now + wait;
 		if (o->paused) {
 			d->active = false;

@@ -41,6 +41,10 @@ typedef struct deliver deliver;
 /* Starts the thread on d (which must outlive it). o NULL: defaults. */
 spreg_status deliver_start(db *d, const deliver_options *o, deliver **out,
     err *e);
+/* The wait before retry number failures (1: the first): min_ms,
+ * doubling up to max_ms, spread by +-20%. Shared with mail.c. */
+int64_t deliver_backoff_ms(int min_ms, int max_ms, unsigned failures);
+
 /* Stops the thread; requests in flight are abandoned (and resent after
  * a restart, as they were not acknowledged). NULL is fine. */
 void deliver_stop(deliver *dl);
