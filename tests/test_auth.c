@@ -356,6 +356,10 @@ typedef union storage {
 		Spreg__V1__PutDataCategoryRequest req;
 	} cat;
 	Spreg__V1__GetSubprocessorRequest get;
+	struct {
+		Spreg__V1__GetSubprocessorsRequest req;
+		char *ids[2];
+	} many;
 	Spreg__V1__ListSubprocessorsRequest list;
 	Spreg__V1__RetireSubprocessorRequest retire;
 	Spreg__V1__ListChangesRequest changes;
@@ -423,6 +427,19 @@ b_get(int c, void *p)
 	spreg__v1__get_subprocessor_request__init(&s->get);
 	s->get.id = "stripe";	/* serves billing: acme's */
 	return &s->get.base;
+}
+
+static ProtobufCMessage *
+b_get_many(int c, void *p)
+{
+	storage *s = p;
+	(void) c;
+	spreg__v1__get_subprocessors_request__init(&s->many.req);
+	s->many.ids[0] = "stripe";
+	s->many.ids[1] = "aws";
+	s->many.req.ids = s->many.ids;
+	s->many.req.n_ids = 2;
+	return &s->many.req.base;
 }
 
 static ProtobufCMessage *
@@ -741,6 +758,7 @@ static const cell matrix[] = {
 	{REG "VerifyLog",                "UUOOODU", b_verify},
 	{REG "WithdrawAnnouncement",     "UUDOODU", b_withdraw},
 	{REG "ImportSubprocessors",      "UUDOODU", b_import},
+	{REG "GetSubprocessors",         "UUOOOOU", b_get_many},
 	{"spreg.v1.Assessment/AssessTransfers", "UUOOOOU", b_assess},
 	{"spreg.v1.Assessment/GetRules", "UUOOOOU", b_rules},
 	{"spreg.v1.Export/ExportTransfers", "UUOOODU", b_export_transfers},

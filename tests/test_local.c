@@ -8,6 +8,7 @@
  * Nothing here is timed: waits are bounded, never verdicts.
  */
 #include <check.h>
+#include <pthread.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -303,6 +304,16 @@ START_TEST(identical_answers)
 	Spreg__V1__GetSubprocessorRequest g_missing =
 	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
 	g_missing.id = "no-such-vendor";
+	char *many_ids[] = {"aws", "no-such-vendor", "stripe", "aws"};
+	Spreg__V1__GetSubprocessorsRequest many =
+	    SPREG__V1__GET_SUBPROCESSORS_REQUEST__INIT;
+	many.ids = many_ids;
+	many.n_ids = 4;
+	Spreg__V1__GetSubprocessorsRequest many_asof =
+	    SPREG__V1__GET_SUBPROCESSORS_REQUEST__INIT;
+	many_asof.ids = many_ids;
+	many_asof.n_ids = 4;
+	many_asof.as_of = "2099-06-01";
 	Spreg__V1__ListSubprocessorsRequest ls =
 	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
 	Spreg__V1__ListSubprocessorsRequest ls_us =
@@ -348,6 +359,10 @@ START_TEST(identical_answers)
 	        &spreg__v1__get_subprocessor_response__descriptor},
 	    {"spreg.v1.Registry/GetSubprocessor", &g_missing.base,
 	        &spreg__v1__get_subprocessor_response__descriptor},
+	    {"spreg.v1.Registry/GetSubprocessors", &many.base,
+	        &spreg__v1__get_subprocessors_response__descriptor},
+	    {"spreg.v1.Registry/GetSubprocessors", &many_asof.base,
+	        &spreg__v1__get_subprocessors_response__descriptor},
 	    {"spreg.v1.Registry/ListSubprocessors", &ls.base,
 	        &spreg__v1__list_subprocessors_response__descriptor},
 	    {"spreg.v1.Registry/ListSubprocessors", &ls_us.base,
@@ -639,6 +654,163 @@ START_TEST(killed_reader_leaves_no_slot)
 }
 END_TEST
 
+#define THREADS 32
+#define CALLS_PER_THREAD 40
+
+typedef struct worker_arg {
+	spreg_client *c;	/* shared by every thread */
+	char *const *ids;
+	size_t nids;
+	size_t first;		/* this thread's first id */
+	int wrong;		/* answers for another id, or failures */
+	char why[256];
+} worker_arg;
+
+/* Calls Get for its own ids, checking each answer is for that id. */
+static void *
+worker(void *p)
+{
+	worker_arg *a = p;
+
+	for (size_t i = 0; i < CALLS_PER_THREAD; i++) {
+		Spreg__V1__GetSubprocessorRequest g =
+		    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+		Spreg__V1__GetSubprocessorResponse *r;
+		g.id = a->ids[(a->first + i) % a->nids];
+		if (spreg_call(a->c, "GetSubprocessor", &g.base,
+		        &spreg__v1__get_subprocessor_response__descriptor,
+		        (ProtobufCMessage **) &r) != SPREG_OK) {
+			snprintf(a->why, sizeof(a->why), "%s: %s", g.id,
+			    spreg_client_error(a->c));
+			a->wrong++;
+			continue;
+		}
+		if (strcmp(r->subprocessor->id, g.id) != 0) {
+			snprintf(a->why, sizeof(a->why), "asked %s, got %s",
+			    g.id, r->subprocessor->id);
+			a->wrong++;
+		}
+		spreg_message_free(&r->base);
+	}
+	return NULL;
+}
+
+/* The sample's ids, through c; caller frees with free_ids. */
+static size_t
+sample_ids(spreg_client *c, char ***out, Spreg__V1__ListSubprocessorsResponse
+    **resp)
+{
+	Spreg__V1__ListSubprocessorsRequest req =
+	    SPREG__V1__LIST_SUBPROCESSORS_REQUEST__INIT;
+
+	ck_assert_int_eq(spreg_call(c, "ListSubprocessors", &req.base,
+	    &spreg__v1__list_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) resp), SPREG_OK);
+	size_t n = (*resp)->n_subprocessors;
+	ck_assert_uint_gt(n, 10);
+	*out = calloc(n, sizeof(char *));
+	ck_assert_ptr_nonnull(*out);
+	for (size_t i = 0; i < n; i++) {
+		(*out)[i] = (*resp)->subprocessors[i]->id;
+	}
+	return n;
+}
+
+START_TEST(one_client_many_threads)
+{
+	start(NULL);
+	spreg_client *clients[2] = {open_client(server.url, test_token),
+	    open_client(file_url, test_token)};
+	Spreg__V1__ListSubprocessorsResponse *list;
+	char **ids;
+	size_t nids = sample_ids(clients[0], &ids, &list);
+
+	for (size_t k = 0; k < 2; k++) {
+		pthread_t th[THREADS];
+		worker_arg args[THREADS];
+		for (size_t t = 0; t < THREADS; t++) {
+			args[t] = (worker_arg) {.c = clients[k], .ids = ids,
+			    .nids = nids, .first = t};
+			ck_assert_int_eq(pthread_create(&th[t], NULL, worker,
+			    &args[t]), 0);
+		}
+		for (size_t t = 0; t < THREADS; t++) {
+			ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+		}
+		for (size_t t = 0; t < THREADS; t++) {
+			ck_assert_msg(args[t].wrong == 0, "%s client, thread "
+			    "%zu: %d wrong answers (%s)", k ? "file://" :
+			    "remote", t, args[t].wrong, args[t].why);
+		}
+	}
+	free(ids);
+	spreg_message_free(&list->base);
+	spreg_client_close(clients[0]);
+	spreg_client_close(clients[1]);
+}
+END_TEST
+
+START_TEST(batch_is_many_gets)
+{
+	start(NULL);
+	spreg_client *c = open_client(server.url, test_token);
+	Spreg__V1__ListSubprocessorsResponse *list;
+	char **sample;
+	size_t nsample = sample_ids(c, &sample, &list);
+	char *ids[100];
+	Spreg__V1__GetSubprocessorsRequest req =
+	    SPREG__V1__GET_SUBPROCESSORS_REQUEST__INIT;
+	Spreg__V1__GetSubprocessorsResponse *many;
+
+	for (size_t i = 0; i < 100; i++) {
+		ids[i] = i % 10 == 9 ? "no-such-vendor" : sample[i % nsample];
+	}
+	req.ids = ids;
+	req.n_ids = 100;
+	ck_assert_int_eq(spreg_call(c, "GetSubprocessors", &req.base,
+	    &spreg__v1__get_subprocessors_response__descriptor,
+	    (ProtobufCMessage **) &many), SPREG_OK);
+	ck_assert_uint_eq(many->n_subprocessors, 90);
+	ck_assert_uint_eq(many->n_not_found, 10);
+	size_t k = 0;
+	for (size_t i = 0; i < 100; i++) {
+		Spreg__V1__GetSubprocessorRequest g =
+		    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+		Spreg__V1__GetSubprocessorResponse *one;
+		g.id = ids[i];
+		spreg_status st = spreg_call(c, "GetSubprocessor", &g.base,
+		    &spreg__v1__get_subprocessor_response__descriptor,
+		    (ProtobufCMessage **) &one);
+		if (i % 10 == 9) {
+			ck_assert_int_eq(st, SPREG_NOT_FOUND);
+			continue;
+		}
+		ck_assert_int_eq(st, SPREG_OK);
+		compare(&one->subprocessor->base,
+		    &many->subprocessors[k++]->base, ids[i]);
+		spreg_message_free(&one->base);
+	}
+	spreg_message_free(&many->base);
+
+	/* More ids than a page: refused, naming the field. */
+	char **lots = calloc(1001, sizeof(char *));
+	ck_assert_ptr_nonnull(lots);
+	for (size_t i = 0; i < 1001; i++) {
+		lots[i] = "aws";
+	}
+	req.ids = lots;
+	req.n_ids = 1001;
+	ck_assert_int_eq(spreg_call(c, "GetSubprocessors", &req.base,
+	    &spreg__v1__get_subprocessors_response__descriptor, NULL),
+	    SPREG_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(spreg_client_error(c), "ids"));
+	free(lots);
+	free(sample);
+	spreg_message_free(&list->base);
+	spreg_client_close(c);
+}
+END_TEST
+
 Suite *
 local_suite(void)
 {
@@ -650,6 +822,8 @@ local_suite(void)
 	tcase_add_test(tc, identical_answers);
 	tcase_add_test(tc, map_grows_and_server_restarts);
 	tcase_add_test(tc, killed_reader_leaves_no_slot);
+	tcase_add_test(tc, one_client_many_threads);
+	tcase_add_test(tc, batch_is_many_gets);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -129,26 +129,60 @@ rpc_serves(const Spreg__V1__Subprocessor *sp, const Spreg__V1__Customer *c)
 	    c->n_services);
 }
 
+/* The customer named by a read's customer field; NULL when empty. */
+static spreg_status
+read_customer(rpc_call *call, const char *customer, Spreg__V1__Customer **c,
+    err *e)
+{
+	spreg_status st;
+
+	*c = NULL;
+	if (customer[0] &&
+	    ((st = rpc_check_id("customer", customer, e)) != SPREG_OK ||
+	     (st = db_customer_get(call->txn, customer, call->arena, c,
+	          e)) != SPREG_OK)) {
+		return st;
+	}
+	return SPREG_OK;
+}
+
+/* Vendor id at revision or at (NULL: now), as customer c may see it. */
+static spreg_status
+get_one(rpc_call *call, const char *id, uint64_t revision,
+    const db_as_of *at, const Spreg__V1__Customer *c,
+    Spreg__V1__Subprocessor **out, err *e)
+{
+	spreg_status st;
+
+	if (at != NULL) {
+		st = db_sp_get_as_of(call->txn, id, at, call->arena, out, e);
+	} else {
+		st = db_sp_get(call->txn, id, revision, call->arena, out, e);
+	}
+	/* Not this customer's: the same answer as no such vendor. */
+	if (st == SPREG_OK && c != NULL && !rpc_serves(*out, c)) {
+		*out = NULL;
+		st = err_set(e, SPREG_NOT_FOUND, "id: no subprocessor '%s'",
+		    id);
+	}
+	return st;
+}
+
 static spreg_status
 get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
 {
 	const Spreg__V1__GetSubprocessorRequest *in = (const void *) in_;
 	Spreg__V1__GetSubprocessorResponse *out = (void *) out_;
-	Spreg__V1__Customer *c = NULL;
+	Spreg__V1__Customer *c;
+	db_as_of at;
 	spreg_status st;
 
-	if ((st = rpc_check_id("id", in->id, e)) != SPREG_OK) {
-		return st;
-	}
-	if (in->customer[0] &&
-	    ((st = rpc_check_id("customer", in->customer, e)) != SPREG_OK ||
-	     (st = db_customer_get(call->txn, in->customer, call->arena, &c,
-	          e)) != SPREG_OK)) {
+	if ((st = rpc_check_id("id", in->id, e)) != SPREG_OK ||
+	    (st = read_customer(call, in->customer, &c, e)) != SPREG_OK) {
 		return st;
 	}
 	if (in->as_of[0]) {
-		db_as_of at;
 		if (in->revision != 0) {
 			return err_set(e, SPREG_INVALID_ARGUMENT,
 			    "as_of: give revision or as_of, not both");
@@ -156,19 +190,56 @@ get_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 		if ((st = parse_as_of(in->as_of, &at, e)) != SPREG_OK) {
 			return st;
 		}
-		st = db_sp_get_as_of(call->txn, in->id, &at, call->arena,
-		    &out->subprocessor, e);
-	} else {
-		st = db_sp_get(call->txn, in->id, in->revision, call->arena,
-		    &out->subprocessor, e);
 	}
-	/* Not this customer's: the same answer as no such vendor. */
-	if (st == SPREG_OK && c != NULL && !rpc_serves(out->subprocessor, c)) {
-		out->subprocessor = NULL;
-		st = err_set(e, SPREG_NOT_FOUND, "id: no subprocessor '%s'",
-		    in->id);
+	return get_one(call, in->id, in->revision, in->as_of[0] ? &at : NULL,
+	    c, &out->subprocessor, e);
+}
+
+static spreg_status
+get_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__GetSubprocessorsRequest *in = (const void *) in_;
+	Spreg__V1__GetSubprocessorsResponse *out = (void *) out_;
+	Spreg__V1__Customer *c;
+	db_as_of at;
+	size_t max;
+	spreg_status st;
+
+	if ((st = rpc_page_size(call, "ids", in->n_ids > UINT32_MAX ?
+	         UINT32_MAX : (uint32_t) in->n_ids, &max, e)) != SPREG_OK ||
+	    (st = read_customer(call, in->customer, &c, e)) != SPREG_OK ||
+	    (in->as_of[0] && (st = parse_as_of(in->as_of, &at, e)) !=
+	        SPREG_OK)) {
+		return st;
 	}
-	return st;
+	for (size_t i = 0; i < in->n_ids; i++) {
+		char field[32];
+		snprintf(field, sizeof(field), "ids[%zu]", i);
+		if ((st = rpc_check_id(field, in->ids[i], e)) != SPREG_OK) {
+			return st;
+		}
+	}
+	out->subprocessors = arena_alloc(call->arena, (in->n_ids + 1) *
+	    sizeof(*out->subprocessors));
+	out->not_found = arena_alloc(call->arena, (in->n_ids + 1) *
+	    sizeof(*out->not_found));
+	if (out->subprocessors == NULL || out->not_found == NULL) {
+		return err_oom(e, NULL);
+	}
+	for (size_t i = 0; i < in->n_ids; i++) {
+		Spreg__V1__Subprocessor *sp;
+		st = get_one(call, in->ids[i], 0, in->as_of[0] ? &at : NULL, c,
+		    &sp, e);
+		if (st == SPREG_OK) {
+			out->subprocessors[out->n_subprocessors++] = sp;
+		} else if (st == SPREG_NOT_FOUND) {
+			out->not_found[out->n_not_found++] = in->ids[i];
+		} else {
+			return st;
+		}
+	}
+	return SPREG_OK;
 }
 
 /*
@@ -633,6 +704,8 @@ static const rpc_method registry_methods[] = {
 	    rpc_withdraw_announcement, NULL},
 	{"ImportSubprocessors", RPC_WRITE | RPC_EDITOR,
 	    rpc_import_subprocessors, NULL},
+	{"GetSubprocessors", RPC_READ | RPC_CUSTOMER, get_subprocessors,
+	    "customer"},
 };
 
 const rpc_service rpc_registry_service = {
