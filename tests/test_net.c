@@ -83,12 +83,16 @@ END_TEST
 
 START_TEST(limit_queued)
 {
-	net_conns *t = table(8, 8, 8, 2, 100);
+	net_conns *t = table(8, 8, 1, 1, 100);
 	net_conns_stats st;
 
 	ck_assert_int_eq(net_conns_add(t, 1, &local, 0), NET_CONNS_OK);
 	ck_assert_int_eq(net_conns_add(t, 2, &local, 0), NET_CONNS_OK);
+	/* inflight + queued replies: one request in flight leaves room
+	 * for one queued reply only */
+	ck_assert_int_eq(net_conns_enter(t, 1, 0), NET_CONNS_OK);
 	ck_assert_int_eq(net_conns_queue(t, 1, 10), NET_CONNS_OK);
+	net_conns_leave(t, 1);
 	ck_assert_int_eq(net_conns_queue(t, 1, 10), NET_CONNS_OK);
 	/* a third reply unread on one connection: muted */
 	ck_assert_int_eq(net_conns_queue(t, 1, 10), NET_CONNS_OVER);

@@ -190,7 +190,12 @@ net_conns_queue(net_conns *t, uint32_t id, size_t bytes)
 	pthread_mutex_lock(&t->mu);
 	entry *e = lookup(t, id);
 	if (e != NULL) {
-		if (e->muted || e->queued >= t->lim.queued ||
+		/* A client sharing one connection among threads has many
+		 * requests out, and their replies queue behind each other
+		 * in a burst: what is bounded is the contexts one
+		 * connection holds, in flight and queued together. */
+		if (e->muted || e->queued + e->inflight >= t->lim.queued +
+		        t->lim.inflight ||
 		    bytes > t->lim.queued_bytes - t->queued_bytes) {
 			e->muted = true;
 			v = NET_CONNS_OVER;
