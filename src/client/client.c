@@ -493,13 +493,18 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	env.timeout_ms = c->timeout_ms > 0 ? (uint32_t) c->timeout_ms : 0;
 	env.payload.data = payload;
 	env.payload.len = plen;
-	do {	/* 0 means "no id" to the server */
+	/* A read in process is never resent: the id only names it. */
+	static _Atomic uint64_t local_ids;
+	if (c->local != NULL) {
+		env.request_id = ++local_ids;
+	}
+	while (env.request_id == 0) {	/* 0 means "no id" to the server */
 		if (getrandom(&env.request_id, sizeof(env.request_id), 0) !=
 		    sizeof(env.request_id)) {
 			env.request_id = (uint64_t) now_ms() ^
 			    ((uint64_t) getpid() << 32);
 		}
-	} while (env.request_id == 0);
+	}
 
 	size_t elen = spreg__v1__request__get_packed_size(&env);
 	if (c->local != NULL) {

@@ -1091,6 +1091,38 @@ db_sp_list_packed(db_txn *t, const db_sp_filter *f, const char *after_id,
 }
 
 spreg_status
+db_sp_get_packed(db_txn *t, const char *id, uint32_t field, arena *a,
+    ProtobufCBinaryData *out, err *e)
+{
+	MDB_val k = str_val(id), v;
+	spreg_status st;
+
+	if (strlen(id) + 9 > KEY_MAX) {
+		return err_set(e, SPREG_NOT_FOUND, "id: no subprocessor '%s'",
+		    "?");
+	}
+	/* Checked before it is passed on, as a listed record is. */
+	if ((st = db_value_get(t, DB_SP, &k, &v, e)) == SPREG_NOT_FOUND) {
+		return err_set(e, SPREG_NOT_FOUND, "id: no subprocessor '%s'",
+		    id);
+	}
+	if (st != SPREG_OK) {
+		return st;
+	}
+	uint8_t *buf = arena_alloc(a, 20 + v.mv_size);
+	if (buf == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		    "get: reply budget exceeded");
+	}
+	size_t n = varint(buf, (uint64_t) field << 3 | 2);
+	n += varint(buf + n, v.mv_size);
+	memcpy(buf + n, v.mv_data, v.mv_size);
+	out->data = buf;
+	out->len = n + v.mv_size;
+	return SPREG_OK;
+}
+
+spreg_status
 db_sp_count(db_txn *t, uint64_t *total, uint64_t *active, err *e)
 {
 	MDB_stat stat;

@@ -132,6 +132,11 @@ spreg_status db_sp_list_packed(db_txn *t, const db_sp_filter *f,
     const char *after_id, size_t limit, uint32_t field, arena *a,
     db_packed_page *page, err *e);
 
+/* The current record of id as stored (checked), as field `field` of the
+ * response being built (tag, length, bytes), in a. */
+spreg_status db_sp_get_packed(db_txn *t, const char *id, uint32_t field,
+    arena *a, ProtobufCBinaryData *out, err *e);
+
 spreg_status db_sp_count(db_txn *t, uint64_t *total, uint64_t *active,
     err *e);
 
