@@ -367,6 +367,7 @@ main(int argc, char **argv)
 	/* 4. Reads; 5. acknowledged writes next to raw durable commits;
 	 * 6. notifications: live latency, then a catch-up from the log. */
 	if (!measure_reads(&t, measure_ms, rounds) ||
+	    !measure_peers(&t, store_dir, &fig, measure_ms, rounds) ||
 	    !measure_writes(&t, raw_commit_per_s)) {
 		failed = true;
 		goto out;

@@ -186,7 +186,9 @@ typedef enum load_kind {
 	LOAD_GET,
 	LOAD_LIST,
 	LOAD_PUT,
+	LOAD_BATCH,	/* GetSubprocessors of BATCH_IDS random ids */
 } load_kind;
+#define BATCH_IDS 100
 
 typedef struct phase {
 	load_kind kind;
@@ -196,6 +198,8 @@ typedef struct phase {
 	size_t echo_request_size;
 	size_t echo_reply_size;
 	unsigned put_series;	/* Put: makes every phase's ids new */
+	spreg_client *shared;	/* every thread calls through this one
+				 * (not closed); NULL: one client each */
 	int64_t t0, t1;		/* measurement window, monotonic ns */
 	pthread_barrier_t opened, go;
 	pthread_mutex_t mu;
@@ -224,6 +228,17 @@ typedef struct targets {
 /* Echo, Get and (over tcp) a category page back to back in each round,
  * over ipc and tcp, 1 and MANY_CLIENTS clients. */
 bool measure_reads(const targets *t, int measure_ms, int rounds);
+/*
+ * Against the peers a service would read vendors from instead, in the
+ * same run (registry_peers.c): Get through a file:// client at 1 and
+ * MANY_CLIENTS threads next to a raw LMDB point read and Redis GET
+ * (redis-server started on a free loopback port; skipped when absent),
+ * PostgreSQL pgbench -S (skipped when absent), remote Get through one
+ * shared client vs one client per thread, and a batch of BATCH_IDS ids
+ * vs as many Gets. store_dir is the data folder spregd serves.
+ */
+bool measure_peers(const targets *t, const char *store_dir,
+    const store_figures *fig, int measure_ms, int rounds);
 /* Acknowledged writes, 1 and MANY_CLIENTS writers, each next to raw
  * durable commits measured just before (raw_commit_per_s[1..2]). */
 bool measure_writes(const targets *t, double raw_commit_per_s[3]);

@@ -147,6 +147,28 @@ call_once(load_thread *lt, call_state *cs)
 		spreg_message_free(resp ? &resp->base : NULL);
 		break;
 	}
+	case LOAD_BATCH: {
+		Spreg__V1__GetSubprocessorsRequest req =
+		    SPREG__V1__GET_SUBPROCESSORS_REQUEST__INIT;
+		Spreg__V1__GetSubprocessorsResponse *resp = NULL;
+		char ids[BATCH_IDS][32];
+		char *ptrs[BATCH_IDS];
+		for (size_t i = 0; i < BATCH_IDS; i++) {
+			snprintf(ids[i], sizeof(ids[i]), "vendor-%06" PRIu32,
+			    bench_rng_below(&cs->rng, p->vendors));
+			ptrs[i] = ids[i];
+		}
+		req.ids = ptrs;
+		req.n_ids = BATCH_IDS;
+		spreg_arena_reset(cs->arena);
+		st = spreg_call_arena(cs->client, "GetSubprocessors", &req.base,
+		    &spreg__v1__get_subprocessors_response__descriptor,
+		    cs->arena, (ProtobufCMessage **) &resp);
+		if (st == SPREG_OK && resp->n_subprocessors != BATCH_IDS) {
+			st = SPREG_INTERNAL;
+		}
+		break;
+	}
 	default:
 		return false;
 	}
@@ -184,6 +206,9 @@ load_main(void *arg)
 		} else {
 			open = true;
 		}
+	} else if (p->shared != NULL) {
+		cs->client = p->shared;
+		open = true;
 	} else {
 		spreg_status st = server_client_open(p->url, false,
 		    &cs->client);
@@ -218,7 +243,7 @@ load_main(void *arg)
 	if (open) {
 		if (p->kind == LOAD_ECHO) {
 			nng_close(cs->sock);
-		} else {
+		} else if (p->shared == NULL) {
 			spreg_client_close(cs->client);
 		}
 	}
