@@ -640,7 +640,10 @@ START_TEST(killed_reader_leaves_no_slot)
 	int status;
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert(WIFSIGNALED(status));
-	ck_assert_int_ge(slots_of(server.data, child), 1);
+	/* Its slot is there, unless the server's minute tick came first
+	 * (a very slow machine): then that check cleared it. */
+	ck_assert(slots_of(server.data, child) >= 1 ||
+	    log_has("cleared 1 stale reader slot"));
 
 	/* The server's next check (SIGHUP runs it at once) clears it. */
 	ck_assert_int_eq(kill(server.pid, SIGHUP), 0);
