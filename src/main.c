@@ -1,7 +1,7 @@
 /*
  * spregd: the registry server.
  * configure (command line) -> start (catalog, db_open, sample,
- * net_pub_start, net_server_start) -> tick_loop (scheduled jobs, wait
+ * net_pub_start, net_server_start, http_start) -> tick_loop (scheduled jobs, wait
  * for a signal) -> shutdown in reverse.
  */
 #include <errno.h>
@@ -24,6 +24,7 @@
 #include "db/db.h"
 #include "deliver/deliver.h"
 #include "deliver/mail.h"
+#include "http/http.h"
 #include "net/pub.h"
 #include "net/server.h"
 #include "rpc/auth.h"
@@ -57,6 +58,7 @@ enum {
 	OPT_SMTP_CREDENTIALS,
 	OPT_SMTP_FROM,
 	OPT_MAIL_DIGEST,
+	OPT_HTTP,
 };
 
 static void
@@ -118,7 +120,11 @@ usage(FILE *out)
 	    "                     when full (default 67108864)\n"
 	    "  --publish URL      nng URL to publish change notifications on\n"
 	    "                     (repeatable; default " NET_PUB_DEFAULT_URL ")\n"
-	    "  --tls-cert FILE    PEM certificate (chain) for tls+tcp:// URLs\n"
+	    "  --http URL         serve the JSON API over HTTP on URL, http://\n"
+	    "                     or https:// (repeatable; default\n"
+	    "                     " HTTP_DEFAULT_URL "; 'none': no HTTP)\n"
+	    "  --tls-cert FILE    PEM certificate (chain) for tls+tcp:// and\n"
+	    "                     https:// URLs\n"
 	    "  --tls-key FILE     PEM private key of --tls-cert\n"
 	    "  --tls-ca FILE      PEM CA: tls+tcp:// clients must present a\n"
 	    "                     certificate it signed\n");
@@ -143,7 +149,8 @@ usage(FILE *out)
 	    "                     minutes, listing every change since the\n"
 	    "                     last (default 0: one per change)\n"
 	    "  --ready-file PATH  write the bound URLs here once serving: RPC\n"
-	    "                     URLs first, then 'pub URL' lines\n"
+	    "                     URLs first, then 'pub URL' and 'http URL'\n"
+	    "                     lines\n"
 	    "  --insecure-local   serve requests without a token as an admin\n"
 	    "                     (a local demo; only ipc:// and loopback\n"
 	    "                     URLs are allowed)\n"
@@ -303,9 +310,10 @@ replace_file(const char *path, const char *text)
 	return rename(tmp, path);
 }
 
-/* RPC URLs, then "pub URL" lines. */
+/* RPC URLs, then "pub URL" and "http URL" lines. */
 static int
-write_ready(const char *path, const net_server *ns, const net_pub *np)
+write_ready(const char *path, const net_server *ns, const net_pub *np,
+    const http_server *hs)
 {
 	char *text = NULL;
 	size_t len;
@@ -318,6 +326,9 @@ write_ready(const char *path, const net_server *ns, const net_pub *np)
 	}
 	for (size_t i = 0; i < net_pub_nurls(np); i++) {
 		fprintf(f, "pub %s\n", net_pub_url(np, i));
+	}
+	for (size_t i = 0; i < http_nurls(hs); i++) {
+		fprintf(f, "http %s\n", http_url(hs, i));
 	}
 	int rc = fclose(f) != 0 ? -1 : replace_file(path, text);
 	free(text);
@@ -410,6 +421,9 @@ typedef struct config {
 	size_t nlisten;
 	const char *publish[MAX_LISTEN];
 	size_t npublish;
+	const char *http[MAX_LISTEN];
+	size_t nhttp;
+	bool http_none;		/* --http none */
 	size_t heartbeat_ms;	/* 0: NET_PUB_HEARTBEAT_MS */
 	const char *data_dir;
 	char ref_buf[4000];	/* room for "/sample-registry.json" in 4096 */
@@ -442,6 +456,7 @@ typedef struct spregd {
 	net_pub *np;
 	deliver *dl;
 	mail_sender *mail;
+	http_server *hs;
 } spregd;
 
 /*
@@ -476,6 +491,7 @@ configure(config *c, int argc, char **argv)
 		{"map-size", required_argument, NULL, 'M'},
 		{"ready-file", required_argument, NULL, 'R'},
 		{"publish", required_argument, NULL, 'P'},
+		{"http", required_argument, NULL, OPT_HTTP},
 		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"tls-cert", required_argument, NULL, 'C'},
@@ -687,6 +703,23 @@ configure(config *c, int argc, char **argv)
 			}
 			c->publish[c->npublish++] = optarg;
 			break;
+		case OPT_HTTP:
+			if (strcmp(optarg, "none") == 0) {
+				c->http_none = true;
+				break;
+			}
+			if (!http_url_ok(optarg)) {
+				fprintf(stderr, "spregd: --http %s: an http:// or "
+				    "https:// URL, or none\n", optarg);
+				return 1;
+			}
+			if (c->nhttp == MAX_LISTEN) {
+				fprintf(stderr, "spregd: at most %d --http\n",
+				    MAX_LISTEN);
+				return 1;
+			}
+			c->http[c->nhttp++] = optarg;
+			break;
 		case 'H':	/* not in the usage: for tests */
 			if (!parse_size(optarg, &c->heartbeat_ms) ||
 			    c->heartbeat_ms == 0 || c->heartbeat_ms > 3600000) {
@@ -734,6 +767,27 @@ configure(config *c, int argc, char **argv)
 	}
 	if (c->npublish == 0) {
 		c->publish[c->npublish++] = NET_PUB_DEFAULT_URL;
+	}
+	if (c->http_none && c->nhttp > 0) {
+		fprintf(stderr, "spregd: --http none and --http URL exclude "
+		    "each other\n");
+		return 1;
+	}
+	if (!c->http_none && c->nhttp == 0) {
+		c->http[c->nhttp++] = HTTP_DEFAULT_URL;
+	}
+	for (size_t i = 0; i < c->nhttp; i++) {
+		if (strncmp(c->http[i], "https:", 6) == 0 &&
+		    c->tls.cert_file == NULL) {
+			fprintf(stderr, "spregd: %s needs --tls-cert and "
+			    "--tls-key\n", c->http[i]);
+			return 1;
+		}
+		if (c->insecure_local && !url_is_local(c->http[i])) {
+			fprintf(stderr, "spregd: --insecure-local serves only "
+			    "ipc:// and loopback URLs, not %s\n", c->http[i]);
+			return 1;
+		}
 	}
 	if ((c->tls.cert_file == NULL) != (c->tls.key_file == NULL)) {
 		fprintf(stderr, "spregd: %s needs %s\n",
@@ -887,6 +941,8 @@ start(config *c, spregd *s)
 	    .queued_bytes_max = c->no.queued_bytes_max,
 	    .idle_timeout_ms = (uint32_t) c->no.idle_timeout_ms,
 	    .send_timeout_ms = (uint32_t) c->no.send_timeout_ms,
+	    .http_body_max = c->nhttp > 0 ? HTTP_BODY_MAX : 0,
+	    .http_requests_max = c->nhttp > 0 ? HTTP_WORKERS : 0,
 	});
 	/* The sample goes only into a store this start created: never into
 	 * an existing one, however empty. */
@@ -944,8 +1000,17 @@ start(config *c, spregd *s)
 		    "reference data)", c->data_dir, RPC_LOCAL_INFO,
 		    strerror(errno));
 	}
+	if (c->nhttp > 0 &&
+	    http_start(s->rpc, s->ns, &(http_options) {c->http, c->nhttp,
+	        &c->tls}, &s->hs, &e) != SPREG_OK) {
+		log_error("http: %s", e.msg);
+		return false;
+	}
+	for (size_t i = 0; i < http_nurls(s->hs); i++) {
+		log_info("serving HTTP on %s", http_url(s->hs, i));
+	}
 	if (c->ready_file != NULL &&
-	    write_ready(c->ready_file, s->ns, s->np) != 0) {
+	    write_ready(c->ready_file, s->ns, s->np, s->hs) != 0) {
 		log_error("--ready-file %s: %s", c->ready_file,
 		    strerror(errno));
 		return false;
@@ -1039,6 +1104,7 @@ main(int argc, char **argv)
 		watchdog_start(&sigs, c.shutdown_s);
 		status = 0;
 	}
+	http_stop(s.hs);
 	net_server_stop(s.ns);
 	mail_stop(s.mail);
 	deliver_stop(s.dl);

@@ -52,7 +52,7 @@ err_has() { grep -q -- "$1" "$tmp/err"; }
 # on any exception.
 py() { local code=$1; shift; "$PY" -c "$code" "$@" >>"$tmp/err" 2>&1; }
 
-"$SPREGD" --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
+"$SPREGD" --http none --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
 	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
 server_pid=$!
 for _ in $(seq 100); do

@@ -81,7 +81,7 @@ json.dump(v, open(p, "w"))
 print(len(v), file=open(p + ".count", "w"))
 PY
 expected=$(cat "$prefix/share/spreg/sample-registry.json.count")
-env -i PATH=/usr/bin:/bin HOME="$tmp/empty" "$prefix/sbin/spregd" --data var \
+env -i PATH=/usr/bin:/bin HOME="$tmp/empty" "$prefix/sbin/spregd" --http none --data var \
 	--listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
 	--ready-file "$tmp/ready" 2>"$tmp/server.log" &
 server_pid=$!

@@ -21,7 +21,7 @@ passed=0 failed=0
 check() { if eval "$2"; then echo "ok - $1"; passed=$((passed + 1)); else echo "not ok - $1"; echo "$out" | head -20; failed=$((failed + 1)); fi; }
 start() {	# start DIR LOG
 	rm -f "$tmp/ready"
-	"${SERVER_BIN:-$SPREGD}" --data "$1" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
+	"${SERVER_BIN:-$SPREGD}" --http none --data "$1" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
 		--ready-file "$tmp/ready" --log-level info 2>>"$2" &
 	server_pid=$!
 	for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done

@@ -39,7 +39,7 @@ start() {
 	shift 2
 	rm -f "$tmp/$name.ready"
 	log="$tmp/$name.log"
-	"$SPREGD" --data "$dir" --listen "ipc://$tmp/$name.ipc" \
+	"$SPREGD" --http none --data "$dir" --listen "ipc://$tmp/$name.ipc" \
 		--publish "ipc://$tmp/$name.pub" --ready-file "$tmp/$name.ready" \
 		"$@" 2>"$log" &
 	pid=$!
@@ -152,7 +152,7 @@ for i in $(seq 20); do
 	d="$tmp/race$i"
 	for n in x y; do
 		rm -f "$tmp/r$i$n.ready"
-		"$SPREGD" --data "$d" --listen "ipc://$tmp/r$i$n.ipc" \
+		"$SPREGD" --http none --data "$d" --listen "ipc://$tmp/r$i$n.ipc" \
 			--publish "ipc://$tmp/r$i$n.pub" --ready-file "$tmp/r$i$n.ready" \
 			2>"$tmp/r$i$n.log" &
 		eval "p$n=\$!"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TLS end to end: a throwaway CA and certificates made with openssl at
 # run time; spregd on tls+tcp:// (and ipc://), the spreg command as the
-# client. Server-only TLS first (any client that trusts the CA), then
+# client, and curl for https:// (the HTTP API). Server-only TLS first (any client that trusts the CA), then
 # client certificates required (--tls-ca on spregd). A plain-TCP client
 # and a refused TLS client must not harm the server.
 set -euo pipefail
@@ -71,10 +71,10 @@ new_cert client ca "extendedKeyUsage=clientAuth"
 new_cert rogue other "extendedKeyUsage=clientAuth"
 
 # ---- the server ---------------------------------------------------------
-tls_url= ipc_url="ipc://$tmp/s.ipc"
+tls_url= ipc_url="ipc://$tmp/s.ipc" https_url=
 start_server() {	# extra spregd options
 	rm -f "$tmp/ready"
-	"$SPREGD" --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
+	"$SPREGD" --http https://127.0.0.1:0 --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
 		--listen "$ipc_url" --publish "ipc://$tmp/p.ipc" \
 		--tls-cert "$pki/server.pem" --tls-key "$pki/server-key.pem" \
 		--ready-file "$tmp/ready" --log-level warn "$@" \
@@ -91,7 +91,19 @@ start_server() {	# extra spregd options
 		exit 1
 	fi
 	tls_url=$(grep '^tls+tcp://' "$tmp/ready")
+	https_url=$(sed -n 's/^http //p' "$tmp/ready")
 	export SPREG_TOKEN_FILE="$tmp/var/admin.token"
+}
+# https PATH [curl options]: the status in $tmp/out, curl's exit in $rc.
+https() {
+	local path=$1
+	shift
+	set +e
+	curl -sS --max-time 30 -o /dev/null -w '%{http_code}' \
+		-H "Authorization: Bearer $(cat "$tmp/var/admin.token")" \
+		"$@" "$https_url$path" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	set -e
 }
 alive() {
 	kill -0 "$server_pid" 2>/dev/null &&
@@ -123,6 +135,18 @@ check "TLS: a client trusting another CA refuses the server (exit 4)" \
 spreg --server "${tls_url/#tls+tcp/tcp}" info
 check "TLS: a plain tcp:// client is refused (exit 4), server unharmed" \
 	'[ $rc -eq 4 ] && alive'
+https /v1/subprocessors/stripe --cacert "$pki/ca.pem"
+check "HTTPS: the JSON API with the same certificate (200)" \
+	'[ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = 200 ] && [[ "$https_url" == https://127.0.0.1:* ]]'
+https /v1/subprocessors/stripe
+check "HTTPS: curl without the CA refuses the server" '[ $rc -ne 0 ]'
+set +e
+curl -sS --max-time 30 -o /dev/null "${https_url/#https/http}/v1/subprocessors" \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+set -e
+check "HTTPS: plain http to the https port fails, server unharmed" \
+	'[ $rc -ne 0 ] && alive'
 stop_server
 rc=$server_status
 check "TLS: spregd stops cleanly" '[ $rc -eq 0 ]'
@@ -140,18 +164,38 @@ SPREG_TLS_CA="$pki/ca.pem" SPREG_TLS_CERT="$pki/rogue.pem" \
 	SPREG_TLS_KEY="$pki/rogue-key.pem" spreg --server "$tls_url" info
 check "mTLS: a certificate from another CA is refused (exit 4), server unharmed" \
 	'[ $rc -eq 4 ] && alive'
+https /v1/subprocessors/stripe --cacert "$pki/ca.pem" \
+	--cert "$pki/client.pem" --key "$pki/client-key.pem"
+check "mHTTPS: a client certificate signed by the CA is served (200)" \
+	'[ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = 200 ]'
+https /v1/subprocessors/stripe --cacert "$pki/ca.pem"
+check "mHTTPS: no client certificate, no answer" '[ $rc -ne 0 ] && alive'
 stop_server
 rc=$server_status
 check "mTLS: spregd stops cleanly" '[ $rc -eq 0 ]'
 
 # ---- startup errors ---------------------------------------------------
 set +e
-"$SPREGD" --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
+"$SPREGD" --http none --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
 	--publish "ipc://$tmp/p.ipc" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 set -e
 check "spregd: a tls+tcp:// URL without --tls-cert is a startup error" \
 	'[ $rc -eq 1 ] && grep -q -- "--tls-cert" "$tmp/err"'
+set +e
+"$SPREGD" --http https://127.0.0.1:0 --data "$tmp/var" --listen "$ipc_url" \
+	--publish "ipc://$tmp/p.ipc" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+set -e
+check "spregd: an https:// URL without --tls-cert is a startup error" \
+	'[ $rc -eq 1 ] && grep -q -- "https://127.0.0.1:0 needs --tls-cert" "$tmp/err"'
+set +e
+"$SPREGD" --http ftp://127.0.0.1:0 --data "$tmp/var" --listen "$ipc_url" \
+	--publish "ipc://$tmp/p.ipc" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+set -e
+check "spregd: --http takes http:// and https:// only" \
+	'[ $rc -eq 1 ] && grep -q -- "--http ftp://" "$tmp/err"'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

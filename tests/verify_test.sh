@@ -15,7 +15,7 @@ trap cleanup EXIT
 passed=0 failed=0
 check() { if eval "$2"; then echo "ok - $1"; passed=$((passed + 1)); else echo "not ok - $1"; echo "$out"; failed=$((failed + 1)); fi; }
 
-"$SPREGD" --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
+"$SPREGD" --http none --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
 	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
 server_pid=$!
 for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done

@@ -19,7 +19,7 @@ passed=0 failed=0
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 not_ok() { echo "not ok - $1"; failed=$((failed + 1)); }
 
-"$SPREGD" --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" --listen tcp://127.0.0.1:0 \
+"$SPREGD" --http none --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" --listen tcp://127.0.0.1:0 \
 	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
 server_pid=$!
 for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done

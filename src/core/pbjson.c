@@ -407,7 +407,7 @@ is_map_entry(const ProtobufCMessageDescriptor *desc)
 	    strcmp(desc->fields[1].name, "value") == 0;
 }
 
-static json_t *message_to_json(const ProtobufCMessage *msg);
+static json_t *message_to_json(const ProtobufCMessage *msg, unsigned flags);
 
 static json_t *
 float_to_json(double v, bool single)
@@ -438,7 +438,8 @@ float_to_json(double v, bool single)
 
 /* One value of field fd stored at member (a singular field or an element). */
 static json_t *
-value_to_json(const ProtobufCFieldDescriptor *fd, const void *member)
+value_to_json(const ProtobufCFieldDescriptor *fd, const void *member,
+    unsigned flags)
 {
 	switch (fd->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -451,11 +452,17 @@ value_to_json(const ProtobufCFieldDescriptor *fd, const void *member)
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
+		if (flags & PBJSON_PROTO3) {
+			char buf[NUMBER_BUF];
+			snprintf(buf, sizeof(buf), "%" PRId64,
+			    *(const int64_t *) member);
+			return json_string(buf);
+		}
 		return json_integer(*(const int64_t *) member);
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64: {
 		uint64_t v = *(const uint64_t *) member;
-		if (v <= (uint64_t) INT64_MAX) {
+		if (v <= (uint64_t) INT64_MAX && !(flags & PBJSON_PROTO3)) {
 			return json_integer((json_int_t) v);
 		}
 		/* Beyond json_int_t: a decimal string, which input accepts. */
@@ -470,6 +477,13 @@ value_to_json(const ProtobufCFieldDescriptor *fd, const void *member)
 	case PROTOBUF_C_TYPE_BOOL:
 		return json_boolean(*(const protobuf_c_boolean *) member);
 	case PROTOBUF_C_TYPE_ENUM:
+		if (flags & PBJSON_PROTO3) {
+			const ProtobufCEnumValue *ev =
+			    protobuf_c_enum_descriptor_get_value(fd->descriptor,
+			        *(const int *) member);
+			return ev != NULL ? json_string(ev->name) :
+			    json_integer(*(const int *) member);
+		}
 		return enum_to_json(fd->descriptor, *(const int *) member);
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *text = *(char *const *) member;
@@ -479,7 +493,8 @@ value_to_json(const ProtobufCFieldDescriptor *fd, const void *member)
 		return base64_encode(member);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *) member;
-		return sub != NULL ? message_to_json(sub) : json_null();
+		return sub != NULL ? message_to_json(sub, flags) :
+		    json_null();
 	}
 	}
 	return json_null();
@@ -557,7 +572,7 @@ field_is_present(const ProtobufCMessage *msg,
 
 static json_t *
 repeated_to_json(const ProtobufCFieldDescriptor *fd, const void *elements,
-    size_t count)
+    size_t count, unsigned flags)
 {
 	json_t *array = json_array();
 	if (array == NULL) {
@@ -567,7 +582,8 @@ repeated_to_json(const ProtobufCFieldDescriptor *fd, const void *elements,
 	for (size_t i = 0; i < count; i++) {
 		const void *member = (const char *) elements + i * size;
 		/* append_new consumes the value, even a NULL or on failure. */
-		if (json_array_append_new(array, value_to_json(fd, member)) != 0) {
+		if (json_array_append_new(array,
+		        value_to_json(fd, member, flags)) != 0) {
 			json_decref(array);
 			return NULL;
 		}
@@ -581,7 +597,7 @@ repeated_to_json(const ProtobufCFieldDescriptor *fd, const void *elements,
  * order when dumping.
  */
 static json_t *
-message_to_json(const ProtobufCMessage *msg)
+message_to_json(const ProtobufCMessage *msg, unsigned flags)
 {
 	const ProtobufCMessageDescriptor *desc = msg->descriptor;
 	const char *base = (const char *) msg;
@@ -600,12 +616,13 @@ message_to_json(const ProtobufCMessage *msg)
 			if (count == 0) {
 				continue;
 			}
-			value = repeated_to_json(fd, *(void *const *) member, count);
+			value = repeated_to_json(fd, *(void *const *) member, count,
+			    flags);
 		} else {
 			if (!field_is_present(msg, fd)) {
 				continue;
 			}
-			value = value_to_json(fd, member);
+			value = value_to_json(fd, member, flags);
 		}
 		if (json_object_set_new(object, fd->name, value) != 0) {
 			json_decref(object);
@@ -618,7 +635,13 @@ message_to_json(const ProtobufCMessage *msg)
 json_t *
 pbjson_from_message(const ProtobufCMessage *msg)
 {
-	return message_to_json(msg);
+	return message_to_json(msg, 0);
+}
+
+json_t *
+pbjson_from_message_flags(const ProtobufCMessage *msg, unsigned flags)
+{
+	return message_to_json(msg, flags);
 }
 
 /* ---- JSON -> message ---------------------------------------------------- */
@@ -1149,7 +1172,7 @@ build_message(const json_t *json, const ProtobufCMessageDescriptor *desc,
 		size_t mark = path_push_field(path, key);
 		if (fd == NULL) {
 			st = err_set(e, SPREG_INVALID_ARGUMENT,
-			    "unknown field '%s'", path->text);
+			    "%s: unknown field", path->text);
 		} else {
 			st = field_from_json(msg, fd, value, path, depth, e);
 		}

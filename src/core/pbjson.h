@@ -21,6 +21,16 @@
 json_t *pbjson_from_message(const ProtobufCMessage *msg);
 
 /*
+ * The same with PBJSON_PROTO3: the proto3 JSON mapping's forms, as the
+ * HTTP API answers: 64-bit integers as decimal strings and enums by
+ * their full name in the .proto ("SUBPROCESSOR_STATUS_ACTIVE"). Both
+ * read back through pbjson_to_message.
+ */
+#define PBJSON_PROTO3 1u
+json_t *pbjson_from_message_flags(const ProtobufCMessage *msg,
+    unsigned flags);
+
+/*
  * Builds a message of type desc from a JSON object. An unknown field, a
  * value of the wrong type or out of range, or an unknown enum name fails
  * with INVALID_ARGUMENT and a message naming the field path

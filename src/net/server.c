@@ -89,7 +89,7 @@ struct worker {
 	size_t queued;		/* bytes of the reply counted queued; or 0 */
 	Spreg__V1__Reply reply;
 	ctx_state state;	/* guarded by srv->mu */
-	worker *next_write;	/* writer queue link */
+	net_write write;	/* its place in the writer's queue */
 };
 
 struct net_server {
@@ -102,7 +102,7 @@ struct net_server {
 	pthread_cond_t cv;
 	bool stopping;		/* no new receives */
 	bool writer_exit;	/* the writer ends once its queue is empty */
-	worker *queue_head, *queue_tail;
+	net_write *queue_head, *queue_tail;
 	net_conns *conns;
 	net_conns_limits lim;
 	int send_timeout_ms;
@@ -314,6 +314,41 @@ send_reply(worker *w)
 	nng_ctx_send(w->ctx, w->aio);
 }
 
+/* Under s->mu. */
+static void
+enqueue(net_server *s, net_write *wr)
+{
+	wr->next = NULL;
+	if (s->queue_tail != NULL) {
+		s->queue_tail->next = wr;
+	} else {
+		s->queue_head = wr;
+	}
+	s->queue_tail = wr;
+	pthread_cond_broadcast(&s->cv);
+}
+
+bool
+net_server_write(net_server *s, net_write *wr)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->writer_exit) {
+		enqueue(s, wr);
+		queued = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return queued;
+}
+
+/* The writer committed the worker's write: its reply goes out. */
+static void
+written(net_write *wr)
+{
+	send_reply(wr->arg);
+}
+
 static void
 on_recv(worker *w)
 {
@@ -366,14 +401,7 @@ on_recv(worker *w)
 	}
 	pthread_mutex_lock(&s->mu);
 	w->state = CTX_WRITE;
-	w->next_write = NULL;
-	if (s->queue_tail != NULL) {
-		s->queue_tail->next_write = w;
-	} else {
-		s->queue_head = w;
-	}
-	s->queue_tail = w;
-	pthread_cond_broadcast(&s->cv);
+	enqueue(s, &w->write);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -425,7 +453,7 @@ writer_main(void *arg)
 {
 	net_server *s = arg;
 	rpc_worker *batch[RPC_BATCH_MAX];
-	worker *ws[RPC_BATCH_MAX];
+	net_write *ws[RPC_BATCH_MAX];
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
@@ -437,10 +465,10 @@ writer_main(void *arg)
 		}
 		size_t n = 0;
 		while (s->queue_head != NULL && n < RPC_BATCH_MAX) {
-			worker *w = s->queue_head;
-			s->queue_head = w->next_write;
-			ws[n] = w;
-			batch[n++] = w->rpc;
+			net_write *wr = s->queue_head;
+			s->queue_head = wr->next;
+			ws[n] = wr;
+			batch[n++] = wr->rpc;
 		}
 		if (s->queue_head == NULL) {
 			s->queue_tail = NULL;
@@ -448,7 +476,7 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		rpc_write_batch(s->writer_session, batch, n);
 		for (size_t i = 0; i < n; i++) {
-			send_reply(ws[i]);
+			ws[i]->done(ws[i]);
 		}
 		pthread_mutex_lock(&s->mu);
 	}
@@ -591,6 +619,8 @@ net_server_start(rpc_server *rpc, const net_options *opts, net_server **out,
 			err_set(e, st, "worker: out of memory");
 			goto fail;
 		}
+		w->write = (net_write) {.rpc = w->rpc, .done = written,
+		    .arg = w};
 	}
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
 		st = err_set(e, SPREG_RESOURCE_EXHAUSTED,

@@ -8,6 +8,7 @@
 #ifndef NET_SERVER_H
 #define NET_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/err.h"
@@ -66,6 +67,23 @@ spreg_status net_server_start(rpc_server *rpc, const net_options *o,
 /* The URL a listener is bound to, with the port a tcp://...:0 or tls+tcp://...:0 got. */
 const char *net_server_url(const net_server *s, size_t i);
 size_t net_server_nurls(const net_server *s);
+
+/*
+ * A write from another front end (src/http/), run by the same writer
+ * thread and group commit as the RPC writes. rpc is a worker whose
+ * rpc_handle_begin returned true; done(wr) runs on the writer thread
+ * once the batch is durable (or failed) and rpc's reply is set. wr and
+ * rpc stay the caller's, untouched by it until done.
+ */
+typedef struct net_write net_write;
+struct net_write {
+	rpc_worker *rpc;
+	void (*done)(net_write *wr);
+	void *arg;		/* the caller's */
+	net_write *next;	/* queue link */
+};
+/* Queues wr; false (nothing queued) once the server is stopping. */
+bool net_server_write(net_server *s, net_write *wr);
 
 /* Stops taking requests, lets those in flight answer (waiting at most
  * the send timeout + NET_DRAIN_SLACK_MS), joins the threads and closes

@@ -46,8 +46,9 @@ read_pem(const char *option, const char *path, char **out, err *e)
 	return SPREG_OK;
 }
 
-static spreg_status
-server_config(const net_tls_options *o, nng_tls_config **out, err *e)
+spreg_status
+net_tls_server_config(const net_tls_options *o, nng_tls_config **out,
+    err *e)
 {
 	nng_tls_config *cfg = NULL;
 	char *cert = NULL, *key = NULL;
@@ -122,7 +123,7 @@ net_listen(nng_socket sock, const char *url, const net_tls_options *tls,
 			    "%s: a TLS URL needs --tls-cert and --tls-key",
 			    url);
 		}
-		if ((st = server_config(tls, &cfg, e)) != SPREG_OK) {
+		if ((st = net_tls_server_config(tls, &cfg, e)) != SPREG_OK) {
 			return st;
 		}
 		/* nng_listen takes no configuration: create, set, start. */

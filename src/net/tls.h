@@ -7,6 +7,7 @@
 #define NET_TLS_H
 
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdbool.h>
 
 #include "core/err.h"
@@ -16,6 +17,11 @@ typedef struct net_tls_options {
 	const char *key_file;	/* PEM private key */
 	const char *ca_file;	/* PEM CA: require client certs; or NULL */
 } net_tls_options;
+
+/* A server-side configuration from o's files (the HTTP server's
+ * https:// too); caller frees *out with nng_tls_config_free. */
+spreg_status net_tls_server_config(const net_tls_options *o,
+    nng_tls_config **out, err *e);
 
 /* True for a URL that needs a TLS configuration (tls+tcp://...). */
 bool net_tls_url(const char *url);

@@ -654,6 +654,8 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->max_queued_bytes = lim->queued_bytes_max;
 	out->idle_timeout_ms = lim->idle_timeout_ms;
 	out->send_timeout_ms = lim->send_timeout_ms;
+	out->max_http_body_bytes = lim->http_body_max;
+	out->max_http_requests = (uint32_t) lim->http_requests_max;
 	if ((st = publish_info(call, out, e)) != SPREG_OK) {
 		return st;
 	}

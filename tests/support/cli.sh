@@ -18,12 +18,14 @@ declare -A spregd_pids=()
 # RPC on ipc://$tmp/NAME.ipc, PUB on ipc://$tmp/NAME-pub.ipc; waits until
 # it serves. The same NAME again restarts it on the same data.
 # SPREGD_RUN, when set, is the binary to run instead of $SPREGD (e.g.
-# spregd-test, whose clock a test sets).
+# spregd-test, whose clock a test sets). SPREGD_HTTP is its --http URL
+# (default none: parallel tests never meet on the default port); the
+# bound URL is the "http URL" line of $tmp/NAME.ready.
 spregd_start() {
 	local name=$1
 	shift
 	rm -f "$tmp/$name.ready"
-	"${SPREGD_RUN:-$SPREGD}" --data "$tmp/$name" --listen "ipc://$tmp/$name.ipc" \
+	"${SPREGD_RUN:-$SPREGD}" --http "${SPREGD_HTTP:-none}" --data "$tmp/$name" --listen "ipc://$tmp/$name.ipc" \
 		--publish "ipc://$tmp/$name-pub.ipc" --ready-file "$tmp/$name.ready" \
 		--log-level warn "$@" 2>>"$tmp/$name.log" &
 	spregd_pids[$name]=$!

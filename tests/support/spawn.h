@@ -46,6 +46,7 @@ typedef struct spawn_opts {
 				 * when NULL, "SPREGD_TEST" for the build
 				 * with clock hooks */
 	bool tcp;		/* tcp://127.0.0.1:0 for both URLs */
+	bool http;		/* --http http://127.0.0.1:0; else none */
 	bool no_publish;	/* no --publish at all */
 	const char *log_level;	/* --log-level; "warn" when NULL */
 	const char *log;	/* the child's stderr appended here */
@@ -67,6 +68,7 @@ typedef struct spawn {
 	char urls[SPAWN_URLS][600]; /* all its RPC URLs (spawn_url) */
 	size_t nurls;
 	char pub_url[600];	/* its "pub URL" line, or "" */
+	char http_url[600];	/* its first "http URL" line, or "" */
 	int status;		/* wait status when it exited early */
 } spawn;
 
@@ -152,6 +154,8 @@ spawn_exec(const spawn *s, const spawn_opts *o, const char *bin)
 		argv[n++] = "--publish";
 		argv[n++] = s->publish;
 	}
+	argv[n++] = "--http";
+	argv[n++] = o->http ? "http://127.0.0.1:0" : "none";
 	argv[n++] = "--ready-file";
 	argv[n++] = s->ready;
 	argv[n++] = "--log-level";
@@ -166,7 +170,7 @@ spawn_exec(const spawn *s, const spawn_opts *o, const char *bin)
 }
 
 /* The ready file (written whole, by rename): RPC URLs, one a line,
- * then "pub URL". True once it held an RPC URL. */
+ * then "pub URL" and "http URL". True once it held an RPC URL. */
 static inline bool
 spawn_read_ready(spawn *s, FILE *f)
 {
@@ -175,11 +179,17 @@ spawn_read_ready(spawn *s, FILE *f)
 	s->url[0] = '\0';
 	s->pub_url[0] = '\0';
 	s->nurls = 0;
+	s->http_url[0] = '\0';
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (strncmp(line, "pub ", 4) == 0) {
 			snprintf(s->pub_url, sizeof(s->pub_url), "%s",
 			    line + 4);
+		} else if (strncmp(line, "http ", 5) == 0) {
+			if (s->http_url[0] == '\0') {
+				snprintf(s->http_url, sizeof(s->http_url),
+				    "%s", line + 5);
+			}
 		} else if (line[0] != '\0' && s->nurls < SPAWN_URLS) {
 			snprintf(s->urls[s->nurls++], sizeof(s->urls[0]), "%s",
 			    line);

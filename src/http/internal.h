@@ -1,0 +1,89 @@
+/*
+ * Private to src/http/: one request being answered, and the helpers the
+ * route files (api.c) share with the server (http.c).
+ */
+#ifndef HTTP_INTERNAL_H
+#define HTTP_INTERNAL_H
+
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "http/http.h"
+
+typedef struct http_param {
+	char *name;
+	char *value;	/* percent-decoded, valid UTF-8 */
+} http_param;
+
+typedef struct http_req http_req;
+typedef void (*http_done_fn)(http_req *r);
+
+struct http_req {
+	http_server *srv;
+	nng_aio *aio;		/* nng's; finished by http_respond */
+	nng_http_req *req;
+	const char *method;	/* GET, HEAD, POST ... */
+	char *target;		/* a copy of the request target */
+	const char *segs[16];	/* the decoded path, split at '/' */
+	size_t nsegs;
+	http_param params[HTTP_PARAMS_MAX];
+	size_t nparams;
+	const char *bearer;	/* from Authorization; "" when none */
+	/* The last http_call's outcome: st, e.msg, and on OK the reply
+	 * message (the caller's, freed with the request). */
+	spreg_status st;
+	err e;
+	ProtobufCMessage *out;
+	const ProtobufCMessageDescriptor *out_desc;
+	http_done_fn done;
+	void *hw;		/* the worker of a write in progress */
+};
+
+/*
+ * Runs the RPC method ("spreg.v1.Registry/ListChanges") with in as its
+ * request and r's bearer token, through rpc_handle_begin, and sets r->st,
+ * r->e and r->out. A read completes before the call returns and done
+ * (may be NULL) runs at once; a write is queued to the RPC writer and
+ * done runs on its thread once the write is durable or failed.
+ */
+void http_call(http_req *r, const char *method, const ProtobufCMessage *in,
+    http_done_fn done);
+
+/* Sends the response and ends r (freed: do not touch it after).
+ * headers: name, value, ..., NULL; or NULL. */
+void http_respond(http_req *r, uint16_t status, const char *content_type,
+    const void *body, size_t len, const char *const *headers);
+/* r->st and r->e as a JSON error, with the HTTP status for the code. */
+void http_respond_error(http_req *r);
+/* st and a formatted message as a JSON error. */
+void http_fail(http_req *r, spreg_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A JSON value as the response body (takes the reference; NULL: out
+ * of memory, answered 500); headers as for http_respond. */
+void http_respond_json(http_req *r, uint16_t status, json_t *body,
+    const char *const *headers);
+
+/* The query parameter name, or NULL. */
+const char *http_param_get(const http_req *r, const char *name);
+
+/*
+ * Builds a request message of type desc from the query parameters (each
+ * names a field; the value parsed as the field's type) and, when not
+ * NULL, from base (a JSON object: a POST's body), plus the path fields
+ * (name, value, ..., NULL). A field given twice, unknown, or whose value
+ * does not parse fails INVALID_ARGUMENT naming it. Caller frees *out
+ * with protobuf_c_message_free_unpacked(*out, NULL).
+ */
+spreg_status http_request_message(http_req *r,
+    const ProtobufCMessageDescriptor *desc, json_t *base,
+    const char *const *path_fields, ProtobufCMessage **out, err *e);
+
+/* The HTTP status Google's API conventions give a gRPC code. */
+uint16_t http_status_of(spreg_status st);
+
+/* api.c: the JSON API under /v1/; true when the path is one of its. */
+bool http_api_route(http_req *r);
+
+#endif
