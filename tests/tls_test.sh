@@ -175,25 +175,21 @@ rc=$server_status
 check "mTLS: spregd stops cleanly" '[ $rc -eq 0 ]'
 
 # ---- startup errors ---------------------------------------------------
-set +e
-"$SPREGD" --http none --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
-	--publish "ipc://$tmp/p.ipc" >"$tmp/out" 2>"$tmp/err"
-rc=$?
-set -e
+# spregd_refused OPTIONS...: runs spregd, which must stop at once.
+spregd_refused() {
+	set +e
+	"$SPREGD" --data "$tmp/var" --publish "ipc://$tmp/p.ipc" "$@" \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	set -e
+}
+spregd_refused --http none --listen tls+tcp://127.0.0.1:0
 check "spregd: a tls+tcp:// URL without --tls-cert is a startup error" \
 	'[ $rc -eq 1 ] && grep -q -- "--tls-cert" "$tmp/err"'
-set +e
-"$SPREGD" --http https://127.0.0.1:0 --data "$tmp/var" --listen "$ipc_url" \
-	--publish "ipc://$tmp/p.ipc" >"$tmp/out" 2>"$tmp/err"
-rc=$?
-set -e
+spregd_refused --http https://127.0.0.1:0 --listen "$ipc_url"
 check "spregd: an https:// URL without --tls-cert is a startup error" \
 	'[ $rc -eq 1 ] && grep -q -- "https://127.0.0.1:0 needs --tls-cert" "$tmp/err"'
-set +e
-"$SPREGD" --http ftp://127.0.0.1:0 --data "$tmp/var" --listen "$ipc_url" \
-	--publish "ipc://$tmp/p.ipc" >"$tmp/out" 2>"$tmp/err"
-rc=$?
-set -e
+spregd_refused --http ftp://127.0.0.1:0 --listen "$ipc_url"
 check "spregd: --http takes http:// and https:// only" \
 	'[ $rc -eq 1 ] && grep -q -- "--http ftp://" "$tmp/err"'
 
