@@ -59,6 +59,7 @@ enum {
 	OPT_SMTP_FROM,
 	OPT_MAIL_DIGEST,
 	OPT_HTTP,
+	OPT_HTTP_PUBLIC,
 };
 
 static void
@@ -123,6 +124,9 @@ usage(FILE *out)
 	    "  --http URL         serve the JSON API over HTTP on URL, http://\n"
 	    "                     or https:// (repeatable; default\n"
 	    "                     " HTTP_DEFAULT_URL "; 'none': no HTTP)\n"
+	    "  --http-public on|off  serve the subprocessor page (/) to\n"
+	    "                     anyone, without a token (default on);\n"
+	    "                     off: it needs a token like the API\n"
 	    "  --tls-cert FILE    PEM certificate (chain) for tls+tcp:// and\n"
 	    "                     https:// URLs\n"
 	    "  --tls-key FILE     PEM private key of --tls-cert\n"
@@ -424,6 +428,7 @@ typedef struct config {
 	const char *http[MAX_LISTEN];
 	size_t nhttp;
 	bool http_none;		/* --http none */
+	bool http_public_off;	/* --http-public off */
 	size_t heartbeat_ms;	/* 0: NET_PUB_HEARTBEAT_MS */
 	const char *data_dir;
 	char ref_buf[4000];	/* room for "/sample-registry.json" in 4096 */
@@ -492,6 +497,7 @@ configure(config *c, int argc, char **argv)
 		{"ready-file", required_argument, NULL, 'R'},
 		{"publish", required_argument, NULL, 'P'},
 		{"http", required_argument, NULL, OPT_HTTP},
+		{"http-public", required_argument, NULL, OPT_HTTP_PUBLIC},
 		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"tls-cert", required_argument, NULL, 'C'},
@@ -719,6 +725,15 @@ configure(config *c, int argc, char **argv)
 				return 1;
 			}
 			c->http[c->nhttp++] = optarg;
+			break;
+		case OPT_HTTP_PUBLIC:
+			if (strcmp(optarg, "on") != 0 &&
+			    strcmp(optarg, "off") != 0) {
+				fprintf(stderr, "spregd: --http-public: on or "
+				    "off\n");
+				return 1;
+			}
+			c->http_public_off = strcmp(optarg, "off") == 0;
 			break;
 		case 'H':	/* not in the usage: for tests */
 			if (!parse_size(optarg, &c->heartbeat_ms) ||
@@ -1002,7 +1017,7 @@ start(config *c, spregd *s)
 	}
 	if (c->nhttp > 0 &&
 	    http_start(s->rpc, s->ns, &(http_options) {c->http, c->nhttp,
-	        &c->tls}, &s->hs, &e) != SPREG_OK) {
+	        &c->tls, c->http_public_off}, &s->hs, &e) != SPREG_OK) {
 		log_error("http: %s", e.msg);
 		return false;
 	}

@@ -762,7 +762,7 @@ static const cell matrix[] = {
 	{"spreg.v1.Assessment/AssessTransfers", "UUOOOOU", b_assess},
 	{"spreg.v1.Assessment/GetRules", "UUOOOOU", b_rules},
 	{"spreg.v1.Export/ExportTransfers", "UUOOODU", b_export_transfers},
-	{"spreg.v1.Export/ExportSubprocessors", "UUOOODU",
+	{"spreg.v1.Export/ExportSubprocessors", "UUOOOOU",
 	    b_export_subprocessors},
 	{ADM "CreateToken",              "UUDDODU", b_create_token},
 	{ADM "ListTokens",               "UUDDODU", b_list_tokens},
@@ -813,6 +813,74 @@ START_TEST(every_role_against_every_method)
 		}
 	}
 	ck_assert_int_eq(wrong, 0);
+}
+END_TEST
+
+/*
+ * A public worker (the HTTP page's) serves a request without a token as
+ * the public: the RPC_PUBLIC methods (the public list, the upcoming
+ * changes, the log's public changes) and nothing else, naming no customer; a bad token is still
+ * refused, not taken for the public.
+ */
+START_TEST(public_worker_serves_the_public_methods_only)
+{
+	size_t ncells = sizeof(matrix) / sizeof(matrix[0]);
+	rpc_worker *rpc_side = w;
+	int wrong = 0;
+
+	ck_assert_int_eq(rpc_worker_create_public(srv, &w), SPREG_OK);
+	for (size_t i = 0; i < ncells; i++) {
+		const cell *m = &matrix[i];
+		storage s;
+		bool public = strcmp(m->method,
+		    "spreg.v1.Export/ExportSubprocessors") == 0 ||
+		    strcmp(m->method, REG "ListAnnouncements") == 0 ||
+		    strcmp(m->method, REG "ListChanges") == 0;
+		spreg_status st = call_as("", m->method, m->build(C_NONE, &s),
+		    NULL, NULL);
+		if (st != (public ? SPREG_OK : SPREG_UNAUTHENTICATED)) {
+			printf("%s as the public: %s (%s)\n", m->method,
+			    spreg_status_name(st), last_message);
+			wrong++;
+		}
+		st = call_as(tokens[C_BOGUS], m->method, m->build(C_BOGUS, &s),
+		    NULL, NULL);
+		if (st != SPREG_UNAUTHENTICATED) {
+			printf("%s with a bogus token on a public worker: %s\n",
+			    m->method, spreg_status_name(st));
+			wrong++;
+		}
+	}
+	ck_assert_int_eq(wrong, 0);
+	Spreg__V1__ExportSubprocessorsRequest ex =
+	    SPREG__V1__EXPORT_SUBPROCESSORS_REQUEST__INIT;
+	ex.customer = "acme";
+	ck_assert_int_eq(call_as("", "spreg.v1.Export/ExportSubprocessors",
+	    &ex.base, NULL, NULL), SPREG_UNAUTHENTICATED);
+	ck_assert_ptr_nonnull(strstr(last_message, "customer"));
+	/* The log as the public reads it: changes to vendors only, and
+	 * not who made them. */
+	Spreg__V1__ListChangesRequest lc = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	lc.limit = 1000;
+	Spreg__V1__ListChangesResponse *pub = (void *) must("",
+	    REG "ListChanges", &lc.base,
+	    &spreg__v1__list_changes_response__descriptor);
+	ck_assert_uint_gt(pub->n_changes, 0);
+	for (size_t i = 0; i < pub->n_changes; i++) {
+		const Spreg__V1__Change *c = pub->changes[i];
+		ck_assert_int_ne(c->kind, CHANGE_OBJECTION);
+		ck_assert_int_ne(c->kind, CHANGE_CUSTOMER_UPDATED);
+		ck_assert_int_ne(c->kind, CHANGE_CUSTOMER_DELETED);
+		ck_assert_int_ne(c->kind, CHANGE_ASSESSMENT_CHANGED);
+		ck_assert_str_eq(c->actor, "");
+		ck_assert_str_eq(c->token, "");
+	}
+	protobuf_c_message_free_unpacked(&pub->base, NULL);
+	lc.customer_id = "acme";
+	ck_assert_int_eq(call_as("", REG "ListChanges", &lc.base, NULL, NULL),
+	    SPREG_UNAUTHENTICATED);
+	rpc_worker_destroy(w);
+	w = rpc_side;
 }
 END_TEST
 
@@ -1096,6 +1164,7 @@ auth_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, every_role_against_every_method);
 	tcase_add_test(tc, customer_sees_only_its_own);
+	tcase_add_test(tc, public_worker_serves_the_public_methods_only);
 	tcase_add_test(tc, revoked_at_once_and_writes_name_their_token);
 	suite_add_tcase(s, tc);
 	return s;

@@ -149,7 +149,7 @@ http_respond(http_req *r, uint16_t status, const char *content_type,
 	             content_type)) != 0) ||
 	    (rv = nng_http_res_set_header(res, "X-Content-Type-Options",
 	         "nosniff")) != 0 ||
-	    (rv = nng_http_res_copy_data(res, body, len)) != 0) {
+	    (len > 0 && (rv = nng_http_res_copy_data(res, body, len)) != 0)) {
 		goto fail;
 	}
 	for (size_t i = 0; headers != NULL && headers[i] != NULL &&
@@ -711,7 +711,7 @@ handle(nng_aio *aio)
 		}
 		r->bearer = auth + 7;
 	}
-	if (http_api_route(r)) {
+	if (http_api_route(r) || http_page_route(r) || http_feed_route(r)) {
 		return;
 	}
 	http_fail(r, SPREG_NOT_FOUND, "path: no such resource");
@@ -816,7 +816,8 @@ http_start(rpc_server *rpc, net_server *writer, const http_options *o,
 	s->writer = writer;
 	for (size_t i = 0; i < HTTP_WORKERS; i++) {
 		hworker *w = &s->workers[i];
-		if ((st = rpc_worker_create(rpc, &w->rpc)) != SPREG_OK) {
+		if ((st = o->public_off ? rpc_worker_create(rpc, &w->rpc) :
+		         rpc_worker_create_public(rpc, &w->rpc)) != SPREG_OK) {
 			err_set(e, st, "HTTP worker: out of memory");
 			goto fail;
 		}

@@ -4,7 +4,7 @@
  * envelope an RPC client sends (method, payload, bearer token) and runs
  * through rpc_handle_begin; writes go to the RPC server's writer thread
  * (net_server_write) and are answered once durable. No second path to
- * the data, no second rule set.
+ * the data, no second rule set. GET / is the public subprocessor page.
  */
 #ifndef HTTP_HTTP_H
 #define HTTP_HTTP_H
@@ -33,6 +33,10 @@ typedef struct http_options {
 	const char *const *urls;	/* http:// or https:// */
 	size_t nurls;
 	const net_tls_options *tls;	/* for https:// URLs; or NULL */
+	/* --http-public off: the page and the public feed need a token
+	 * too. On (false), a request without a token is served as the
+	 * public: the RPC_PUBLIC methods only (rpc_worker_create_public). */
+	bool public_off;
 } http_options;
 
 typedef struct http_server http_server;

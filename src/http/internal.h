@@ -11,6 +11,8 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "http/http.h"
+#include "spreg/v1/export.pb-c.h"
+#include "spreg/v1/registry.pb-c.h"
 
 typedef struct http_param {
 	char *name;
@@ -83,7 +85,27 @@ spreg_status http_request_message(http_req *r,
 /* The HTTP status Google's API conventions give a gRPC code. */
 uint16_t http_status_of(spreg_status st);
 
+/* The public subprocessor list, every page of ExportSubprocessors as
+ * the caller (page.c); the page and the feeds read it. */
+#define HTTP_LISTING_PAGES_MAX 1000	/* bounds the paging loop */
+typedef struct http_listing {
+	ProtobufCMessage *pages[HTTP_LISTING_PAGES_MAX];
+	size_t npages;
+	Spreg__V1__PublicSubprocessor **sps;	/* into pages */
+	size_t nsps;
+	const Spreg__V1__ExportMetadata *meta;	/* the first page's */
+	ProtobufCMessage *announcements;	/* ListAnnouncementsResponse */
+} http_listing;
+/* As of as_of (NULL: today). False with r->st and r->e set; free l
+ * (zeroed before) either way. */
+bool http_listing_fetch(http_req *r, const char *as_of, http_listing *l);
+void http_listing_free(http_listing *l);
+
 /* api.c: the JSON API under /v1/; true when the path is one of its. */
 bool http_api_route(http_req *r);
+/* page.c: the subprocessor page (/) and its stylesheet; the same. */
+bool http_page_route(http_req *r);
+/* feed.c: the Atom feed of changes (/changes.atom); the same. */
+bool http_feed_route(http_req *r);
 
 #endif

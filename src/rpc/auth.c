@@ -144,6 +144,15 @@ rpc_auth_allow(const rpc_call *call, const rpc_method *m, err *e)
 	    (m->flags & RPC_EDITOR) ? SPREG__V1__ROLE__EDITOR :
 	                              SPREG__V1__ROLE__READER;
 
+	if (call->anonymous) {
+		/* As if no token were given anywhere else. */
+		if (m->flags & RPC_PUBLIC) {
+			return SPREG_OK;
+		}
+		return err_set(e, SPREG_UNAUTHENTICATED,
+		    "token: missing (%s is not public)", m->name);
+	}
+
 	if (call->role == SPREG__V1__ROLE__CUSTOMER) {
 		if (m->flags & RPC_CUSTOMER) {
 			return SPREG_OK;

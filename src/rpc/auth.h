@@ -15,6 +15,8 @@
 /* The name changes carry when --insecure-local served a request that
  * had no token. */
 #define RPC_AUTH_INSECURE_NAME "insecure-local"
+/* The caller without a token on a public worker (rpc_call.anonymous). */
+#define RPC_AUTH_PUBLIC_NAME "public"
 
 /*
  * Sets call->token, role and customer_id from bearer, checked against

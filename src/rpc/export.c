@@ -213,6 +213,19 @@ metadata(rpc_call *call, const scope *sc, const char *customer,
 	}
 	m->generated_at = now;
 	m->server_version = (char *) SPREG_VERSION;
+	if (sc->at_seq > 0) {
+		Spreg__V1__Change **changes;
+		size_t n;
+		uint64_t next;
+		spreg_status st = db_change_list(call->txn, sc->at_seq - 1, 1,
+		    NULL, 1, call->arena, &changes, &n, &next, e);
+		if (st != SPREG_OK) {
+			return st;
+		}
+		if (n == 1) {
+			m->changed_at = changes[0]->time;
+		}
+	}
 	*out = m;
 	return SPREG_OK;
 }
@@ -503,6 +516,8 @@ public_of(rpc_call *call, const scope *sc, Spreg__V1__Subprocessor *sp,
 	p->website = sp->website;
 	p->dpf_certified_on = sp->dpf_certified_on;
 	p->as_of = (char *) sc->as_of_text;
+	p->services = sp->services;
+	p->n_services = sp->n_services;
 	p->countries = arena_alloc(call->arena,
 	    (sp->n_locations + 1) * sizeof(char *));
 	p->country_names = arena_alloc(call->arena,
@@ -629,7 +644,8 @@ export_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 /* Indexed like spreg__v1__export__descriptor.methods. */
 static const rpc_method export_methods[] = {
 	{"ExportTransfers", RPC_READ, export_transfers, NULL},
-	{"ExportSubprocessors", RPC_READ, export_subprocessors, NULL},
+	{"ExportSubprocessors", RPC_READ | RPC_CUSTOMER | RPC_PUBLIC,
+	    export_subprocessors, "customer"},
 };
 
 const rpc_service rpc_export_service = {

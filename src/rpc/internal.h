@@ -53,6 +53,7 @@ struct rpc_worker {
 	exec *x;		/* the call in progress */
 	const char *method;	/* for the log */
 	int64_t start_ms;
+	bool public_ok;		/* rpc_worker_create_public */
 };
 
 /* State of one call, shared with the write callback. */

@@ -374,9 +374,27 @@ rpc_list_announcements(rpc_call *call, const ProtobufCMessage *in_,
 
 	if ((st = db_announcement_list(call->txn, in->include_applied,
 	         call->arena, &out->announcements, &out->n_announcements, e)) !=
-	        SPREG_OK ||
-	    in->customer_id[0] == '\0') {
+	    SPREG_OK) {
 		return st;
+	}
+	if (call->anonymous) {
+		/* The public learns what changes when, not our contracts'
+		 * references nor who typed them. */
+		for (size_t i = 0; i < out->n_announcements; i++) {
+			Spreg__V1__Subprocessor *sp =
+			    out->announcements[i]->subprocessor;
+			for (size_t j = 0; sp != NULL && j < sp->n_safeguards;
+			     j++) {
+				sp->safeguards[j]->document_ref = (char *) "";
+				sp->safeguards[j]->tia_ref = (char *) "";
+			}
+			if (sp != NULL) {
+				sp->updated_by = (char *) "";
+			}
+		}
+	}
+	if (in->customer_id[0] == '\0') {
+		return SPREG_OK;
 	}
 	if ((st = rpc_check_id("customer_id", in->customer_id, e)) !=
 	        SPREG_OK ||

@@ -438,9 +438,35 @@ list_changes(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	/* A sparse filter scans a bounded stretch per call; the client
 	 * continues from next_since_seq. */
-	return db_change_list(call->txn, in->since_seq, limit, &f, 100000,
-	    call->arena, &out->changes, &out->n_changes, &out->next_since_seq,
-	    e);
+	if ((st = db_change_list(call->txn, in->since_seq, limit, &f, 100000,
+	         call->arena, &out->changes, &out->n_changes,
+	         &out->next_since_seq, e)) != SPREG_OK || !call->anonymous) {
+		return st;
+	}
+	/* The public (the Atom feed without a token) sees the changes to
+	 * the public list only, and not who made them: no customer's
+	 * change, objection or assessment. */
+	size_t kept = 0;
+	for (size_t i = 0; i < out->n_changes; i++) {
+		Spreg__V1__Change *c = out->changes[i];
+		switch (c->kind) {
+		case CHANGE_CREATED:
+		case CHANGE_UPDATED:
+		case CHANGE_RETIRED:
+		case CHANGE_ANNOUNCED:
+		case CHANGE_TOOK_EFFECT:
+		case CHANGE_WITHDRAWN:
+			c->actor = (char *) "";
+			c->token = (char *) "";
+			c->request_id = 0;
+			out->changes[kept++] = c;
+			break;
+		default:
+			break;
+		}
+	}
+	out->n_changes = kept;
+	return SPREG_OK;
 }
 
 static bool
@@ -691,7 +717,8 @@ static const rpc_method registry_methods[] = {
 	    "customer"},
 	{"RetireSubprocessor", RPC_WRITE | RPC_EDITOR, retire_subprocessor,
 	    NULL},
-	{"ListChanges", RPC_READ | RPC_CUSTOMER, list_changes, "customer_id"},
+	{"ListChanges", RPC_READ | RPC_CUSTOMER | RPC_PUBLIC, list_changes,
+	    "customer_id"},
 	{"ListDataCategories", RPC_READ | RPC_CUSTOMER, list_data_categories,
 	    NULL},
 	{"PutDataCategory", RPC_WRITE | RPC_EDITOR, put_data_category, NULL},
@@ -701,7 +728,8 @@ static const rpc_method registry_methods[] = {
 	{"ListCustomers", RPC_READ | RPC_CUSTOMER, rpc_list_customers, NULL},
 	{"DeleteCustomer", RPC_WRITE | RPC_EDITOR, rpc_delete_customer, NULL},
 	{"AnnounceChange", RPC_WRITE | RPC_EDITOR, rpc_announce_change, NULL},
-	{"ListAnnouncements", RPC_READ | RPC_CUSTOMER, rpc_list_announcements,
+	{"ListAnnouncements", RPC_READ | RPC_CUSTOMER | RPC_PUBLIC,
+	    rpc_list_announcements,
 	    "customer_id"},
 	{"ObjectToChange", RPC_WRITE | RPC_EDITOR | RPC_CUSTOMER,
 	    rpc_object_to_change, "customer_id"},

@@ -49,6 +49,13 @@ rpc_services_check(err *e)
 				    "to readers", svc->desc->name, m->name);
 				return false;
 			}
+			if ((m->flags & RPC_PUBLIC) && (m->flags & (RPC_WRITE |
+			        RPC_EDITOR | RPC_ADMIN))) {
+				err_set(e, SPREG_INTERNAL, "%s/%s: public but "
+				    "not a reader's read", svc->desc->name,
+				    m->name);
+				return false;
+			}
 			const ProtobufCFieldDescriptor *fd = m->customer_field ?
 			    protobuf_c_message_descriptor_get_field_by_name(
 			        svc->desc->methods[i].input,
@@ -369,6 +376,17 @@ rpc_worker_create(rpc_server *srv, rpc_worker **out)
 	return SPREG_OK;
 }
 
+spreg_status
+rpc_worker_create_public(rpc_server *srv, rpc_worker **out)
+{
+	spreg_status st = rpc_worker_create(srv, out);
+
+	if (st == SPREG_OK) {
+		(*out)->public_ok = true;
+	}
+	return st;
+}
+
 void
 rpc_worker_destroy(rpc_worker *w)
 {
@@ -465,6 +483,16 @@ scope_customer(exec *x, err *e)
 	const char *own = x->call.customer_id;
 	const char *field = x->m->customer_field;
 
+	if (x->call.anonymous && field != NULL) {
+		const ProtobufCFieldDescriptor *fd =
+		    protobuf_c_message_descriptor_get_field_by_name(
+		        x->md->input, field);
+		const char *named = *(char **) ((char *) x->in + fd->offset);
+		if (named != NULL && named[0] != '\0') {
+			return err_set(e, SPREG_UNAUTHENTICATED, "%s: a "
+			    "customer's view needs its token", field);
+		}
+	}
 	if (own == NULL || field == NULL) {
 		return SPREG_OK;
 	}
@@ -524,7 +552,12 @@ prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
 		    "actor: longer than 200 bytes");
 	}
 	x->bearer = env->token;
-	if ((st = rpc_auth_check(&x->call, t, env->token, e)) != SPREG_OK) {
+	if (env->token[0] == '\0' && w->public_ok &&
+	    !rpc_server_insecure_local(w->srv)) {
+		x->call.token = RPC_AUTH_PUBLIC_NAME;
+		x->call.anonymous = true;
+	} else if ((st = rpc_auth_check(&x->call, t, env->token, e)) !=
+	    SPREG_OK) {
 		return st;
 	}
 	if (env->actor[0] == '\0') {

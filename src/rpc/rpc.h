@@ -43,6 +43,8 @@ typedef enum rpc_flags {
 	RPC_CUSTOMER = 1 << 4,	/* customer tokens too */
 	RPC_NO_SAVE = 1 << 5,	/* the reply holds a secret: not kept for
 				 * replays of its request id */
+	RPC_PUBLIC = 1 << 6,	/* what a public page shows: a public
+				 * worker serves it without a token */
 } rpc_flags;
 
 typedef spreg_status (*rpc_handler)(rpc_call *call,
@@ -74,6 +76,9 @@ struct rpc_call {
 	const Spreg__V1__Token *token_record;	/* NULL: --insecure-local */
 	Spreg__V1__Role role;
 	const char *customer_id;	/* a customer token's; else NULL */
+	/* No token, on a public worker: only RPC_PUBLIC methods, no
+	 * customer named, nothing internal in the reply. */
+	bool anonymous;
 	uint64_t request_id;
 	int64_t now_ms;
 	/* A handler that builds its response's bytes itself (records passed
@@ -199,6 +204,10 @@ spreg_status rpc_reassess_day(rpc_server *srv, int64_t now_ms,
 
 /* A worker: one per thread, owning a db session and a decode arena. */
 spreg_status rpc_worker_create(rpc_server *srv, rpc_worker **out);
+/* The same for a front end that publishes (spregd's HTTP page and
+ * feeds): a request without a token is served as the anonymous public,
+ * which may call RPC_PUBLIC methods only. */
+spreg_status rpc_worker_create_public(rpc_server *srv, rpc_worker **out);
 void rpc_worker_destroy(rpc_worker *w);
 
 /*

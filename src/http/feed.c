@@ -1,0 +1,400 @@
+/*
+ * The Atom feed of changes (GET /changes.atom, RFC 4287): the public
+ * changes of the newest FEED_SCAN log entries, newest first, each with a
+ * stable id from its seq. Read as the caller through ListChanges (which
+ * gives the public only the changes to the public list, without who
+ * made them), ExportSubprocessors and ListAnnouncements (for names, and
+ * the log head the ETag is made of). ETag and Last-Modified answer
+ * If-None-Match and If-Modified-Since with 304, and Cache-Control lets
+ * an HTTP cache or CDN in front carry the fan-out to many readers.
+ */
+#define _XOPEN_SOURCE 700	/* strptime */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/date.h"
+#include "http/internal.h"
+
+#define FEED_SCAN 100	/* log entries the feed looks back over */
+#define FEED_CALLS 100	/* ListChanges pages, at most */
+
+typedef struct xml {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+} xml;
+
+static void
+put(xml *x, const char *s, size_t n)
+{
+	if (x->failed) {
+		return;
+	}
+	if (x->len + n + 1 > x->cap) {
+		size_t cap = x->cap > 0 ? x->cap : 8192;
+		while (cap < x->len + n + 1) {
+			cap *= 2;
+		}
+		char *grown = realloc(x->buf, cap);
+		if (grown == NULL) {
+			x->failed = true;
+			return;
+		}
+		x->buf = grown;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, s, n);
+	x->len += n;
+	x->buf[x->len] = '\0';
+}
+
+static void
+puts_(xml *x, const char *s)
+{
+	put(x, s, strlen(s));
+}
+
+/* Text and attribute values from the registry: always through here. */
+static void
+esc(xml *x, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			puts_(x, "&amp;");
+			break;
+		case '<':
+			puts_(x, "&lt;");
+			break;
+		case '>':
+			puts_(x, "&gt;");
+			break;
+		case '"':
+			puts_(x, "&quot;");
+			break;
+		default:
+			put(x, s, 1);
+			break;
+		}
+	}
+}
+
+/* ---- names and times ---------------------------------------------------- */
+
+/* A vendor's name: from the list, else from an announcement, else its
+ * id. */
+static const char *
+name_of(const http_listing *l, const char *id)
+{
+	const Spreg__V1__ListAnnouncementsResponse *a =
+	    (const void *) l->announcements;
+
+	for (size_t i = 0; i < l->nsps; i++) {
+		if (strcmp(l->sps[i]->subprocessor_id, id) == 0 &&
+		    l->sps[i]->name[0] != '\0') {
+			return l->sps[i]->name;
+		}
+	}
+	for (size_t i = 0; a != NULL && i < a->n_announcements; i++) {
+		const Spreg__V1__Subprocessor *sp = a->announcements[i]->subprocessor;
+		if (sp != NULL && strcmp(sp->id, id) == 0 && sp->name[0] != '\0') {
+			return sp->name;
+		}
+	}
+	return id;
+}
+
+/* RFC 3339 (as the store writes it) to an HTTP-date; false when it does
+ * not parse. */
+static bool
+http_date(const char *rfc3339, char out[40], time_t *secs)
+{
+	int64_t ms;
+	struct tm tm;
+
+	if (!time_parse(rfc3339, &ms)) {
+		return false;
+	}
+	*secs = (time_t) (ms / 1000);
+	if (gmtime_r(secs, &tm) == NULL) {
+		return false;
+	}
+	return strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0;
+}
+
+static bool
+parse_http_date(const char *text, time_t *out)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (end == NULL || *end != '\0') {
+		return false;
+	}
+	*out = timegm(&tm);
+	return true;
+}
+
+/* ---- entries ------------------------------------------------------------ */
+
+static void
+entry(xml *x, const http_listing *l, const Spreg__V1__Change *c)
+{
+	char seq[24], ref[24], deadline[DATE_BUF] = "";
+	const char *name = c->subprocessor_id[0] != '\0' ?
+	    name_of(l, c->subprocessor_id) : "";
+	int32_t day;
+
+	snprintf(seq, sizeof(seq), "%" PRIu64, c->seq);
+	snprintf(ref, sizeof(ref), "%" PRIu64, c->ref_seq);
+	if (date_parse(c->effective_at, &day)) {
+		date_format(day - 1, deadline);
+	}
+	puts_(x, "<entry>\n<id>urn:spreg:change:");
+	puts_(x, seq);
+	puts_(x, "</id>\n<title>");
+	switch (c->kind) {
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_CREATED:
+		puts_(x, "Added: ");
+		esc(x, name);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_UPDATED:
+		puts_(x, "Changed: ");
+		esc(x, name);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_RETIRED:
+		puts_(x, "Retired: ");
+		esc(x, name);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED:
+		puts_(x, "Announced: ");
+		esc(x, name);
+		puts_(x, ", effective ");
+		esc(x, c->effective_at);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_TOOK_EFFECT:
+		puts_(x, "Took effect: ");
+		esc(x, name);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_WITHDRAWN:
+		puts_(x, "Withdrawn: the announcement of ");
+		esc(x, name);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_OBJECTION:
+		puts_(x, "Objection to change ");
+		puts_(x, ref);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ASSESSMENT_CHANGED:
+		puts_(x, "Transfers no longer lawful: ");
+		esc(x, name);
+		break;
+	default:
+		puts_(x, "Customer record changed");
+		break;
+	}
+	puts_(x, "</title>\n<updated>");
+	esc(x, c->time);
+	puts_(x, "</updated>\n<published>");
+	esc(x, c->time);
+	puts_(x, "</published>\n<link rel=\"alternate\" type=\"text/html\" "
+	    "href=\"/\"/>\n<category term=\"");
+	const ProtobufCEnumValue *kind = protobuf_c_enum_descriptor_get_value(
+	    &spreg__v1__change_kind__descriptor, (int) c->kind);
+	esc(x, kind != NULL ? kind->name : "");
+	puts_(x, "\"/>\n<content type=\"text\">Change ");
+	puts_(x, seq);
+	if (c->subprocessor_id[0] != '\0') {
+		puts_(x, " to subprocessor ");
+		esc(x, c->subprocessor_id);
+	}
+	puts_(x, ".");
+	if (c->effective_at[0] != '\0') {
+		puts_(x, " Effective ");
+		esc(x, c->effective_at);
+		puts_(x, ".");
+	}
+	if (c->kind == SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED &&
+	    deadline[0] != '\0') {
+		puts_(x, " Customers may object until ");
+		puts_(x, deadline);
+		puts_(x, ": POST /v1/changes/");
+		puts_(x, seq);
+		puts_(x, "/objections with their token.");
+	}
+	if (c->ref_seq != 0) {
+		puts_(x, " Refers to change ");
+		puts_(x, ref);
+		puts_(x, ".");
+	}
+	if (c->reason[0] != '\0') {
+		puts_(x, " Reason: ");
+		esc(x, c->reason);
+	}
+	puts_(x, "</content>\n</entry>\n");
+}
+
+/* The newest FEED_SCAN entries of the log, as the caller may see them;
+ * *out grows, the caller frees each message in msgs. */
+static bool
+changes(http_req *r, uint64_t at_seq, ProtobufCMessage **msgs, size_t *nmsgs)
+{
+	Spreg__V1__ListChangesRequest in = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+
+	in.since_seq = at_seq > FEED_SCAN ? at_seq - FEED_SCAN : 0;
+	while (*nmsgs < FEED_CALLS && in.since_seq < at_seq) {
+		http_call(r, "spreg.v1.Registry/ListChanges", &in.base, NULL);
+		if (r->st != SPREG_OK) {
+			return false;
+		}
+		Spreg__V1__ListChangesResponse *page = (void *) r->out;
+		r->out = NULL;
+		msgs[(*nmsgs)++] = &page->base;
+		if (page->next_since_seq <= in.since_seq) {
+			break;
+		}
+		in.since_seq = page->next_since_seq;
+	}
+	return true;
+}
+
+static void
+send_feed(http_req *r, uint16_t status, xml *x, const char *etag,
+    const char *modified)
+{
+	const char *headers[] = {
+	    "ETag", etag,
+	    "Cache-Control", r->bearer[0] == '\0' ? "public, max-age=60" :
+	        "private, max-age=60",
+	    "Last-Modified", modified[0] != '\0' ? modified : NULL,
+	    NULL};
+
+	if (x->failed) {
+		free(x->buf);
+		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "feed: out of memory");
+		return;
+	}
+	http_respond(r, status, status == 304 ? NULL :
+	    "application/atom+xml; charset=utf-8", x->buf, x->len, headers);
+	free(x->buf);
+}
+
+static void
+feed(http_req *r)
+{
+	http_listing *l = calloc(1, sizeof(*l));
+	ProtobufCMessage *msgs[FEED_CALLS];
+	size_t nmsgs = 0;
+	xml x = {0};
+	char etag[40] = "\"empty\"", modified[40] = "";
+	time_t mod_secs = 0;
+
+	if (l == NULL) {
+		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "feed: out of memory");
+		return;
+	}
+	if (r->nparams > 0) {
+		r->st = err_set(&r->e, SPREG_INVALID_ARGUMENT, "%.64s: not a "
+		    "parameter of this feed", r->params[0].name);
+		goto fail;
+	}
+	if (!http_listing_fetch(r, NULL, l)) {
+		goto fail;
+	}
+	const Spreg__V1__ExportMetadata *m = l->meta;
+	/* The log's head hash names its whole state: a new change, or a
+	 * store restored from elsewhere, gives a new tag. */
+	if (m != NULL && m->head_hash.len >= 16) {
+		for (size_t i = 0; i < 16; i++) {
+			snprintf(etag + 1 + 2 * i, 3, "%02x", m->head_hash.data[i]);
+		}
+		etag[33] = '"';
+		etag[34] = '\0';
+	}
+	if (m != NULL && m->changed_at[0] != '\0') {
+		http_date(m->changed_at, modified, &mod_secs);
+	}
+	const char *inm = nng_http_req_get_header(r->req, "If-None-Match");
+	const char *ims = nng_http_req_get_header(r->req, "If-Modified-Since");
+	time_t since;
+	if ((inm != NULL && (strstr(inm, etag) != NULL ||
+	        strcmp(inm, "*") == 0)) ||
+	    (inm == NULL && ims != NULL && modified[0] != '\0' &&
+	        parse_http_date(ims, &since) && mod_secs <= since)) {
+		http_listing_free(l);
+		free(l);
+		send_feed(r, 304, &x, etag, modified);
+		return;
+	}
+	Spreg__V1__ListAnnouncementsRequest an =
+	    SPREG__V1__LIST_ANNOUNCEMENTS_REQUEST__INIT;
+	an.include_applied = true;
+	http_call(r, "spreg.v1.Registry/ListAnnouncements", &an.base, NULL);
+	if (r->st != SPREG_OK) {
+		goto fail;
+	}
+	l->announcements = r->out;
+	r->out = NULL;
+	if (!changes(r, m != NULL ? m->at_seq : 0, msgs, &nmsgs)) {
+		goto fail;
+	}
+	puts_(&x, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"
+	    "<id>urn:spreg:feed:changes</id>\n"
+	    "<title>Subprocessor changes</title>\n"
+	    "<subtitle>Subprocessors announced, taking effect, withdrawn, "
+	    "changed and retired</subtitle>\n<updated>");
+	esc(&x, m != NULL && m->changed_at[0] != '\0' ? m->changed_at :
+	    m != NULL ? m->generated_at : "1970-01-01T00:00:00Z");
+	puts_(&x, "</updated>\n"
+	    "<link rel=\"self\" type=\"application/atom+xml\" "
+	    "href=\"/changes.atom\"/>\n"
+	    "<link rel=\"alternate\" type=\"text/html\" href=\"/\"/>\n"
+	    "<author><name>spregd</name></author>\n"
+	    "<generator>spregd</generator>\n");
+	/* Newest first. */
+	for (size_t i = nmsgs; i-- > 0;) {
+		const Spreg__V1__ListChangesResponse *page = (const void *) msgs[i];
+		for (size_t j = page->n_changes; j-- > 0;) {
+			entry(&x, l, page->changes[j]);
+		}
+	}
+	puts_(&x, "</feed>\n");
+	for (size_t i = 0; i < nmsgs; i++) {
+		protobuf_c_message_free_unpacked(msgs[i], NULL);
+	}
+	http_listing_free(l);
+	free(l);
+	send_feed(r, 200, &x, etag, modified);
+	return;
+
+fail:
+	for (size_t i = 0; i < nmsgs; i++) {
+		protobuf_c_message_free_unpacked(msgs[i], NULL);
+	}
+	http_listing_free(l);
+	free(l);
+	free(x.buf);
+	http_respond_error(r);
+}
+
+bool
+http_feed_route(http_req *r)
+{
+	const char *m = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+
+	if (r->nsegs != 1 || strcmp(r->segs[0], "changes.atom") != 0) {
+		return false;
+	}
+	if (strcmp(m, "GET") != 0) {
+		const char *headers[] = {"Allow", "GET, HEAD", NULL};
+		http_respond(r, 405, "text/plain; charset=utf-8",
+		    "405 method not allowed\n", 23, headers);
+		return true;
+	}
+	feed(r);
+	return true;
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The Atom feed (GET /changes.atom) read by a real feed reader library,
+# Debian's python3-feedparser: well-formed Atom 1.0, its entries the
+# public changes of `spreg changes` newest first with ids from their
+# seqs; a second request with the ETag (or Last-Modified) gets 304;
+# after a write the feed has a new ETag and the change on top; a
+# customer's objection and customer records never reach it.
+set -euo pipefail
+
+: "${SPREG_SOURCE:?source root}"
+. "$SPREG_SOURCE/tests/support/cli.sh"
+
+/usr/bin/python3 -c 'import feedparser' 2>/dev/null ||
+	{ echo "python3-feedparser not installed (tools/debian-packages.txt)"; exit 77; }
+
+SPREGD_HTTP=http://127.0.0.1:0 spregd_start main
+http=$(sed -n 's/^http //p' "$tmp/main.ready" | head -n 1)
+export SPREG_SERVER="ipc://$tmp/main.ipc"
+export SPREG_TOKEN_FILE="$tmp/main/admin.token"
+
+# reader CMD...: runs tests' feedparser script: the feed's facts as
+# JSON in $tmp/feed.json (status, etag, modified, version, bozo, ids,
+# titles, categories, the whole text).
+reader() {
+	/usr/bin/python3 - "$http/changes.atom" "$tmp/feed.json" "$@" <<'PY'
+import json, sys
+import feedparser
+url, out = sys.argv[1], sys.argv[2]
+kw = {}
+for arg in sys.argv[3:]:
+    k, v = arg.split("=", 1)
+    kw[k] = v
+d = feedparser.parse(url, **kw)
+json.dump({
+    "status": d.get("status"), "etag": d.get("etag"),
+    "modified": d.get("modified"), "version": d.get("version"),
+    "bozo": d.get("bozo"), "feed_id": d.feed.get("id"),
+    "updated": d.feed.get("updated"),
+    "ids": [e.get("id") for e in d.entries],
+    "titles": [e.get("title") for e in d.entries],
+    "terms": [e.tags[0].term if e.get("tags") else "" for e in d.entries],
+    "text": json.dumps(d.entries),
+}, open(out, "w"))
+PY
+}
+feed() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$tmp/feed.json"; }
+fval() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$tmp/feed.json"; }
+
+# The public changes the feed must hold: the newest 100 log entries'
+# vendor changes, newest first.
+expected() {
+	spreg changes --json
+	/usr/bin/python3 - "$tmp/out" "$tmp/expected.json" <<'PY'
+import json, sys
+public = {"created", "updated", "retired", "announced", "took-effect",
+          "took_effect", "withdrawn"}
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+last = max(r["seq"] for r in rows)
+ids = ["urn:spreg:change:%d" % r["seq"] for r in sorted(rows, key=lambda r: -r["seq"])
+       if r["seq"] > last - 100 and r["kind"] in public]
+json.dump(ids, open(sys.argv[2], "w"))
+PY
+}
+same_as_cli() {
+	expected
+	/usr/bin/python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['ids'] == json.load(open(sys.argv[2])) else 1)" \
+		"$tmp/feed.json" "$tmp/expected.json"
+}
+
+reader
+check "feedparser reads well-formed Atom 1.0 (status 200, not bozo)" \
+	'feed "d[\"status\"] == 200 and d[\"version\"] == \"atom10\" and not d[\"bozo\"] and d[\"feed_id\"] == \"urn:spreg:feed:changes\""'
+check "... its entries are spreg changes' vendor changes, newest first, ids from seqs" \
+	'same_as_cli && feed "len(d[\"ids\"]) == 24 and d[\"titles\"][0] == \"Added: Zoom\""'
+etag=$(fval 'd["etag"]')
+modified=$(fval 'd["modified"]')
+reader "etag=$etag"
+check "a second request with its ETag: 304" 'feed "d[\"status\"] == 304 and not d[\"ids\"]"'
+reader "modified=$modified"
+check "... with its Last-Modified: 304" 'feed "d[\"status\"] == 304"'
+status=$(curl -sS --max-time 60 -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' "$http/changes.atom")
+check "headers: application/atom+xml, ETag, Last-Modified, Cache-Control public" \
+	'[ "$status" = 200 ] && grep -qi "^Content-Type: application/atom+xml" "$tmp/hdr" && grep -qi "^ETag: \"[0-9a-f]\{32\}\"" "$tmp/hdr" && grep -qi "^Last-Modified: " "$tmp/hdr" && grep -qi "^Cache-Control: public, max-age=" "$tmp/hdr"'
+
+# ---- after writes ------------------------------------------------------------
+
+today=$("$SPREG_BIN" info --json | /usr/bin/python3 -c \
+	'import json,sys; print(json.load(sys.stdin)["started_at"][:10])')
+printf 'id: acme\nname: ACME Corp\nservices: [support]\nregime: EU\nnotice_days: 30\n' >"$tmp/acme.yaml"
+spreg customer put "$tmp/acme.yaml"
+printf 'id: deepl\nname: DeepL\nlegal_entity: DeepL SE\npurpose: Translation\nservices: [support]\ndata_categories: [user.contact.email]\nlocations:\n  - {country: DE, role: processing}\nstatus: active\n' >"$tmp/deepl.yaml"
+effective=$(date -u -d "$today + 40 days" +%F)
+spreg announce "$tmp/deepl.yaml" --effective "$effective"
+seq=$(sed -n 's/.*change seq \([0-9]*\).*/\1/p' "$tmp/out")
+spreg object "$seq" --customer acme --reason "not this one"
+spreg retire fastspring
+reader "etag=$etag"
+check "after writes the old ETag gets the new feed (200, a new ETag)" \
+	'feed "d[\"status\"] == 200" && [ "$(fval "d[\"etag\"]")" != "$etag" ]'
+# A retired vendor is off the public list: the feed names it by its id.
+check "... the retirement on top, then the announcement with its date" \
+	'feed "d[\"titles\"][0] == \"Retired: fastspring\" and d[\"titles\"][1] == \"Announced: DeepL, effective $effective\" and d[\"terms\"][1] == \"CHANGE_KIND_ANNOUNCED\""'
+check "... still exactly spreg changes' vendor changes" 'same_as_cli'
+check "... no customer record, no objection, no actor reaches the public feed" \
+	'! feed "\"acme\" in d[\"text\"] or \"not this one\" in d[\"text\"] or \"OBJECTION\" in d[\"text\"] or \"admin\" in d[\"text\"]"'
+
+status=$(curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' "$http/changes.atom?x=1")
+check "an unknown parameter: 400" '[ "$status" = 400 ]'
+status=$(curl -sS --max-time 60 -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' -X POST "$http/changes.atom")
+check "POST: 405" '[ "$status" = 405 ] && grep -qi "^Allow: GET" "$tmp/hdr"'
+
+spregd_stop main
+check "spregd stops cleanly (no leak under ASan)" '[ "$spregd_status" = 0 ]'
+finish
