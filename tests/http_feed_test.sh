@@ -18,11 +18,16 @@ http=$(sed -n 's/^http //p' "$tmp/main.ready" | head -n 1)
 export SPREG_SERVER="ipc://$tmp/main.ipc"
 export SPREG_TOKEN_FILE="$tmp/main/admin.token"
 
-# reader CMD...: runs tests' feedparser script: the feed's facts as
+# reader [URL-PATH] [etag=E] [modified=M]: feedparser: the feed's facts as
 # JSON in $tmp/feed.json (status, etag, modified, version, bozo, ids,
 # titles, categories, the whole text).
 reader() {
-	/usr/bin/python3 - "$http/changes.atom" "$tmp/feed.json" "$@" <<'PY'
+	local path=/changes.atom
+	if [ $# -gt 0 ] && [[ $1 == /* ]]; then
+		path=$1
+		shift
+	fi
+	/usr/bin/python3 - "$http$path" "$tmp/feed.json" "$@" <<'PY'
 import json, sys
 import feedparser
 url, out = sys.argv[1], sys.argv[2]
@@ -46,23 +51,29 @@ PY
 feed() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$tmp/feed.json"; }
 fval() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$tmp/feed.json"; }
 
-# The public changes the feed must hold: the newest 100 log entries'
-# vendor changes, newest first.
+# The changes a feed must hold, newest first: of the newest 100 log
+# entries, the vendor changes (the public feed), or all those `spreg
+# changes --customer ID` lists (ID's feed).
 expected() {
 	spreg changes --json
-	/usr/bin/python3 - "$tmp/out" "$tmp/expected.json" <<'PY'
+	cp "$tmp/out" "$tmp/all.jsonl"
+	if [ -n "${1:-}" ]; then
+		spreg changes --customer "$1" --json
+	fi
+	/usr/bin/python3 - "$tmp/all.jsonl" "$tmp/out" "$tmp/expected.json" "${1:-}" <<'PY'
 import json, sys
 public = {"created", "updated", "retired", "announced", "took-effect",
           "took_effect", "withdrawn"}
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-last = max(r["seq"] for r in rows)
+every = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+rows = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+last = max(r["seq"] for r in every)
 ids = ["urn:spreg:change:%d" % r["seq"] for r in sorted(rows, key=lambda r: -r["seq"])
-       if r["seq"] > last - 100 and r["kind"] in public]
-json.dump(ids, open(sys.argv[2], "w"))
+       if r["seq"] > last - 100 and (sys.argv[4] or r["kind"] in public)]
+json.dump(ids, open(sys.argv[3], "w"))
 PY
 }
 same_as_cli() {
-	expected
+	expected "${1:-}"
 	/usr/bin/python3 -c "import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['ids'] == json.load(open(sys.argv[2])) else 1)" \
 		"$tmp/feed.json" "$tmp/expected.json"
 }
@@ -103,6 +114,32 @@ check "... the retirement on top, then the announcement with its date" \
 check "... still exactly spreg changes' vendor changes" 'same_as_cli'
 check "... no customer record, no objection, no actor reaches the public feed" \
 	'! feed "\"acme\" in d[\"text\"] or \"not this one\" in d[\"text\"] or \"OBJECTION\" in d[\"text\"] or \"admin\" in d[\"text\"]"'
+
+# ---- a customer's own feed, behind a key --------------------------------------
+
+printf 'id: globex\nname: Globex\nservices: [marketing]\nregime: EU\n' >"$tmp/globex.yaml"
+spreg customer put "$tmp/globex.yaml"
+spreg customer feed-key acme
+path=$(sed -n 's/^feed: //p' "$tmp/out")
+key=$(sed -n 's/^key: //p' "$tmp/out")
+check "spreg customer feed-key acme: a key and its feed's path" \
+	'[ $rc -eq 0 ] && [ "$path" = "/customers/acme/changes.atom?key=$key" ] && [ ${#key} = 32 ]'
+reader "$path"
+check "acme's feed: exactly spreg changes --customer acme, its objection included" \
+	'feed "d[\"status\"] == 200 and d[\"feed_id\"] == \"urn:spreg:feed:customer:acme\" and not d[\"bozo\"]" && same_as_cli acme && feed "\"not this one\" in d[\"text\"] and \"globex\" not in d[\"text\"]"'
+check "... with its own ETag and Cache-Control, 304 on a repeat" \
+	'etag2=$(fval "d[\"etag\"]") && reader "$path" "etag=$etag2" && feed "d[\"status\"] == 304"'
+code() { curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' "$http$1"; }
+check "a wrong key, no key, or acme's key on globex's feed: 401" \
+	'[ "$(code "/customers/acme/changes.atom?key=00000000000000000000000000000000")" = 401 ] && [ "$(code /customers/acme/changes.atom)" = 401 ] && [ "$(code "/customers/globex/changes.atom?key=$key")" = 401 ]'
+check "... a feed key opens nothing else (the API answers 401)" \
+	'[ "$(code "/v1/subprocessors?key=$key")" != 200 ]'
+spreg customer feed-key acme --rotate
+newpath=$(sed -n 's/^feed: //p' "$tmp/out")
+check "--rotate: a new key; the old one is refused at once, the new one read" \
+	'[ $rc -eq 0 ] && [ "$newpath" != "$path" ] && [ "$(code "$path")" = 401 ] && [ "$(code "$newpath")" = 200 ]'
+spreg customer feed-key acme
+check "... and feed-key shows the new one" '[ "$(sed -n "s/^feed: //p" "$tmp/out")" = "$newpath" ]'
 
 status=$(curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' "$http/changes.atom?x=1")
 check "an unknown parameter: 400" '[ "$status" = 400 ]'

@@ -386,6 +386,8 @@ typedef union storage {
 	Spreg__V1__PauseWebhookRequest pwh;
 	Spreg__V1__TestWebhookRequest twh;
 	Spreg__V1__RemoveWebhookRequest rwh;
+	Spreg__V1__GetFeedKeyRequest gfk;
+	Spreg__V1__RotateFeedKeyRequest rfk;
 } storage;
 
 static char ids[NCALLERS][64];
@@ -675,6 +677,25 @@ b_revoke_token(int c, void *p)
 	return &s->rt.base;
 }
 
+/* acme's key; the customer token names none and gets its own. */
+static ProtobufCMessage *
+b_get_feed_key(int c, void *p)
+{
+	storage *s = p;
+	spreg__v1__get_feed_key_request__init(&s->gfk);
+	s->gfk.customer_id = c == C_CUSTOMER ? "" : "acme";
+	return &s->gfk.base;
+}
+
+static ProtobufCMessage *
+b_rotate_feed_key(int c, void *p)
+{
+	storage *s = p;
+	spreg__v1__rotate_feed_key_request__init(&s->rfk);
+	s->rfk.customer_id = c == C_CUSTOMER ? "" : "acme";
+	return &s->rfk.base;
+}
+
 static ProtobufCMessage *
 b_who(int c, void *p)
 {
@@ -759,6 +780,8 @@ static const cell matrix[] = {
 	{REG "WithdrawAnnouncement",     "UUDOODU", b_withdraw},
 	{REG "ImportSubprocessors",      "UUDOODU", b_import},
 	{REG "GetSubprocessors",         "UUOOOOU", b_get_many},
+	{REG "GetFeedKey",               "UUDOOOU", b_get_feed_key},
+	{REG "RotateFeedKey",            "UUDOOOU", b_rotate_feed_key},
 	{"spreg.v1.Assessment/AssessTransfers", "UUOOOOU", b_assess},
 	{"spreg.v1.Assessment/GetRules", "UUOOOOU", b_rules},
 	{"spreg.v1.Export/ExportTransfers", "UUOOODU", b_export_transfers},
@@ -881,6 +904,69 @@ START_TEST(public_worker_serves_the_public_methods_only)
 	    SPREG_UNAUTHENTICATED);
 	rpc_worker_destroy(w);
 	w = rpc_side;
+}
+END_TEST
+
+/*
+ * A customer's feed key, as a bearer "feed_<customer>.<key>", reads that
+ * customer's feed (the public methods, as the customer) and nothing
+ * else; another customer's path, a wrong key, or the key before a
+ * rotation is refused.
+ */
+START_TEST(feed_key_reads_its_feed_only)
+{
+	Spreg__V1__GetFeedKeyRequest gk = SPREG__V1__GET_FEED_KEY_REQUEST__INIT;
+	gk.customer_id = "acme";
+	Spreg__V1__GetFeedKeyResponse *k = (void *) must(tokens[C_ADMIN],
+	    REG "GetFeedKey", &gk.base,
+	    &spreg__v1__get_feed_key_response__descriptor);
+	char bearer[200], other[200], old[200];
+	ck_assert_uint_eq(strlen(k->key), 32);
+	snprintf(bearer, sizeof(bearer), "feed_acme.%s", k->key);
+	snprintf(other, sizeof(other), "feed_globex.%s", k->key);
+	ck_assert_ptr_nonnull(strstr(k->feed_path, k->key));
+	protobuf_c_message_free_unpacked(&k->base, NULL);
+
+	Spreg__V1__ListChangesRequest lc = SPREG__V1__LIST_CHANGES_REQUEST__INIT;
+	lc.limit = 1000;
+	Spreg__V1__ListChangesResponse *mine = (void *) must(bearer,
+	    REG "ListChanges", &lc.base,
+	    &spreg__v1__list_changes_response__descriptor);
+	lc.customer_id = "acme";
+	Spreg__V1__ListChangesResponse *all = (void *) must(tokens[C_ADMIN],
+	    REG "ListChanges", &lc.base,
+	    &spreg__v1__list_changes_response__descriptor);
+	ck_assert_uint_eq(mine->n_changes, all->n_changes);
+	ck_assert_uint_gt(mine->n_changes, 0);
+	protobuf_c_message_free_unpacked(&mine->base, NULL);
+	protobuf_c_message_free_unpacked(&all->base, NULL);
+	lc.customer_id = "globex";
+	ck_assert_int_eq(call_as(bearer, REG "ListChanges", &lc.base, NULL,
+	    NULL), SPREG_PERMISSION_DENIED);
+	Spreg__V1__GetSubprocessorRequest get =
+	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
+	get.id = "stripe";
+	ck_assert_int_eq(call_as(bearer, REG "GetSubprocessor", &get.base,
+	    NULL, NULL), SPREG_PERMISSION_DENIED);
+	lc.customer_id = "";
+	ck_assert_int_eq(call_as(other, REG "ListChanges", &lc.base, NULL,
+	    NULL), SPREG_UNAUTHENTICATED);
+	ck_assert_int_eq(call_as("feed_acme.00000000000000000000000000000000",
+	    REG "ListChanges", &lc.base, NULL, NULL), SPREG_UNAUTHENTICATED);
+
+	Spreg__V1__RotateFeedKeyRequest rk =
+	    SPREG__V1__ROTATE_FEED_KEY_REQUEST__INIT;
+	rk.customer_id = "acme";
+	snprintf(old, sizeof(old), "%s", bearer);
+	k = (void *) must(tokens[C_EDITOR], REG "RotateFeedKey", &rk.base,
+	    &spreg__v1__get_feed_key_response__descriptor);
+	snprintf(bearer, sizeof(bearer), "feed_acme.%s", k->key);
+	protobuf_c_message_free_unpacked(&k->base, NULL);
+	ck_assert_str_ne(bearer, old);
+	ck_assert_int_eq(call_as(old, REG "ListChanges", &lc.base, NULL,
+	    NULL), SPREG_UNAUTHENTICATED);
+	ck_assert_int_eq(call_as(bearer, REG "ListChanges", &lc.base, NULL,
+	    NULL), SPREG_OK);
 }
 END_TEST
 
@@ -1165,6 +1251,7 @@ auth_suite(void)
 	tcase_add_test(tc, every_role_against_every_method);
 	tcase_add_test(tc, customer_sees_only_its_own);
 	tcase_add_test(tc, public_worker_serves_the_public_methods_only);
+	tcase_add_test(tc, feed_key_reads_its_feed_only);
 	tcase_add_test(tc, revoked_at_once_and_writes_name_their_token);
 	suite_add_tcase(s, tc);
 	return s;

@@ -29,6 +29,7 @@ int cmd_customer_put(cli *c);
 int cmd_customer_get(cli *c);
 int cmd_customer_list(cli *c);
 int cmd_customer_delete(cli *c);
+int cmd_customer_feed_key(cli *c);
 int cmd_announce(cli *c);
 int cmd_announcements(cli *c);
 int cmd_withdraw(cli *c);

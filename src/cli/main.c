@@ -50,6 +50,9 @@ static const cli_command commands[] = {
 	    "customer list"},
 	{"customer delete", cmd_customer_delete, "Delete a customer",
 	    "customer delete ID"},
+	{"customer feed-key", cmd_customer_feed_key,
+	    "Show (or --rotate) the key of a customer's private Atom feed",
+	    "customer feed-key ID [--rotate]"},
 	{"announce", cmd_announce,
 	    "Announce a new, changed or retired subprocessor ahead of its date",
 	    "announce FILE|- --effective DATE [--emergency REASON]\n"

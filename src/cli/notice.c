@@ -192,6 +192,46 @@ cmd_customer_delete(cli *c)
 	return rc;
 }
 
+int
+cmd_customer_feed_key(cli *c)
+{
+	static const cli_option options[] = {
+		{"rotate", CLI_FLAG, NULL,
+		    "make a new key; the old one stops working at once", 0, 0},
+		{NULL, CLI_FLAG, NULL, NULL, 0, 0},
+	};
+	static const cli_spec spec = {options, 1, 1,
+	    "Prints 'key: KEY' and 'feed: /customers/ID/changes.atom?key=KEY',\n"
+	    "the customer's private Atom feed on spregd's HTTP port (a\n"
+	    "capability URL: whoever has it reads that feed, nothing else).\n"
+	    "The key is derived from the server's secret, never stored.\n"
+	    "With --json: the reply as one JSON object.\n"};
+	Spreg__V1__GetFeedKeyRequest get = SPREG__V1__GET_FEED_KEY_REQUEST__INIT;
+	Spreg__V1__RotateFeedKeyRequest rot =
+	    SPREG__V1__ROTATE_FEED_KEY_REQUEST__INIT;
+	ProtobufCMessage *msg;
+	int rc;
+
+	if ((rc = cli_parse(c, &spec)) != CLI_CONTINUE) {
+		return rc;
+	}
+	bool rotate = cli_flag(c, "rotate");
+	get.customer_id = rot.customer_id = (char *) cli_arg(c, 0);
+	if ((rc = cli_call(c, rotate ? "RotateFeedKey" : "GetFeedKey",
+	         rotate ? &rot.base : &get.base,
+	         &spreg__v1__get_feed_key_response__descriptor, &msg)) != 0) {
+		return rc;
+	}
+	const Spreg__V1__GetFeedKeyResponse *resp = (const void *) msg;
+	if (cli_json(c)) {
+		rc = cli_print_json(msg, false);
+	} else {
+		printf("key: %s\nfeed: %s\n", resp->key, resp->feed_path);
+	}
+	spreg_message_free(msg);
+	return rc;
+}
+
 /* ---- announcements ---------------------------------------------------------- */
 
 /* The vendor as it stands, retired on day: for 'announce --retire'.

@@ -589,6 +589,7 @@ validate_customer(Spreg__V1__Customer *c, err *e)
 	spreg_status st;
 
 	c->base.n_unknown_fields = 0;
+	c->feed_key_generation = 0;	/* the server's: rpc_put_customer */
 	if (!validate_slug(c->id)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "customer.id: '%s' must match [a-z0-9][a-z0-9-]{0,63}",

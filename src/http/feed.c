@@ -265,9 +265,12 @@ static void
 send_feed(http_req *r, uint16_t status, xml *x, const char *etag,
     const char *modified)
 {
+	/* A feed key is in the URL: a shared cache keys by it. A token in
+	 * Authorization is the caller's alone. */
+	bool shared = r->bearer[0] == '\0' || r->owned != NULL;
 	const char *headers[] = {
 	    "ETag", etag,
-	    "Cache-Control", r->bearer[0] == '\0' ? "public, max-age=60" :
+	    "Cache-Control", shared ? "public, max-age=60" :
 	        "private, max-age=60",
 	    "Last-Modified", modified[0] != '\0' ? modified : NULL,
 	    NULL};
@@ -282,8 +285,10 @@ send_feed(http_req *r, uint16_t status, xml *x, const char *etag,
 	free(x->buf);
 }
 
+/* customer: its own feed (the key checked by the rpc layer); NULL:
+ * the public's, or the token's. */
 static void
-feed(http_req *r)
+feed(http_req *r, const char *customer)
 {
 	http_listing *l = calloc(1, sizeof(*l));
 	ProtobufCMessage *msgs[FEED_CALLS];
@@ -296,10 +301,12 @@ feed(http_req *r)
 		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "feed: out of memory");
 		return;
 	}
-	if (r->nparams > 0) {
-		r->st = err_set(&r->e, SPREG_INVALID_ARGUMENT, "%.64s: not a "
-		    "parameter of this feed", r->params[0].name);
-		goto fail;
+	for (size_t i = 0; i < r->nparams; i++) {
+		if (customer == NULL || strcmp(r->params[i].name, "key") != 0) {
+			r->st = err_set(&r->e, SPREG_INVALID_ARGUMENT, "%.64s: "
+			    "not a parameter of this feed", r->params[i].name);
+			goto fail;
+		}
 	}
 	if (!http_listing_fetch(r, NULL, l)) {
 		goto fail;
@@ -342,19 +349,29 @@ feed(http_req *r)
 		goto fail;
 	}
 	puts_(&x, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"
-	    "<id>urn:spreg:feed:changes</id>\n"
-	    "<title>Subprocessor changes</title>\n"
-	    "<subtitle>Subprocessors announced, taking effect, withdrawn, "
-	    "changed and retired</subtitle>\n<updated>");
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<id>");
+	if (customer != NULL) {
+		puts_(&x, "urn:spreg:feed:customer:");
+		esc(&x, customer);
+		puts_(&x, "</id>\n<title>Subprocessor changes for ");
+		esc(&x, customer);
+		puts_(&x, "</title>\n");
+	} else {
+		puts_(&x, "urn:spreg:feed:changes</id>\n"
+		    "<title>Subprocessor changes</title>\n");
+	}
+	puts_(&x, "<subtitle>Subprocessors announced, taking effect, "
+	    "withdrawn, changed and retired</subtitle>\n<updated>");
 	esc(&x, m != NULL && m->changed_at[0] != '\0' ? m->changed_at :
 	    m != NULL ? m->generated_at : "1970-01-01T00:00:00Z");
 	puts_(&x, "</updated>\n"
-	    "<link rel=\"self\" type=\"application/atom+xml\" "
-	    "href=\"/changes.atom\"/>\n"
 	    "<link rel=\"alternate\" type=\"text/html\" href=\"/\"/>\n"
 	    "<author><name>spregd</name></author>\n"
 	    "<generator>spregd</generator>\n");
+	if (customer == NULL) {
+		puts_(&x, "<link rel=\"self\" type=\"application/atom+xml\" "
+		    "href=\"/changes.atom\"/>\n");
+	}
 	/* Newest first. */
 	for (size_t i = nmsgs; i-- > 0;) {
 		const Spreg__V1__ListChangesResponse *page = (const void *) msgs[i];
@@ -385,8 +402,11 @@ bool
 http_feed_route(http_req *r)
 {
 	const char *m = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+	bool public = r->nsegs == 1 && strcmp(r->segs[0], "changes.atom") == 0;
+	bool own = r->nsegs == 3 && strcmp(r->segs[0], "customers") == 0 &&
+	    r->segs[1][0] != '\0' && strcmp(r->segs[2], "changes.atom") == 0;
 
-	if (r->nsegs != 1 || strcmp(r->segs[0], "changes.atom") != 0) {
+	if (!public && !own) {
 		return false;
 	}
 	if (strcmp(m, "GET") != 0) {
@@ -395,6 +415,22 @@ http_feed_route(http_req *r)
 		    "405 method not allowed\n", 23, headers);
 		return true;
 	}
-	feed(r);
+	if (own) {
+		/* The key in the URL is the credential: the rpc layer checks
+		 * it as a bearer "feed_<customer>.<key>" (rpc/auth.h). */
+		const char *key = http_param_get(r, "key");
+		if (key == NULL || key[0] == '\0') {
+			http_fail(r, SPREG_UNAUTHENTICATED, "key: missing");
+			return true;
+		}
+		size_t len = strlen(r->segs[1]) + strlen(key) + 8;
+		if ((r->owned = malloc(len)) == NULL) {
+			http_fail(r, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+			return true;
+		}
+		snprintf(r->owned, len, "feed_%s.%s", r->segs[1], key);
+		r->bearer = r->owned;
+	}
+	feed(r, own ? r->segs[1] : NULL);
 	return true;
 }

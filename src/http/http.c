@@ -116,6 +116,7 @@ req_free(http_req *r)
 		protobuf_c_message_free_unpacked(r->out, NULL);
 	}
 	free(r->target);
+	free(r->owned);
 	free(r);
 }
 

@@ -33,6 +33,7 @@ struct http_req {
 	http_param params[HTTP_PARAMS_MAX];
 	size_t nparams;
 	const char *bearer;	/* from Authorization; "" when none */
+	char *owned;		/* a bearer made here (a feed key); freed */
 	/* The last http_call's outcome: st, e.msg, and on OK the reply
 	 * message (the caller's, freed with the request). */
 	spreg_status st;

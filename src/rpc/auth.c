@@ -79,6 +79,51 @@ bearer_split(const char *bearer, char id[ID_LEN + 1], const char **secret,
 	return true;
 }
 
+void
+rpc_auth_feed_key(rpc_server *srv, const char *customer_id,
+    uint32_t generation, char out[RPC_FEED_KEY_LEN + 1])
+{
+	unsigned char mac[RPC_FEED_KEY_LEN / 2];
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "spreg feed key v1|%s|%u",
+	    customer_id, (unsigned) generation);
+
+	crypto_generichash(mac, sizeof(mac), (const unsigned char *) msg,
+	    (size_t) n, rpc_server_secret(srv), 32);
+	sodium_bin2hex(out, RPC_FEED_KEY_LEN + 1, mac, sizeof(mac));
+}
+
+/* "feed_<customer>.<key>": that customer, for its feed only. */
+static spreg_status
+feed_key_check(rpc_call *call, db_txn *t, const char *bearer, err *e)
+{
+	const char *id = bearer + strlen(RPC_FEED_BEARER_PREFIX);
+	const char *dot = strchr(id, '.');
+	char cid[65], want[RPC_FEED_KEY_LEN + 1];
+	Spreg__V1__Customer *c;
+
+	if (dot == NULL || dot == id || dot - id > 64 ||
+	    strlen(dot + 1) != RPC_FEED_KEY_LEN) {
+		return err_set(e, SPREG_UNAUTHENTICATED, "token: not recognised");
+	}
+	memcpy(cid, id, (size_t) (dot - id));
+	cid[dot - id] = '\0';
+	err ignored;
+	if (!validate_slug(cid) ||
+	    db_customer_get(t, cid, call->arena, &c, &ignored) != SPREG_OK) {
+		return err_set(e, SPREG_UNAUTHENTICATED, "token: not recognised");
+	}
+	rpc_auth_feed_key(call->srv, cid, c->feed_key_generation, want);
+	if (sodium_memcmp(want, dot + 1, RPC_FEED_KEY_LEN) != 0) {
+		return err_set(e, SPREG_UNAUTHENTICATED, "token: not recognised");
+	}
+	call->token = RPC_AUTH_FEED_NAME;
+	call->role = SPREG__V1__ROLE__CUSTOMER;
+	call->customer_id = c->id;
+	call->feed_key = true;
+	return SPREG_OK;
+}
+
 spreg_status
 rpc_auth_check(rpc_call *call, db_txn *t, const char *bearer, err *e)
 {
@@ -93,6 +138,11 @@ rpc_auth_check(rpc_call *call, db_txn *t, const char *bearer, err *e)
 	call->token_record = NULL;
 	call->role = SPREG__V1__ROLE__ROLE_UNSPECIFIED;
 	call->customer_id = NULL;
+	call->feed_key = false;
+	if (strncmp(bearer, RPC_FEED_BEARER_PREFIX,
+	        strlen(RPC_FEED_BEARER_PREFIX)) == 0) {
+		return feed_key_check(call, t, bearer, e);
+	}
 	if (bearer[0] == '\0') {
 		if (rpc_server_insecure_local(call->srv)) {
 			call->token = RPC_AUTH_INSECURE_NAME;
@@ -144,6 +194,14 @@ rpc_auth_allow(const rpc_call *call, const rpc_method *m, err *e)
 	    (m->flags & RPC_EDITOR) ? SPREG__V1__ROLE__EDITOR :
 	                              SPREG__V1__ROLE__READER;
 
+	if (call->feed_key) {
+		/* The capability in a feed's URL reads that feed only. */
+		if (m->flags & RPC_PUBLIC) {
+			return SPREG_OK;
+		}
+		return err_set(e, SPREG_PERMISSION_DENIED,
+		    "token: a feed key reads its feed only, not %s", m->name);
+	}
 	if (call->anonymous) {
 		/* As if no token were given anywhere else. */
 		if (m->flags & RPC_PUBLIC) {

@@ -18,6 +18,16 @@
 /* The caller without a token on a public worker (rpc_call.anonymous). */
 #define RPC_AUTH_PUBLIC_NAME "public"
 
+/* The name a feed key's reads carry (rpc_call.feed_key). */
+#define RPC_AUTH_FEED_NAME "feed-key"
+/* A feed key: 32 hex digits; as a bearer, "feed_<customer>.<key>". */
+#define RPC_FEED_KEY_LEN 32
+#define RPC_FEED_BEARER_PREFIX "feed_"
+/* The key of customer_id's feed at generation: keyed BLAKE2b of both
+ * under the server's secret. */
+void rpc_auth_feed_key(rpc_server *srv, const char *customer_id,
+    uint32_t generation, char out[RPC_FEED_KEY_LEN + 1]);
+
 /*
  * Sets call->token, role and customer_id from bearer, checked against
  * the store in t. UNAUTHENTICATED for a missing, unknown, malformed or

@@ -58,6 +58,10 @@ spreg_status rpc_list_announcements(rpc_call *call,
     const ProtobufCMessage *in, ProtobufCMessage *out, err *e);
 spreg_status rpc_withdraw_announcement(rpc_call *call,
     const ProtobufCMessage *in, ProtobufCMessage *out, err *e);
+spreg_status rpc_get_feed_key(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
+spreg_status rpc_rotate_feed_key(rpc_call *call, const ProtobufCMessage *in,
+    ProtobufCMessage *out, err *e);
 spreg_status rpc_object_to_change(rpc_call *call, const ProtobufCMessage *in,
     ProtobufCMessage *out, err *e);
 spreg_status rpc_list_objections(rpc_call *call, const ProtobufCMessage *in,

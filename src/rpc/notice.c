@@ -4,6 +4,7 @@
 
 #include "core/date.h"
 #include "core/validate.h"
+#include "rpc/auth.h"
 #include "rpc/handlers.h"
 #include "rpc/token.h"
 
@@ -24,13 +25,88 @@ rpc_put_customer(rpc_call *call, const ProtobufCMessage *in_,
 		return err_oom(e, NULL);
 	}
 	*c = *in->customer;
-	if ((st = validate_customer(c, e)) != SPREG_OK ||
-	    (st = db_customer_put(call->txn, c, in->expected_revision, &who,
+	if ((st = validate_customer(c, e)) != SPREG_OK) {
+		return st;
+	}
+	/* The feed key's generation is the server's: a put keeps it. */
+	Spreg__V1__Customer *old;
+	err ignored;
+	if (db_customer_get(call->txn, c->id, call->arena, &old, &ignored) ==
+	    SPREG_OK) {
+		c->feed_key_generation = old->feed_key_generation;
+	}
+	if ((st = db_customer_put(call->txn, c, in->expected_revision, &who,
 	         call->arena, &out->change, e)) != SPREG_OK) {
 		return st;
 	}
 	out->customer = c;
 	return SPREG_OK;
+}
+
+/* The customer whose feed key is asked for. */
+static spreg_status
+feed_customer(rpc_call *call, const char *id, Spreg__V1__Customer **c,
+    err *e)
+{
+	spreg_status st = rpc_check_id("customer_id", id, e);
+
+	return st != SPREG_OK ? st :
+	    db_customer_get(call->txn, id, call->arena, c, e);
+}
+
+static spreg_status
+feed_key_reply(rpc_call *call, const Spreg__V1__Customer *c,
+    Spreg__V1__GetFeedKeyResponse *out, err *e)
+{
+	char *key = arena_alloc(call->arena, RPC_FEED_KEY_LEN + 1);
+	size_t len = strlen(c->id) + RPC_FEED_KEY_LEN + 64;
+	char *path = arena_alloc(call->arena, len);
+
+	if (key == NULL || path == NULL) {
+		return err_oom(e, NULL);
+	}
+	rpc_auth_feed_key(call->srv, c->id, c->feed_key_generation, key);
+	snprintf(path, len, "/customers/%s/changes.atom?key=%s", c->id, key);
+	out->key = key;
+	out->feed_path = path;
+	out->generation = c->feed_key_generation;
+	return SPREG_OK;
+}
+
+spreg_status
+rpc_get_feed_key(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__GetFeedKeyRequest *in = (const void *) in_;
+	Spreg__V1__Customer *c;
+	spreg_status st;
+
+	if ((st = feed_customer(call, in->customer_id, &c, e)) != SPREG_OK) {
+		return st;
+	}
+	return feed_key_reply(call, c, (void *) out_, e);
+}
+
+spreg_status
+rpc_rotate_feed_key(rpc_call *call, const ProtobufCMessage *in_,
+    ProtobufCMessage *out_, err *e)
+{
+	const Spreg__V1__RotateFeedKeyRequest *in = (const void *) in_;
+	db_actor who = rpc_actor_of(call);
+	Spreg__V1__Customer *c;
+	Spreg__V1__Change *change;
+	spreg_status st;
+
+	if ((st = feed_customer(call, in->customer_id, &c, e)) != SPREG_OK) {
+		return st;
+	}
+	/* A logged customer change: who rotated it, and when, is kept. */
+	c->feed_key_generation++;
+	if ((st = db_customer_put(call->txn, c, 0, &who, call->arena, &change,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	return feed_key_reply(call, c, (void *) out_, e);
 }
 
 spreg_status

@@ -742,6 +742,10 @@ static const rpc_method registry_methods[] = {
 	    rpc_import_subprocessors, NULL},
 	{"GetSubprocessors", RPC_READ | RPC_CUSTOMER, get_subprocessors,
 	    "customer"},
+	{"GetFeedKey", RPC_READ | RPC_EDITOR | RPC_CUSTOMER, rpc_get_feed_key,
+	    "customer_id"},
+	{"RotateFeedKey", RPC_WRITE | RPC_EDITOR | RPC_CUSTOMER | RPC_NO_SAVE,
+	    rpc_rotate_feed_key, "customer_id"},
 };
 
 const rpc_service rpc_registry_service = {

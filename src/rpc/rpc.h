@@ -79,6 +79,9 @@ struct rpc_call {
 	/* No token, on a public worker: only RPC_PUBLIC methods, no
 	 * customer named, nothing internal in the reply. */
 	bool anonymous;
+	/* A customer's feed key (rpc/auth.h): RPC_PUBLIC methods only, as
+	 * that customer. */
+	bool feed_key;
 	uint64_t request_id;
 	int64_t now_ms;
 	/* A handler that builds its response's bytes itself (records passed
