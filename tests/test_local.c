@@ -354,6 +354,9 @@ START_TEST(identical_answers)
 	es.customer = "acme";
 	Spreg__V1__ListTokensRequest lt = SPREG__V1__LIST_TOKENS_REQUEST__INIT;
 	Spreg__V1__WhoAmIRequest wai = SPREG__V1__WHO_AM_IREQUEST__INIT;
+	/* The same key both ways: it is derived from the store's secret. */
+	Spreg__V1__GetFeedKeyRequest gfk = SPREG__V1__GET_FEED_KEY_REQUEST__INIT;
+	gfk.customer_id = "acme";
 	const read_case cases[] = {
 	    {"spreg.v1.Registry/GetSubprocessor", &g.base,
 	        &spreg__v1__get_subprocessor_response__descriptor},
@@ -401,6 +404,8 @@ START_TEST(identical_answers)
 	        &spreg__v1__who_am_iresponse__descriptor},
 	    {"spreg.v1.Delivery/ListWebhooks", &lwh.base,
 	        &spreg__v1__list_webhooks_response__descriptor},
+	    {"spreg.v1.Registry/GetFeedKey", &gfk.base,
+	        &spreg__v1__get_feed_key_response__descriptor},
 	};
 	const size_t ncases = sizeof(cases) / sizeof(cases[0]);
 	covers_every_read(cases, ncases);
