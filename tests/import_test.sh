@@ -55,7 +55,7 @@ last_seq() { "$SPREG_BIN" info --json | "$PY" -c 'import json,sys; print(json.lo
 start() {
 	local name=$1
 	shift
-	"$SPREGD" --data "$tmp/$name" --listen "ipc://$tmp/$name.ipc" \
+	"$SPREGD" --http none --data "$tmp/$name" --listen "ipc://$tmp/$name.ipc" \
 		--publish "ipc://$tmp/$name-pub.ipc" --ready-file "$tmp/$name.ready" \
 		--log-level warn "$@" 2>"$tmp/$name.log" &
 	pids+=($!)
