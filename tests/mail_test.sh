@@ -22,7 +22,7 @@ port=$(cat "$tmp/smtp.port")
 
 # The credentials file must be readable: a missing one stops the start.
 set +e
-"$SPREGD" --data "$tmp/nocred" --listen "ipc://$tmp/nocred.ipc" \
+"$SPREGD" --http none --data "$tmp/nocred" --listen "ipc://$tmp/nocred.ipc" \
 	--publish "ipc://$tmp/nocred-pub.ipc" --smtp "smtp://127.0.0.1:$port" \
 	--smtp-credentials "$tmp/no-such-file" >/dev/null 2>"$tmp/err"
 rc=$?
