@@ -16,6 +16,7 @@
 #include "core/date.h"
 #include "rpc/import.h"
 #include "rpc/rpc.h"
+#include "support/store.h"
 #include "spreg/v1/export.pb-c.h"
 
 #define REG "spreg.v1.Registry/"
@@ -57,60 +58,39 @@ record_publish(void *arg, const rpc_event *events, size_t n)
 	}
 }
 
+/* Handlers under test; access control is test_auth.c's. */
+static store_fixture fx = {.name = "arpc", .map_size = 1 << 20,
+    .insecure_local = true, .publish = record_publish, .dir = &dir,
+    .cat = &cat, .rules = &rules, .d = &d, .srv = &srv, .w = &w};
+
 static void
 server_start(void)
 {
-	err e;
-	ck_assert_msg(rpc_server_create(d, cat, &srv, &e) == SPREG_OK, "%s",
-	    e.msg);
-	rpc_server_set_rules(srv, rules);
-	/* Handlers under test; access control is test_auth.c's. */
-	rpc_server_set_insecure_local(srv, true);
-	rpc_server_set_publish(srv, record_publish, NULL);
-	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
+	store_fixture_server_start(&fx);
 }
 
 static void
 server_stop(void)
 {
-	rpc_worker_destroy(w);
-	rpc_server_destroy(srv);
+	store_fixture_server_stop(&fx);
 }
 
 static void
 setup(void)
 {
-	db_options o = {.dir = dir, .map_size = 1 << 20};
-	size_t n;
-	err e;
-
-	snprintf(dir, sizeof(dir), "/tmp/spreg-arpc-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(catalog_load(SPREG_TEST_DATA, &cat, &e) == SPREG_OK, "%s",
-	    e.msg);
-	ck_assert_msg(assess_rules_load(SPREG_TEST_DATA, cat, &rules, &e) ==
-	    SPREG_OK, "%s", e.msg);
-	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
+	store_fixture_open(&fx);
 	set_day("2026-11-23");
 	time_set_clock(fake_clock);
 	server_start();
-	ck_assert_msg(rpc_import_file(srv, SPREG_TEST_DATA
-	    "/sample-registry.json", "test", &n, &e) == SPREG_OK, "%s", e.msg);
+	store_fixture_import(&fx);
 	npublished = 0;
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	server_stop();
-	db_close(d);
-	assess_rules_destroy(rules);
-	catalog_destroy(cat);
+	store_fixture_teardown(&fx);
 	time_set_clock(NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 static spreg_status

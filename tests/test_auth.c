@@ -25,6 +25,7 @@
 #include "rpc/auth.h"
 #include "rpc/import.h"
 #include "rpc/rpc.h"
+#include "support/store.h"
 #include "spreg/v1/admin.pb-c.h"
 #include "spreg/v1/delivery.pb-c.h"
 #include "spreg/v1/assess.pb-c.h"
@@ -222,26 +223,16 @@ announce(const char *as, const char *id, char *service)
 static uint64_t acme_change;	/* announced, concerns acme and obj-* */
 static uint64_t withdrawable[NCALLERS];	/* announced, one per writer */
 
+static store_fixture fx = {.name = "auth", .map_size = 1 << 22,
+    .dir = &dir, .cat = &cat, .rules = &rules, .d = &d, .srv = &srv,
+    .w = &w};
+
 static void
 setup(void)
 {
-	db_options o = {.dir = dir, .map_size = 1 << 22};
-	size_t n;
 	err e;
 
-	snprintf(dir, sizeof(dir), "/tmp/spreg-auth-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(catalog_load(SPREG_TEST_DATA, &cat, &e) == SPREG_OK, "%s",
-	    e.msg);
-	ck_assert_msg(assess_rules_load(SPREG_TEST_DATA, cat, &rules, &e) ==
-	    SPREG_OK, "%s", e.msg);
-	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
-	ck_assert_msg(rpc_server_create(d, cat, &srv, &e) == SPREG_OK, "%s",
-	    e.msg);
-	rpc_server_set_rules(srv, rules);
-	ck_assert_msg(rpc_import_file(srv, SPREG_TEST_DATA
-	    "/sample-registry.json", "test", &n, &e) == SPREG_OK, "%s", e.msg);
-	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
+	store_fixture_setup(&fx);
 
 	/* The first admin token, as spregd makes it. */
 	char path[128];
@@ -306,15 +297,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	rpc_worker_destroy(w);
-	rpc_server_destroy(srv);
-	db_close(d);
-	assess_rules_destroy(rules);
-	catalog_destroy(cat);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	store_fixture_teardown(&fx);
 }
 
 /* ---- the matrix ---------------------------------------------------------- */

@@ -7,21 +7,21 @@
 
 #include "core/date.h"
 #include "db/record.h"
+#include "support/store.h"
 
 static char dir[64];
 static db *d;
 static db_session *s;
 static arena a;
 
+/* The store alone, in a 64 KiB map. */
+static store_fixture fx = {.name = "db", .map_size = 64 * 1024,
+    .dir = &dir, .d = &d};
+
 static void
 setup(void)
 {
-	db_options o = {.dir = dir, .map_size = 64 * 1024};
-	err e;
-
-	snprintf(dir, sizeof(dir), "/tmp/spreg-db-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(db_open(&o, &d, &e) == SPREG_OK, "%s", e.msg);
+	store_fixture_open(&fx);
 	ck_assert_int_eq(db_session_create(d, &s), SPREG_OK);
 	arena_init(&a, (size_t) 256 << 20);
 }
@@ -29,13 +29,9 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	arena_fini(&a);
 	db_session_destroy(s);
-	db_close(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	store_fixture_teardown(&fx);
 }
 
 /* A record with one of everything; the caller varies it. */

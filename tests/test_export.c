@@ -14,6 +14,7 @@
 #include "export/format.h"
 #include "rpc/import.h"
 #include "rpc/rpc.h"
+#include "support/store.h"
 #include "spreg/v1/export.pb-c.h"
 
 /* ---- formats ---- */
@@ -134,42 +135,21 @@ static db *d;
 static rpc_server *srv;
 static rpc_worker *w;
 
+/* Handlers under test; access control is test_auth.c's. */
+static store_fixture fx = {.name = "export", .map_size = 1 << 20,
+    .insecure_local = true, .dir = &dir, .cat = &cat, .rules = &rules,
+    .d = &d, .srv = &srv, .w = &w};
+
 static void
 setup(void)
 {
-	db_options o = {.dir = dir, .map_size = 1 << 20};
-	size_t n;
-	err e;
-
-	snprintf(dir, sizeof(dir), "/tmp/spreg-export-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(catalog_load(SPREG_TEST_DATA, &cat, &e) == SPREG_OK, "%s",
-	    e.msg);
-	ck_assert_msg(assess_rules_load(SPREG_TEST_DATA, cat, &rules, &e) ==
-	    SPREG_OK, "%s", e.msg);
-	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
-	ck_assert_msg(rpc_server_create(d, cat, &srv, &e) == SPREG_OK, "%s",
-	    e.msg);
-	rpc_server_set_rules(srv, rules);
-	/* Handlers under test; access control is test_auth.c's. */
-	rpc_server_set_insecure_local(srv, true);
-	ck_assert_msg(rpc_import_file(srv, SPREG_TEST_DATA
-	    "/sample-registry.json", "test", &n, &e) == SPREG_OK, "%s", e.msg);
-	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
+	store_fixture_setup(&fx);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	rpc_worker_destroy(w);
-	rpc_server_destroy(srv);
-	db_close(d);
-	assess_rules_destroy(rules);
-	catalog_destroy(cat);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	store_fixture_teardown(&fx);
 }
 
 static spreg_status

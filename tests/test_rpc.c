@@ -16,6 +16,7 @@
 #include "db/store.h"
 #include "db/value.h"
 #include "rpc/rpc.h"
+#include "support/store.h"
 
 static char dir[64];
 static catalog *cat;
@@ -24,42 +25,23 @@ static rpc_server *srv;
 static rpc_worker *w;
 static const char *envelope_actor = "tester";
 
+/* Handlers under test; access control is test_auth.c's. */
+static store_fixture fx = {.name = "rpc", .map_size = 1 << 20,
+    .insecure_local = true, .dir = &dir, .cat = &cat, .d = &d, .srv = &srv,
+    .w = &w};
+
 static void
 setup(void)
 {
-	db_options o = {.dir = dir, .map_size = 1 << 20};
-	size_t n;
-	err e;
-
-	snprintf(dir, sizeof(dir), "/tmp/spreg-rpc-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_msg(catalog_load(SPREG_TEST_DATA, &cat, &e) == SPREG_OK, "%s",
-	    e.msg);
-	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
-	ck_assert_msg(rpc_server_create(d, cat, &srv, &e) == SPREG_OK, "%s",
-	    e.msg);
-	/* Handlers under test; access control is test_auth.c's. */
-	rpc_server_set_insecure_local(srv, true);
-	ck_assert_msg(rpc_import_file(srv, SPREG_TEST_DATA
-	    "/sample-registry.json", "test", &n, &e) == SPREG_OK, "%s", e.msg);
-	ck_assert_uint_ge(n, 15);
-	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
+	store_fixture_setup(&fx);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	validate_limits_set(&(validate_limits) {VALIDATE_TEXT_MAX_DEFAULT,
 	    VALIDATE_LIST_MAX_DEFAULT});
-
-	rpc_worker_destroy(w);
-	rpc_server_destroy(srv);
-	db_close(d);
-	catalog_destroy(cat);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	store_fixture_teardown(&fx);
 }
 
 /* Packs an envelope around msg; caller frees. */
@@ -818,11 +800,8 @@ START_TEST(due_change_applies_after_missed_restart)
 
 	/* "Restart": a new server object over the same store, a month
 	 * after the date. */
-	rpc_worker_destroy(w);
-	rpc_server_destroy(srv);
-	ck_assert_int_eq(rpc_server_create(d, cat, &srv, &e), SPREG_OK);
-	rpc_server_set_insecure_local(srv, true);
-	ck_assert_int_eq(rpc_worker_create(srv, &w), SPREG_OK);
+	store_fixture_server_stop(&fx);
+	store_fixture_server_start(&fx);
 	int64_t later = fake_now_ms + 83LL * 86400000;	/* 2027-02-14 */
 	ck_assert_int_eq(rpc_apply_due(srv, later, &applied, &e), SPREG_OK);
 	ck_assert_uint_eq(applied, 2);	/* and the sample's brevo, upcoming */
