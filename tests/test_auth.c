@@ -68,32 +68,13 @@ call_as(const char *token, const char *method, const ProtobufCMessage *in,
     const ProtobufCMessageDescriptor *od, ProtobufCMessage **out)
 {
 	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
-	Spreg__V1__Reply r;
-	static uint8_t payload[1 << 16];
 
 	env.method = (char *) method;
 	env.actor = "tester";
 	env.token = (char *) token;
 	env.request_id = next_request_id;
-	env.payload.len = protobuf_c_message_pack(in, payload);
-	env.payload.data = payload;
-	size_t len = spreg__v1__request__get_packed_size(&env);
-	uint8_t *buf = malloc(len);
-	ck_assert_ptr_nonnull(buf);
-	spreg__v1__request__pack(&env, buf);
-	rpc_handle(w, buf, len, &r);
-	free(buf);
-	snprintf(last_message, sizeof(last_message), "%s",
-	    r.message ? r.message : "");
-	if (out != NULL) {
-		*out = NULL;
-		if (r.code == SPREG__V1__CODE__OK) {
-			*out = protobuf_c_message_unpack(od, NULL,
-			    r.payload.len, r.payload.data);
-			ck_assert_ptr_nonnull(*out);
-		}
-	}
-	return (spreg_status) r.code;
+	return store_fixture_call(w, &env, in, od, out, last_message,
+	    sizeof(last_message));
 }
 
 /* A call whose answer must be OK; returns the response. */

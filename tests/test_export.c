@@ -158,29 +158,12 @@ call(const char *method, const ProtobufCMessage *in,
     size_t msglen)
 {
 	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
-	Spreg__V1__Reply r;
-	static uint8_t payload[1 << 16];
 	static uint64_t next_id = 1000;
 
 	env.method = (char *) method;
 	env.request_id = next_id++;
 	env.actor = "tester";
-	env.payload.len = protobuf_c_message_pack(in, payload);
-	env.payload.data = payload;
-	size_t len = spreg__v1__request__get_packed_size(&env);
-	uint8_t *buf = malloc(len);
-	spreg__v1__request__pack(&env, buf);
-	rpc_handle(w, buf, len, &r);
-	free(buf);
-	if (msg != NULL) {
-		snprintf(msg, msglen, "%s", r.message ? r.message : "");
-	}
-	if (r.code == SPREG__V1__CODE__OK && out != NULL) {
-		*out = protobuf_c_message_unpack(od, NULL, r.payload.len,
-		    r.payload.data);
-		ck_assert_ptr_nonnull(*out);
-	}
-	return (spreg_status) r.code;
+	return store_fixture_call(w, &env, in, od, out, msg, msglen);
 }
 
 #define TRANSFERS "spreg.v1.Export/ExportTransfers"

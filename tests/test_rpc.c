@@ -68,21 +68,12 @@ call_id(const char *method, uint64_t request_id, const ProtobufCMessage *in,
     const ProtobufCMessageDescriptor *od, ProtobufCMessage **out,
     char *msg, size_t msglen)
 {
-	Spreg__V1__Reply r;
-	size_t len;
-	uint8_t *buf = envelope(method, request_id, in, &len);
+	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
 
-	rpc_handle(w, buf, len, &r);
-	free(buf);
-	if (msg != NULL) {
-		snprintf(msg, msglen, "%s", r.message ? r.message : "");
-	}
-	if (r.code == SPREG__V1__CODE__OK && out != NULL) {
-		*out = protobuf_c_message_unpack(od, NULL, r.payload.len,
-		    r.payload.data);
-		ck_assert_ptr_nonnull(*out);
-	}
-	return (spreg_status) r.code;
+	env.method = (char *) method;
+	env.request_id = request_id;
+	env.actor = (char *) envelope_actor;
+	return store_fixture_call(w, &env, in, od, out, msg, msglen);
 }
 
 static spreg_status

@@ -116,6 +116,47 @@ store_fixture_import(store_fixture *f)
 	ck_assert_uint_ge(n, 15);
 }
 
+/*
+ * One call through the worker w, as a client's envelope carries it: env
+ * holds the method, actor, token and request id, and in is packed into
+ * its payload here. Returns the reply's status; msg (when not NULL) gets
+ * its message, and *out (when out is not NULL) the response on OK
+ * (caller frees), NULL otherwise.
+ */
+static inline spreg_status
+store_fixture_call(rpc_worker *w, Spreg__V1__Request *env,
+    const ProtobufCMessage *in, const ProtobufCMessageDescriptor *od,
+    ProtobufCMessage **out, char *msg, size_t msglen)
+{
+	Spreg__V1__Reply r;
+	uint8_t *payload = malloc(protobuf_c_message_get_packed_size(in) + 1);
+
+	ck_assert_ptr_nonnull(payload);
+	env->payload.len = protobuf_c_message_pack(in, payload);
+	env->payload.data = payload;
+	size_t len = spreg__v1__request__get_packed_size(env);
+	uint8_t *buf = malloc(len);
+	ck_assert_ptr_nonnull(buf);
+	spreg__v1__request__pack(env, buf);
+	rpc_handle(w, buf, len, &r);
+	free(buf);
+	free(payload);
+	env->payload.data = NULL;
+	env->payload.len = 0;
+	if (msg != NULL) {
+		snprintf(msg, msglen, "%s", r.message ? r.message : "");
+	}
+	if (out != NULL) {
+		*out = NULL;
+		if (r.code == SPREG__V1__CODE__OK) {
+			*out = protobuf_c_message_unpack(od, NULL,
+			    r.payload.len, r.payload.data);
+			ck_assert_ptr_nonnull(*out);
+		}
+	}
+	return (spreg_status) r.code;
+}
+
 /* All of it: open, and with srv a server and the sample. */
 static inline void
 store_fixture_setup(store_fixture *f)
