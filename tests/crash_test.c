@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "spreg/client.h"
+#include "support/record.h"
 #include "support/spawn.h"
 #include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
@@ -48,7 +49,6 @@
 #define PAGE_LIMIT 1000
 #define PROBLEMS_SHOWN 10
 
-#define STATUS_ACTIVE SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_ACTIVE
 #define KIND_CREATED SPREG__V1__CHANGE_KIND__CHANGE_KIND_CREATED
 #define KIND_UPDATED SPREG__V1__CHANGE_KIND__CHANGE_KIND_UPDATED
 
@@ -92,19 +92,6 @@ typedef struct writer {
 	char first_error[512];
 } writer;
 
-/* A minimal valid record whose id and name the writer sets. */
-typedef struct record {
-	Spreg__V1__Subprocessor sp;
-	Spreg__V1__Location location;
-	Spreg__V1__Location *locations[1];
-	Spreg__V1__Safeguard safeguard;
-	Spreg__V1__Safeguard *safeguards[1];
-	char *services[1];
-	char *categories[1];
-	char id[32];
-	char name[96];
-} record;
-
 /* A count of problems found by one check, the first few printed. */
 typedef struct problems {
 	size_t count;
@@ -117,16 +104,6 @@ static spawn_opts server_opts;
 static atomic_bool killed;
 static int passed;
 static int failed;
-
-static char str_app[] = "app";
-static char str_email[] = "user.contact.email";
-static char str_us[] = "US";
-static char str_hosting[] = "hosting";
-static char str_scc[] = "eu-scc-2021-m2";
-static char str_eu[] = "EU";
-static char str_signed_on[] = "2022-01-10";
-static char str_tia[] = "TIA-1";
-static char str_effective_from[] = "2020-01-01";
 
 static void
 diag(const char *fmt, ...)
@@ -248,40 +225,9 @@ server_alive(void)
 
 /* ---- writers ---- */
 
-static void
-record_init(record *r)
-{
-	spreg__v1__subprocessor__init(&r->sp);
-	spreg__v1__location__init(&r->location);
-	spreg__v1__safeguard__init(&r->safeguard);
-	r->id[0] = r->name[0] = '\0';
-	r->services[0] = str_app;
-	r->categories[0] = str_email;
-	r->location.country = str_us;
-	r->location.role = str_hosting;
-	r->locations[0] = &r->location;
-	r->safeguard.mechanism = str_scc;
-	r->safeguard.regime = str_eu;
-	r->safeguard.signed_on = str_signed_on;
-	r->safeguard.tia_ref = str_tia;
-	r->safeguards[0] = &r->safeguard;
-	r->sp.id = r->id;
-	r->sp.name = r->name;
-	r->sp.n_services = 1;
-	r->sp.services = r->services;
-	r->sp.n_data_categories = 1;
-	r->sp.data_categories = r->categories;
-	r->sp.n_locations = 1;
-	r->sp.locations = r->locations;
-	r->sp.n_safeguards = 1;
-	r->sp.safeguards = r->safeguards;
-	r->sp.status = STATUS_ACTIVE;
-	r->sp.effective_from = str_effective_from;
-}
-
 /* Puts r; on OK checks the reply and records the acknowledgement. */
 static spreg_status
-put_record(spreg_client *c, record *r, ack_list *acks, char *why,
+put_record(spreg_client *c, test_record *r, ack_list *acks, char *why,
     size_t why_len)
 {
 	Spreg__V1__PutSubprocessorRequest req =
@@ -335,7 +281,7 @@ writer_main(void *arg)
 	writer *w = arg;
 	spreg_client *c;
 	char actor[64], why[512];
-	record r;
+	test_record r;
 
 	if (test_client_open(server_url, true, &c) != SPREG_OK) {
 		writer_error(w, "spreg_client_open failed");
@@ -344,7 +290,7 @@ writer_main(void *arg)
 	spreg_client_set_timeout(c, WRITE_TIMEOUT_MS);
 	snprintf(actor, sizeof(actor), "crash-test writer %d", w->index);
 	spreg_client_set_actor(c, actor);
-	record_init(&r);
+	test_record_init(&r, "app");
 
 	while (!atomic_load(&killed)) {
 		bool update = w->next_id > 1 &&
@@ -805,9 +751,9 @@ verify(int cycle, writer *writers, ack_list *probes)
 	    (unsigned long long) info_records);
 
 	/* (5) the restarted server takes a new write at last_seq + 1. */
-	record r;
+	test_record r;
 	char why[512];
-	record_init(&r);
+	test_record_init(&r, "app");
 	snprintf(r.id, sizeof(r.id), "probe-%d", cycle);
 	snprintf(r.name, sizeof(r.name), "Probe after restart %d", cycle);
 	size_t before = probes->len;

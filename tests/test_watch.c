@@ -38,6 +38,7 @@
 
 #include "spreg/client.h"
 #include "spreg/v1/admin.pb-c.h"
+#include "support/record.h"
 #include "support/spawn.h"
 #include "test_token.h"
 #include "spreg/v1/registry.pb-c.h"
@@ -64,7 +65,6 @@
 
 #define FILTER_WRITES 600
 
-#define STATUS_ACTIVE SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_ACTIVE
 
 static char dir[64];
 static char rpc_url[128];
@@ -75,14 +75,6 @@ static const char *max_page;	/* spregd --max-page, or NULL */
 static char str_app[] = "app";
 static char str_billing[] = "billing";
 static char str_support[] = "support";
-static char str_email[] = "user.contact.email";
-static char str_us[] = "US";
-static char str_hosting[] = "hosting";
-static char str_scc[] = "eu-scc-2021-m2";
-static char str_eu[] = "EU";
-static char str_signed_on[] = "2022-01-10";
-static char str_tia[] = "TIA-1";
-static char str_effective_from[] = "2020-01-01";
 
 static int64_t
 now_ms(void)
@@ -159,52 +151,9 @@ teardown(void)
 
 /* ---- writes ---------------------------------------------------------- */
 
-typedef struct record {
-	Spreg__V1__Subprocessor sp;
-	Spreg__V1__Location location;
-	Spreg__V1__Location *locations[1];
-	Spreg__V1__Safeguard safeguard;
-	Spreg__V1__Safeguard *safeguards[1];
-	char *services[1];
-	char *categories[1];
-	char id[32];
-	char name[64];
-} record;
-
-static void
-record_init(record *r, char *service)
-{
-	memset(r, 0, sizeof(*r));
-	spreg__v1__subprocessor__init(&r->sp);
-	spreg__v1__location__init(&r->location);
-	spreg__v1__safeguard__init(&r->safeguard);
-	r->services[0] = service;
-	r->categories[0] = str_email;
-	r->location.country = str_us;
-	r->location.role = str_hosting;
-	r->locations[0] = &r->location;
-	r->safeguard.mechanism = str_scc;
-	r->safeguard.regime = str_eu;
-	r->safeguard.signed_on = str_signed_on;
-	r->safeguard.tia_ref = str_tia;
-	r->safeguards[0] = &r->safeguard;
-	r->sp.id = r->id;
-	r->sp.name = r->name;
-	r->sp.n_services = 1;
-	r->sp.services = r->services;
-	r->sp.n_data_categories = 1;
-	r->sp.data_categories = r->categories;
-	r->sp.n_locations = 1;
-	r->sp.locations = r->locations;
-	r->sp.n_safeguards = 1;
-	r->sp.safeguards = r->safeguards;
-	r->sp.status = STATUS_ACTIVE;
-	r->sp.effective_from = str_effective_from;
-}
-
 /* One put; *seq is the change's seq on OK. */
 static spreg_status
-put(spreg_client *c, record *r, uint64_t *seq)
+put(spreg_client *c, test_record *r, uint64_t *seq)
 {
 	Spreg__V1__PutSubprocessorRequest req =
 	    SPREG__V1__PUT_SUBPROCESSOR_REQUEST__INIT;
@@ -403,7 +352,7 @@ writer_main(void *arg)
 {
 	writer *wr = arg;
 	spreg_client *c;
-	record r;
+	test_record r;
 	char actor[32];
 
 	if (test_client_open(rpc_url, true, &c) != SPREG_OK) {
@@ -413,7 +362,7 @@ writer_main(void *arg)
 	spreg_client_set_timeout(c, wr->limit ? 30000 : WRITE_TIMEOUT_MS);
 	snprintf(actor, sizeof(actor), "writer %d", wr->index);
 	spreg_client_set_actor(c, actor);
-	record_init(&r, str_app);
+	test_record_init(&r, str_app);
 	for (unsigned n = 1; !atomic_load(&stop_writers); n++) {
 		if (wr->limit != 0 &&
 		    atomic_fetch_add(wr->claimed, 1) >= wr->limit) {
@@ -715,7 +664,7 @@ START_TEST(filtered_watches_match_list_changes)
 {
 	static writer wrs[BURST_WRITERS];
 	spreg_client *c;
-	record r;
+	test_record r;
 	uint64_t seq;
 	watcher cust = {.index = 0, .filter = {NULL, "acme"}};
 	watcher sp = {.index = 1, .filter = {"shared-2", NULL}};
@@ -751,7 +700,7 @@ START_TEST(filtered_watches_match_list_changes)
 	 * the time of the change). */
 	char *services[] = {str_billing, str_support, str_app};
 	for (int i = 0; i < 60; i++) {
-		record_init(&r, services[i % 3]);
+		test_record_init(&r, services[i % 3]);
 		snprintf(r.id, sizeof(r.id), "shared-%d", i % 5);
 		snprintf(r.name, sizeof(r.name), "Shared %d", i);
 		/* Past acme's notice: upcoming, not refused. */
@@ -818,12 +767,12 @@ START_TEST(watch_follows_a_smaller_max_page)
 	spreg_client *c;
 	spreg_watch *w;
 	spreg_watch_stats stats;
-	record r;
+	test_record r;
 	uint64_t seq;
 
 	ck_assert_int_eq(test_client_open(rpc_url, true, &c), SPREG_OK);
 	for (int i = 0; i < 25; i++) {
-		record_init(&r, str_app);
+		test_record_init(&r, str_app);
 		snprintf(r.id, sizeof(r.id), "paged-%d", i);
 		snprintf(r.name, sizeof(r.name), "Paged %d", i);
 		ck_assert_int_eq(put(c, &r, &seq), SPREG_OK);
