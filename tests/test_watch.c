@@ -198,6 +198,11 @@ typedef struct watcher {
 	pthread_t thread;
 	int index;
 	bool slow;
+	/* A slow watcher reads nothing more while *hold is below
+	 * hold_until (the writers' acknowledged writes): the changes
+	 * published meanwhile overflow its queue, whatever the speed. */
+	atomic_size_t *hold;
+	size_t hold_until;
 	bool reopen;		/* close and reopen every REOPEN_EVERY */
 	spreg_watch_filter filter;
 	const char *token;	/* NULL: the admin's */
@@ -280,6 +285,11 @@ watcher_main(void *arg)
 		atomic_store(&w->last, seq);
 		if (w->slow && w->nseqs % SLOW_SLEEP_EVERY == 0) {
 			spawn_sleep_ms(SLOW_SLEEP_MS);	/* deliberately slow */
+		}
+		while (w->slow && w->hold != NULL && w->nseqs == 1 &&
+		    atomic_load(w->hold) < w->hold_until &&
+		    now_ms() < w->deadline) {
+			spawn_sleep_ms(50);	/* polling a counter, bounded */
 		}
 		if (w->reopen && w->nseqs % REOPEN_EVERY == 0) {
 			uint64_t pos = spreg_watch_position(sw);
@@ -413,7 +423,8 @@ START_TEST(hundred_watchers_ten_slow_every_seq_once_in_order)
 	atomic_store(&stop_writers, false);
 	for (int i = 0; i < MANY_WATCHERS; i++) {
 		ws[i] = (watcher) {.index = i, .slow = i % 10 == 0,
-		    .until = many, .deadline = start + MANY_STALL_MS};
+		    .until = many, .deadline = start + MANY_STALL_MS,
+		    .hold = &acked, .hold_until = many};
 		watcher_start(&ws[i]);
 	}
 	for (int i = 0; i < MANY_WRITERS; i++) {
