@@ -541,6 +541,66 @@ check "category put under a missing parent: refused" '[ $rc -eq 3 -o $rc -eq 2 ]
 spreg category put user.contact.pager
 check "category put without --name: exit 1" '[ $rc -eq 1 ] && err_has "name"'
 
+# ---- purposes and kinds of recipient (issue 15) ----------------------------
+
+spreg list --purpose marketing
+check "list --purpose marketing: its descendants' vendors (ads, email)" \
+	'[ $rc -eq 0 ] && has_id google-ads && has_id meta-ads && has_id mailchimp && ! has_id stripe'
+spreg list --purpose marketing.advertising.third_party
+check "list --purpose of a leaf: only those vendors" \
+	'[ $rc -eq 0 ] && has_id google-ads && has_id meta-ads && ! has_id mailchimp'
+spreg list --purpose marketing.nope
+check "list --purpose unknown: exit 3 naming purpose" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: purpose: "'
+spreg list --kind controller
+check "list --kind controller: the ad networks" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && has_id google-ads && has_id meta-ads'
+spreg list --kind partner
+check "list --kind unknown: exit 3 naming kind" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: kind: "'
+spreg get google-ads
+check "get shows kind and data_uses" \
+	'[ $rc -eq 0 ] && out_has "^kind: controller$" && out_has "^data_uses: marketing.advertising.third_party$"'
+printf 'id: leen\nname: Leen\nservices: [app]\nregime: EU\n' >"$tmp/leen.yaml"
+printf 'id: other\nname: Other\nservices: [app]\nregime: EU\n' >"$tmp/other.yaml"
+spreg customer put "$tmp/leen.yaml"
+spreg customer put "$tmp/other.yaml"
+printf '%s\n' 'id: llm-provider' 'name: LLM Provider' 'services: [app]' \
+	'data_categories: [user.content.private]' 'data_uses: [essential.service.operations]' \
+	'locations: [{country: US, role: processing, data_uses: [essential.service.operations.support]}]' \
+	'kind: customer_selected' 'effective_from: "2026-01-01"' >"$tmp/llm.yaml"
+spreg put "$tmp/llm.yaml"
+check "customer_selected without customer: exit 3 naming customer" \
+	'[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: customer: required"'
+spreg get llm-provider
+check "... and nothing written" '[ $rc -eq 2 ]'
+echo "customer: nobody" >>"$tmp/llm.yaml"
+spreg put "$tmp/llm.yaml"
+check "customer_selected for an unknown customer: exit 3" '[ $rc -eq 3 ] && err_has "customer: no customer"'
+sed -i 's/^customer: nobody/customer: leen/' "$tmp/llm.yaml"
+spreg put "$tmp/llm.yaml" --emergency "a customer's own choice"
+check "customer_selected for leen: written" '[ $rc -eq 0 ]'
+sed 's/^data_uses: .*/data_uses: [nonsense.use]/' "$tmp/llm.yaml" >"$tmp/bad-use.yaml"
+spreg put "$tmp/bad-use.yaml"
+check "an unknown data use: exit 3 naming data_uses[0]" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: data_uses\[0\]: "'
+spreg list --customer leen
+check "in its customer's view" '[ $rc -eq 0 ] && has_id llm-provider'
+spreg list --customer other
+check "never in another customer's view" '[ $rc -eq 0 ] && ! has_id llm-provider && has_id google-workspace'
+spreg export --subprocessors --output "$tmp/pub.csv"
+check "never on the public list, which carries kind and data_uses" \
+	'[ $rc -eq 0 ] && ! grep -q llm-provider "$tmp/pub.csv" && head -1 "$tmp/pub.csv" | grep -q "\"kind\",\"data_uses\"" && grep -q "^\"google-ads\".*\"controller\",\"marketing.advertising.third_party\"" "$tmp/pub.csv"'
+spreg export --subprocessors --customer leen --output "$tmp/pub-leen.csv"
+check "but on its customer's own list" '[ $rc -eq 0 ] && grep -q llm-provider "$tmp/pub-leen.csv"'
+spreg list --purpose essential.service.operations --kind customer_selected
+check "filters combine: purpose and kind" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 2 ] && has_id llm-provider'
+
+printf '%s\n' 'id: adnet' 'name: Ad Network' 'services: [app]' 'data_categories: [user.device.cookie_id]' \
+	'data_uses: [marketing.advertising.third_party]' 'locations: [{country: US, role: processing}]' >"$tmp/adnet.yaml"
+spreg put "$tmp/adnet.yaml"
+check "a new subprocessor for app without notice: refused (notice owed)" '[ $rc -eq 3 ] && err_has "FAILED_PRECONDITION"'
+echo "kind: controller" >>"$tmp/adnet.yaml"
+spreg put "$tmp/adnet.yaml"
+check "the same as an independent controller: no Art. 28(2) notice owed" '[ $rc -eq 0 ]'
+
 # ---- the server's page size, never ours --------------------------------------
 
 spregd_start small --max-page 50

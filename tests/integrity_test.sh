@@ -100,10 +100,10 @@ chmod 600 "$tmp/old/data.mdb" "$tmp/old/admin.token"
 start "$tmp/old" "$tmp/migrate.log"
 export SPREG_TOKEN_FILE="$tmp/old/admin.token"
 out=$(cat "$tmp/migrate.log")
-check "started, and said what it did" 'grep -q "migrated the store in .* to schema version 3: [0-9]* values checksummed; the version 2 store is kept in .*data.mdb.v2.bak" <<<"$out"'
+check "started, and said what it did" 'grep -q "migrated the store in .* to schema version 4: [0-9]* values checksummed, 25 records indexed; the version 2 store is kept in .*data.mdb.v2.bak" <<<"$out"'
 check "the old store is kept beside it" '[ -s "$tmp/old/data.mdb.v2.bak" ]'
 run info
-check "schema version 3" '[ $rc -eq 0 ] && grep -q "^schema_version: 3" <<<"$out"'
+check "schema version 4" '[ $rc -eq 0 ] && grep -q "^schema_version: 4" <<<"$out"'
 run verify
 check "verify is clean: every entry and record" '[ $rc -eq 0 ] && grep -q "^ok: 28 log entries, 25 records checked" <<<"$out"'
 run changes --json
@@ -124,6 +124,39 @@ start "$tmp/old" "$tmp/migrate2.log"
 check "a second start migrates nothing" '! grep -q "migrat" "$tmp/migrate2.log"'
 run verify
 check "and verifies" '[ $rc -eq 0 ] && grep -q "^ok: 29 log entries" <<<"$out"'
+stop
+
+# ---- a version 3 store (today's main before issue 15) is migrated ----------
+# tests/fixtures/store-v3, made by make.sh beside it with main at 4138025:
+# the sample, a customer, a user category, a token, an announcement, an
+# objection, a retirement. Version 4 indexes purposes and kinds: a store
+# opened without the migration would list no vendor under --kind.
+v3="$SPREG_SOURCE/tests/fixtures/store-v3"
+mkdir "$tmp/v3"
+cp "$v3/data.mdb" "$v3/admin.token" "$tmp/v3/"
+chmod 600 "$tmp/v3/data.mdb" "$tmp/v3/admin.token"
+start "$tmp/v3" "$tmp/v3.log"
+export SPREG_TOKEN_FILE="$tmp/v3/admin.token"
+out=$(cat "$tmp/v3.log")
+check "v3: migrated in place, said so" 'grep -q "migrated the store in .* to schema version 4: 0 values checksummed, 25 records indexed; the version 3 store is kept in .*data.mdb.v3.bak" <<<"$out"'
+check "v3: the old store is kept beside it" '[ -s "$tmp/v3/data.mdb.v3.bak" ]'
+run verify
+check "v3: verify is clean: every entry and record" '[ $rc -eq 0 ] && grep -q "^ok: 29 log entries, 25 records checked" <<<"$out"'
+run changes --json
+check "v3: the change log is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$v3/changes.jsonl" >/dev/null'
+run list --json
+check "v3: every record is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$v3/list.jsonl" >/dev/null'
+run list --kind subprocessor --json
+check "v3: every record is in the new kind index" '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq "$(wc -l <"$v3/list.jsonl")" ]'
+run list --customer acme
+check "v3: customers too" '[ $rc -eq 0 ] && grep -q "^stripe " <<<"$out"'
+run objections --customer acme
+check "v3: and objections" '[ $rc -eq 0 ] && grep -q "not in our DPA" <<<"$out"'
+run token list
+check "v3: and tokens" '[ $rc -eq 0 ] && grep -q "^dashboard " <<<"$out"'
+stop
+start "$tmp/v3" "$tmp/v3b.log"
+check "v3: a second start migrates nothing" '! grep -q "migrat" "$tmp/v3b.log"'
 stop
 
 # ---- a version 2 store's dated retirement is scheduled ----------------------

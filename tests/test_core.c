@@ -164,6 +164,10 @@ write_tree(const char *countries, const char *mechanisms,
 		fputs(bodies[i], f);
 		fclose(f);
 	}
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "cp '%s/data_uses.csv' '%s/'",
+	    SPREG_TEST_DATA, dir);
+	ck_assert_int_eq(system(cmd), 0);
 	return dir;
 }
 
@@ -313,6 +317,12 @@ check(fixture *f, err *e)
 	return validate_subprocessor(cat, NULL, NULL, &f->sp, e);
 }
 
+static char *nope_use[] = {"marketing.nope"};
+static char *reporting_use[] = {"analytics.reporting"};
+static char *ads_use[] = {"marketing.advertising"};
+static char *ads3_use[] = {"marketing.advertising.third_party"};
+static char *twice_use[] = {"analytics", "analytics"};
+
 START_TEST(valid_record_normalised)
 {
 	fixture f;
@@ -321,6 +331,19 @@ START_TEST(valid_record_normalised)
 	fixture_init(&f);
 	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
 	ck_assert_int_eq(f.sp.status, SP_STATUS_ACTIVE);
+	/* A location's purpose below the vendor's; the default kind is
+	 * stored empty. */
+	fixture_init(&f);
+	f.sp.data_uses = ads_use;
+	f.sp.n_data_uses = 1;
+	f.loc.data_uses = ads3_use;
+	f.loc.n_data_uses = 1;
+	f.sp.kind = "subprocessor";
+	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
+	ck_assert_str_eq(f.sp.kind, "");
+	f.sp.kind = "customer_selected";
+	f.sp.customer = "acme";
+	ck_assert_msg(check(&f, &e) == SPREG_OK, "%s", e.msg);
 }
 END_TEST
 
@@ -412,6 +435,25 @@ START_TEST(invalid_records_name_the_field)
 		break;
 	case 25: f.dpf[0].since = "";
 		expect = "dpf_participation[0].since: required"; break;
+	/* Purposes and kinds of recipient (issue 15). */
+	case 27: f.sp.data_uses = nope_use;
+		f.sp.n_data_uses = 1;
+		expect = "data_uses[0]: 'marketing.nope' is not a data use"; break;
+	case 28: f.sp.data_uses = reporting_use;
+		f.sp.n_data_uses = 1;
+		f.loc.data_uses = ads_use;
+		f.loc.n_data_uses = 1;
+		expect = "locations[0].data_uses[0]: 'marketing.advertising' is "
+		    "not within"; break;
+	case 29: f.sp.kind = "partner";
+		expect = "kind: 'partner' is not one of"; break;
+	case 30: f.sp.kind = "customer_selected";
+		expect = "customer: required for kind customer_selected"; break;
+	case 31: f.sp.customer = "acme";
+		expect = "customer: only for kind customer_selected"; break;
+	case 32: f.sp.data_uses = twice_use;
+		f.sp.n_data_uses = 2;
+		expect = "data_uses[1]: 'analytics' listed twice"; break;
 	case 26: f.dpf[0].framework = "eu-privacy-shield";
 		f.dpf[0].since = "2020-07-16";
 		expect = "dpf_participation[0].since: 2020-07-16 is on or after "
@@ -617,7 +659,7 @@ core_suite(void)
 	tcase_add_checked_fixture(tc, load_catalog, free_catalog);
 	tcase_add_test(tc, slugs_and_text);
 	tcase_add_test(tc, valid_record_normalised);
-	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 27);
+	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 33);
 	tcase_add_test(tc, dpf_certified_on_maps_onto_eu_us);
 	tcase_add_loop_test(tc, bidi_controls_refused_in_names, 0, NBIDI);
 	tcase_add_test(tc, bidi_in_prose_and_bad_utf8);

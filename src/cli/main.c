@@ -10,8 +10,8 @@ static const cli_command commands[] = {
 	    "get ID [--revision N | --as-of WHEN] [--yaml]"},
 	{"list", cmd_list, "List subprocessors (every page, ordered by id)",
 	    "list [--category K] [--country CC] [--mechanism M] [--service S]\n"
-	    "            [--status S] [--customer ID] [--as-of WHEN]\n"
-	    "            [--page-size N] [--all | --limit N]"},
+	    "            [--status S] [--customer ID] [--purpose KEY] [--kind K]\n"
+	    "            [--as-of WHEN] [--page-size N] [--all | --limit N]"},
 	{"put", cmd_put,
 	    "Create or update a subprocessor from a JSON or YAML file",
 	    "put FILE|- [--expected-revision N] [--create-only]\n"

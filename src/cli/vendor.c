@@ -60,10 +60,13 @@ vendor_print(const Spreg__V1__Subprocessor *sp)
 	print_field("legal_entity", sp->legal_entity);
 	print_field("purpose", sp->purpose);
 	print_field("website", sp->website);
+	print_field("kind", sp->kind[0] ? sp->kind : "subprocessor");
+	print_field("customer", sp->customer);
 	print_field("status", status_name(sp->status, status));
 	print_strings("services", sp->services, sp->n_services);
 	print_strings("data_categories", sp->data_categories,
 	    sp->n_data_categories);
+	print_strings("data_uses", sp->data_uses, sp->n_data_uses);
 	for (size_t i = 0; i < sp->n_locations; i++) {
 		const Spreg__V1__Location *loc = sp->locations[i];
 		printf("location: %s %s", loc->country, loc->role);
@@ -71,8 +74,12 @@ vendor_print(const Spreg__V1__Subprocessor *sp)
 			printf("%s%s", j ? ", " : " (",
 			    loc->data_categories[j]);
 		}
-		printf("%s%s\n", loc->n_data_categories ? ")" : "",
-		    loc->out_of_adequacy_scope ? " out_of_adequacy_scope" : "");
+		printf("%s", loc->n_data_categories ? ")" : "");
+		for (size_t j = 0; j < loc->n_data_uses; j++) {
+			printf("%s%s", j ? ", " : " for ", loc->data_uses[j]);
+		}
+		printf("%s\n", loc->out_of_adequacy_scope ?
+		    " out_of_adequacy_scope" : "");
 	}
 	for (size_t i = 0; i < sp->n_safeguards; i++) {
 		const Spreg__V1__Safeguard *sg = sp->safeguards[i];
@@ -291,6 +298,11 @@ cmd_list(cli *c)
 		{"status", CLI_TEXT, "S", "proposed, active or retired", 0, 0},
 		{"customer", CLI_TEXT, "ID",
 		    "serving the services customer ID uses", 0, 0},
+		{"purpose", CLI_TEXT, "KEY",
+		    "for data use KEY or any key below it\n"
+		    "(fideslang, e.g. marketing.advertising)", 0, 0},
+		{"kind", CLI_TEXT, "K", "subprocessor, controller, affiliate or\n"
+		    "customer_selected", 0, 0},
 		{"as-of", CLI_TEXT, "WHEN",
 		    "the registry on a date (YYYY-MM-DD: in effect\n"
 		    "then, announced changes included) or as\n"
@@ -328,6 +340,8 @@ cmd_list(cli *c)
 	req.mechanism = cli_text(c, "mechanism");
 	req.service = cli_text(c, "service");
 	req.customer = cli_text(c, "customer");
+	req.purpose = cli_text(c, "purpose");
+	req.kind = cli_text(c, "kind");
 	req.as_of = cli_text(c, "as-of");
 	w.limit = cli_opt_u64(c, "limit", 0);
 	if ((rc = cli_rows_begin(c, 6, headers, &w.t)) != 0) {

@@ -14,6 +14,8 @@ struct catalog {
 	size_t nmechanisms;
 	catalog_category *categories;
 	size_t ncategories;
+	catalog_data_use *uses;
+	size_t nuses;
 	pool strings;	/* every string above points into it */
 };
 
@@ -42,6 +44,13 @@ cmp_category(const void *a, const void *b)
 {
 	return strcmp(((const catalog_category *) a)->key,
 	    ((const catalog_category *) b)->key);
+}
+
+static int
+cmp_data_use(const void *a, const void *b)
+{
+	return strcmp(((const catalog_data_use *) a)->key,
+	    ((const catalog_data_use *) b)->key);
 }
 
 /* The one name of each mechanism kind: the file's and the API's. */
@@ -179,20 +188,17 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 	return SPREG_OK;
 }
 
+/* Key (field 0) and name (1) given; the key is the parent's (2) plus
+ * one segment. */
 static spreg_status
-category_row(void *arg, const csvfile_row *row, err *e)
+check_tree_key(const load *l, const csvfile_row *row, err *e)
 {
-	load *l = arg;
-	catalog *c = l->c;
 	char *const *f = row->fields;
-	catalog_category cat;
 
-	memset(&cat, 0, sizeof(cat));
 	if (f[0][0] == '\0' || f[1][0] == '\0') {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: key and name are required", l->path, row->line);
 	}
-	/* The key must be the parent's key plus one segment. */
 	size_t plen = strlen(f[2]);
 	const char *leaf = f[0];
 	if (plen > 0) {
@@ -207,6 +213,47 @@ category_row(void *arg, const csvfile_row *row, err *e)
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: key: '%s' must add exactly one segment to its "
 		    "parent", l->path, row->line, f[0]);
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+data_use_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	catalog *c = l->c;
+	char *const *f = row->fields;
+	catalog_data_use u;
+	spreg_status st;
+
+	if ((st = check_tree_key(l, row, e)) != SPREG_OK) {
+		return st;
+	}
+	if ((u.key = pool_keep(&c->strings, f[0])) == NULL ||
+	    (u.name = pool_keep(&c->strings, f[1])) == NULL ||
+	    (u.parent = pool_keep(&c->strings, f[2])) == NULL ||
+	    (u.description = pool_keep(&c->strings, f[6])) == NULL) {
+		return err_oom(e, l->path);
+	}
+	if (!pool_grow((void **) &c->uses, &l->cap, c->nuses, sizeof(u))) {
+		return err_oom(e, l->path);
+	}
+	c->uses[c->nuses++] = u;
+	return SPREG_OK;
+}
+
+static spreg_status
+category_row(void *arg, const csvfile_row *row, err *e)
+{
+	load *l = arg;
+	catalog *c = l->c;
+	char *const *f = row->fields;
+	catalog_category cat;
+
+	memset(&cat, 0, sizeof(cat));
+	spreg_status st = check_tree_key(l, row, e);
+	if (st != SPREG_OK) {
+		return st;
 	}
 	cat.special = f[3][0] != '\0';
 	if ((cat.key = pool_keep(&c->strings, f[0])) == NULL ||
@@ -278,6 +325,9 @@ catalog_load(const char *data_dir, catalog **out, err *e)
 	    "superseded_by", "needs_tia", "kind", "notes", "source"};
 	static const char *const cat_cols[] = {"key", "name", "parent",
 	    "special_category"};
+	static const char *const use_cols[] = {"key", "name", "parent",
+	    "version_added", "version_deprecated", "replaced_by",
+	    "description"};
 	spreg_status st;
 	catalog *c;
 
@@ -289,15 +339,18 @@ catalog_load(const char *data_dir, catalog **out, err *e)
 	    (st = read_file(c, data_dir, "mechanisms.csv", mech_cols, 12,
 	         mechanism_row, e)) != SPREG_OK ||
 	    (st = read_file(c, data_dir, "data_categories.csv", cat_cols, 4,
-	         category_row, e)) != SPREG_OK) {
+	         category_row, e)) != SPREG_OK ||
+	    (st = read_file(c, data_dir, "data_uses.csv", use_cols, 7,
+	         data_use_row, e)) != SPREG_OK) {
 		goto fail;
 	}
 	/* An empty array may be NULL, which qsort and bsearch must not
 	 * see; the files need at least one row each. */
-	if (c->ncountries == 0 || c->nmechanisms == 0 || c->ncategories == 0) {
+	if (c->ncountries == 0 || c->nmechanisms == 0 || c->ncategories == 0 ||
+	    c->nuses == 0) {
 		st = err_set(e, SPREG_INVALID_ARGUMENT, "%s: countries.csv, "
-		    "mechanisms.csv and data_categories.csv each need a row",
-		    data_dir);
+		    "mechanisms.csv, data_categories.csv and data_uses.csv "
+		    "each need a row", data_dir);
 		goto fail;
 	}
 	qsort(c->countries, c->ncountries, sizeof(*c->countries), cmp_country);
@@ -305,6 +358,7 @@ catalog_load(const char *data_dir, catalog **out, err *e)
 	    cmp_mechanism);
 	qsort(c->categories, c->ncategories, sizeof(*c->categories),
 	    cmp_category);
+	qsort(c->uses, c->nuses, sizeof(*c->uses), cmp_data_use);
 	for (size_t i = 0; i < c->ncountries; i++) {
 		if ((st = check_unique("countries.csv: code",
 		         i ? c->countries[i - 1].code : NULL,
@@ -340,6 +394,21 @@ catalog_load(const char *data_dir, catalog **out, err *e)
 	if ((st = link_categories(c, e)) != SPREG_OK) {
 		goto fail;
 	}
+	for (size_t i = 0; i < c->nuses; i++) {
+		const catalog_data_use *u = &c->uses[i];
+		if ((st = check_unique("data_uses.csv: key",
+		         i ? c->uses[i - 1].key : NULL, u->key, e)) !=
+		    SPREG_OK) {
+			goto fail;
+		}
+		if (u->parent[0] != '\0' &&
+		    catalog_data_use_find(c, u->parent) == NULL) {
+			st = err_set(e, SPREG_INVALID_ARGUMENT,
+			    "data_uses.csv: parent: '%s' of '%s' is not a key",
+			    u->parent, u->key);
+			goto fail;
+		}
+	}
 	*out = c;
 	return SPREG_OK;
 
@@ -358,6 +427,7 @@ catalog_destroy(catalog *c)
 	free(c->countries);
 	free(c->mechanisms);
 	free(c->categories);
+	free(c->uses);
 	free(c);
 }
 
@@ -383,6 +453,25 @@ catalog_category_find(const catalog *c, const char *key)
 	catalog_category k = {.key = key};
 	return bsearch(&k, c->categories, c->ncategories,
 	    sizeof(*c->categories), cmp_category);
+}
+
+const catalog_data_use *
+catalog_data_use_find(const catalog *c, const char *key)
+{
+	catalog_data_use k = {.key = key};
+	return bsearch(&k, c->uses, c->nuses, sizeof(*c->uses), cmp_data_use);
+}
+
+size_t
+catalog_data_use_count(const catalog *c)
+{
+	return c->nuses;
+}
+
+const catalog_data_use *
+catalog_data_use_at(const catalog *c, size_t i)
+{
+	return i < c->nuses ? &c->uses[i] : NULL;
 }
 
 size_t

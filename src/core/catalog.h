@@ -65,7 +65,16 @@ typedef struct catalog_category {
 	const char *special_note;	/* why, from the nearest marked key */
 } catalog_category;
 
-/* Loads DIR/countries.csv, DIR/mechanisms.csv, DIR/data_categories.csv.
+/* A purpose: a key of the fideslang data-use taxonomy. */
+typedef struct catalog_data_use {
+	const char *key;	/* "marketing.advertising.third_party" */
+	const char *name;
+	const char *parent;	/* "" for a root */
+	const char *description;
+} catalog_data_use;
+
+/* Loads DIR/countries.csv, DIR/mechanisms.csv, DIR/data_categories.csv
+ * and DIR/data_uses.csv.
  * Errors name the file, line and field. Caller destroys *out. */
 spreg_status catalog_load(const char *data_dir, catalog **out, err *e);
 void catalog_destroy(catalog *c);
@@ -77,6 +86,10 @@ const catalog_mechanism *catalog_mechanism_find(const catalog *c,
     const char *id);
 const catalog_category *catalog_category_find(const catalog *c,
     const char *key);
+const catalog_data_use *catalog_data_use_find(const catalog *c,
+    const char *key);
+size_t catalog_data_use_count(const catalog *c);
+const catalog_data_use *catalog_data_use_at(const catalog *c, size_t i);
 
 /* In key order. */
 size_t catalog_category_count(const catalog *c);

@@ -224,6 +224,20 @@ shown(const char *s)
 	return strlen(s) <= 80 && validate_text(s, false) ? s : "?";
 }
 
+/* Is keys[i] one of the keys before it? Then e names it. */
+static bool
+listed_twice(const char *field, char *const *keys, size_t i, err *e)
+{
+	for (size_t j = 0; j < i; j++) {
+		if (strcmp(keys[i], keys[j]) == 0) {
+			err_set(e, SPREG_INVALID_ARGUMENT, "%s[%zu]: '%s' listed "
+			    "twice", field, i, keys[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
 static spreg_status
 check_categories(const char *field, char **keys, size_t n,
     validate_category_fn has, void *arg, const catalog *cat, err *e)
@@ -241,12 +255,8 @@ check_categories(const char *field, char **keys, size_t n,
 			    "%s[%zu]: unknown data category '%s'", field, i,
 			    shown(keys[i]));
 		}
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(keys[i], keys[j]) == 0) {
-				return err_set(e, SPREG_INVALID_ARGUMENT,
-				    "%s[%zu]: '%s' listed twice", field, i,
-				    keys[i]);
-			}
+		if (listed_twice(field, keys, i, e)) {
+			return SPREG_INVALID_ARGUMENT;
 		}
 	}
 	return SPREG_OK;
@@ -457,6 +467,90 @@ check_dpf(const catalog *cat, Spreg__V1__Subprocessor *sp, err *e)
 	return SPREG_OK;
 }
 
+/* Purposes: fideslang data-use keys, each once. */
+static spreg_status
+check_uses(const catalog *cat, const char *field, char *const *keys,
+    size_t n, err *e)
+{
+	spreg_status st;
+
+	if ((st = validate_list_len(field, n, e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (catalog_data_use_find(cat, keys[i]) == NULL) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s[%zu]: '%s' is not a data use of the fideslang "
+			    "taxonomy (data_uses.csv)", field, i,
+			    shown(keys[i]));
+		}
+		if (listed_twice(field, keys, i, e)) {
+			return SPREG_INVALID_ARGUMENT;
+		}
+	}
+	return SPREG_OK;
+}
+
+static spreg_status
+check_purposes_and_kind(const catalog *cat, Spreg__V1__Subprocessor *sp,
+    err *e)
+{
+	static const char *const kinds[] = {"subprocessor", "controller",
+	    "affiliate", "customer_selected"};
+	char field[64];
+	spreg_status st;
+
+	if ((st = check_uses(cat, "data_uses", sp->data_uses,
+	         sp->n_data_uses, e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < sp->n_locations; i++) {
+		const Spreg__V1__Location *loc = sp->locations[i];
+		snprintf(field, sizeof(field), "locations[%zu].data_uses", i);
+		if ((st = check_uses(cat, field, loc->data_uses,
+		         loc->n_data_uses, e)) != SPREG_OK) {
+			return st;
+		}
+		for (size_t k = 0; k < loc->n_data_uses; k++) {
+			if (!covered(loc->data_uses[k], sp->data_uses,
+			        sp->n_data_uses)) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "%s[%zu]: '%s' is not within the "
+				    "subprocessor's data_uses", field, k,
+				    loc->data_uses[k]);
+			}
+		}
+	}
+	size_t k = 0;
+	while (k < 4 && strcmp(sp->kind, kinds[k]) != 0) {
+		k++;
+	}
+	if (sp->kind[0] != '\0' && k == 4) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "kind: '%s' is not one of subprocessor, controller, "
+		    "affiliate, customer_selected", shown(sp->kind));
+	}
+	if (k == 0) {
+		sp->kind = "";	/* the default, stored as such */
+	}
+	bool selected = k == 3;
+	if (selected && sp->customer[0] == '\0') {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer: required for kind customer_selected (the "
+		    "customer that chose it)");
+	}
+	if (!selected && sp->customer[0] != '\0') {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer: only for kind customer_selected");
+	}
+	if (selected && !validate_slug(sp->customer)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer: '%s' must match [a-z0-9][a-z0-9-]{0,63}",
+		    shown(sp->customer));
+	}
+	return SPREG_OK;
+}
+
 spreg_status
 validate_dpf_map(Spreg__V1__Subprocessor *sp, arena *a, err *e)
 {
@@ -558,6 +652,7 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 		}
 	}
 	if ((st = check_dpf(cat, sp, e)) != SPREG_OK ||
+	    (st = check_purposes_and_kind(cat, sp, e)) != SPREG_OK ||
 	    (st = check_date("effective_from", sp->effective_from, false,
 	         &from, e)) != SPREG_OK ||
 	    (st = check_date("effective_until", sp->effective_until, false,

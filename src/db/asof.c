@@ -72,6 +72,23 @@ matches(const Spreg__V1__Subprocessor *sp, const db_sp_filter *f)
 	if (f->status != SP_STATUS_UNSPECIFIED && sp->status != f->status) {
 		return false;
 	}
+	if (f->kind != NULL && f->kind[0] != '\0' &&
+	    strcmp(db_sp_kind(sp), f->kind) != 0) {
+		return false;
+	}
+	if (f->purpose != NULL && f->purpose[0] != '\0') {
+		bool hit = false;
+		for (size_t i = 0; !hit && i < sp->n_data_uses; i++) {
+			hit = under(sp->data_uses[i], f->purpose);
+		}
+		if (!hit) {
+			return false;
+		}
+	}
+	if (f->for_customer != NULL && sp->customer[0] != '\0' &&
+	    strcmp(sp->customer, f->for_customer) != 0) {
+		return false;
+	}
 	if (f->nany > 0) {
 		bool hit = false;
 		for (size_t i = 0; !hit && i < f->nany; i++) {

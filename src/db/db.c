@@ -93,6 +93,9 @@ static const struct {
 	[DB_HOOKS]         = {"hooks", 0},
 	[DB_IDX_HOOK_CUSTOMER] = {"idx_hook_customer", MDB_DUPSORT},
 	[DB_OUTBOX]        = {"outbox", 0},
+	[DB_IDX_PURPOSE]   = {"idx_purpose", MDB_DUPSORT},
+	[DB_IDX_KIND]      = {"idx_kind", MDB_DUPSORT},
+	[DB_IDX_SELECTED]  = {"idx_selected", MDB_DUPSORT},
 };
 
 void
@@ -316,10 +319,10 @@ init_meta(db *d, MDB_txn *txn, uint64_t *version, err *e)
 		return db_fail(NULL, rc, "meta", e);
 	}
 	*version = v.mv_size == 8 ? db_be64_get(v.mv_data) : 0;
-	if (*version != DB_SCHEMA_VERSION && *version != 2) {
+	if (*version != DB_SCHEMA_VERSION && *version != 2 && *version != 3) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,
 		    "data folder has schema version %llu; this server reads "
-		    "versions 2 (migrated at start) and %d",
+		    "versions 2 and 3 (migrated at start) and %d",
 		    (unsigned long long) *version, DB_SCHEMA_VERSION);
 	}
 	return SPREG_OK;

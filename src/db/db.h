@@ -19,10 +19,11 @@
 #include "core/arena.h"
 #include "core/err.h"
 
-/* 2: hash-chained change log; 3: every value checksummed (db/value.h).
- * A version 2 store is migrated in place at open, a copy kept beside it
- * (data.mdb.v2.bak). */
-#define DB_SCHEMA_VERSION 3
+/* 2: hash-chained change log; 3: every value checksummed (db/value.h);
+ * 4: purposes and kinds of recipient indexed. An older store is
+ * migrated in place at open, a copy kept beside it (data.mdb.v2.bak,
+ * data.mdb.v3.bak). */
+#define DB_SCHEMA_VERSION 4
 
 typedef struct db db;
 typedef struct db_session db_session;
@@ -176,6 +177,9 @@ typedef enum db_table {
 	DB_HOOKS,	/* be64(number) -> packed Webhook */
 	DB_IDX_HOOK_CUSTOMER,	/* customer id -> be64(number) (dupsort) */
 	DB_OUTBOX,	/* be64(number) be64(seq) -> "" (to deliver) */
+	DB_IDX_PURPOSE,	/* data-use key and every ancestor -> id (dupsort) */
+	DB_IDX_KIND,	/* kind ("subprocessor" for none) -> id (dupsort) */
+	DB_IDX_SELECTED,	/* customer -> customer_selected id (dupsort) */
 	DB_NTABLES
 } db_table;
 

@@ -3,6 +3,8 @@
  * 2 -> 3: every value gets its checksum header (db/value.h), and
  * vendors in use with a future effective_until are scheduled to retire
  * on that day (version 2 kept no schedule, db/record.h).
+ * 3 -> 4: every record is added to the purpose and kind indexes.
+ * Records themselves are never rewritten: their digests are in the log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,20 +134,27 @@ seal_table(db_txn *t, size_t which, int32_t today, size_t *count,
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* One transaction: every value sealed and the version raised. */
+/* One transaction: from version 2 every value sealed, then every
+ * record indexed, and the version raised. */
 static int
-seal_all(db *d, size_t *count, size_t *bad)
+upgrade(db *d, uint64_t from, size_t *count, size_t *bad, size_t *indexed)
 {
 	db_txn t = {NULL, d, 0, NULL, NULL};
 	int rc;
 
-	*count = *bad = 0;
+	*count = *bad = *indexed = 0;
 	if ((rc = mdb_txn_begin(db_env(d), NULL, 0, &t.txn)) != 0) {
 		return rc;
 	}
 	int32_t today = date_from_ms(time_now_ms());
-	for (size_t i = 0; i < NSEALED && rc == 0; i++) {
+	for (size_t i = 0; from == 2 && i < NSEALED && rc == 0; i++) {
 		rc = seal_table(&t, i, today, count, bad);
+	}
+	if (rc == 0) {
+		err e;
+		if (db_sp_reindex(&t, indexed, &e) != SPREG_OK) {
+			rc = t.mdb_rc != 0 ? t.mdb_rc : ENOMEM;
+		}
 	}
 	if (rc == 0) {
 		unsigned char ver[8];
@@ -165,28 +174,30 @@ spreg_status
 db_migrate(db *d, const char *dir, uint64_t from, err *e)
 {
 	char path[PATH_MAX];
-	size_t count, bad;
+	size_t count, bad, indexed;
 	spreg_status st;
 	int rc;
 
-	if (from != 2) {
+	if (from != 2 && from != 3) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,
 		    "data folder has schema version %llu; this server "
-		    "migrates version 2 only", (unsigned long long) from);
+		    "migrates versions 2 and 3 only", (unsigned long long) from);
 	}
-	if ((size_t) snprintf(path, sizeof(path), "%s/data.mdb.v2.bak",
-	        dir) >= sizeof(path)) {
+	if ((size_t) snprintf(path, sizeof(path), "%s/data.mdb.v%llu.bak",
+	        dir, (unsigned long long) from) >= sizeof(path)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT, "data folder: path "
 		    "too long");
 	}
-	log_info("migrating the store in %s from schema version 2 to %d "
-	    "(a checksum on every value); keeping a copy of it in %s",
-	    dir, DB_SCHEMA_VERSION, path);
+	log_info("migrating the store in %s from schema version %llu to %d "
+	    "(%spurposes and kinds indexed); keeping a copy of it in %s",
+	    dir, (unsigned long long) from, DB_SCHEMA_VERSION,
+	    from == 2 ? "a checksum on every value, " : "", path);
 	if ((st = keep_copy(d, path, e)) != SPREG_OK) {
 		return st;
 	}
 	/* Each value grows by its header: the map may have to as well. */
-	while ((rc = seal_all(d, &count, &bad)) == MDB_MAP_FULL) {
+	while ((rc = upgrade(d, from, &count, &bad, &indexed)) ==
+	    MDB_MAP_FULL) {
 		MDB_envinfo info;
 		mdb_env_info(db_env(d), &info);
 		if ((rc = mdb_env_set_mapsize(db_env(d),
@@ -200,8 +211,9 @@ db_migrate(db *d, const char *dir, uint64_t from, err *e)
 		    mdb_strerror(rc), path);
 	}
 	log_info("migrated the store in %s to schema version %d: %zu values "
-	    "checksummed%s; the version 2 store is kept in %s", dir,
-	    DB_SCHEMA_VERSION, count, bad ? ", some found damaged (above)" :
-	    "", path);
+	    "checksummed%s, %zu records indexed; the version %llu store is "
+	    "kept in %s", dir, DB_SCHEMA_VERSION, count,
+	    bad ? " (some found damaged, above)" : "", indexed,
+	    (unsigned long long) from, path);
 	return SPREG_OK;
 }

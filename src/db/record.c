@@ -108,19 +108,25 @@ index_one(db_txn *t, db_table table, const char *key, size_t keylen,
 /* A category is indexed under itself and every ancestor, so a filter on
  * a parent key is one exact index lookup. */
 static spreg_status
-index_category(db_txn *t, const char *key, const char *id, bool add,
-    err *e)
+index_tree(db_txn *t, db_table table, const char *key, const char *id,
+    bool add, err *e)
 {
-	spreg_status st = index_one(t, DB_IDX_CATEGORY, key, strlen(key), id,
-	    add, e);
+	spreg_status st = index_one(t, table, key, strlen(key), id, add, e);
 
 	for (const char *p = key; st == SPREG_OK && *p; p++) {
 		if (*p == '.') {
-			st = index_one(t, DB_IDX_CATEGORY, key,
-			    (size_t) (p - key), id, add, e);
+			st = index_one(t, table, key, (size_t) (p - key), id,
+			    add, e);
 		}
 	}
 	return st;
+}
+
+static spreg_status
+index_category(db_txn *t, const char *key, const char *id, bool add,
+    err *e)
+{
+	return index_tree(t, DB_IDX_CATEGORY, key, id, add, e);
 }
 
 static spreg_status
@@ -151,6 +157,61 @@ index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
 	for (size_t i = 0; st == SPREG_OK && i < sp->n_safeguards; i++) {
 		st = index_one(t, DB_IDX_MECHANISM, sp->safeguards[i]->mechanism,
 		    strlen(sp->safeguards[i]->mechanism), id, add, e);
+	}
+	/* A location's purposes are within the vendor's: those suffice. */
+	for (size_t i = 0; st == SPREG_OK && i < sp->n_data_uses; i++) {
+		st = index_tree(t, DB_IDX_PURPOSE, sp->data_uses[i], id, add,
+		    e);
+	}
+	const char *kind = db_sp_kind(sp);
+	if (st == SPREG_OK) {
+		st = index_one(t, DB_IDX_KIND, kind, strlen(kind), id, add, e);
+	}
+	if (st == SPREG_OK && sp->customer[0] != '\0') {
+		st = index_one(t, DB_IDX_SELECTED, sp->customer,
+		    strlen(sp->customer), id, add, e);
+	}
+	return st;
+}
+
+const char *
+db_sp_kind(const Spreg__V1__Subprocessor *sp)
+{
+	return sp->kind[0] != '\0' ? sp->kind : "subprocessor";
+}
+
+spreg_status
+db_sp_reindex(db_txn *t, size_t *count, err *e)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	spreg_status st = SPREG_OK;
+	int rc;
+
+	*count = 0;
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_SP), &cur)) != 0) {
+		return db_fail(t, rc, "sp", e);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && st == SPREG_OK;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		arena a;
+		ProtobufCMessage *m;
+		arena_init(&a, (size_t) 4 << 20);
+		st = db_value_decode(t, DB_SP, &k, &v,
+		    &spreg__v1__subprocessor__descriptor, &a, &m, e);
+		if (st == SPREG_OK) {
+			st = index_sp(t, (const Spreg__V1__Subprocessor *) m,
+			    true, e);
+		} else if (st == SPREG_DATA_LOSS) {
+			st = SPREG_OK;	/* verify and reads report it */
+		}
+		arena_fini(&a);
+		(*count)++;
+	}
+	mdb_cursor_close(cur);
+	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND) {
+		st = db_fail(t, rc, "sp", e);
 	}
 	return st;
 }
@@ -832,6 +893,23 @@ emit(db_txn *t, sink *s, const char *id, size_t idlen, arena *a, err *e)
 	return SPREG_OK;
 }
 
+/* A customer_selected vendor is in no other customer's view. */
+static spreg_status
+kept_for_customer(db_txn *t, const char *customer, const char *id,
+    bool *keep, err *e)
+{
+	driver selected = {DB_IDX_KIND, "customer_selected", 0};
+	driver mine = {DB_IDX_SELECTED, customer, 0};
+	bool is_selected;
+	spreg_status st = index_has(t, &selected, id, &is_selected, e);
+
+	*keep = true;
+	if (st == SPREG_OK && is_selected) {
+		st = index_has(t, &mine, id, keep, e);
+	}
+	return st;
+}
+
 /* Up to limit (+1 to learn of more) ids serving any of f->any_service,
  * in order, merged from one cursor per service. */
 static spreg_status
@@ -920,6 +998,11 @@ list_any_service(db_txn *t, const db_sp_filter *f, const driver *drivers,
 				goto done;
 			}
 		}
+		if (match && f->for_customer != NULL &&
+		    (st = kept_for_customer(t, f->for_customer, idbuf, &match,
+		         e)) != SPREG_OK) {
+			goto done;
+		}
 		if (!match) {
 			continue;
 		}
@@ -944,7 +1027,7 @@ static spreg_status
 list_impl(db_txn *t, const db_sp_filter *f, const char *after_id,
     size_t limit, arena *a, sink *out, bool *more_out, err *e)
 {
-	driver drivers[5];
+	driver drivers[7];
 	size_t ndrivers = 0;
 	const char *status = f->status != SP_STATUS_UNSPECIFIED ?
 	    status_key(f->status) : NULL;
@@ -957,6 +1040,8 @@ list_impl(db_txn *t, const db_sp_filter *f, const char *after_id,
 		{DB_IDX_MECHANISM, f->mechanism},
 		{DB_IDX_SERVICE, f->service},
 		{DB_IDX_STATUS, status},
+		{DB_IDX_PURPOSE, f->purpose},
+		{DB_IDX_KIND, f->kind},
 	};
 	MDB_cursor *cur = NULL;
 	spreg_status st = SPREG_OK;

@@ -33,7 +33,19 @@ typedef struct db_sp_filter {
 	/* When nany > 0: serving any of these services (a customer's). */
 	char *const *any_service;
 	size_t nany;
+	/* With nany: that customer, whom alone a customer_selected vendor
+	 * serves (it is left out of every other customer's view). */
+	const char *for_customer;
+	const char *purpose;	/* matches the key and keys below it */
+	const char *kind;	/* "subprocessor" matches an empty kind */
 } db_sp_filter;
+
+/* "subprocessor", "controller", "affiliate" or "customer_selected". */
+const char *db_sp_kind(const Spreg__V1__Subprocessor *sp);
+
+/* Adds every current record to the indexes (the migration to 4);
+ * *count records read. A damaged record is left to verify. */
+spreg_status db_sp_reindex(db_txn *t, size_t *count, err *e);
 
 /* Who writes and when; recorded in the record and its Change. */
 typedef struct db_actor {

@@ -73,7 +73,7 @@ const char *const export_transfer_columns[EXPORT_TRANSFER_NCOLS] = {
 const char *const export_public_columns[EXPORT_PUBLIC_NCOLS] = {
 	"subprocessor_id", "name", "legal_entity", "purpose", "website",
 	"countries", "country_names", "data_categories",
-	"data_category_names", "safeguards", "as_of",
+	"data_category_names", "safeguards", "as_of", "kind", "data_uses",
 };
 
 const char *const export_change_columns[EXPORT_CHANGE_NCOLS] = {
@@ -189,6 +189,8 @@ export_public_cells(const Spreg__V1__PublicSubprocessor *p, export_cell *c)
 	c[8] = list(p->data_category_names, p->n_data_category_names);
 	c[9] = list(p->safeguards, p->n_safeguards);
 	c[10] = text(p->as_of);
+	c[11] = text(p->kind);
+	c[12] = list(p->data_uses, p->n_data_uses);
 }
 
 void

@@ -28,6 +28,7 @@
 typedef struct scope {
 	const char *regime;	/* transfers only */
 	bool by_customer;
+	const char *customer_id;	/* by_customer: its id */
 	char *const *services;
 	size_t nservices;
 	db_as_of at;
@@ -109,6 +110,7 @@ check_scope(rpc_call *call, const char *regime, const char *customer,
 			return st;
 		}
 		sc->by_customer = true;
+		sc->customer_id = c->id;
 		sc->regime = c->regime;
 		sc->services = c->services;
 		sc->nservices = c->n_services;
@@ -259,6 +261,7 @@ list_page(rpc_call *call, const Spreg__V1__ExportFilter *ef,
 		}
 		f.any_service = sc->services;
 		f.nany = sc->nservices;
+		f.for_customer = sc->customer_id;
 	}
 	return db_sp_list_as_of(call->txn, &f, &sc->at, sc->after_id, limit,
 	    call->arena, sps, nsps, more, e);
@@ -515,6 +518,9 @@ public_of(rpc_call *call, const scope *sc, Spreg__V1__Subprocessor *sp,
 	p->purpose = sp->purpose;
 	p->website = sp->website;
 	p->dpf_certified_on = sp->dpf_certified_on;
+	p->kind = (char *) db_sp_kind(sp);
+	p->data_uses = sp->data_uses;
+	p->n_data_uses = sp->n_data_uses;
 	p->as_of = (char *) sc->as_of_text;
 	p->services = sp->services;
 	p->n_services = sp->n_services;
@@ -626,6 +632,11 @@ export_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < nsps; i++) {
+		/* One customer's own choice is never on the public list. */
+		if (!sc->by_customer &&
+		    strcmp(db_sp_kind(sps[i]), "customer_selected") == 0) {
+			continue;
+		}
 		if ((st = public_of(call, sc, sps[i],
 		         &out->subprocessors[out->n_subprocessors], e)) !=
 		    SPREG_OK) {

@@ -16,10 +16,15 @@ spreg_status rpc_page_size(const rpc_call *call, const char *field,
 db_actor rpc_actor_of(const rpc_call *call);
 /* Shipped or user-added category? arg is the rpc_call. */
 bool rpc_has_category(void *arg, const char *key);
-/* Does sp serve one of c's services? */
+/* Does sp serve one of c's services? A customer_selected vendor serves
+ * its customer only. */
 bool rpc_serves(const Spreg__V1__Subprocessor *sp,
     const Spreg__V1__Customer *c);
 spreg_status rpc_check_id(const char *field, const char *id, err *e);
+/* A customer_selected vendor's customer exists (INVALID_ARGUMENT
+ * naming "customer" otherwise). */
+spreg_status rpc_check_customer_selected(rpc_call *call,
+    const Spreg__V1__Subprocessor *sp, err *e);
 /* Checks the vendor filters of a request (category, country, mechanism,
  * service); fields are named with prefix ("" or "filter."). */
 spreg_status rpc_check_filter(rpc_call *call, const char *prefix,

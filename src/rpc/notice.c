@@ -312,8 +312,14 @@ rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp, bool emergency,
 		return st;
 	}
 	const Spreg__V1__Customer *owed = NULL;
-	for (size_t i = 0; i < ncusts; i++) {
+	/* Art. 28(2) notice is of processors: an independent controller
+	 * is owed to no one, a customer's own choice to that customer. */
+	bool controller = strcmp(sp->kind, "controller") == 0;
+	for (size_t i = 0; i < ncusts && !controller; i++) {
 		const Spreg__V1__Customer *c = custs[i];
+		if (!rpc_serves(sp, c)) {
+			continue;
+		}
 		bool fresh = further || !rpc_serves(old, c) ||
 		    newly_serves(sp, old, c);
 		if (fresh && day < today + (int32_t) c->notice_days &&
@@ -388,7 +394,8 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
 	         rpc_has_category, call, sp, e)) != SPREG_OK ||
-	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK) {
+	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK ||
+	    (st = rpc_check_customer_selected(call, sp, e)) != SPREG_OK) {
 		return st;
 	}
 	/* The notice rule: every customer using a service of the vendor,

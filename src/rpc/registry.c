@@ -59,6 +59,46 @@ rpc_check_filter(rpc_call *call, const char *prefix, const char *category,
 	return SPREG_OK;
 }
 
+/* The filters of issue 15: a data-use key, a kind of recipient. */
+static spreg_status
+check_purpose_kind(rpc_call *call, const char *purpose, const char *kind,
+    err *e)
+{
+	if (purpose[0] && catalog_data_use_find(rpc_server_catalog(call->srv),
+	                      purpose) == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "purpose: '%s' is not a data use of the fideslang taxonomy",
+		    validate_category_key(purpose) ? purpose : "?");
+	}
+	if (kind[0] && strcmp(kind, "subprocessor") != 0 &&
+	    strcmp(kind, "controller") != 0 && strcmp(kind, "affiliate") != 0 &&
+	    strcmp(kind, "customer_selected") != 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "kind: not one of subprocessor, controller, affiliate, "
+		    "customer_selected");
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+rpc_check_customer_selected(rpc_call *call, const Spreg__V1__Subprocessor *sp,
+    err *e)
+{
+	Spreg__V1__Customer *c;
+	err inner;
+
+	if (sp->customer[0] == '\0') {
+		return SPREG_OK;
+	}
+	spreg_status st = db_customer_get(call->txn, sp->customer, call->arena,
+	    &c, &inner);
+	if (st == SPREG_NOT_FOUND) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "customer: no customer '%s'", sp->customer);
+	}
+	return st == SPREG_OK ? SPREG_OK : err_set(e, st, "%s", inner.msg);
+}
+
 spreg_status
 rpc_check_id(const char *field, const char *id, err *e)
 {
@@ -93,6 +133,7 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
 	         rpc_has_category, call, sp, e)) != SPREG_OK ||
 	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK ||
+	    (st = rpc_check_customer_selected(call, sp, e)) != SPREG_OK ||
 	    (st = rpc_put_notice(call, sp, in->emergency, in->reason, &note,
 	         e)) != SPREG_OK ||
 	    (st = db_sp_put_noted(call->txn, sp, in->expected_revision,
@@ -125,6 +166,10 @@ parse_as_of(const char *s, db_as_of *at, err *e)
 bool
 rpc_serves(const Spreg__V1__Subprocessor *sp, const Spreg__V1__Customer *c)
 {
+	/* A customer's own choice serves that customer alone. */
+	if (sp->customer[0] != '\0') {
+		return strcmp(sp->customer, c->id) == 0;
+	}
 	return db_services_meet(sp->services, sp->n_services, c->services,
 	    c->n_services);
 }
@@ -327,15 +372,22 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 	if (in->as_of[0] && (st = parse_as_of(in->as_of, &at, e)) != SPREG_OK) {
 		return st;
 	}
-	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d\n%s\n%s",
-	    in->data_category, in->country, in->mechanism, in->service,
-	    (int) in->status, in->customer, in->as_of);
+	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s"
+	    "\n%s", in->data_category, in->country, in->mechanism,
+	    in->service, (int) in->status, in->customer, in->as_of,
+	    in->purpose, in->kind);
 	if ((st = rpc_token_open(rpc_server_secret(call->srv), query,
 	         in->page_token, call->arena, &after_id, e)) != SPREG_OK) {
 		return st;
 	}
-	db_sp_filter f = {in->data_category, in->country, in->mechanism,
-	    in->service, in->status, NULL, 0};
+	if ((st = check_purpose_kind(call, in->purpose, in->kind, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	db_sp_filter f = {.category = in->data_category,
+	    .country = in->country, .mechanism = in->mechanism,
+	    .service = in->service, .status = in->status,
+	    .purpose = in->purpose, .kind = in->kind};
 	if (in->customer[0]) {
 		Spreg__V1__Customer *c;
 		if ((st = rpc_check_id("customer", in->customer, e)) !=
@@ -349,6 +401,7 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		}
 		f.any_service = c->services;
 		f.nany = c->n_services;
+		f.for_customer = c->id;
 	}
 	if (!in->as_of[0]) {
 		return list_packed(call, &f, query, after_id, limit, e);

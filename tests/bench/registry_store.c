@@ -97,8 +97,8 @@ store_reads(db *d, uint32_t vendors, store_figures *fig)
 	start = bench_now_ns();
 	end = start + (int64_t) RAW_MEASURE_MS * 1000000 / 2;
 	while (bench_now_ns() < end) {
-		db_sp_filter f = {LIST_CATEGORY, NULL, NULL, NULL,
-		    SP_STATUS_UNSPECIFIED, NULL, 0};
+		db_sp_filter f = {.category = LIST_CATEGORY,
+		    .status = SP_STATUS_UNSPECIFIED};
 		Spreg__V1__Subprocessor **items;
 		bool more;
 		arena_reset(&a);

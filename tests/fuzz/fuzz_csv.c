@@ -45,6 +45,7 @@ init_once(void)
 		}
 		fuzz_copy_data(dirs[i], "regimes.csv");
 		fuzz_copy_data(dirs[i], "adequacy.csv");
+		fuzz_copy_data(dirs[i], "data_uses.csv");
 	}
 }
 
