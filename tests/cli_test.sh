@@ -543,20 +543,35 @@ check "category put without --name: exit 1" '[ $rc -eq 1 ] && err_has "name"'
 
 # ---- purposes and kinds of recipient (issue 15) ----------------------------
 
+printf '%s\n' 'id: ads-network' 'name: Ads Network' 'kind: controller' \
+	'data_categories: [user.device.cookie_id]' 'data_uses: [marketing.advertising.third_party]' \
+	'locations: [{country: US, role: processing}]' >"$tmp/ads.yaml"
+printf '%s\n' 'id: mailer' 'name: Mailer' 'data_categories: [user.contact.email]' \
+	'data_uses: [marketing.communications.email, essential.service.notifications.email]' \
+	'locations: [{country: US, role: processing, data_uses: [marketing.communications.email]}]' >"$tmp/mailer.yaml"
+spreg put "$tmp/ads.yaml"
+check "put an ad network as an independent controller" '[ $rc -eq 0 ]'
+spreg put "$tmp/mailer.yaml"
+check "put a vendor with two purposes, narrower at its location" '[ $rc -eq 0 ]'
 spreg list --purpose marketing
 check "list --purpose marketing: its descendants' vendors (ads, email)" \
-	'[ $rc -eq 0 ] && has_id google-ads && has_id meta-ads && has_id mailchimp && ! has_id stripe'
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && has_id ads-network && has_id mailer && ! has_id stripe'
 spreg list --purpose marketing.advertising.third_party
 check "list --purpose of a leaf: only those vendors" \
-	'[ $rc -eq 0 ] && has_id google-ads && has_id meta-ads && ! has_id mailchimp'
+	'[ $rc -eq 0 ] && has_id ads-network && ! has_id mailer'
+spreg list --purpose essential.service.notifications
+check "list --purpose of another branch" '[ $rc -eq 0 ] && has_id mailer && ! has_id ads-network'
 spreg list --purpose marketing.nope
 check "list --purpose unknown: exit 3 naming purpose" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: purpose: "'
 spreg list --kind controller
-check "list --kind controller: the ad networks" \
-	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && has_id google-ads && has_id meta-ads'
+check "list --kind controller: the ad network" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 2 ] && has_id ads-network'
+spreg list --kind subprocessor
+check "list --kind subprocessor: the default, every other vendor" \
+	'[ $rc -eq 0 ] && has_id mailer && has_id stripe && ! has_id ads-network'
 spreg list --kind partner
 check "list --kind unknown: exit 3 naming kind" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: kind: "'
-spreg get google-ads
+spreg get ads-network
 check "get shows kind and data_uses" \
 	'[ $rc -eq 0 ] && out_has "^kind: controller$" && out_has "^data_uses: marketing.advertising.third_party$"'
 printf 'id: leen\nname: Leen\nservices: [app]\nregime: EU\n' >"$tmp/leen.yaml"
@@ -587,7 +602,7 @@ spreg list --customer other
 check "never in another customer's view" '[ $rc -eq 0 ] && ! has_id llm-provider && has_id google-workspace'
 spreg export --subprocessors --output "$tmp/pub.csv"
 check "never on the public list, which carries kind and data_uses" \
-	'[ $rc -eq 0 ] && ! grep -q llm-provider "$tmp/pub.csv" && head -1 "$tmp/pub.csv" | grep -q "\"kind\",\"data_uses\"" && grep -q "^\"google-ads\".*\"controller\",\"marketing.advertising.third_party\"" "$tmp/pub.csv"'
+	'[ $rc -eq 0 ] && ! grep -q llm-provider "$tmp/pub.csv" && head -1 "$tmp/pub.csv" | grep -q "\"kind\",\"data_uses\"" && grep -q "^\"ads-network\".*\"controller\",\"marketing.advertising.third_party\"" "$tmp/pub.csv"'
 spreg export --subprocessors --customer leen --output "$tmp/pub-leen.csv"
 check "but on its customer's own list" '[ $rc -eq 0 ] && grep -q llm-provider "$tmp/pub-leen.csv"'
 spreg list --purpose essential.service.operations --kind customer_selected

@@ -36,6 +36,8 @@ import_one(import_one_arg *a, err *e)
 	*sp = *a->in->subprocessors[a->index];
 	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
 	         rpc_has_category, call, sp, e)) != SPREG_OK ||
+	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK ||
+	    (st = rpc_check_customer_selected(call, sp, e)) != SPREG_OK ||
 	    (st = rpc_put_notice(call, sp, a->in->emergency, a->in->reason,
 	         &note, e)) != SPREG_OK ||
 	    (st = db_sp_put_noted(call->txn, sp, 0, false, &note, &who,
