@@ -139,7 +139,9 @@ body_of(deliver *dl, db_txn *t, dest *d, uint64_t seq, const char *customer)
 		    e.msg);
 		return NULL;
 	}
-	json_t *j = pbjson_from_message(&c->base);
+	/* The proto3 JSON mapping, as the HTTP API answers: receivers in
+	 * any language read it with their protobuf library. */
+	json_t *j = pbjson_from_message_flags(&c->base, PBJSON_PROTO3);
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;

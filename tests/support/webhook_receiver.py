@@ -121,6 +121,12 @@ def check(args):
             if seq == 0:
                 continue  # a test delivery
             body = json.loads(d["body"])
+            # proto3 JSON: a 64-bit integer is a decimal string, an
+            # enum its full name.
+            if not isinstance(body.get("seq"), str) or \
+                    not str(body.get("kind", "")).startswith("CHANGE_KIND_"):
+                failures.append(f"{d['id']}: not proto3 JSON: seq "
+                                f"{body.get('seq')!r}, kind {body.get('kind')!r}")
             if int(body.get("seq", 0)) != seq:
                 failures.append(f"{d['id']}: body of seq {body.get('seq')}")
             if seq in bodies:
