@@ -21,67 +21,6 @@
 #define FEED_SCAN 100	/* log entries the feed looks back over */
 #define FEED_CALLS 100	/* ListChanges pages, at most */
 
-typedef struct xml {
-	char *buf;
-	size_t len, cap;
-	bool failed;
-} xml;
-
-static void
-put(xml *x, const char *s, size_t n)
-{
-	if (x->failed) {
-		return;
-	}
-	if (x->len + n + 1 > x->cap) {
-		size_t cap = x->cap > 0 ? x->cap : 8192;
-		while (cap < x->len + n + 1) {
-			cap *= 2;
-		}
-		char *grown = realloc(x->buf, cap);
-		if (grown == NULL) {
-			x->failed = true;
-			return;
-		}
-		x->buf = grown;
-		x->cap = cap;
-	}
-	memcpy(x->buf + x->len, s, n);
-	x->len += n;
-	x->buf[x->len] = '\0';
-}
-
-static void
-puts_(xml *x, const char *s)
-{
-	put(x, s, strlen(s));
-}
-
-/* Text and attribute values from the registry: always through here. */
-static void
-esc(xml *x, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			puts_(x, "&amp;");
-			break;
-		case '<':
-			puts_(x, "&lt;");
-			break;
-		case '>':
-			puts_(x, "&gt;");
-			break;
-		case '"':
-			puts_(x, "&quot;");
-			break;
-		default:
-			put(x, s, 1);
-			break;
-		}
-	}
-}
-
 /* ---- names and times ---------------------------------------------------- */
 
 /* A vendor's name: from the list, else from an announcement, else its
@@ -142,7 +81,7 @@ parse_http_date(const char *text, time_t *out)
 /* ---- entries ------------------------------------------------------------ */
 
 static void
-entry(xml *x, const http_listing *l, const Spreg__V1__Change *c)
+entry(http_text *x, const http_listing *l, const Spreg__V1__Change *c)
 {
 	char seq[24], ref[24], deadline[DATE_BUF] = "";
 	const char *name = c->subprocessor_id[0] != '\0' ?
@@ -154,87 +93,88 @@ entry(xml *x, const http_listing *l, const Spreg__V1__Change *c)
 	if (date_parse(c->effective_at, &day)) {
 		date_format(day - 1, deadline);
 	}
-	puts_(x, "<entry>\n<id>urn:spreg:change:");
-	puts_(x, seq);
-	puts_(x, "</id>\n<title>");
+	http_text_puts(x, "<entry>\n<id>urn:spreg:change:");
+	http_text_puts(x, seq);
+	http_text_puts(x, "</id>\n<title>");
 	switch (c->kind) {
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_CREATED:
-		puts_(x, "Added: ");
-		esc(x, name);
+		http_text_puts(x, "Added: ");
+		http_text_esc(x, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_UPDATED:
-		puts_(x, "Changed: ");
-		esc(x, name);
+		http_text_puts(x, "Changed: ");
+		http_text_esc(x, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_RETIRED:
-		puts_(x, "Retired: ");
-		esc(x, name);
+		http_text_puts(x, "Retired: ");
+		http_text_esc(x, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED:
-		puts_(x, "Announced: ");
-		esc(x, name);
-		puts_(x, ", effective ");
-		esc(x, c->effective_at);
+		http_text_puts(x, "Announced: ");
+		http_text_esc(x, name);
+		http_text_puts(x, ", effective ");
+		http_text_esc(x, c->effective_at);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_TOOK_EFFECT:
-		puts_(x, "Took effect: ");
-		esc(x, name);
+		http_text_puts(x, "Took effect: ");
+		http_text_esc(x, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_WITHDRAWN:
-		puts_(x, "Withdrawn: the announcement of ");
-		esc(x, name);
+		http_text_puts(x, "Withdrawn: the announcement of ");
+		http_text_esc(x, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_OBJECTION:
-		puts_(x, "Objection to change ");
-		puts_(x, ref);
+		http_text_puts(x, "Objection to change ");
+		http_text_puts(x, ref);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ASSESSMENT_CHANGED:
-		puts_(x, "Transfers no longer lawful: ");
-		esc(x, name);
+		http_text_puts(x, "Transfers no longer lawful: ");
+		http_text_esc(x, name);
 		break;
 	default:
-		puts_(x, "Customer record changed");
+		http_text_puts(x, "Customer record changed");
 		break;
 	}
-	puts_(x, "</title>\n<updated>");
-	esc(x, c->time);
-	puts_(x, "</updated>\n<published>");
-	esc(x, c->time);
-	puts_(x, "</published>\n<link rel=\"alternate\" type=\"text/html\" "
+	http_text_puts(x, "</title>\n<updated>");
+	http_text_esc(x, c->time);
+	http_text_puts(x, "</updated>\n<published>");
+	http_text_esc(x, c->time);
+	http_text_puts(x,
+	    "</published>\n<link rel=\"alternate\" type=\"text/html\" "
 	    "href=\"/\"/>\n<category term=\"");
 	const ProtobufCEnumValue *kind = protobuf_c_enum_descriptor_get_value(
 	    &spreg__v1__change_kind__descriptor, (int) c->kind);
-	esc(x, kind != NULL ? kind->name : "");
-	puts_(x, "\"/>\n<content type=\"text\">Change ");
-	puts_(x, seq);
+	http_text_esc(x, kind != NULL ? kind->name : "");
+	http_text_puts(x, "\"/>\n<content type=\"text\">Change ");
+	http_text_puts(x, seq);
 	if (c->subprocessor_id[0] != '\0') {
-		puts_(x, " to subprocessor ");
-		esc(x, c->subprocessor_id);
+		http_text_puts(x, " to subprocessor ");
+		http_text_esc(x, c->subprocessor_id);
 	}
-	puts_(x, ".");
+	http_text_puts(x, ".");
 	if (c->effective_at[0] != '\0') {
-		puts_(x, " Effective ");
-		esc(x, c->effective_at);
-		puts_(x, ".");
+		http_text_puts(x, " Effective ");
+		http_text_esc(x, c->effective_at);
+		http_text_puts(x, ".");
 	}
 	if (c->kind == SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED &&
 	    deadline[0] != '\0') {
-		puts_(x, " Customers may object until ");
-		puts_(x, deadline);
-		puts_(x, ": POST /v1/changes/");
-		puts_(x, seq);
-		puts_(x, "/objections with their token.");
+		http_text_puts(x, " Customers may object until ");
+		http_text_puts(x, deadline);
+		http_text_puts(x, ": POST /v1/changes/");
+		http_text_puts(x, seq);
+		http_text_puts(x, "/objections with their token.");
 	}
 	if (c->ref_seq != 0) {
-		puts_(x, " Refers to change ");
-		puts_(x, ref);
-		puts_(x, ".");
+		http_text_puts(x, " Refers to change ");
+		http_text_puts(x, ref);
+		http_text_puts(x, ".");
 	}
 	if (c->reason[0] != '\0') {
-		puts_(x, " Reason: ");
-		esc(x, c->reason);
+		http_text_puts(x, " Reason: ");
+		http_text_esc(x, c->reason);
 	}
-	puts_(x, "</content>\n</entry>\n");
+	http_text_puts(x, "</content>\n</entry>\n");
 }
 
 /* The newest FEED_SCAN entries of the log, as the caller may see them;
@@ -262,7 +202,7 @@ changes(http_req *r, uint64_t at_seq, ProtobufCMessage **msgs, size_t *nmsgs)
 }
 
 static void
-send_feed(http_req *r, uint16_t status, xml *x, const char *etag,
+send_feed(http_req *r, uint16_t status, http_text *x, const char *etag,
     const char *modified)
 {
 	/* A feed key is in the URL: a shared cache keys by it. A token in
@@ -293,7 +233,7 @@ feed(http_req *r, const char *customer)
 	http_listing *l = calloc(1, sizeof(*l));
 	ProtobufCMessage *msgs[FEED_CALLS];
 	size_t nmsgs = 0;
-	xml x = {0};
+	http_text x = {0};
 	char etag[40] = "\"empty\"", modified[40] = "";
 	time_t mod_secs = 0;
 
@@ -348,28 +288,30 @@ feed(http_req *r, const char *customer)
 	if (!changes(r, m != NULL ? m->at_seq : 0, msgs, &nmsgs)) {
 		goto fail;
 	}
-	puts_(&x, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	http_text_puts(&x, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<id>");
 	if (customer != NULL) {
-		puts_(&x, "urn:spreg:feed:customer:");
-		esc(&x, customer);
-		puts_(&x, "</id>\n<title>Subprocessor changes for ");
-		esc(&x, customer);
-		puts_(&x, "</title>\n");
+		http_text_puts(&x, "urn:spreg:feed:customer:");
+		http_text_esc(&x, customer);
+		http_text_puts(&x, "</id>\n<title>Subprocessor changes for ");
+		http_text_esc(&x, customer);
+		http_text_puts(&x, "</title>\n");
 	} else {
-		puts_(&x, "urn:spreg:feed:changes</id>\n"
+		http_text_puts(&x, "urn:spreg:feed:changes</id>\n"
 		    "<title>Subprocessor changes</title>\n");
 	}
-	puts_(&x, "<subtitle>Subprocessors announced, taking effect, "
+	http_text_puts(&x, "<subtitle>Subprocessors announced, taking effect, "
 	    "withdrawn, changed and retired</subtitle>\n<updated>");
-	esc(&x, m != NULL && m->changed_at[0] != '\0' ? m->changed_at :
+	http_text_esc(&x,
+	    m != NULL && m->changed_at[0] != '\0' ? m->changed_at :
 	    m != NULL ? m->generated_at : "1970-01-01T00:00:00Z");
-	puts_(&x, "</updated>\n"
+	http_text_puts(&x, "</updated>\n"
 	    "<link rel=\"alternate\" type=\"text/html\" href=\"/\"/>\n"
 	    "<author><name>spregd</name></author>\n"
 	    "<generator>spregd</generator>\n");
 	if (customer == NULL) {
-		puts_(&x, "<link rel=\"self\" type=\"application/atom+xml\" "
+		http_text_puts(&x,
+		    "<link rel=\"self\" type=\"application/atom+xml\" "
 		    "href=\"/changes.atom\"/>\n");
 	}
 	/* Newest first. */
@@ -379,7 +321,7 @@ feed(http_req *r, const char *customer)
 			entry(&x, l, page->changes[j]);
 		}
 	}
-	puts_(&x, "</feed>\n");
+	http_text_puts(&x, "</feed>\n");
 	for (size_t i = 0; i < nmsgs; i++) {
 		protobuf_c_message_free_unpacked(msgs[i], NULL);
 	}

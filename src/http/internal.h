@@ -6,6 +6,8 @@
 #define HTTP_INTERNAL_H
 
 #include <nng/nng.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <nng/supplemental/http/http.h>
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
@@ -101,6 +103,19 @@ typedef struct http_listing {
  * (zeroed before) either way. */
 bool http_listing_fetch(http_req *r, const char *as_of, http_listing *l);
 void http_listing_free(http_listing *l);
+
+/* text.c: a growable text buffer for the page and the feeds. Zeroed
+ * before use; buf (NUL-terminated) is the caller's to free. */
+typedef struct http_text {
+	char *buf;
+	size_t len, cap;
+	bool failed;		/* out of memory: appends are dropped */
+} http_text;
+void http_text_put(http_text *t, const char *s, size_t n);
+void http_text_puts(http_text *t, const char *s);
+/* Text from the registry or the request, for HTML and XML alike (text
+ * and attribute values): always through here. */
+void http_text_esc(http_text *t, const char *s);
 
 /* api.c: the JSON API under /v1/; true when the path is one of its. */
 bool http_api_route(http_req *r);

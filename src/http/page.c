@@ -44,99 +44,36 @@ static const char stylesheet[] =
     "a{color:inherit;text-decoration:none}.scroll{overflow:visible}"
     "footer{display:none}tr{break-inside:avoid}}\n";
 
-/* ---- an HTML buffer ----------------------------------------------------- */
-
-typedef struct html {
-	char *buf;
-	size_t len, cap;
-	bool failed;		/* out of memory: the page is not sent */
-} html;
+/* ---- HTML ------------------------------------------------------------------ */
 
 static void
-put(html *h, const char *s, size_t n)
-{
-	if (h->failed) {
-		return;
-	}
-	if (h->len + n + 1 > h->cap) {
-		size_t cap = h->cap > 0 ? h->cap : 8192;
-		while (cap < h->len + n + 1) {
-			cap *= 2;
-		}
-		char *grown = realloc(h->buf, cap);
-		if (grown == NULL) {
-			h->failed = true;
-			return;
-		}
-		h->buf = grown;
-		h->cap = cap;
-	}
-	memcpy(h->buf + h->len, s, n);
-	h->len += n;
-	h->buf[h->len] = '\0';
-}
-
-static void
-puts_(html *h, const char *s)
-{
-	put(h, s, strlen(s));
-}
-
-/* Text from the registry or the request: always through here. */
-static void
-esc(html *h, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			puts_(h, "&amp;");
-			break;
-		case '<':
-			puts_(h, "&lt;");
-			break;
-		case '>':
-			puts_(h, "&gt;");
-			break;
-		case '"':
-			puts_(h, "&quot;");
-			break;
-		case '\'':
-			puts_(h, "&#39;");
-			break;
-		default:
-			put(h, s, 1);
-			break;
-		}
-	}
-}
-
-static void
-esc_list(html *h, char *const *items, size_t n, const char *sep)
+esc_list(http_text *h, char *const *items, size_t n, const char *sep)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0) {
-			puts_(h, sep);
+			http_text_puts(h, sep);
 		}
-		esc(h, items[i]);
+		http_text_esc(h, items[i]);
 	}
 }
 
 static void
-head(html *h, const char *title)
+head(http_text *h, const char *title)
 {
-	puts_(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	http_text_puts(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\">\n<title>");
-	esc(h, title);
-	puts_(h, "</title>\n<link rel=\"stylesheet\" href=\"/spreg.css\">\n"
+	http_text_esc(h, title);
+	http_text_puts(h,
+	    "</title>\n<link rel=\"stylesheet\" href=\"/spreg.css\">\n"
 	    "<link rel=\"alternate\" type=\"application/atom+xml\" "
 	    "title=\"Subprocessor changes\" href=\"/changes.atom\">\n"
 	    "</head>\n<body>\n");
 }
 
 static void
-send_page(http_req *r, uint16_t status, html *h, bool shared)
+send_page(http_req *r, uint16_t status, http_text *h, bool shared)
 {
 	const char *headers[] = {
 	    "Content-Security-Policy", PAGE_CSP,
@@ -159,19 +96,20 @@ send_page(http_req *r, uint16_t status, html *h, bool shared)
 static void
 error_page(http_req *r)
 {
-	html h = {0};
+	http_text h = {0};
 	char title[64];
 	uint16_t status = http_status_of(r->st);
 
 	snprintf(title, sizeof(title), "%u %s", (unsigned) status,
 	    spreg_status_name(r->st));
 	head(&h, title);
-	puts_(&h, "<main>\n<h1>");
-	esc(&h, title);
-	puts_(&h, "</h1>\n<p>");
-	esc(&h, r->st == SPREG_UNAUTHENTICATED ?
+	http_text_puts(&h, "<main>\n<h1>");
+	http_text_esc(&h, title);
+	http_text_puts(&h, "</h1>\n<p>");
+	http_text_esc(&h, r->st == SPREG_UNAUTHENTICATED ?
 	    "token: missing, not recognised or revoked" : r->e.msg);
-	puts_(&h, "</p>\n<p><a href=\"/\">The subprocessor list</a></p>\n"
+	http_text_puts(&h,
+	    "</p>\n<p><a href=\"/\">The subprocessor list</a></p>\n"
 	    "</main>\n</body>\n</html>\n");
 	if (r->st == SPREG_UNAUTHENTICATED && !h.failed) {
 		const char *headers[] = {"WWW-Authenticate",
@@ -292,34 +230,34 @@ uses(const Spreg__V1__PublicSubprocessor *p, const char *service)
 }
 
 static void
-vendor_row(html *h, const Spreg__V1__PublicSubprocessor *p)
+vendor_row(http_text *h, const Spreg__V1__PublicSubprocessor *p)
 {
-	puts_(h, "<tr><td data-label=\"Subprocessor\">");
+	http_text_puts(h, "<tr><td data-label=\"Subprocessor\">");
 	/* A link only to the web: never javascript: or data:. */
 	bool link = strncmp(p->website, "https://", 8) == 0 ||
 	    strncmp(p->website, "http://", 7) == 0;
 	if (link) {
-		puts_(h, "<a href=\"");
-		esc(h, p->website);
-		puts_(h, "\" rel=\"noopener noreferrer\">");
+		http_text_puts(h, "<a href=\"");
+		http_text_esc(h, p->website);
+		http_text_puts(h, "\" rel=\"noopener noreferrer\">");
 	}
-	esc(h, p->name[0] != '\0' ? p->name : p->subprocessor_id);
-	puts_(h, link ? "</a>" : "");
-	puts_(h, "</td><td data-label=\"Entity\">");
-	esc(h, p->legal_entity);
-	puts_(h, "</td><td data-label=\"Purpose\">");
-	esc(h, p->purpose);
-	puts_(h, "</td><td data-label=\"Countries\">");
+	http_text_esc(h, p->name[0] != '\0' ? p->name : p->subprocessor_id);
+	http_text_puts(h, link ? "</a>" : "");
+	http_text_puts(h, "</td><td data-label=\"Entity\">");
+	http_text_esc(h, p->legal_entity);
+	http_text_puts(h, "</td><td data-label=\"Purpose\">");
+	http_text_esc(h, p->purpose);
+	http_text_puts(h, "</td><td data-label=\"Countries\">");
 	esc_list(h, p->country_names, p->n_country_names, ", ");
-	puts_(h, "</td><td data-label=\"Safeguard\">");
+	http_text_puts(h, "</td><td data-label=\"Safeguard\">");
 	esc_list(h, p->safeguards, p->n_safeguards, "; ");
 	if (p->dpf_certified_on[0] != '\0') {
-		puts_(h, p->n_safeguards > 0 ? "; " : "");
-		puts_(h, "EU-US Data Privacy Framework (certified ");
-		esc(h, p->dpf_certified_on);
-		puts_(h, ")");
+		http_text_puts(h, p->n_safeguards > 0 ? "; " : "");
+		http_text_puts(h, "EU-US Data Privacy Framework (certified ");
+		http_text_esc(h, p->dpf_certified_on);
+		http_text_puts(h, ")");
 	}
-	puts_(h, "</td></tr>\n");
+	http_text_puts(h, "</td></tr>\n");
 }
 
 static bool
@@ -334,13 +272,14 @@ listed(const http_listing *l, const char *id)
 }
 
 static void
-upcoming(html *h, const http_listing *l)
+upcoming(http_text *h, const http_listing *l)
 {
 	const Spreg__V1__ListAnnouncementsResponse *a =
 	    (const void *) l->announcements;
 	size_t shown = 0;
 
-	puts_(h, "<section id=\"upcoming\">\n<h2>Upcoming changes</h2>\n");
+	http_text_puts(h,
+	    "<section id=\"upcoming\">\n<h2>Upcoming changes</h2>\n");
 	for (size_t i = 0; a != NULL && i < a->n_announcements; i++) {
 		const Spreg__V1__Announcement *an = a->announcements[i];
 		const Spreg__V1__Subprocessor *sp = an->subprocessor;
@@ -350,7 +289,8 @@ upcoming(html *h, const http_listing *l)
 			continue;
 		}
 		if (shown++ == 0) {
-			puts_(h, "<div class=\"scroll\"><table>\n<thead><tr>"
+			http_text_puts(h,
+			    "<div class=\"scroll\"><table>\n<thead><tr>"
 			    "<th>Effective</th><th>Change</th>"
 			    "<th>Subprocessor</th><th>Purpose</th>"
 			    "<th>Countries</th><th>Object by</th></tr></thead>"
@@ -361,50 +301,52 @@ upcoming(html *h, const http_listing *l)
 		if (date_parse(an->effective_at, &day)) {
 			date_format(day - 1, deadline);
 		}
-		puts_(h, "<tr><td data-label=\"Effective\"><time>");
-		esc(h, an->effective_at);
-		puts_(h, "</time></td><td data-label=\"Change\">");
-		puts_(h, sp->status ==
+		http_text_puts(h, "<tr><td data-label=\"Effective\"><time>");
+		http_text_esc(h, an->effective_at);
+		http_text_puts(h, "</time></td><td data-label=\"Change\">");
+		http_text_puts(h, sp->status ==
 		        SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_RETIRED ?
 		    "Retirement" : listed(l, sp->id) ? "Change" :
 		    "New subprocessor");
 		if (an->emergency) {
-			puts_(h, " <span class=\"emergency\">(emergency: ");
-			esc(h, an->reason);
-			puts_(h, ")</span>");
+			http_text_puts(h,
+			    " <span class=\"emergency\">(emergency: ");
+			http_text_esc(h, an->reason);
+			http_text_puts(h, ")</span>");
 		}
-		puts_(h, "</td><td data-label=\"Subprocessor\">");
-		esc(h, sp->name[0] != '\0' ? sp->name : sp->id);
+		http_text_puts(h, "</td><td data-label=\"Subprocessor\">");
+		http_text_esc(h, sp->name[0] != '\0' ? sp->name : sp->id);
 		if (sp->legal_entity[0] != '\0') {
-			puts_(h, " (");
-			esc(h, sp->legal_entity);
-			puts_(h, ")");
+			http_text_puts(h, " (");
+			http_text_esc(h, sp->legal_entity);
+			http_text_puts(h, ")");
 		}
-		puts_(h, "</td><td data-label=\"Purpose\">");
-		esc(h, sp->purpose);
-		puts_(h, "</td><td data-label=\"Countries\">");
+		http_text_puts(h, "</td><td data-label=\"Purpose\">");
+		http_text_esc(h, sp->purpose);
+		http_text_puts(h, "</td><td data-label=\"Countries\">");
 		for (size_t j = 0; j < sp->n_locations; j++) {
-			puts_(h, j > 0 ? ", " : "");
-			esc(h, sp->locations[j]->country);
+			http_text_puts(h, j > 0 ? ", " : "");
+			http_text_esc(h, sp->locations[j]->country);
 		}
 		char seq[32];
 		snprintf(seq, sizeof(seq), "%llu", (unsigned long long) an->seq);
-		puts_(h, "</td><td data-label=\"Object by\"><time>");
-		esc(h, deadline);
-		puts_(h, "</time>: <code>POST /v1/changes/");
-		puts_(h, seq);
-		puts_(h, "/objections</code> with your customer token, or "
+		http_text_puts(h, "</td><td data-label=\"Object by\"><time>");
+		http_text_esc(h, deadline);
+		http_text_puts(h, "</time>: <code>POST /v1/changes/");
+		http_text_puts(h, seq);
+		http_text_puts(h,
+		    "/objections</code> with your customer token, or "
 		    "<code>spreg object ");
-		puts_(h, seq);
-		puts_(h, " --reason TEXT</code></td></tr>\n");
+		http_text_puts(h, seq);
+		http_text_puts(h, " --reason TEXT</code></td></tr>\n");
 	}
-	puts_(h, shown > 0 ? "</tbody></table></div>\n" :
+	http_text_puts(h, shown > 0 ? "</tbody></table></div>\n" :
 	    "<p>No changes are announced.</p>\n");
-	puts_(h, "</section>\n");
+	http_text_puts(h, "</section>\n");
 }
 
 static void
-render(html *h, const http_listing *l, const char *as_of)
+render(http_text *h, const http_listing *l, const char *as_of)
 {
 	const Spreg__V1__ExportMetadata *m = l->meta;
 	bool customer = m != NULL && m->customer[0] != '\0';
@@ -412,35 +354,39 @@ render(html *h, const http_listing *l, const char *as_of)
 	char **services = services_of(l, &nservices);
 
 	head(h, "Subprocessors");
-	puts_(h, "<header>\n<h1>Subprocessors");
+	http_text_puts(h, "<header>\n<h1>Subprocessors");
 	if (customer) {
-		puts_(h, " of ");
-		esc(h, m->customer);
+		http_text_puts(h, " of ");
+		http_text_esc(h, m->customer);
 	}
-	puts_(h, "</h1>\n<p class=\"meta\">");
-	puts_(h, customer ? "The subprocessors of the services this customer "
+	http_text_puts(h, "</h1>\n<p class=\"meta\">");
+	http_text_puts(h,
+	    customer ? "The subprocessors of the services this customer "
 	    "uses" : "The subprocessors that process personal data for us");
-	puts_(h, ", as of <time>");
-	esc(h, m != NULL ? m->as_of : "");
-	puts_(h, "</time>.");
+	http_text_puts(h, ", as of <time>");
+	http_text_esc(h, m != NULL ? m->as_of : "");
+	http_text_puts(h, "</time>.");
 	if (m != NULL && m->changed_at[0] != '\0') {
-		puts_(h, " Last changed <time datetime=\"");
-		esc(h, m->changed_at);
-		puts_(h, "\">");
-		put(h, m->changed_at, strlen(m->changed_at) >= 10 ? 10 : 0);
-		puts_(h, "</time>.");
+		http_text_puts(h, " Last changed <time datetime=\"");
+		http_text_esc(h, m->changed_at);
+		http_text_puts(h, "\">");
+		http_text_put(h,
+		    m->changed_at, strlen(m->changed_at) >= 10 ? 10 : 0);
+		http_text_puts(h, "</time>.");
 	}
-	puts_(h, "</p>\n</header>\n<main>\n");
+	http_text_puts(h, "</p>\n</header>\n<main>\n");
 	if (as_of == NULL) {
 		upcoming(h, l);
 	}
 	if (l->nsps == 0) {
-		puts_(h, "<p>None.</p>\n");
+		http_text_puts(h, "<p>None.</p>\n");
 	}
 	for (size_t s = 0; services != NULL && s < nservices; s++) {
-		puts_(h, "<section class=\"service\">\n<h2>");
-		esc(h, services[s][0] != '\0' ? services[s] : "Other");
-		puts_(h, "</h2>\n<div class=\"scroll\"><table>\n<thead><tr>"
+		http_text_puts(h, "<section class=\"service\">\n<h2>");
+		http_text_esc(h,
+		    services[s][0] != '\0' ? services[s] : "Other");
+		http_text_puts(h,
+		    "</h2>\n<div class=\"scroll\"><table>\n<thead><tr>"
 		    "<th>Subprocessor</th><th>Entity</th><th>Purpose</th>"
 		    "<th>Countries</th><th>Safeguard</th></tr></thead>\n"
 		    "<tbody>\n");
@@ -449,13 +395,13 @@ render(html *h, const http_listing *l, const char *as_of)
 				vendor_row(h, l->sps[i]);
 			}
 		}
-		puts_(h, "</tbody></table></div>\n</section>\n");
+		http_text_puts(h, "</tbody></table></div>\n</section>\n");
 	}
 	if (services == NULL && l->nsps > 0) {
 		h->failed = true;
 	}
 	free(services);
-	puts_(h, "</main>\n<footer>\n<p>Follow the changes: <a "
+	http_text_puts(h, "</main>\n<footer>\n<p>Follow the changes: <a "
 	    "href=\"/changes.atom\">Atom feed</a>. Past lists: "
 	    "<code>/?as_of=YYYY-MM-DD</code>. For programs: <a "
 	    "href=\"/v1/subprocessors\">the JSON API</a>.</p>\n</footer>\n"
@@ -466,7 +412,7 @@ static void
 page(http_req *r)
 {
 	http_listing *l = calloc(1, sizeof(*l));
-	html h = {0};
+	http_text h = {0};
 	const char *as_of = http_param_get(r, "as_of");
 
 	if (l == NULL) {
