@@ -16,8 +16,7 @@ set -euo pipefail
 . "$SPREG_SOURCE/tests/support/cli.sh"
 
 spregd_start main
-export SPREG_SERVER="ipc://$tmp/main.ipc"
-export SPREG_TOKEN_FILE="$tmp/main/admin.token"
+spregd_use main	# SPREG_SERVER, and the admin token it wrote
 acme=(--token-file "$tmp/acme.token")
 
 # Dates counted from the server's today (UTC).

@@ -11,9 +11,7 @@ set -euo pipefail
 . "$SPREG_SOURCE/tests/support/cli.sh"
 
 spregd_start main
-export SPREG_SERVER="ipc://$tmp/main.ipc"
-# The admin token spregd wrote on its first start.
-export SPREG_TOKEN_FILE="$tmp/main/admin.token"
+spregd_use main	# SPREG_SERVER, and the admin token it wrote
 
 # ---- help and usage -----------------------------------------------------
 

@@ -8,19 +8,8 @@
 # exit status into 23, so the exit-code checks also catch leaks.
 set -euo pipefail
 
-: "${SPREGD:?path of spregd}" "${SPREG_BUILD:?build root}"
-SPREG_BIN="$SPREG_BUILD/src/spreg"
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	chmod -R u+w "$tmp" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+: "${SPREG_SOURCE:?source root}"
+. "$SPREG_SOURCE/tests/support/cli.sh"
 
 # A python3 with openpyxl (Debian's, when PATH leads to another one).
 PY=python3
@@ -29,45 +18,12 @@ if ! "$PY" -c 'import openpyxl' 2>/dev/null; then
 fi
 "$PY" -c 'import openpyxl' || { echo "python3-openpyxl is not installed"; exit 1; }
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() {
-	echo "not ok - $1 (exit $rc)"
-	failed=$((failed + 1))
-	head -n 20 "$tmp/out" | sed 's/^/#   out: /'
-	head -n 20 "$tmp/err" | sed 's/^/#   err: /'
-}
-rc=0
-spreg() {
-	set +e
-	"$SPREG_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	set -e
-}
-check() {
-	if eval "$2"; then ok "$1"; else not_ok "$1"; fi
-}
-err_has() { grep -q -- "$1" "$tmp/err"; }
 # py CODE ARGS...: runs Python code with the arguments; fails the check
 # on any exception.
 py() { local code=$1; shift; "$PY" -c "$code" "$@" >>"$tmp/err" 2>&1; }
 
-"$SPREGD" --http none --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
-	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 100); do
-	[ -s "$tmp/ready" ] && break
-	kill -0 "$server_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [ ! -s "$tmp/ready" ]; then
-	cat "$tmp/server.log"
-	echo "spregd did not start"
-	exit 1
-fi
-export SPREG_SERVER="ipc://$tmp/s.ipc"
-# The admin token spregd wrote on its first start.
-export SPREG_TOKEN_FILE="$tmp/var/admin.token"
+spregd_start var
+spregd_use var
 
 # The registry as the tests know it, for comparing with the exports.
 "$SPREG_BIN" list --json >"$tmp/registry.jsonl"
@@ -325,5 +281,4 @@ check "unknown regime exits 3 naming regime" '[ $rc -eq 3 ] && err_has "regime"'
 spreg export --help
 check "export --help" '[ $rc -eq 0 ] && grep -q "usage: spreg export" "$tmp/out"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -5,29 +5,15 @@
 # by schema version 2 (tests/fixtures/store-v2, made by main at f7e6141)
 # is migrated in place, a copy kept, nothing lost.
 set -euo pipefail
-: "${SPREGD:?}" "${SPREG_BUILD:?}" "${SPREG_SOURCE:?}"
-spreg="${SPREG:-$SPREG_BUILD/src/spreg}"
+: "${SPREG_SOURCE:?}"
+. "$SPREG_SOURCE/tests/support/cli.sh"
 tamper="$SPREG_BUILD/tests/tamper_tool"
 fixture="$SPREG_SOURCE/tests/fixtures/store-v2"
-tmp=$(mktemp -d)
-server_pid=
-stop() {
-	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-	server_pid=
-}
-cleanup() { stop; rm -rf "$tmp"; }
-trap cleanup EXIT
-passed=0 failed=0
-check() { if eval "$2"; then echo "ok - $1"; passed=$((passed + 1)); else echo "not ok - $1"; echo "$out" | head -20; failed=$((failed + 1)); fi; }
+# One server at a time, "s", on the data folder DIR, logging to LOG.
 start() {	# start DIR LOG
-	rm -f "$tmp/ready"
-	"${SERVER_BIN:-$SPREGD}" --http none --data "$1" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" \
-		--ready-file "$tmp/ready" --log-level info 2>>"$2" &
-	server_pid=$!
-	for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
-	[ -s "$tmp/ready" ]
+	SPREGD_DATA=$1 SPREGD_LOG=$2 SPREGD_LOG_LEVEL=info spregd_try s
 }
-run() { rc=0; out=$("$spreg" "$@" 2>&1) || rc=$?; }
+stop() { spregd_stop s; }
 export SPREG_SERVER="ipc://$tmp/s.ipc"
 
 # ---- a byte flipped in a stored record --------------------------------------
@@ -173,7 +159,7 @@ export SPREG_TOKEN_FILE="$tmp/dated/admin.token"
 on_day() {	# on_day TIME: restart spregd-test with its clock at TIME
 	stop
 	echo $(( ($(date -u -d "$1" +%s) - $(date -u +%s)) * 1000 )) >"$tmp/clock"
-	SERVER_BIN="${SPREGD_TEST:?}" SPREG_TEST_CLOCK_FILE="$tmp/clock" \
+	SPREGD_RUN="${SPREGD_TEST:?}" SPREG_TEST_CLOCK_FILE="$tmp/clock" \
 		start "$tmp/dated" "$tmp/dated.log"
 }
 on_day 2027-06-29T23:30:00Z
@@ -199,11 +185,11 @@ wait_for() {	# wait_for PATTERN FILE
 	for _ in $(seq 600); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
 	return 1
 }
-store_id() { "$spreg" info | sed -n 's/^store_id: //p'; }
+store_id() { "$SPREG_BIN" info | sed -n 's/^store_id: //p'; }
 start "$tmp/r" "$tmp/restore.log"
 export SPREG_TOKEN_FILE="$tmp/r/admin.token"
 id_first=$(store_id)
-"$spreg" watch --since 0 --pub "ipc://$tmp/p.ipc" >"$tmp/watch.out" 2>"$tmp/watch.err" &
+"$SPREG_BIN" watch --since 0 --pub "ipc://$tmp/s-pub.ipc" >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
 wait_for "^24 " "$tmp/watch.out" || true
 stop
@@ -238,5 +224,4 @@ check "after the changes it had printed before" \
 	'[ "$(grep -c "^25 .*restore-a1" <<<"$out")" -eq 1 ] && grep -q "^27 .*restore-a3" <<<"$out" && [ "$(grep -c "^2[0-4] " <<<"$out")" -eq 5 ]'
 stop
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -6,20 +6,19 @@
 # clear refusal naming the file, never a first start on top of a store,
 # never a SIGBUS, never a lost acknowledged write.
 set -euo pipefail
-: "${SPREGD:?path of spregd}" "${SPREG_BUILD:?build root}"
-spreg="$SPREG_BUILD/src/spreg"
-tmp=$(mktemp -d)
+: "${SPREG_SOURCE:?source root}"
+. "$SPREG_SOURCE/tests/support/cli.sh"
 pids=()
 mnt=
-cleanup() {
+store_cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	if [ -n "$mnt" ] && mountpoint -q "$mnt"; then umount "$mnt" || true; fi
-	rm -rf "$tmp"
+	cleanup
 }
-trap cleanup EXIT
+trap store_cleanup EXIT
 
-passed=0 failed=0 skipped=0
+skipped=0
 check() {
 	if eval "$2"; then
 		echo "ok - $1"; passed=$((passed + 1))
@@ -32,24 +31,18 @@ check() {
 skip() { echo "ok - $1 # SKIP $2"; skipped=$((skipped + 1)); }
 
 # start DIR NAME [spregd options]: starts spregd on DIR, its URLs, ready
-# file and log named NAME; true once it serves, false if it exited
-# first. Sets pid and log.
+# file and log named NAME (the log new each time, at level info); true
+# once it serves, false if it exited first. Sets pid and log.
 start() {
-	local dir=$1 name=$2
+	local dir=$1 name=$2 started=0
 	shift 2
-	rm -f "$tmp/$name.ready"
 	log="$tmp/$name.log"
-	"$SPREGD" --http none --data "$dir" --listen "ipc://$tmp/$name.ipc" \
-		--publish "ipc://$tmp/$name.pub" --ready-file "$tmp/$name.ready" \
-		"$@" 2>"$log" &
-	pid=$!
+	: >"$log"
+	SPREGD_DATA=$dir SPREGD_LOG_LEVEL=info SPREGD_WAIT=20 \
+		spregd_try "$name" "$@" || started=1
+	pid=${spregd_pids[$name]}
 	pids+=("$pid")
-	for _ in $(seq 400); do
-		[ -s "$tmp/$name.ready" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -s "$tmp/$name.ready" ]
+	return $started
 }
 # Waits (bounded) for pid to end by itself; its exit status in rc.
 reap() {
@@ -70,7 +63,7 @@ call() {
 	local name=$1 dir=$2
 	shift 2
 	out=$(SPREG_SERVER="ipc://$tmp/$name.ipc" SPREG_TOKEN_FILE="$dir/admin.token" \
-		timeout 60 "$spreg" "$@" 2>&1) && crc=0 || crc=$?
+		timeout 60 "$SPREG_BIN" "$@" 2>&1) && crc=0 || crc=$?
 }
 # What a refused start must not change: the token, the data file, the
 # names in the folder (spregd.lock aside: it holds the last pid).
@@ -152,7 +145,7 @@ for i in $(seq 20); do
 	d="$tmp/race$i"
 	for n in x y; do
 		rm -f "$tmp/r$i$n.ready"
-		"$SPREGD" --http none --data "$d" --listen "ipc://$tmp/r$i$n.ipc" \
+		"$SPREGD" --data "$d" --listen "ipc://$tmp/r$i$n.ipc" \
 			--publish "ipc://$tmp/r$i$n.pub" --ready-file "$tmp/r$i$n.ready" \
 			2>"$tmp/r$i$n.log" &
 		eval "p$n=\$!"
@@ -190,7 +183,7 @@ cp -r "$var" "$tmp/bus"
 start "$tmp/bus" bus && src=0 || src=1
 truncate -s 8192 "$tmp/bus/data.mdb"
 (SPREG_SERVER="ipc://$tmp/bus.ipc" SPREG_TOKEN_FILE="$tmp/bus/admin.token" \
-	timeout 20 "$spreg" list >/dev/null 2>&1 || true) &
+	timeout 20 "$SPREG_BIN" list >/dev/null 2>&1 || true) &
 client=$!
 reap
 check "data.mdb truncated under the server: one line naming it, exit 1, not a bare SIGBUS (exit $rc)" \
@@ -251,7 +244,7 @@ for w in 1 2 3 4; do
 		vendor_yaml "w$w-$i" 60000 >"$tmp/w$w.yaml"
 		r=0
 		o=$(SPREG_SERVER="ipc://$tmp/load.ipc" SPREG_TOKEN_FILE="$mnt/var/admin.token" \
-			timeout 60 "$spreg" put "$tmp/w$w.yaml" 2>&1) || r=$?
+			timeout 60 "$SPREG_BIN" put "$tmp/w$w.yaml" 2>&1) || r=$?
 		echo "w$w-$i $r $o"
 	done >"$tmp/w$w.out") &
 	writers+=("$!")

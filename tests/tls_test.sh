@@ -6,44 +6,16 @@
 # and a refused TLS client must not harm the server.
 set -euo pipefail
 
-: "${SPREGD:?path of spregd}" "${SPREG_BUILD:?build root}"
-SPREG_BIN="$SPREG_BUILD/src/spreg"
+: "${SPREG_SOURCE:?source root}"
+. "$SPREG_SOURCE/tests/support/cli.sh"
 command -v openssl >/dev/null || { echo "openssl not found"; exit 77; }
-tmp=$(mktemp -d)
-server_pid=
-server_status=0
-stop_server() {	# sets server_status (under ASan a leak makes it 23)
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-		server_status=0
-		wait "$server_pid" 2>/dev/null || server_status=$?
-		server_pid=
-	fi
-}
-cleanup() {
-	stop_server
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 
-passed=0 failed=0
-rc=0
+# Calls give up after 3 s: a refused handshake must not stall the test.
 spreg() {
 	set +e
 	"$SPREG_BIN" --timeout 3000 "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	set -e
-}
-check() {
-	if eval "$2"; then
-		echo "ok - $1"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $1 (exit $rc)"
-		failed=$((failed + 1))
-		sed 's/^/#   out: /' "$tmp/out" | head -n 10
-		sed 's/^/#   err: /' "$tmp/err" | head -n 10
-	fi
 }
 
 # ---- throwaway PKI ------------------------------------------------------
@@ -71,27 +43,17 @@ new_cert client ca "extendedKeyUsage=clientAuth"
 new_cert rogue other "extendedKeyUsage=clientAuth"
 
 # ---- the server ---------------------------------------------------------
-tls_url= ipc_url="ipc://$tmp/s.ipc" https_url=
-start_server() {	# extra spregd options
-	rm -f "$tmp/ready"
-	"$SPREGD" --http https://127.0.0.1:0 --data "$tmp/var" --listen tls+tcp://127.0.0.1:0 \
-		--listen "$ipc_url" --publish "ipc://$tmp/p.ipc" \
-		--tls-cert "$pki/server.pem" --tls-key "$pki/server-key.pem" \
-		--ready-file "$tmp/ready" --log-level warn "$@" \
-		2>>"$tmp/server.log" &
-	server_pid=$!
-	for _ in $(seq 100); do
-		[ -s "$tmp/ready" ] && break
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -s "$tmp/ready" ]; then
-		echo "spregd did not start"
-		cat "$tmp/server.log"
-		exit 1
-	fi
-	tls_url=$(grep '^tls+tcp://' "$tmp/ready")
-	https_url=$(sed -n 's/^http //p' "$tmp/ready")
+# spregd "var" on tls+tcp:// (port 0) and ipc://, the server
+# certificate; extra spregd options as given.
+# spregd "var" on tls+tcp:// (port 0) and ipc://, HTTPS on port 0, the
+# server certificate; extra spregd options as given.
+tls_url= ipc_url="ipc://$tmp/var.ipc" https_url=
+start_server() {
+	SPREGD_HTTP=https://127.0.0.1:0 spregd_start var \
+		--listen tls+tcp://127.0.0.1:0 \
+		--tls-cert "$pki/server.pem" --tls-key "$pki/server-key.pem" "$@"
+	tls_url=$(spregd_url var tls+tcp://)
+	https_url=$(sed -n 's/^http //p' "$tmp/var.ready")
 	export SPREG_TOKEN_FILE="$tmp/var/admin.token"
 }
 # https PATH [curl options]: the status in $tmp/out, curl's exit in $rc.
@@ -106,7 +68,7 @@ https() {
 	set -e
 }
 alive() {
-	kill -0 "$server_pid" 2>/dev/null &&
+	kill -0 "${spregd_pids[var]}" 2>/dev/null &&
 		"$SPREG_BIN" --server "$ipc_url" info >/dev/null 2>&1
 }
 
@@ -122,7 +84,7 @@ spreg --server "$tls_url" --tls-ca "$pki/ca.pem" export --format jsonl \
 	--output "$tmp/export.jsonl"
 check "TLS: export goes over TLS too" \
 	'[ $rc -eq 0 ] && [ -s "$tmp/export.jsonl" ]'
-spreg --server "$tls_url" --tls-ca "$pki/ca.pem" watch --pub "ipc://$tmp/p.ipc" \
+spreg --server "$tls_url" --tls-ca "$pki/ca.pem" watch --pub "ipc://$tmp/var-pub.ipc" \
 	--count 3
 check "TLS: watch reads the log over TLS with its token (3 changes)" \
 	'[ $rc -eq 0 ] && [ "$(grep -c "^ *[0-9]" "$tmp/out")" -eq 3 ]'
@@ -147,8 +109,8 @@ rc=$?
 set -e
 check "HTTPS: plain http to the https port fails, server unharmed" \
 	'[ $rc -ne 0 ] && alive'
-stop_server
-rc=$server_status
+spregd_stop var
+rc=$spregd_status
 check "TLS: spregd stops cleanly" '[ $rc -eq 0 ]'
 
 # ---- client certificates required ------------------------------------
@@ -170,8 +132,8 @@ check "mHTTPS: a client certificate signed by the CA is served (200)" \
 	'[ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = 200 ]'
 https /v1/subprocessors/stripe --cacert "$pki/ca.pem"
 check "mHTTPS: no client certificate, no answer" '[ $rc -ne 0 ] && alive'
-stop_server
-rc=$server_status
+spregd_stop var
+rc=$spregd_status
 check "mTLS: spregd stops cleanly" '[ $rc -eq 0 ]'
 
 # ---- startup errors ---------------------------------------------------
@@ -193,5 +155,4 @@ spregd_refused --http ftp://127.0.0.1:0 --listen "$ipc_url"
 check "spregd: --http takes http:// and https:// only" \
 	'[ $rc -eq 1 ] && grep -q -- "--http ftp://" "$tmp/err"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

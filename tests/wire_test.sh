@@ -5,26 +5,13 @@
 # wire format is the documented protobuf and nothing private.
 set -euo pipefail
 
-: "${SPREGD:?path of spregd}" "${SPREG_SOURCE:?source root}"
+: "${SPREG_SOURCE:?source root}"
+. "$SPREG_SOURCE/tests/support/cli.sh"
 PROTO="$SPREG_SOURCE/proto"
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $1"; failed=$((failed + 1)); }
-
-"$SPREGD" --http none --data "$tmp/var" --listen "ipc://$tmp/s.ipc" --publish "ipc://$tmp/p.ipc" --listen tcp://127.0.0.1:0 \
-	--ready-file "$tmp/ready" --log-level warn 2>"$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
-[ -s "$tmp/ready" ] || { cat "$tmp/server.log"; echo "spregd did not start"; exit 1; }
-tcp_url=$(grep '^tcp://' "$tmp/ready")
+spregd_start var --listen tcp://127.0.0.1:0
+ipc_url=$(spregd_url var ipc://)
+tcp_url=$(spregd_url var tcp://)
 token=$(cat "$tmp/var/admin.token")	# written by spregd on first start
 
 # Protobuf text format takes \xHH escapes in a bytes literal.
@@ -37,7 +24,7 @@ call() {
 	payload=$(printf '%s' "$3" | protoc -I"$PROTO" --encode="spreg.v1.$2" spreg/v1/registry.proto | escape)
 	printf 'method: "spreg.v1.Registry/%s"\nrequest_id: %d\npayload: "%s"\ntoken: "%s"\n' "$1" "$RANDOM$RANDOM" "$payload" "$token" |
 		protoc -I"$PROTO" --encode=spreg.v1.Request spreg/v1/rpc.proto >"$tmp/req.bin"
-	nngcat --req --connect "${4:-ipc://$tmp/s.ipc}" --file "$tmp/req.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
+	nngcat --req --connect "${4:-$ipc_url}" --file "$tmp/req.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
 	protoc -I"$PROTO" --decode=spreg.v1.Reply spreg/v1/rpc.proto <"$tmp/rep.bin"
 }
 
@@ -96,7 +83,7 @@ else
 fi
 
 printf 'method: "spreg.v1.Registry/Teleport"\ntoken: "%s"\n' "$token" | protoc -I"$PROTO" --encode=spreg.v1.Request spreg/v1/rpc.proto >"$tmp/req.bin"
-nngcat --req --connect "ipc://$tmp/s.ipc" --file "$tmp/req.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
+nngcat --req --connect "$ipc_url" --file "$tmp/req.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
 if protoc -I"$PROTO" --decode=spreg.v1.Reply spreg/v1/rpc.proto <"$tmp/rep.bin" | grep -q '^code: UNIMPLEMENTED'; then
 	ok "unknown method: UNIMPLEMENTED"
 else
@@ -104,7 +91,7 @@ else
 fi
 
 printf 'not a protobuf at all \377\377\377' >"$tmp/junk.bin"
-nngcat --req --connect "ipc://$tmp/s.ipc" --file "$tmp/junk.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
+nngcat --req --connect "$ipc_url" --file "$tmp/junk.bin" --raw --recv-timeout 5 >"$tmp/rep.bin"
 if protoc -I"$PROTO" --decode=spreg.v1.Reply spreg/v1/rpc.proto <"$tmp/rep.bin" | grep -q '^code: INVALID_ARGUMENT'; then
 	ok "malformed bytes: INVALID_ARGUMENT, server still serving"
 else
@@ -119,5 +106,4 @@ else
 	not_ok "ServerInfo"; echo "$reply" | payload_of ServerInfoResponse
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
