@@ -10,64 +10,13 @@
 # exit status into 23, so the exit-code checks also catch leaks.
 set -euo pipefail
 
-: "${SPREGD:?path of spregd}" "${SPREG_BUILD:?build root}"
-SPREG_BIN="$SPREG_BUILD/src/spreg"
+. "$SPREG_SOURCE/tests/support/cli.sh"
 PY=/usr/bin/python3
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0 failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() {
-	echo "not ok - $1 (exit $rc)"
-	failed=$((failed + 1))
-	head -n 20 "$tmp/out" | sed 's/^/#   out: /'
-	head -n 20 "$tmp/err" | sed 's/^/#   err: /'
-}
-rc=0
 # on NAME: the following spreg calls go to server NAME.
-on() {
-	export SPREG_SERVER="ipc://$tmp/$1.ipc"
-	export SPREG_TOKEN_FILE="$tmp/$1/admin.token"
-}
-spreg() {
-	set +e
-	"$SPREG_BIN" "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	set -e
-}
-check() {
-	if eval "$2"; then ok "$1"; else not_ok "$1"; fi
-}
-err_has() { grep -q -- "$1" "$tmp/err"; }
-out_has() { grep -q -- "$1" "$tmp/out"; }
+on() { spregd_use "$1"; }
 last_seq() { "$SPREG_BIN" info --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("last_seq", 0))'; }
-
 # start NAME [spregd options]: a server in its own folder, on ipc://.
-start() {
-	local name=$1
-	shift
-	"$SPREGD" --http none --data "$tmp/$name" --listen "ipc://$tmp/$name.ipc" \
-		--publish "ipc://$tmp/$name-pub.ipc" --ready-file "$tmp/$name.ready" \
-		--log-level warn "$@" 2>"$tmp/$name.log" &
-	pids+=($!)
-	for _ in $(seq 200); do
-		[ -s "$tmp/$name.ready" ] && return 0
-		kill -0 "${pids[-1]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$tmp/$name.log"
-	echo "spregd $name did not start"
-	exit 1
-}
+start() { SPREGD_WAIT=20 spregd_start "$@"; }
 
 start sample
 start empty1 --no-sample
@@ -316,5 +265,4 @@ check "after every refused file the log has not moved" '[ "$(last_seq)" = "$seq_
 spreg import --help
 check "import --help" '[ $rc -eq 0 ] && out_has "usage: spreg import FILE"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -145,7 +145,7 @@ for i in $(seq 20); do
 	d="$tmp/race$i"
 	for n in x y; do
 		rm -f "$tmp/r$i$n.ready"
-		"$SPREGD" --data "$d" --listen "ipc://$tmp/r$i$n.ipc" \
+		"$SPREGD" --http none --data "$d" --listen "ipc://$tmp/r$i$n.ipc" \
 			--publish "ipc://$tmp/r$i$n.pub" --ready-file "$tmp/r$i$n.ready" \
 			2>"$tmp/r$i$n.log" &
 		eval "p$n=\$!"

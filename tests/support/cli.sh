@@ -19,8 +19,8 @@ declare -A spregd_pids=() spregd_datas=()
 # RPC on ipc://$tmp/NAME.ipc, PUB on ipc://$tmp/NAME-pub.ipc, its log
 # appended to $tmp/NAME.log; true once it serves (its ready file
 # $tmp/NAME.ready written), false when it exited first or wrote nothing
-# in SPREGD_WAIT (10) s. The same NAME again restarts it on the same data. Set for one
-# call (VAR=value spregd_try ...):
+# in SPREGD_WAIT (10) s. The same NAME again restarts it on the same
+# data. Set for one call (VAR=value spregd_try ...):
 #   SPREGD_RUN        the binary instead of $SPREGD (e.g. spregd-test,
 #                     whose clock a test sets)
 #   SPREGD_DATA       the data folder instead of $tmp/NAME
