@@ -9,6 +9,8 @@
 #include <nng/nng.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,27 +41,13 @@
 #define EXIT_FORCED 2	/* the shutdown bound passed, or a second signal */
 
 enum {
-	OPT_MAX_INFLIGHT = 0x100,
-	OPT_MAX_PAGE,
-	OPT_MAX_STRING,
-	OPT_MAX_LIST,
-	OPT_MAX_CONNECTIONS,
-	OPT_MAX_PER_PEER,
-	OPT_MAX_QUEUED,
-	OPT_MAX_QUEUED_BYTES,
-	OPT_IDLE_TIMEOUT,
-	OPT_SEND_TIMEOUT,
-	OPT_SHUTDOWN_TIMEOUT,
-	OPT_WEBHOOK_TIMEOUT,
-	OPT_WEBHOOK_RETRY_MAX,
-	OPT_WEBHOOK_PAUSE_AFTER,
-	OPT_WEBHOOK_CA,
+	OPT_WEBHOOK_CA = 0x100,
 	OPT_SMTP,
 	OPT_SMTP_CREDENTIALS,
 	OPT_SMTP_FROM,
-	OPT_MAIL_DIGEST,
 	OPT_HTTP,
 	OPT_HTTP_PUBLIC,
+	OPT_LIMIT,	/* OPT_LIMIT + i: limit_opts[i] */
 };
 
 static void
@@ -445,6 +433,10 @@ typedef struct config {
 	validate_limits vlim;
 	net_tls_options tls;
 	deliver_options webhooks;
+	size_t webhook_timeout_s;	/* NOT_GIVEN: the default */
+	size_t webhook_retry_max_s;
+	size_t webhook_pause_after_s;
+	size_t mail_digest_min;
 	mail_options mail;
 	const char *smtp_credentials;
 	char smtp_user[256];
@@ -464,319 +456,247 @@ typedef struct spregd {
 	http_server *hs;
 } spregd;
 
-/*
- * Reads the command line into c. Returns -1 to go on and start, or the
- * status to exit with (0 after --help or --version, 1 on a bad option).
- */
-static int
-configure(config *c, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"data", required_argument, NULL, 'd'},
-		{"reference", required_argument, NULL, 'r'},
-		{"no-sample", no_argument, NULL, 'n'},
-		{"workers", required_argument, NULL, 'w'},
-		{"max-message", required_argument, NULL, 'm'},
-		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
-		{"max-page", required_argument, NULL, OPT_MAX_PAGE},
-		{"max-string", required_argument, NULL, OPT_MAX_STRING},
-		{"max-list", required_argument, NULL, OPT_MAX_LIST},
-		{"max-connections", required_argument, NULL,
-		    OPT_MAX_CONNECTIONS},
-		{"max-connections-per-peer", required_argument, NULL,
-		    OPT_MAX_PER_PEER},
-		{"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
-		{"max-queued-bytes", required_argument, NULL,
-		    OPT_MAX_QUEUED_BYTES},
-		{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-		{"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
-		{"shutdown-timeout", required_argument, NULL,
-		    OPT_SHUTDOWN_TIMEOUT},
-		{"map-size", required_argument, NULL, 'M'},
-		{"ready-file", required_argument, NULL, 'R'},
-		{"publish", required_argument, NULL, 'P'},
-		{"http", required_argument, NULL, OPT_HTTP},
-		{"http-public", required_argument, NULL, OPT_HTTP_PUBLIC},
-		{"heartbeat-ms", required_argument, NULL, 'H'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"tls-cert", required_argument, NULL, 'C'},
-		{"tls-key", required_argument, NULL, 'K'},
-		{"tls-ca", required_argument, NULL, 'A'},
-		{"insecure-local", no_argument, NULL, 'I'},
-		{"webhook-timeout", required_argument, NULL,
-		    OPT_WEBHOOK_TIMEOUT},
-		{"webhook-retry-max", required_argument, NULL,
-		    OPT_WEBHOOK_RETRY_MAX},
-		{"webhook-pause-after", required_argument, NULL,
-		    OPT_WEBHOOK_PAUSE_AFTER},
-		{"webhook-ca", required_argument, NULL, OPT_WEBHOOK_CA},
-		{"smtp", required_argument, NULL, OPT_SMTP},
-		{"smtp-credentials", required_argument, NULL,
-		    OPT_SMTP_CREDENTIALS},
-		{"smtp-from", required_argument, NULL, OPT_SMTP_FROM},
-		{"mail-digest", required_argument, NULL, OPT_MAIL_DIGEST},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
+#define NOT_GIVEN SIZE_MAX
 
-	*c = (config) {
-		.data_dir = "./var",
-		.sample = true,
-		.idle_s = NET_IDLE_TIMEOUT_MS_DEFAULT / 1000,
-		.send_s = NET_SEND_TIMEOUT_MS_DEFAULT / 1000,
-		.shutdown_s = SHUTDOWN_TIMEOUT_DEFAULT,
-		.page_max = RPC_PAGE_MAX_DEFAULT,
-		.vlim = *validate_limits_get(),
-		.webhooks = {DELIVER_TIMEOUT_MS, DELIVER_RETRY_MIN_MS,
-		    DELIVER_RETRY_MAX_MS, DELIVER_PAUSE_AFTER_MS, NULL},
-		.mail = {.from = "spregd@localhost"},
-	};
-	size_t seconds;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'l':
-			if (c->nlisten == MAX_LISTEN) {
-				fprintf(stderr, "spregd: at most %d --listen\n",
-				    MAX_LISTEN);
-				return 1;
-			}
-			c->listen[c->nlisten++] = optarg;
-			break;
-		case 'd':
-			c->data_dir = optarg;
-			break;
-		case 'r':
-			c->ref_dir = optarg;
-			break;
-		case 'n':
-			c->sample = false;
-			break;
-		case 'w':
-			if (!parse_size(optarg, &c->no.workers) ||
-			    c->no.workers == 0 || c->no.workers > 1024) {
-				fprintf(stderr, "spregd: --workers: 1 to 1024\n");
-				return 1;
-			}
-			break;
-		case 'm':
-			if (!parse_size(optarg, &c->no.recv_max) ||
-			    c->no.recv_max < 1024) {
-				fprintf(stderr, "spregd: --max-message: a byte "
-				    "count of at least 1024\n");
-				return 1;
-			}
-			break;
-		case OPT_MAX_INFLIGHT:
-			if (!parse_limit("--max-inflight", optarg, 1, 1024,
-			        &c->no.inflight_max)) {
-				return 1;
-			}
-			break;
-		case OPT_MAX_CONNECTIONS:
-			if (!parse_limit("--max-connections", optarg, 1, 65536,
-			        &c->no.connections_max)) {
-				return 1;
-			}
-			break;
-		case OPT_MAX_PER_PEER:
-			if (!parse_limit("--max-connections-per-peer", optarg, 1,
-			        65536, &c->no.per_peer_max)) {
-				return 1;
-			}
-			break;
-		case OPT_MAX_QUEUED:
-			if (!parse_limit("--max-queued", optarg, 1, 1024,
-			        &c->no.queued_max)) {
-				return 1;
-			}
-			break;
-		case OPT_MAX_QUEUED_BYTES:
-			if (!parse_limit("--max-queued-bytes", optarg, 65536,
-			        (size_t) 1 << 40, &c->no.queued_bytes_max)) {
-				return 1;
-			}
-			break;
-		case OPT_IDLE_TIMEOUT:
-			if (!parse_limit("--idle-timeout", optarg, 1, 86400,
-			        &c->idle_s)) {
-				return 1;
-			}
-			break;
-		case OPT_SEND_TIMEOUT:
-			if (!parse_limit("--send-timeout", optarg, 1, 3600,
-			        &c->send_s)) {
-				return 1;
-			}
-			break;
-		case OPT_WEBHOOK_TIMEOUT:
-			if (!parse_limit("--webhook-timeout", optarg, 1, 600,
-			        &seconds)) {
-				return 1;
-			}
-			c->webhooks.timeout_ms = (int) seconds * 1000;
-			break;
-		case OPT_WEBHOOK_RETRY_MAX:
-			if (!parse_limit("--webhook-retry-max", optarg, 1, 86400,
-			        &seconds)) {
-				return 1;
-			}
-			c->webhooks.retry_max_ms = (int) seconds * 1000;
-			break;
-		case OPT_WEBHOOK_PAUSE_AFTER:
-			if (!parse_limit("--webhook-pause-after", optarg, 0,
-			        31536000, &seconds)) {
-				return 1;
-			}
-			c->webhooks.pause_after_ms = (int64_t) seconds * 1000;
-			break;
-		case OPT_WEBHOOK_CA:
-			c->webhooks.ca_file = optarg;
-			break;
-		case OPT_SMTP:
-			if (strncmp(optarg, "smtp://", 7) != 0 &&
-			    strncmp(optarg, "smtps://", 8) != 0) {
-				fprintf(stderr, "spregd: --smtp: an smtp:// or "
-				                "smtps:// URL\n");
-				return 1;
-			}
-			c->mail.url = optarg;
-			break;
-		case OPT_SMTP_CREDENTIALS:
-			c->smtp_credentials = optarg;
-			break;
-		case OPT_SMTP_FROM:
-			c->mail.from = optarg;
-			break;
-		case OPT_MAIL_DIGEST:
-			if (!parse_limit("--mail-digest", optarg, 0, 10080,
-			        &seconds)) {
-				return 1;
-			}
-			c->mail.digest_minutes = (int) seconds;
-			break;
-		case OPT_SHUTDOWN_TIMEOUT:
-			if (!parse_limit("--shutdown-timeout", optarg, 1, 3600,
-			        &c->shutdown_s)) {
-				return 1;
-			}
-			break;
-		case OPT_MAX_PAGE:
-			if (!parse_limit("--max-page", optarg, 1, 10000,
-			        &c->page_max)) {
-				return 1;
-			}
-			break;
-		case OPT_MAX_STRING:
-			if (!parse_limit("--max-string", optarg, 16, 1 << 20,
-			        &c->vlim.text_max)) {
-				return 1;
-			}
-			break;
-		case OPT_MAX_LIST:
-			if (!parse_limit("--max-list", optarg, 1, 65536,
-			        &c->vlim.list_max)) {
-				return 1;
-			}
-			break;
-		case 'M':
-			if (!parse_size(optarg, &c->dbo.map_size) ||
-			    c->dbo.map_size < 65536) {
-				fprintf(stderr, "spregd: --map-size: a byte count "
-				    "of at least 65536\n");
-				return 1;
-			}
-			break;
-		case 'C':
-			c->tls.cert_file = optarg;
-			break;
-		case 'K':
-			c->tls.key_file = optarg;
-			break;
-		case 'A':
-			c->tls.ca_file = optarg;
-			break;
-		case 'R':
-			c->ready_file = optarg;
-			break;
-		case 'P':
-			if (c->npublish == MAX_LISTEN) {
-				fprintf(stderr, "spregd: at most %d --publish\n",
-				    MAX_LISTEN);
-				return 1;
-			}
-			c->publish[c->npublish++] = optarg;
-			break;
-		case OPT_HTTP:
-			if (strcmp(optarg, "none") == 0) {
-				c->http_none = true;
-				break;
-			}
-			if (!http_url_ok(optarg)) {
-				fprintf(stderr, "spregd: --http %s: an http:// or "
-				    "https:// URL, or none\n", optarg);
-				return 1;
-			}
-			if (c->nhttp == MAX_LISTEN) {
-				fprintf(stderr, "spregd: at most %d --http\n",
-				    MAX_LISTEN);
-				return 1;
-			}
-			c->http[c->nhttp++] = optarg;
-			break;
-		case OPT_HTTP_PUBLIC:
-			if (strcmp(optarg, "on") != 0 &&
-			    strcmp(optarg, "off") != 0) {
-				fprintf(stderr, "spregd: --http-public: on or "
-				    "off\n");
-				return 1;
-			}
-			c->http_public_off = strcmp(optarg, "off") == 0;
-			break;
-		case 'H':	/* not in the usage: for tests */
-			if (!parse_size(optarg, &c->heartbeat_ms) ||
-			    c->heartbeat_ms == 0 || c->heartbeat_ms > 3600000) {
-				fprintf(stderr, "spregd: --heartbeat-ms: 1 to "
-				    "3600000\n");
-				return 1;
-			}
-			break;
-		case 'L':
-			if (strcmp(optarg, "debug") == 0) {
-				log_set_level(LOG_DEBUG);
-			} else if (strcmp(optarg, "info") == 0) {
-				log_set_level(LOG_INFO);
-			} else if (strcmp(optarg, "warn") == 0) {
-				log_set_level(LOG_WARN);
-			} else if (strcmp(optarg, "error") == 0) {
-				log_set_level(LOG_ERROR);
-			} else {
-				fprintf(stderr, "spregd: --log-level: debug, "
-				    "info, warn or error\n");
-				return 1;
-			}
-			break;
-		case 'I':
-			c->insecure_local = true;
-			break;
-		case 'V':
-			printf("spregd %s\n", SPREG_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 1;
+/* The numeric options: a size_t of config within bounds. */
+typedef struct limit_opt {
+	const char *name;	/* the option without "--" */
+	size_t min, max;
+	size_t offset;		/* of the size_t in config */
+} limit_opt;
+
+static const limit_opt limit_opts[] = {
+	{"max-inflight", 1, 1024, offsetof(config, no.inflight_max)},
+	{"max-connections", 1, 65536, offsetof(config, no.connections_max)},
+	{"max-connections-per-peer", 1, 65536,
+	    offsetof(config, no.per_peer_max)},
+	{"max-queued", 1, 1024, offsetof(config, no.queued_max)},
+	{"max-queued-bytes", 65536, (size_t) 1 << 40,
+	    offsetof(config, no.queued_bytes_max)},
+	{"idle-timeout", 1, 86400, offsetof(config, idle_s)},
+	{"send-timeout", 1, 3600, offsetof(config, send_s)},
+	{"shutdown-timeout", 1, 3600, offsetof(config, shutdown_s)},
+	{"max-page", 1, 10000, offsetof(config, page_max)},
+	{"max-string", 16, 1 << 20, offsetof(config, vlim.text_max)},
+	{"max-list", 1, 65536, offsetof(config, vlim.list_max)},
+	{"webhook-timeout", 1, 600, offsetof(config, webhook_timeout_s)},
+	{"webhook-retry-max", 1, 86400,
+	    offsetof(config, webhook_retry_max_s)},
+	{"webhook-pause-after", 0, 31536000,
+	    offsetof(config, webhook_pause_after_s)},
+	{"mail-digest", 0, 10080, offsetof(config, mail_digest_min)},
+};
+#define NLIMIT_OPTS (sizeof(limit_opts) / sizeof(limit_opts[0]))
+
+/* The other options; limit_opts are added to them in configure. */
+static const struct option other_opts[] = {
+	{"listen", required_argument, NULL, 'l'},
+	{"data", required_argument, NULL, 'd'},
+	{"reference", required_argument, NULL, 'r'},
+	{"no-sample", no_argument, NULL, 'n'},
+	{"workers", required_argument, NULL, 'w'},
+	{"max-message", required_argument, NULL, 'm'},
+	{"map-size", required_argument, NULL, 'M'},
+	{"ready-file", required_argument, NULL, 'R'},
+	{"publish", required_argument, NULL, 'P'},
+	{"http", required_argument, NULL, OPT_HTTP},
+	{"http-public", required_argument, NULL, OPT_HTTP_PUBLIC},
+	{"heartbeat-ms", required_argument, NULL, 'H'},
+	{"log-level", required_argument, NULL, 'L'},
+	{"tls-cert", required_argument, NULL, 'C'},
+	{"tls-key", required_argument, NULL, 'K'},
+	{"tls-ca", required_argument, NULL, 'A'},
+	{"insecure-local", no_argument, NULL, 'I'},
+	{"webhook-ca", required_argument, NULL, OPT_WEBHOOK_CA},
+	{"smtp", required_argument, NULL, OPT_SMTP},
+	{"smtp-credentials", required_argument, NULL, OPT_SMTP_CREDENTIALS},
+	{"smtp-from", required_argument, NULL, OPT_SMTP_FROM},
+	{"version", no_argument, NULL, 'V'},
+	{"help", no_argument, NULL, 'h'},
+};
+#define NOTHER_OPTS (sizeof(other_opts) / sizeof(other_opts[0]))
+
+/* Appends url to list (at most MAX_LISTEN); false after saying why. */
+static bool
+add_url(const char **list, size_t *n, const char *flag, const char *url)
+{
+	if (*n == MAX_LISTEN) {
+		fprintf(stderr, "spregd: at most %d %s\n", MAX_LISTEN, flag);
+		return false;
+	}
+	list[(*n)++] = url;
+	return true;
+}
+
+static bool
+set_log_level(const char *name)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {{"debug", LOG_DEBUG}, {"info", LOG_INFO},
+	    {"warn", LOG_WARN}, {"error", LOG_ERROR}};
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (strcmp(name, levels[i].name) == 0) {
+			log_set_level(levels[i].level);
+			return true;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "spregd: unexpected argument '%s'\n",
-		    argv[optind]);
+	fprintf(stderr, "spregd: --log-level: debug, info, warn or error\n");
+	return false;
+}
+
+/*
+ * One option (opt, from getopt_long, with optarg) into c. Returns -1 to
+ * go on, or the status to exit with (0 after --help or --version, 1 on
+ * a bad value).
+ */
+static int
+configure_option(config *c, int opt)
+{
+	if (opt >= OPT_LIMIT && (size_t) (opt - OPT_LIMIT) < NLIMIT_OPTS) {
+		const limit_opt *l = &limit_opts[opt - OPT_LIMIT];
+		char flag[64];
+		snprintf(flag, sizeof(flag), "--%s", l->name);
+		return parse_limit(flag, optarg, l->min, l->max,
+		    (size_t *) (void *) ((char *) c + l->offset)) ? -1 : 1;
+	}
+	switch (opt) {
+	case 'l':
+		return add_url(c->listen, &c->nlisten, "--listen", optarg) ?
+		    -1 : 1;
+	case 'P':
+		return add_url(c->publish, &c->npublish, "--publish",
+		    optarg) ? -1 : 1;
+	case 'd':
+		c->data_dir = optarg;
+		return -1;
+	case 'r':
+		c->ref_dir = optarg;
+		return -1;
+	case 'n':
+		c->sample = false;
+		return -1;
+	case 'w':
+		if (!parse_size(optarg, &c->no.workers) ||
+		    c->no.workers == 0 || c->no.workers > 1024) {
+			fprintf(stderr, "spregd: --workers: 1 to 1024\n");
+			return 1;
+		}
+		return -1;
+	case 'm':
+		if (!parse_size(optarg, &c->no.recv_max) ||
+		    c->no.recv_max < 1024) {
+			fprintf(stderr, "spregd: --max-message: a byte count "
+			    "of at least 1024\n");
+			return 1;
+		}
+		return -1;
+	case 'M':
+		if (!parse_size(optarg, &c->dbo.map_size) ||
+		    c->dbo.map_size < 65536) {
+			fprintf(stderr, "spregd: --map-size: a byte count of "
+			    "at least 65536\n");
+			return 1;
+		}
+		return -1;
+	case OPT_WEBHOOK_CA:
+		c->webhooks.ca_file = optarg;
+		return -1;
+	case OPT_SMTP:
+		if (strncmp(optarg, "smtp://", 7) != 0 &&
+		    strncmp(optarg, "smtps://", 8) != 0) {
+			fprintf(stderr, "spregd: --smtp: an smtp:// or "
+			    "smtps:// URL\n");
+			return 1;
+		}
+		c->mail.url = optarg;
+		return -1;
+	case OPT_SMTP_CREDENTIALS:
+		c->smtp_credentials = optarg;
+		return -1;
+	case OPT_SMTP_FROM:
+		c->mail.from = optarg;
+		return -1;
+	case 'C':
+		c->tls.cert_file = optarg;
+		return -1;
+	case 'K':
+		c->tls.key_file = optarg;
+		return -1;
+	case 'A':
+		c->tls.ca_file = optarg;
+		return -1;
+	case 'R':
+		c->ready_file = optarg;
+		return -1;
+	case OPT_HTTP:
+		if (strcmp(optarg, "none") == 0) {
+			c->http_none = true;
+			return -1;
+		}
+		if (!http_url_ok(optarg)) {
+			fprintf(stderr, "spregd: --http %s: an http:// or "
+			    "https:// URL, or none\n", optarg);
+			return 1;
+		}
+		return add_url(c->http, &c->nhttp, "--http", optarg) ? -1 : 1;
+	case OPT_HTTP_PUBLIC:
+		if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+			fprintf(stderr, "spregd: --http-public: on or off\n");
+			return 1;
+		}
+		c->http_public_off = strcmp(optarg, "off") == 0;
+		return -1;
+	case 'H':	/* not in the usage: for tests */
+		if (!parse_size(optarg, &c->heartbeat_ms) ||
+		    c->heartbeat_ms == 0 || c->heartbeat_ms > 3600000) {
+			fprintf(stderr, "spregd: --heartbeat-ms: 1 to "
+			    "3600000\n");
+			return 1;
+		}
+		return -1;
+	case 'L':
+		return set_log_level(optarg) ? -1 : 1;
+	case 'I':
+		c->insecure_local = true;
+		return -1;
+	case 'V':
+		printf("spregd %s\n", SPREG_VERSION);
+		return 0;
+	case 'h':
+		usage(stdout);
+		return 0;
+	default:
+		usage(stderr);
 		return 1;
 	}
+}
+
+/* url needs --tls-cert, and --insecure-local takes only local ones;
+ * false after saying why. */
+static bool
+check_url(const config *c, const char *url, bool tls)
+{
+	if (tls && c->tls.cert_file == NULL) {
+		fprintf(stderr, "spregd: %s needs --tls-cert and --tls-key\n",
+		    url);
+		return false;
+	}
+	if (c->insecure_local && !url_is_local(url)) {
+		fprintf(stderr, "spregd: --insecure-local serves only ipc:// "
+		    "and loopback URLs, not %s\n", url);
+		return false;
+	}
+	return true;
+}
+
+/* The options together: defaults for what was not given, and the
+ * combinations refused. 1 after saying why, or -1 to go on. */
+static int
+configure_check(config *c)
+{
 	if (c->nlisten == 0) {
 		c->listen[c->nlisten++] = DEFAULT_LISTEN;
 	}
@@ -791,19 +711,6 @@ configure(config *c, int argc, char **argv)
 	if (!c->http_none && c->nhttp == 0) {
 		c->http[c->nhttp++] = HTTP_DEFAULT_URL;
 	}
-	for (size_t i = 0; i < c->nhttp; i++) {
-		if (strncmp(c->http[i], "https:", 6) == 0 &&
-		    c->tls.cert_file == NULL) {
-			fprintf(stderr, "spregd: %s needs --tls-cert and "
-			    "--tls-key\n", c->http[i]);
-			return 1;
-		}
-		if (c->insecure_local && !url_is_local(c->http[i])) {
-			fprintf(stderr, "spregd: --insecure-local serves only "
-			    "ipc:// and loopback URLs, not %s\n", c->http[i]);
-			return 1;
-		}
-	}
 	if ((c->tls.cert_file == NULL) != (c->tls.key_file == NULL)) {
 		fprintf(stderr, "spregd: %s needs %s\n",
 		    c->tls.cert_file ? "--tls-cert" : "--tls-key",
@@ -815,25 +722,78 @@ configure(config *c, int argc, char **argv)
 		    "--tls-key\n");
 		return 1;
 	}
+	for (size_t i = 0; i < c->nhttp; i++) {
+		if (!check_url(c, c->http[i],
+		        strncmp(c->http[i], "https:", 6) == 0)) {
+			return 1;
+		}
+	}
 	for (size_t i = 0; i < c->nlisten + c->npublish; i++) {
 		const char *u = i < c->nlisten ? c->listen[i] :
 		    c->publish[i - c->nlisten];
-		if (net_tls_url(u) && c->tls.cert_file == NULL) {
-			fprintf(stderr, "spregd: %s needs --tls-cert and "
-			    "--tls-key\n", u);
+		if (!check_url(c, u, net_tls_url(u))) {
 			return 1;
 		}
 	}
-	for (size_t i = 0; c->insecure_local && i < c->nlisten + c->npublish;
-	     i++) {
-		const char *u = i < c->nlisten ? c->listen[i] :
-		    c->publish[i - c->nlisten];
-		if (!url_is_local(u)) {
-			fprintf(stderr, "spregd: --insecure-local serves only "
-			    "ipc:// and loopback URLs, not %s\n", u);
-			return 1;
+	return -1;
+}
+
+/*
+ * Reads the command line into c. Returns -1 to go on and start, or the
+ * status to exit with (0 after --help or --version, 1 on a bad option).
+ */
+static int
+configure(config *c, int argc, char **argv)
+{
+	struct option longopts[NOTHER_OPTS + NLIMIT_OPTS + 1];
+	int opt, rc;
+
+	memcpy(longopts, other_opts, sizeof(other_opts));
+	for (size_t i = 0; i < NLIMIT_OPTS; i++) {
+		longopts[NOTHER_OPTS + i] = (struct option) {
+			limit_opts[i].name, required_argument, NULL,
+			OPT_LIMIT + (int) i};
+	}
+	longopts[NOTHER_OPTS + NLIMIT_OPTS] = (struct option) {0};
+	*c = (config) {
+		.data_dir = "./var",
+		.sample = true,
+		.idle_s = NET_IDLE_TIMEOUT_MS_DEFAULT / 1000,
+		.send_s = NET_SEND_TIMEOUT_MS_DEFAULT / 1000,
+		.shutdown_s = SHUTDOWN_TIMEOUT_DEFAULT,
+		.page_max = RPC_PAGE_MAX_DEFAULT,
+		.vlim = *validate_limits_get(),
+		.webhooks = {DELIVER_TIMEOUT_MS, DELIVER_RETRY_MIN_MS,
+		    DELIVER_RETRY_MAX_MS, DELIVER_PAUSE_AFTER_MS, NULL},
+		.webhook_timeout_s = NOT_GIVEN,
+		.webhook_retry_max_s = NOT_GIVEN,
+		.webhook_pause_after_s = NOT_GIVEN,
+		.mail = {.from = "spregd@localhost"},
+	};
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if ((rc = configure_option(c, opt)) != -1) {
+			return rc;
 		}
 	}
+	if (optind != argc) {
+		fprintf(stderr, "spregd: unexpected argument '%s'\n",
+		    argv[optind]);
+		return 1;
+	}
+	if ((rc = configure_check(c)) != -1) {
+		return rc;
+	}
+	if (c->webhook_timeout_s != NOT_GIVEN) {
+		c->webhooks.timeout_ms = (int) c->webhook_timeout_s * 1000;
+	}
+	if (c->webhook_retry_max_s != NOT_GIVEN) {
+		c->webhooks.retry_max_ms = (int) c->webhook_retry_max_s * 1000;
+	}
+	if (c->webhook_pause_after_s != NOT_GIVEN) {
+		c->webhooks.pause_after_ms =
+		    (int64_t) c->webhook_pause_after_s * 1000;
+	}
+	c->mail.digest_minutes = (int) c->mail_digest_min;
 	c->no.listen = c->listen;
 	c->no.nlisten = c->nlisten;
 	c->no.tls = &c->tls;
