@@ -1446,7 +1446,10 @@ START_TEST(timeout_counts_from_arrival)
 	uint64_t count0, seq0, count1, seq1;
 	uint8_t buf[4096];
 	put_req p;
+	rpc_writer *wr;
+	err e;
 
+	ck_assert_int_eq(rpc_writer_create(srv, &wr, &e), SPREG_OK);
 	fake_clocks_start();
 	fingerprint(&count0, &seq0);
 	put_req_init(&p, "late-vendor");
@@ -1460,7 +1463,7 @@ START_TEST(timeout_counts_from_arrival)
 
 	ck_assert(rpc_handle_begin(w, buf, len, &r));
 	fake_mono_ms += 201;	/* queued behind a slow commit */
-	rpc_write_batch(rpc_worker_session(w), &w, 1);
+	rpc_write_batch(wr, &w, 1);
 	ck_assert_int_eq(r.code, SPREG_DEADLINE_EXCEEDED);
 	ck_assert_str_eq(r.message,
 	    "timeout_ms: 200 ms passed before the request was run");
@@ -1474,9 +1477,10 @@ START_TEST(timeout_counts_from_arrival)
 	len = spreg__v1__request__pack(&env, buf);
 	ck_assert(rpc_handle_begin(w, buf, len, &r));
 	fake_mono_ms += 200;
-	rpc_write_batch(rpc_worker_session(w), &w, 1);
+	rpc_write_batch(wr, &w, 1);
 	ck_assert_int_eq(r.code, SPREG_OK);
 	fake_clocks_stop();
+	rpc_writer_destroy(wr);
 }
 END_TEST
 

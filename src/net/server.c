@@ -111,7 +111,7 @@ struct net_server {
 	bool writer_started, reaper_started;
 	int64_t warned_ms[WARN_NKINDS];
 	size_t unwarned[WARN_NKINDS];
-	db_session *writer_session;
+	rpc_writer *rpc_writer;	/* the writer thread's */
 	rpc_server *rpc;
 };
 
@@ -474,7 +474,7 @@ writer_main(void *arg)
 			s->queue_tail = NULL;
 		}
 		pthread_mutex_unlock(&s->mu);
-		rpc_write_batch(s->writer_session, batch, n);
+		rpc_write_batch(s->rpc_writer, batch, n);
 		for (size_t i = 0; i < n; i++) {
 			ws[i]->done(ws[i]);
 		}
@@ -589,9 +589,10 @@ net_server_start(rpc_server *rpc, const net_options *opts, net_server **out,
 		st = net_err_from_nng(e, rv, "recv max size");
 		goto fail;
 	}
-	if ((st = db_session_create(rpc_server_db(rpc), &s->writer_session)) !=
-	        SPREG_OK ||
-	    (st = net_conns_create(&s->lim, &s->conns)) != SPREG_OK) {
+	if ((st = rpc_writer_create(rpc, &s->rpc_writer, e)) != SPREG_OK) {
+		goto fail;
+	}
+	if ((st = net_conns_create(&s->lim, &s->conns)) != SPREG_OK) {
 		err_set(e, st, "out of memory");
 		goto fail;
 	}
@@ -742,7 +743,7 @@ net_server_stop(net_server *s)
 		}
 		rpc_worker_destroy(w->rpc);
 	}
-	db_session_destroy(s->writer_session);
+	rpc_writer_destroy(s->rpc_writer);
 	if (!net_close_bounded(s->sock, "RPC")) {
 		return;	/* its pipe notifications may still use s */
 	}

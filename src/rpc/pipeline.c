@@ -4,6 +4,7 @@
  * transaction, batched with others into one commit (group commit), and
  * its changes are published after that commit only.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -130,8 +131,44 @@ write_cb(db_txn *t, void *arg, err *e)
 	return st;
 }
 
+struct rpc_writer {
+	db_session *session;
+};
+
+spreg_status
+rpc_writer_create(rpc_server *srv, rpc_writer **out, err *e)
+{
+	rpc_writer *wr = calloc(1, sizeof(*wr));
+	spreg_status st;
+
+	if (wr == NULL) {
+		return err_oom(e, "writer");
+	}
+	if ((st = db_session_create(srv->d, &wr->session)) != SPREG_OK) {
+		free(wr);
+		return err_set(e, st, "writer: no store session");
+	}
+	*out = wr;
+	return SPREG_OK;
+}
+
 void
-rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n)
+rpc_writer_destroy(rpc_writer *wr)
+{
+	if (wr != NULL) {
+		db_session_destroy(wr->session);
+		free(wr);
+	}
+}
+
+void
+rpc_write_batch(rpc_writer *wr, rpc_worker *const *ws, size_t n)
+{
+	rpc_write_batch_in(wr->session, ws, n);
+}
+
+void
+rpc_write_batch_in(db_session *writer, rpc_worker *const *ws, size_t n)
 {
 	db_batch_item items[RPC_BATCH_MAX];
 

@@ -740,17 +740,11 @@ rpc_handle_refuse(rpc_worker *w, const void *req, size_t len,
 	rpc_exec_finish(w, st, &e);
 }
 
-db_session *
-rpc_worker_session(rpc_worker *w)
-{
-	return w->session;
-}
-
 void
 rpc_handle(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply)
 {
 	if (rpc_handle_begin(w, req, len, reply)) {
-		rpc_write_batch(w->session, &w, 1);
+		rpc_write_batch_in(w->session, &w, 1);
 	}
 }

@@ -233,10 +233,13 @@ void rpc_handle(rpc_worker *w, const void *req, size_t len,
 #define RPC_BATCH_MAX 128
 bool rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply);
-void rpc_write_batch(db_session *writer, rpc_worker *const *ws, size_t n);
-/* The worker's own session: a writer for rpc_write_batch where no
- * writer thread runs (as rpc_handle does). */
-db_session *rpc_worker_session(rpc_worker *w);
+/* The one writer of a server that batches writes (net/server.c's
+ * writer thread), with its own store session; used by one thread at a
+ * time. */
+typedef struct rpc_writer rpc_writer;
+spreg_status rpc_writer_create(rpc_server *srv, rpc_writer **out, err *e);
+void rpc_writer_destroy(rpc_writer *wr);
+void rpc_write_batch(rpc_writer *wr, rpc_worker *const *ws, size_t n);
 
 /* Answers a request with st and message without running it (a server
  * limit refused it), unless it is a write already applied under its
