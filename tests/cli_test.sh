@@ -41,11 +41,13 @@ check "retire with an impossible date exits 1" '[ $rc -eq 1 ] && err_has "effect
 spreg info
 check "info shows 24 subprocessors" \
 	'[ $rc -eq 0 ] && out_has "^subprocessors: 24$" && out_has "^active_subprocessors: 22$"'
+check "info says where it publishes, and how often it beats" \
+	'out_has "^publish: ipc://$tmp/main-pub.ipc$" && out_has "^heartbeat_ms: [1-9]"'
 spreg --json info
 check "info --json is one object with the counts" \
-	'[ $rc -eq 0 ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"subprocessors\"] == 24 and d[\"data_categories\"] > 0" "$tmp/out"'
+	'[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"subprocessors\"] == 24 and d[\"data_categories\"] > 0" "$tmp/out"'
 # The seq before our writes; the changes checks count from it.
-base_seq=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_seq"])' \
+base_seq=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_seq"])' \
 	"$tmp/out" 2>/dev/null) || base_seq=24
 
 # ---- get and list -------------------------------------------------------
@@ -55,7 +57,7 @@ check "get stripe" \
 	'[ $rc -eq 0 ] && out_has "^name: Stripe$" && out_has "^status: active$" && out_has "^location: IE "'
 spreg get stripe --json
 check "get --json is the proto JSON form" \
-	'[ $rc -eq 0 ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"id\"] == \"stripe\" and d[\"status\"] == \"active\" and d[\"revision\"] == 1" "$tmp/out"'
+	'[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"id\"] == \"stripe\" and d[\"status\"] == \"active\" and d[\"revision\"] == 1" "$tmp/out"'
 spreg get no-such-vendor
 check "get an unknown id exits 2" '[ $rc -eq 2 ] && err_has "NOT_FOUND" && [ ! -s "$tmp/out" ]'
 spreg get Not_A_Slug
@@ -66,7 +68,7 @@ check "list: a header and 24 rows" \
 	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 25 ] && out_has "^ID  *NAME  *STATUS  *COUNTRIES  *CATEGORIES  *MECHANISMS$" && has_id ovhcloud && has_id mailchimp'
 spreg list --json --page-size 5
 check "list --json pages through: 24 JSON lines in id order" \
-	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 24 ] && python3 -c "import json,sys; ids=[json.loads(l)[\"id\"] for l in open(sys.argv[1])]; assert ids == sorted(ids) and len(set(ids)) == 24" "$tmp/out"'
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 24 ] && /usr/bin/python3 -c "import json,sys; ids=[json.loads(l)[\"id\"] for l in open(sys.argv[1])]; assert ids == sorted(ids) and len(set(ids)) == 24" "$tmp/out"'
 spreg list --json --page-size 2 --limit 3
 check "list --limit 3 stops after 3 rows" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ]'
 spreg list --category user.financial
@@ -85,7 +87,7 @@ check "categories marks user.health_and_medical special" \
 	'[ $rc -eq 0 ] && out_has "^KEY  *NAME  *SPECIAL  *CUSTOM$" && grep -q "^user.health_and_medical .* yes" "$tmp/out" && ! grep -q "^user.contact .* yes" "$tmp/out"'
 spreg categories --json --parent user.financial
 check "categories --json --parent: JSON Lines under the parent" \
-	'[ $rc -eq 0 ] && [ "$(out_lines)" -ge 2 ] && python3 -c "import json,sys; ks=[json.loads(l)[\"key\"] for l in open(sys.argv[1])]; assert \"user.financial\" in ks and all(k.startswith(\"user.financial\") for k in ks)" "$tmp/out"'
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -ge 2 ] && /usr/bin/python3 -c "import json,sys; ks=[json.loads(l)[\"key\"] for l in open(sys.argv[1])]; assert \"user.financial\" in ks and all(k.startswith(\"user.financial\") for k in ks)" "$tmp/out"'
 
 # ---- put ------------------------------------------------------------------
 
@@ -127,7 +129,7 @@ check "put a new vendor from YAML: created" \
 
 spreg get plausible --json
 check "get it back: the fields match the YAML file" \
-	'[ $rc -eq 0 ] && python3 - "$tmp/out" "$tmp/plausible.yaml" <<"PY"
+	'[ $rc -eq 0 ] && /usr/bin/python3 - "$tmp/out" "$tmp/plausible.yaml" <<"PY"
 import json, sys
 got = json.load(open(sys.argv[1]))
 want = {
@@ -166,7 +168,7 @@ check "put --create-only on an existing id exits 3 ALREADY_EXISTS" \
 # What get --json prints is what put reads back: edit it, send it on stdin
 # with the revision it was read at.
 "$SPREG_BIN" get plausible --json |
-	python3 -c 'import json,sys; d=json.load(sys.stdin); d["purpose"]="Analytics"; print(json.dumps(d))' \
+	/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); d["purpose"]="Analytics"; print(json.dumps(d))' \
 	>"$tmp/plausible.json" || true
 set +e
 "$SPREG_BIN" put - --expected-revision 1 <"$tmp/plausible.json" >"$tmp/out" 2>"$tmp/err"
@@ -209,7 +211,7 @@ check "list --status retired" \
 
 spreg changes --since "$base_seq" --json
 check "changes --since: the three new changes in order (JSON Lines)" \
-	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && python3 - "$tmp/out" "$base_seq" <<"PY"
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ] && /usr/bin/python3 - "$tmp/out" "$base_seq" <<"PY"
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 base = int(sys.argv[2])
@@ -239,7 +241,7 @@ check "assess --as-of 2020-01-01: Privacy Shield was adequate, exit 0" \
 	'[ $rc -eq 0 ] && grep -q "^mailchimp  *US  .* ADEQUATE " "$tmp/out" && out_has "as of 2020-01-01"'
 spreg assess --subprocessor mailchimp --json
 check "assess --json: JSON Lines with the documented keys, exit 5" \
-	'[ $rc -eq 5 ] && python3 - "$tmp/out" <<"PY"
+	'[ $rc -eq 5 ] && /usr/bin/python3 - "$tmp/out" <<"PY"
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 assert rows, rows
@@ -278,7 +280,7 @@ check "rules: version, checksum, rules with sources" \
 	'[ $rc -eq 0 ] && out_has "^version: [0-9-]*$" && grep -Eq "^checksum: [0-9a-f]{64}$" "$tmp/out" && out_has "^ID  *REGIME  *KIND  *SUBJECT  *FROM  *UNTIL  *CONDITION  *SOURCE$" && out_has "^mechanism:eu-us-dpf  *EU  *framework "'
 spreg rules --regime ch --json
 check "rules --regime ch --json: only CH rules" \
-	'[ $rc -eq 0 ] && python3 - "$tmp/out" <<"PY"
+	'[ $rc -eq 0 ] && /usr/bin/python3 - "$tmp/out" <<"PY"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["version"] and len(r["checksum"]) == 64, r

@@ -11,11 +11,9 @@ set -euo pipefail
 : "${SPREG_SOURCE:?source root}"
 . "$SPREG_SOURCE/tests/support/cli.sh"
 
-# A python3 with openpyxl (Debian's, when PATH leads to another one).
-PY=python3
-if ! "$PY" -c 'import openpyxl' 2>/dev/null; then
-	PY=/usr/bin/python3
-fi
+# Debian's python3 with python3-openpyxl (another python3 may come first
+# on PATH).
+PY=/usr/bin/python3
 "$PY" -c 'import openpyxl' || { echo "python3-openpyxl is not installed"; exit 1; }
 
 # py CODE ARGS...: runs Python code with the arguments; fails the check

@@ -22,6 +22,6 @@ check "flipped back, it verifies again" '[ $rc -eq 0 ]'
 
 run verify --json
 check "--json reports the head of the chain" \
-	'[ $rc -eq 0 ] && python3 -c "import json,sys; d=json.loads(sys.stdin.read()); assert d[\"ok\"] and d[\"head_seq\"] > 0" <<<"$out"'
+	'[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; d=json.loads(sys.stdin.read()); assert d[\"ok\"] and d[\"head_seq\"] > 0" <<<"$out"'
 
 finish

@@ -30,7 +30,7 @@ call() {
 
 # payload_of TYPE: decodes the payload of the reply on stdin as TYPE.
 payload_of() {
-	python3 -c '
+	/usr/bin/python3 -c '
 import ast, re, sys
 m = re.search(r"^payload: (\".*\")$", sys.stdin.read(), re.M)
 sys.stdout.buffer.write(ast.literal_eval("b" + m.group(1)) if m else b"")' |
@@ -99,7 +99,7 @@ else
 fi
 
 reply=$(call ServerInfo ServerInfoRequest '')
-expected=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))) + 1)' "$SPREG_SOURCE/data/sample-registry.json")
+expected=$(/usr/bin/python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))) + 1)' "$SPREG_SOURCE/data/sample-registry.json")
 if payload_of ServerInfoResponse <<<"$reply" | grep -q "^subprocessors: $expected\$"; then
 	ok "ServerInfo counts the sample plus the new vendor"
 else

@@ -425,6 +425,13 @@ cmd_info(cli *c)
 		printf("rules_version: %s\n", info->rules_version);
 		printf("rules_checksum: %s\n", info->rules_checksum);
 		printf("store_id: %s\n", info->store_id);
+		for (size_t i = 0; i < info->n_publish_urls; i++) {
+			printf("publish: %s\n", info->publish_urls[i]);
+		}
+		if (info->n_publish_urls > 0) {
+			printf("heartbeat_ms: %u\n",
+			    (unsigned) info->heartbeat_ms);
+		}
 		if (info->read_only) {
 			printf("read_only: %s\n", info->read_only_reason);
 		}
