@@ -6,6 +6,7 @@
 # (tests/support/smtp_sink.py, Debian's python3-aiosmtpd) first refuses
 # recipients ("451 try again later"): the notices come once it accepts.
 # A withdrawal is told too; a change that concerns no customer is not.
+# With --mail-digest, changes within the period come as one message.
 # Waits are bounded, only to end a run that went wrong.
 set -euo pipefail
 
@@ -129,5 +130,38 @@ check "after a restart only the new change is sent" \
 	'[ "$(wc -l <"$tmp/mail.jsonl")" -eq 6 ] && [ "$(tail -n 2 "$tmp/mail.jsonl" | grep -c "Lingo")" -eq 2 ]'
 spregd_stop main
 check "spregd stops cleanly" '[ "$spregd_status" -eq 0 ]'
+
+# --mail-digest 1: a contact gets at most one message a minute. The first
+# change goes at once; two more within the minute come together in one
+# message per contact once it has passed (a wait of about a minute,
+# bounded at three).
+spregd_start main --smtp "smtp://127.0.0.1:$port" --smtp-from registry@example.test \
+	--mail-digest 1
+for v in alpha beta gamma; do
+	sed "s/^id: deepl/id: $v/; s/^name: DeepL/name: Vendor-$v/" "$tmp/deepl.yaml" >"$tmp/$v.yaml"
+done
+spreg announce "$tmp/alpha.yaml" --effective "$(day 32)"
+wait_lines 8 || true
+check "digest: the first change is sent at once, alone" \
+	'[ "$(wc -l <"$tmp/mail.jsonl")" -eq 8 ] && [ "$(tail -n 2 "$tmp/mail.jsonl" | grep -c "Vendor-alpha")" -eq 2 ]'
+spreg announce "$tmp/beta.yaml" --effective "$(day 33)"
+spreg announce "$tmp/gamma.yaml" --effective "$(day 34)"
+for _ in $(seq 1800); do
+	[ "$(wc -l <"$tmp/mail.jsonl")" -ge 10 ] && break
+	sleep 0.1
+done
+sleep 1	# a third message, if the sender wrongly sent one per change
+/usr/bin/python3 - "$tmp/mail.jsonl" >"$tmp/out" 2>&1 <<'PY' && rc=0 || rc=$?
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])][8:]
+assert len(lines) == 2, [m["subject"] for m in lines]
+assert sorted(m["to"] for m in lines) == ["dpo@acme.example", "legal@acme.example"]
+for m in lines:
+    assert m["subject"] == "[spreg] 2 changes to your subprocessors", m["subject"]
+    assert "Vendor-beta" in m["body"] and "Vendor-gamma" in m["body"], m["body"]
+print("ok")
+PY
+check "digest: the next two changes come as one message per contact" '[ $rc -eq 0 ]'
+spregd_stop main
 
 finish
