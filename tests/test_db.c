@@ -353,6 +353,109 @@ START_TEST(map_grows_when_full)
 }
 END_TEST
 
+/* The changes of customer beta (of service app) from seq since. */
+static size_t
+changes_of(const char *customer, uint64_t since, Spreg__V1__Change ***out)
+{
+	char *app[] = {"app"};
+	db_change_filter f = {NULL, customer, app, 1};
+	db_txn t;
+	size_t n;
+	uint64_t next;
+	err e;
+
+	ck_assert_int_eq(db_read_begin(s, &t, &e), SPREG_OK);
+	ck_assert_msg(db_change_list(&t, since, 100, &f, 1000, &a, out, &n,
+	    &next, &e) == SPREG_OK, "%s", e.msg);
+	db_read_end(s);
+	return n;
+}
+
+/* An old server's change: a customer's own vendor named by its
+ * services only (no selected_by). */
+static spreg_status
+legacy_cb(db_txn *t, void *arg, err *e)
+{
+	Spreg__V1__Change *c = arena_alloc(&a, sizeof(*c));
+	static char *app[] = {"app"};
+
+	(void) arg;
+	spreg__v1__change__init(c);
+	c->time = "2026-11-30T00:00:00.000Z";
+	c->actor = "old server";
+	c->kind = CHANGE_UPDATED;
+	c->subprocessor_id = "mine";
+	c->services = app;
+	c->n_services = 1;
+	MDB_val k = {strlen("selected_scope_from"), "selected_scope_from"};
+	int rc = mdb_del(t->txn, db_dbi(t->d, DB_META), &k, NULL);
+	if (rc != 0) {
+		return db_fail(t, rc, "meta", e);
+	}
+	return db_change_append(t, c, &a, e);
+}
+
+/* A customer_selected vendor's changes concern its customer alone:
+ * each record (before, after) adds its customer if it is one's own
+ * choice, else its services; older changes without selected_by are
+ * read so once the store is reopened. */
+START_TEST(customer_selected_scope)
+{
+	rec r;
+	Spreg__V1__Change *c, **cs;
+	char *app[] = {"app"};
+	err e;
+
+	rec_init(&r, "mine", "US", "user.name", "app", "eu-scc-2021-m2");
+	ck_assert_int_eq(put(&r, 0, &c, &e), SPREG_OK);
+	ck_assert_uint_eq(c->n_services, 1);
+	ck_assert_uint_eq(c->n_selected_by, 0);
+	ck_assert(!c->selected_only);
+	ck_assert(db_change_concerns(c, "beta", app, 1));
+
+	/* Public -> acme's own: acme by name, app users (before) too. */
+	r.sp.kind = "customer_selected";
+	r.sp.customer = "acme";
+	ck_assert_int_eq(put(&r, 0, &c, &e), SPREG_OK);
+	ck_assert_uint_eq(c->n_selected_by, 1);
+	ck_assert_str_eq(c->selected_by[0], "acme");
+	ck_assert(!c->selected_only);
+	ck_assert(db_change_concerns(c, "beta", app, 1));
+	ck_assert(db_change_concerns(c, "acme", NULL, 0));
+	uint64_t mine_since = c->seq;
+
+	/* acme's own, both sides: acme alone, on no public feed. */
+	snprintf(r.name, sizeof(r.name), "Renamed");
+	ck_assert_int_eq(put(&r, 0, &c, &e), SPREG_OK);
+	ck_assert_uint_eq(c->n_services, 0);
+	ck_assert(c->selected_only);
+	ck_assert(!db_change_concerns(c, "beta", app, 1));
+	ck_assert(db_change_concerns(c, "acme", NULL, 0));
+	ck_assert_uint_eq(changes_of("beta", mine_since, &cs), 0);
+	ck_assert_uint_eq(changes_of("acme", mine_since, &cs), 1);
+
+	/* An old server's change to it, then a restart. */
+	ck_assert_msg(db_write(s, legacy_cb, NULL, &e) == SPREG_OK, "%s",
+	    e.msg);
+	ck_assert_uint_eq(changes_of("beta", mine_since, &cs), 1);
+	db_session_destroy(s);
+	db_close(d);
+	db_options o = {.dir = dir, .map_size = 64 * 1024};
+	ck_assert_int_eq(db_open(&o, &d, &e), SPREG_OK);
+	ck_assert_int_eq(db_session_create(d, &s), SPREG_OK);
+	ck_assert_uint_eq(changes_of("beta", mine_since, &cs), 0);
+	ck_assert_uint_eq(changes_of("acme", mine_since, &cs), 2);
+	ck_assert(cs[1]->selected_only);
+	ck_assert_str_eq(cs[1]->actor, "old server");
+	/* Changes logged since are as written. */
+	r.sp.kind = "";
+	r.sp.customer = "";
+	ck_assert_int_eq(put(&r, 0, &c, &e), SPREG_OK);
+	ck_assert_uint_eq(changes_of("beta", mine_since, &cs), 1);
+	ck_assert_uint_eq(cs[0]->seq, c->seq);
+}
+END_TEST
+
 /* A map that may not grow: the write fails with a status, not a crash,
  * and the store is unchanged. */
 START_TEST(map_full_at_maximum)
@@ -524,6 +627,7 @@ main(void)
 	tcase_add_test(tc, create_only_and_retire);
 	tcase_add_test(tc, indexes_filter_and_page);
 	tcase_add_test(tc, retire_moves_status);
+	tcase_add_test(tc, customer_selected_scope);
 	tcase_add_test(tc, map_grows_when_full);
 	tcase_add_test(tc, map_full_at_maximum);
 	tcase_add_test(tc, request_ids_remembered_then_forgotten);

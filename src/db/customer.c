@@ -309,21 +309,26 @@ db_customers_concerned(db_txn *t, const Spreg__V1__Change *c, arena *a,
 	         e)) != SPREG_OK) {
 		return st;
 	}
-	if (c->customer_id[0] != '\0') {
-		bool seen = false;
+	/* By name: its customer_id, and the customer whose own choice
+	 * the vendor is. */
+	char **more = arena_alloc(a, (n + 1 + c->n_selected_by) *
+	    sizeof(*more));
+	if (more == NULL) {
+		return err_oom(e, NULL);
+	}
+	if (n > 0) {
+		memcpy(more, ids, n * sizeof(*ids));
+	}
+	ids = more;
+	for (size_t k = 0; k <= c->n_selected_by; k++) {
+		char *id = k < c->n_selected_by ? c->selected_by[k] :
+		    c->customer_id;
+		bool seen = id[0] == '\0';
 		for (size_t i = 0; i < n && !seen; i++) {
-			seen = strcmp(ids[i], c->customer_id) == 0;
+			seen = strcmp(ids[i], id) == 0;
 		}
 		if (!seen) {
-			char **more = arena_alloc(a, (n + 1) * sizeof(*more));
-			if (more == NULL) {
-				return err_oom(e, NULL);
-			}
-			if (n > 0) {
-				memcpy(more, ids, n * sizeof(*ids));
-			}
-			more[n++] = c->customer_id;
-			ids = more;
+			ids[n++] = id;
 		}
 	}
 	*ids_out = (const char **) ids;

@@ -763,8 +763,10 @@ db_open(const db_options *o, db **out, err *e)
 		}
 	}
 	bool changed;
+	db_txn scope = {txn, d, 0, NULL, NULL};
 	if ((st = db_identity_check(d, txn, o->dir, d->identity, &changed,
-	         e)) != SPREG_OK) {
+	         e)) != SPREG_OK ||
+	    (st = db_scope_legacy_init(&scope, e)) != SPREG_OK) {
 		goto fail_txn;
 	}
 	rc = mdb_txn_commit(txn);

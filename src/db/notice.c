@@ -203,24 +203,12 @@ db_announcement_put(db_txn *t, const db_announce *in, const db_actor *who,
 	c->emergency = in->emergency;
 	c->reason = (char *) in->reason;
 	c->customer_id = (char *) in->customer_id;
-	/* Concerned: users of the services before and after. */
-	size_t max = in->sp->n_services + (old ? old->n_services : 0);
-	c->services = arena_alloc(a, (max ? max : 1) * sizeof(char *));
-	if (c->time == NULL || c->effective_at == NULL || c->services == NULL) {
+	if (c->time == NULL || c->effective_at == NULL) {
 		return err_oom(e, NULL);
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		const Spreg__V1__Subprocessor *r = pass ? old : in->sp;
-		for (size_t i = 0; r != NULL && i < r->n_services; i++) {
-			bool seen = false;
-			for (size_t j = 0; j < c->n_services && !seen; j++) {
-				seen = strcmp(c->services[j], r->services[i]) ==
-				    0;
-			}
-			if (!seen) {
-				c->services[c->n_services++] = r->services[i];
-			}
-		}
+	/* Concerned: whom the vendor serves, before and after. */
+	if ((st = db_change_scope(c, old, in->sp, a, e)) != SPREG_OK) {
+		return st;
 	}
 	if ((st = db_change_append(t, c, a, e)) != SPREG_OK) {
 		return st;
@@ -373,6 +361,9 @@ db_announcement_withdraw(db_txn *t, uint64_t seq, const char *reason,
 	/* Whoever was told of the announcement is told it is off. */
 	c->services = announced->services;
 	c->n_services = announced->n_services;
+	c->selected_by = announced->selected_by;
+	c->n_selected_by = announced->n_selected_by;
+	c->selected_only = announced->selected_only;
 	c->customer_id = announced->customer_id;
 	if ((st = db_change_append(t, c, a, e)) != SPREG_OK) {
 		return st;

@@ -180,17 +180,21 @@ db_sp_kind(const Spreg__V1__Subprocessor *sp)
 	return sp->kind[0] != '\0' ? sp->kind : "subprocessor";
 }
 
-spreg_status
-db_sp_reindex(db_txn *t, size_t *count, err *e)
+typedef spreg_status (*record_fn)(db_txn *t,
+    const Spreg__V1__Subprocessor *sp, void *arg, err *e);
+
+/* fn on each record of table (DB_SP or DB_SP_HIST), each decoded in an
+ * arena of its own; a damaged one is left to verify and reads. */
+static spreg_status
+each_record(db_txn *t, db_table table, record_fn fn, void *arg, err *e)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
 	spreg_status st = SPREG_OK;
 	int rc;
 
-	*count = 0;
-	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_SP), &cur)) != 0) {
-		return db_fail(t, rc, "sp", e);
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, table), &cur)) != 0) {
+		return db_fail(t, rc, db_table_name(table), e);
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	     rc == 0 && st == SPREG_OK;
@@ -198,22 +202,34 @@ db_sp_reindex(db_txn *t, size_t *count, err *e)
 		arena a;
 		ProtobufCMessage *m;
 		arena_init(&a, (size_t) 4 << 20);
-		st = db_value_decode(t, DB_SP, &k, &v,
+		st = db_value_decode(t, table, &k, &v,
 		    &spreg__v1__subprocessor__descriptor, &a, &m, e);
 		if (st == SPREG_OK) {
-			st = index_sp(t, (const Spreg__V1__Subprocessor *) m,
-			    true, e);
+			st = fn(t, (const Spreg__V1__Subprocessor *) m, arg, e);
 		} else if (st == SPREG_DATA_LOSS) {
-			st = SPREG_OK;	/* verify and reads report it */
+			st = SPREG_OK;
 		}
 		arena_fini(&a);
-		(*count)++;
 	}
 	mdb_cursor_close(cur);
 	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND) {
-		st = db_fail(t, rc, "sp", e);
+		st = db_fail(t, rc, db_table_name(table), e);
 	}
 	return st;
+}
+
+static spreg_status
+reindex_one(db_txn *t, const Spreg__V1__Subprocessor *sp, void *arg, err *e)
+{
+	(*(size_t *) arg)++;
+	return index_sp(t, sp, true, e);
+}
+
+spreg_status
+db_sp_reindex(db_txn *t, size_t *count, err *e)
+{
+	*count = 0;
+	return each_record(t, DB_SP, reindex_one, count, e);
 }
 
 static void
@@ -254,31 +270,56 @@ record_digest(db_txn *t, const char *id, uint64_t rev, arena *a,
 	return SPREG_OK;
 }
 
-/* The services before and after: whoever uses one is concerned. */
-static spreg_status
-union_services(const Spreg__V1__Subprocessor *old,
-    const Spreg__V1__Subprocessor *sp, arena *a, Spreg__V1__Change *c,
-    err *e)
+/* Adds s to list (of *n) unless it is there; a copy in a. */
+static bool
+add_once(char **list, size_t *n, const char *s, arena *a)
 {
-	size_t max = sp->n_services + (old ? old->n_services : 0);
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(list[i], s) == 0) {
+			return true;
+		}
+	}
+	return (list[(*n)++] = arena_strdup(a, s)) != NULL;
+}
 
-	c->services = arena_alloc(a, (max ? max : 1) * sizeof(char *));
-	if (c->services == NULL) {
+spreg_status
+db_change_scope(Spreg__V1__Change *c, const Spreg__V1__Subprocessor *before,
+    const Spreg__V1__Subprocessor *after, arena *a, err *e)
+{
+	const Spreg__V1__Subprocessor *r[2] = {after, before};
+	size_t max = 0;
+
+	for (int i = 0; i < 2; i++) {
+		max += r[i] != NULL ? r[i]->n_services : 0;
+	}
+	c->services = arena_alloc(a, (max + 1) * sizeof(char *));
+	c->selected_by = arena_alloc(a, 2 * sizeof(char *));
+	if (c->services == NULL || c->selected_by == NULL) {
 		return err_oom(e, NULL);
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		const Spreg__V1__Subprocessor *r = pass ? old : sp;
-		for (size_t i = 0; r != NULL && i < r->n_services; i++) {
-			bool seen = false;
-			for (size_t j = 0; j < c->n_services && !seen; j++) {
-				seen = strcmp(c->services[j], r->services[i]) ==
-				    0;
+	c->n_services = c->n_selected_by = 0;
+	c->selected_only = true;
+	for (int i = 0; i < 2; i++) {
+		if (r[i] == NULL) {
+			continue;
+		}
+		/* A customer's own choice serves that customer alone. */
+		if (r[i]->customer[0] != '\0') {
+			if (!add_once(c->selected_by, &c->n_selected_by,
+			        r[i]->customer, a)) {
+				return err_oom(e, NULL);
 			}
-			if (!seen) {
-				c->services[c->n_services++] = r->services[i];
+			continue;
+		}
+		c->selected_only = false;
+		for (size_t j = 0; j < r[i]->n_services; j++) {
+			if (!add_once(c->services, &c->n_services,
+			        r[i]->services[j], a)) {
+				return err_oom(e, NULL);
 			}
 		}
 	}
+	c->selected_only = c->selected_only && c->n_selected_by > 0;
 	return SPREG_OK;
 }
 
@@ -479,7 +520,7 @@ store_sp(db_txn *t, const Spreg__V1__Subprocessor *old,
 	c->old_revision = old != NULL ? old->revision : 0;
 	c->new_revision = sp->revision;
 	c->request_id = who->request_id;
-	if ((st = union_services(old, sp, a, c, e)) != SPREG_OK ||
+	if ((st = db_change_scope(c, old, sp, a, e)) != SPREG_OK ||
 	    (st = record_digest(t, sp->id, sp->revision, a,
 	         &c->record_digest, e)) != SPREG_OK) {
 		return st;
@@ -1389,8 +1430,127 @@ bool
 db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
     char *const *services, size_t nservices)
 {
+	char *const one[] = {(char *) customer_id};
+
 	return strcmp(c->customer_id, customer_id) == 0 ||
+	    db_services_meet(c->selected_by, c->n_selected_by, one, 1) ||
 	    db_services_meet(c->services, c->n_services, services, nservices);
+}
+
+/*
+ * Changes logged before they carried selected_by name a customer's own
+ * vendor by its services only. For those (seq below the meta value
+ * SCOPE_FROM), the vendors that ever were a customer's own choice are
+ * listed when the store is first opened by a server that writes
+ * selected_by (meta LEGACY_PREFIX + id: the customers, comma-joined),
+ * and each such change is read as concerning those customers alone.
+ */
+#define SCOPE_FROM "selected_scope_from"
+#define LEGACY_PREFIX "selected_legacy/"
+
+/* Adds sp's customer to the vendor's legacy list, once. */
+static spreg_status
+legacy_add(db_txn *t, const Spreg__V1__Subprocessor *sp, err *e)
+{
+	char key[sizeof(LEGACY_PREFIX) + KEY_MAX];
+	char list[1024];
+	MDB_val v;
+
+	snprintf(key, sizeof(key), LEGACY_PREFIX "%s", sp->id);
+	MDB_val k = str_val(key);
+	spreg_status st = db_value_get(t, DB_META, &k, &v, e);
+	size_t n = 0;
+	if (st == SPREG_OK && v.mv_size < sizeof(list)) {
+		memcpy(list, v.mv_data, v.mv_size);
+		n = v.mv_size;
+	} else if (st != SPREG_NOT_FOUND) {
+		return st;
+	}
+	list[n] = '\0';
+	for (char *p = list; p != NULL && *p != '\0';) {
+		char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t) (comma - p) : strlen(p);
+		if (len == strlen(sp->customer) &&
+		    memcmp(p, sp->customer, len) == 0) {
+			return SPREG_OK;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	int w = snprintf(list + n, sizeof(list) - n, "%s%s", n ? "," : "",
+	    sp->customer);
+	if (w < 0 || (size_t) w >= sizeof(list) - n) {
+		return SPREG_OK;	/* the first customers are kept */
+	}
+	return db_value_put(t, DB_META, &k, list, n + (size_t) w, 0, e);
+}
+
+/* Notes sp's customer, when it is one's own choice; *arg: any noted. */
+static spreg_status
+legacy_note(db_txn *t, const Spreg__V1__Subprocessor *sp, void *arg, err *e)
+{
+	if (sp->customer[0] == '\0') {
+		return SPREG_OK;
+	}
+	*(bool *) arg = true;
+	return legacy_add(t, sp, e);
+}
+
+spreg_status
+db_scope_legacy_init(db_txn *t, err *e)
+{
+	uint64_t from, last;
+	bool any = false;
+
+	spreg_status st = db_meta_get_u64(t, SCOPE_FROM, &from, e);
+	if (st != SPREG_NOT_FOUND) {
+		return st;	/* done before (or an error) */
+	}
+	if ((st = db_change_last_seq(t, &last, e)) != SPREG_OK ||
+	    (st = each_record(t, DB_SP_HIST, legacy_note, &any, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	return db_meta_put_u64(t, SCOPE_FROM, any ? last + 1 : 0, e);
+}
+
+/* A change logged before selected_by, to a vendor that was once a
+ * customer's own choice: read as concerning those customers alone. */
+static spreg_status
+legacy_scope(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
+{
+	char key[sizeof(LEGACY_PREFIX) + KEY_MAX];
+	MDB_val v;
+
+	if (c->subprocessor_id[0] == '\0' || c->n_selected_by > 0) {
+		return SPREG_OK;
+	}
+	snprintf(key, sizeof(key), LEGACY_PREFIX "%s", c->subprocessor_id);
+	MDB_val k = str_val(key);
+	spreg_status st = db_value_get(t, DB_META, &k, &v, e);
+	if (st == SPREG_NOT_FOUND) {
+		return SPREG_OK;
+	}
+	if (st != SPREG_OK) {
+		return st;
+	}
+	char *list = arena_alloc(a, v.mv_size + 1);
+	char **ids = arena_alloc(a, (v.mv_size / 2 + 1) * sizeof(*ids));
+	if (list == NULL || ids == NULL) {
+		return err_oom(e, NULL);
+	}
+	memcpy(list, v.mv_data, v.mv_size);
+	list[v.mv_size] = '\0';
+	size_t n = 0;
+	char *save = NULL;
+	for (char *p = strtok_r(list, ",", &save); p != NULL;
+	     p = strtok_r(NULL, ",", &save)) {
+		ids[n++] = p;
+	}
+	c->selected_by = ids;
+	c->n_selected_by = n;
+	c->selected_only = n > 0;
+	c->n_services = 0;
+	return SPREG_OK;
 }
 
 static bool
@@ -1439,6 +1599,13 @@ db_change_list(db_txn *t, uint64_t since_seq, size_t limit,
 	    0) {
 		return db_fail(t, rc, "changes", e);
 	}
+	/* Seqs below it may need their legacy scope (0: none do). */
+	uint64_t legacy_below = 0;
+	st = db_meta_get_u64(t, SCOPE_FROM, &legacy_below, e);
+	if (st != SPREG_OK && st != SPREG_NOT_FOUND) {
+		goto done;
+	}
+	st = SPREG_OK;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	     rc == 0 && n < limit && scanned < scan_max;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1446,7 +1613,9 @@ db_change_list(db_txn *t, uint64_t since_seq, size_t limit,
 		scanned++;
 		if ((st = db_value_decode(t, DB_CHANGES, &k, &v,
 		         &spreg__v1__change__descriptor, a,
-		         (ProtobufCMessage **) &c, e)) != SPREG_OK) {
+		         (ProtobufCMessage **) &c, e)) != SPREG_OK ||
+		    (c->seq < legacy_below &&
+		        (st = legacy_scope(t, c, a, e)) != SPREG_OK)) {
 			goto done;
 		}
 		next = c->seq;

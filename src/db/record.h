@@ -177,7 +177,22 @@ spreg_status db_change_list(db_txn *t, uint64_t since_seq, size_t limit,
 /* Do the two lists of services share one? (A vendor serves a customer,
  * a change concerns it.) */
 bool db_services_meet(char *const *a, size_t na, char *const *b, size_t nb);
-/* Does c concern the customer (its services or its id)? */
+/*
+ * Sets who a change to a vendor concerns, from its record before (NULL:
+ * none) and after: the services of each record, and, for a record that
+ * is a customer's own choice, that customer alone (selected_by;
+ * selected_only when both are). Copies in a.
+ */
+spreg_status db_change_scope(Spreg__V1__Change *c,
+    const Spreg__V1__Subprocessor *before,
+    const Spreg__V1__Subprocessor *after, arena *a, err *e);
+/*
+ * Once per store, in db_open: notes the vendors that were a customer's
+ * own choice before changes carried selected_by, so that db_change_list
+ * reads those older changes as concerning that customer alone.
+ */
+spreg_status db_scope_legacy_init(db_txn *t, err *e);
+/* Does c concern the customer (its services, selected_by or its id)? */
 bool db_change_concerns(const Spreg__V1__Change *c, const char *customer_id,
     char *const *services, size_t nservices);
 /* 0 for an empty log. */
@@ -259,8 +274,8 @@ spreg_status db_customer_count(db_txn *t, uint64_t *count, err *e);
 spreg_status db_customers_of_services(db_txn *t, char *const *services,
     size_t nservices, arena *a, Spreg__V1__Customer ***out, size_t *n_out,
     err *e);
-/* Ids of the customers a change concerns: users of its services, and
- * its customer_id. */
+/* Ids of the customers a change concerns: users of its services, its
+ * selected_by and its customer_id. */
 spreg_status db_customers_concerned(db_txn *t, const Spreg__V1__Change *c,
     arena *a, const char ***ids_out, size_t *n_out, err *e);
 

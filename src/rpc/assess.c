@@ -42,8 +42,9 @@ typedef struct request {
 	uint32_t horizon;
 	assess_supposition *suppose;
 	size_t nsuppose;
-	/* With a customer: only vendors serving one of its services. */
+	/* With a customer: only vendors serving it (rpc_serves). */
 	bool by_customer;
+	const Spreg__V1__Customer *customer;
 	char *const *services;
 	size_t nservices;
 	size_t page_size;
@@ -74,6 +75,7 @@ check_scope(rpc_call *call, const assess_rules *r,
 			return st;
 		}
 		rq->by_customer = true;
+		rq->customer = c;
 		rq->regime = c->regime;
 		rq->services = c->services;
 		rq->nservices = c->n_services;
@@ -258,8 +260,7 @@ add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
 static bool
 serves_customer(const Spreg__V1__Subprocessor *sp, const request *rq)
 {
-	return !rq->by_customer || db_services_meet(sp->services,
-	    sp->n_services, rq->services, rq->nservices);
+	return !rq->by_customer || rpc_serves(sp, rq->customer);
 }
 
 static spreg_status
@@ -290,6 +291,14 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 		if ((st = db_sp_get(call->txn, in->subprocessor_id, 0,
 		         call->arena, &one, e)) != SPREG_OK) {
 			return st;
+		}
+		/* Another customer's own choice: the same answer as no
+		 * such vendor (one of our list is public: no rows). */
+		if (rq.by_customer && one->customer[0] != '\0' &&
+		    !serves_customer(one, &rq)) {
+			return err_set(e, SPREG_NOT_FOUND,
+			    "id: no subprocessor '%s'",
+			    in->subprocessor_id);
 		}
 		sps = &one;
 		nsps = serves_customer(one, &rq) ? 1 : 0;
@@ -323,6 +332,7 @@ assess_transfers(rpc_call *call, const ProtobufCMessage *in_,
 		if (rq.by_customer) {
 			f.any_service = rq.services;
 			f.nany = rq.nservices;
+			f.for_customer = rq.customer->id;
 		}
 		if ((st = db_sp_list(call->txn, &f, after_id, rq.page_size,
 		         call->arena, &sps, &nsps, &more, e)) != SPREG_OK) {

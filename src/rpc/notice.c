@@ -398,8 +398,9 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 	    (st = rpc_check_customer_selected(call, sp, e)) != SPREG_OK) {
 		return st;
 	}
-	/* The notice rule: every customer using a service of the vendor,
-	 * before or after the change, gets its notice_days. */
+	/* The notice rule: every customer the vendor serves, before or
+	 * after the change, gets its notice_days (a customer's own choice
+	 * serves that customer alone). */
 	Spreg__V1__Subprocessor *old = NULL;
 	err ignored;
 	if (db_sp_get(call->txn, sp->id, 0, call->arena, &old, &ignored) !=
@@ -424,6 +425,10 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	const Spreg__V1__Customer *strictest = NULL;
 	for (size_t i = 0; i < ncusts; i++) {
+		if (!rpc_serves(sp, custs[i]) &&
+		    (old == NULL || !rpc_serves(old, custs[i]))) {
+			continue;
+		}
 		if (strictest == NULL ||
 		    custs[i]->notice_days > strictest->notice_days) {
 			strictest = custs[i];
@@ -462,10 +467,15 @@ rpc_list_announcements(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	if (call->anonymous) {
 		/* The public learns what changes when, not our contracts'
-		 * references nor who typed them. */
+		 * references nor who typed them, nor a customer's own
+		 * choice. */
+		size_t kept = 0;
 		for (size_t i = 0; i < out->n_announcements; i++) {
 			Spreg__V1__Subprocessor *sp =
 			    out->announcements[i]->subprocessor;
+			if (sp != NULL && sp->customer[0] != '\0') {
+				continue;
+			}
 			for (size_t j = 0; sp != NULL && j < sp->n_safeguards;
 			     j++) {
 				sp->safeguards[j]->document_ref = (char *) "";
@@ -474,7 +484,9 @@ rpc_list_announcements(rpc_call *call, const ProtobufCMessage *in_,
 			if (sp != NULL) {
 				sp->updated_by = (char *) "";
 			}
+			out->announcements[kept++] = out->announcements[i];
 		}
+		out->n_announcements = kept;
 	}
 	if (in->customer_id[0] == '\0') {
 		return SPREG_OK;

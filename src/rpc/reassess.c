@@ -91,34 +91,6 @@ compare(const assess_rules *r, const catalog *cat,
 	return SPREG_OK;
 }
 
-/* The union of both records' services (a customer of either cares). */
-static spreg_status
-services_union(const Spreg__V1__Subprocessor *before,
-    const Spreg__V1__Subprocessor *after, arena *a, Spreg__V1__Change *c,
-    err *e)
-{
-	size_t cap = before->n_services + after->n_services;
-
-	c->services = arena_alloc(a, (cap + 1) * sizeof(*c->services));
-	if (c->services == NULL) {
-		return err_oom(e, NULL);
-	}
-	c->n_services = 0;
-	for (size_t i = 0; i < cap; i++) {
-		const char *s = i < after->n_services ? after->services[i] :
-		    before->services[i - after->n_services];
-		bool seen = false;
-		for (size_t j = 0; j < c->n_services && !seen; j++) {
-			seen = strcmp(c->services[j], s) == 0;
-		}
-		if (!seen && (c->services[c->n_services++] =
-		                 arena_strdup(a, s)) == NULL) {
-			return err_oom(e, NULL);
-		}
-	}
-	return SPREG_OK;
-}
-
 /* A Change for the flips of one vendor, in a (seq unset). */
 static spreg_status
 make_change(const Spreg__V1__Subprocessor *before,
@@ -157,7 +129,7 @@ make_change(const Spreg__V1__Subprocessor *before,
 	    (c->subprocessor_id = arena_strdup(a, after->id)) == NULL) {
 		return err_oom(e, NULL);
 	}
-	if ((st = services_union(before, after, a, c, e)) != SPREG_OK) {
+	if ((st = db_change_scope(c, before, after, a, e)) != SPREG_OK) {
 		return st;
 	}
 	*out = c;

@@ -498,10 +498,15 @@ list_changes(rpc_call *call, const ProtobufCMessage *in_,
 	}
 	/* The public (the Atom feed without a token) sees the changes to
 	 * the public list only, and not who made them: no customer's
-	 * change, objection or assessment. */
+	 * change, objection or assessment, nor a customer's own choice. */
 	size_t kept = 0;
 	for (size_t i = 0; i < out->n_changes; i++) {
 		Spreg__V1__Change *c = out->changes[i];
+		if (c->selected_only) {
+			continue;
+		}
+		c->selected_by = NULL;
+		c->n_selected_by = 0;
 		switch (c->kind) {
 		case CHANGE_CREATED:
 		case CHANGE_UPDATED:
