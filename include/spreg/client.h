@@ -66,7 +66,9 @@ spreg_status spreg_client_open_tls(const char *url,
 
 /* Per-call timeout in milliseconds (default 10000). It is also sent to
  * the server as timeout_ms, which the server counts from the request's
- * arrival on its own clock: clocks that disagree do not matter. */
+ * arrival on its own clock: clocks that disagree do not matter. A
+ * remote call returns within about timeout_ms + 1 s whatever the
+ * server or the connection does (DEADLINE_EXCEEDED, UNAVAILABLE). */
 void spreg_client_set_timeout(spreg_client *c, int timeout_ms);
 /* Recorded by the server as the author of writes (default user@host),
  * next to the token's name. The string is copied. */

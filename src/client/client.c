@@ -1,12 +1,15 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
+#include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/dial.h"
@@ -403,50 +406,194 @@ call_local(spreg_client *c, const uint8_t *req, size_t len,
 	return st;
 }
 
-/* Over nng, in a context of its own: one socket serves many threads. */
+/* How long past its timeout a call waits for nng to expire it, and then
+ * for a cancel to land, before it stops waiting. */
+#define CALL_MARGIN_MS 500
+
+/* Tests only (client/dial.h): false leaves the aio without a timeout,
+ * as when nng's expiry threads never run. */
+bool client_aio_expiry = true;
+
+/*
+ * One remote call's send and receive on one aio. The caller waits on
+ * the condition with a deadline of its own; should even a cancel not
+ * complete the aio in time, the caller abandons the call and the
+ * callback, which nng always runs in the end, frees it all.
+ */
+typedef struct call_op {
+	pthread_mutex_t mu;
+	pthread_cond_t done_cv;
+	nng_aio *aio;
+	nng_ctx ctx;
+	nng_msg *req;		/* ours again if the send fails */
+	nng_msg *reply;
+	int rv;
+	bool sent;
+	bool cancelled;		/* by the caller: start no receive */
+	bool done;
+	bool abandoned;		/* the caller is gone: the callback frees */
+} call_op;
+
+static void
+call_op_free(call_op *op)
+{
+	if (op->reply != NULL) {
+		nng_msg_free(op->reply);
+	}
+	if (!op->sent && op->req != NULL) {
+		nng_msg_free(op->req);
+	}
+	pthread_cond_destroy(&op->done_cv);
+	pthread_mutex_destroy(&op->mu);
+	free(op);
+}
+
+static void
+call_cb(void *arg)
+{
+	call_op *op = arg;
+	int rv = nng_aio_result(op->aio);
+
+	pthread_mutex_lock(&op->mu);
+	if (!op->sent && rv == 0) {
+		op->sent = true;	/* nng owns the request now */
+		if (!op->cancelled && !op->abandoned) {
+			/* Under the lock: a cancel after it finds it. */
+			nng_ctx_recv(op->ctx, op->aio);
+			pthread_mutex_unlock(&op->mu);
+			return;
+		}
+		rv = NNG_ECANCELED;
+	} else if (op->sent && rv == 0) {
+		op->reply = nng_aio_get_msg(op->aio);
+	}
+	op->rv = rv;
+	op->done = true;
+	if (!op->abandoned) {
+		pthread_cond_signal(&op->done_cv);
+		pthread_mutex_unlock(&op->mu);
+		return;
+	}
+	pthread_mutex_unlock(&op->mu);
+	/* Nobody waits: free here (nng_aio_reap, as this is its callback). */
+	nng_ctx_close(op->ctx);
+	nng_aio_reap(op->aio);
+	call_op_free(op);
+}
+
+/* Waits for op until at (CLOCK_MONOTONIC); false at the deadline. */
+static bool
+call_wait(call_op *op, const struct timespec *at)
+{
+	int rv = 0;
+
+	pthread_mutex_lock(&op->mu);
+	while (!op->done && rv != ETIMEDOUT) {
+		rv = pthread_cond_timedwait(&op->done_cv, &op->mu, at);
+	}
+	bool done = op->done;
+	pthread_mutex_unlock(&op->mu);
+	return done;
+}
+
+static void
+after_ms(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long) (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* A call_op for msg in a context of c's socket, not started. */
+static spreg_status
+call_op_create(spreg_client *c, nng_msg *msg, call_op **out)
+{
+	pthread_condattr_t attr;
+	call_op *op = calloc(1, sizeof(*op));
+	int rv;
+
+	if (op == NULL) {
+		nng_msg_free(msg);
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+	}
+	op->req = msg;
+	pthread_mutex_init(&op->mu, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&op->done_cv, &attr);
+	pthread_condattr_destroy(&attr);
+	if ((rv = nng_ctx_open(&op->ctx, c->sock)) != 0) {
+		call_op_free(op);
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "context: %s",
+		    nng_strerror(rv));
+	}
+	if (nng_aio_alloc(&op->aio, call_cb, op) != 0) {
+		nng_ctx_close(op->ctx);
+		call_op_free(op);
+		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+	}
+	*out = op;
+	return SPREG_OK;
+}
+
+/* Over nng, in a context of its own: one socket serves many threads.
+ * Returns by the timeout plus 2 CALL_MARGIN_MS whatever nng does. */
 static spreg_status
 call_remote(spreg_client *c, nng_msg *msg,
     const ProtobufCMessageDescriptor *resp_desc, ProtobufCAllocator *alloc,
     ProtobufCMessage **resp_out)
 {
-	nng_aio *aio = NULL;
-	nng_ctx ctx;
-	int rv;
+	struct timespec at;
+	call_op *op;
+	spreg_status st;
 
-	if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
-		nng_msg_free(msg);
-		return fail(c, SPREG_RESOURCE_EXHAUSTED, "context: %s",
-		    nng_strerror(rv));
-	}
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-		nng_msg_free(msg);
-		nng_ctx_close(ctx);
-		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+	if ((st = call_op_create(c, msg, &op)) != SPREG_OK) {
+		return st;
 	}
 	/* One aio timeout covers send and receive: the whole call. */
-	nng_aio_set_timeout(aio, c->timeout_ms);
-	nng_aio_set_msg(aio, msg);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(msg);	/* a failed send leaves it with us */
-		nng_aio_free(aio);
-		nng_ctx_close(ctx);
-		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
-		                                     SPREG_UNAVAILABLE,
-		    "send: %s", nng_strerror(rv));
+	nng_aio_set_timeout(op->aio, client_aio_expiry ? c->timeout_ms :
+	                                                 NNG_DURATION_INFINITE);
+	nng_aio_set_msg(op->aio, op->req);
+	after_ms(&at, c->timeout_ms + CALL_MARGIN_MS);
+	nng_ctx_send(op->ctx, op->aio);
+	if (!call_wait(op, &at)) {
+		/* nng has not expired it: cancel, and wait a little more. */
+		pthread_mutex_lock(&op->mu);
+		op->cancelled = true;
+		pthread_mutex_unlock(&op->mu);
+		nng_aio_cancel(op->aio);
+		after_ms(&at, CALL_MARGIN_MS);
+		if (!call_wait(op, &at)) {
+			pthread_mutex_lock(&op->mu);
+			bool done = op->done;
+			op->abandoned = !done;
+			pthread_mutex_unlock(&op->mu);
+			if (!done) {
+				return fail(c, SPREG_DEADLINE_EXCEEDED, "%s",
+				    "no reply within the timeout (the call "
+				    "could not be cancelled; left to nng)");
+			}
+		}
+		if (op->rv == NNG_ECANCELED) {
+			op->rv = NNG_ETIMEDOUT;
+		}
 	}
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	rv = nng_aio_result(aio);
-	msg = rv == 0 ? nng_aio_get_msg(aio) : NULL;
-	nng_aio_free(aio);
-	nng_ctx_close(ctx);
+	int rv = op->rv;
+	bool sent = op->sent;
+	msg = op->reply;
+	op->reply = NULL;
+	nng_aio_free(op->aio);
+	nng_ctx_close(op->ctx);
+	call_op_free(op);
 	if (rv != 0) {
 		return fail(c, rv == NNG_ETIMEDOUT ? SPREG_DEADLINE_EXCEEDED :
 		                                     SPREG_UNAVAILABLE,
 		    rv == NNG_ETIMEDOUT ? "no reply within the timeout (%s)" :
-		                          "receive: %s",
+		    sent ? "receive: %s" : "send: %s",
 		    nng_strerror(rv));
 	}
 	Spreg__V1__Reply *reply = spreg__v1__reply__unpack(alloc,
@@ -456,7 +603,7 @@ call_remote(spreg_client *c, nng_msg *msg,
 		return fail(c, SPREG_INTERNAL, "%s",
 		    "reply: not a spreg.v1.Reply");
 	}
-	spreg_status st = finish(c, reply, resp_desc, alloc, resp_out);
+	st = finish(c, reply, resp_desc, alloc, resp_out);
 	if (alloc == NULL) {
 		spreg__v1__reply__free_unpacked(reply, NULL);
 	}

@@ -1,5 +1,5 @@
-/* Dialing shared by the REQ client and the watch's SUB socket. Internal
- * to the client library. */
+/* Dialing shared by the REQ client and the watch's SUB socket, and a
+ * test hook of the calls. Internal to the client library. */
 #ifndef CLIENT_DIAL_H
 #define CLIENT_DIAL_H
 
@@ -15,5 +15,12 @@
  */
 int spreg_dial(nng_socket sock, const char *url, const spreg_tls_options *tls,
     bool wait, spreg_status *st);
+
+/*
+ * Tests only: false sends calls without an nng timeout, as when nng's
+ * expiry threads never run; a call must still return by its own
+ * deadline (client.c waits with one of its own). Set before any call.
+ */
+extern bool client_aio_expiry;
 
 #endif
