@@ -387,9 +387,10 @@ finish(spreg_client *c, const Spreg__V1__Reply *reply,
 	return st;
 }
 
-/* In this process, through spregd's own dispatcher (rpc/local.h). */
+/* In this process, through spregd's own dispatcher (rpc/local.h): the
+ * envelope is handed over as it is, never encoded. */
 static spreg_status
-call_local(spreg_client *c, const uint8_t *req, size_t len,
+call_local(spreg_client *c, const Spreg__V1__Request *env,
     const ProtobufCMessageDescriptor *resp_desc, ProtobufCAllocator *alloc,
     ProtobufCMessage **resp_out)
 {
@@ -400,7 +401,7 @@ call_local(spreg_client *c, const uint8_t *req, size_t len,
 	if ((st = rpc_local_take(c->local, &w)) != SPREG_OK) {
 		return fail(c, st, "%s", "out of memory");
 	}
-	rpc_local_handle(c->local, w, req, len, &reply);
+	rpc_local_handle(c->local, w, env, &reply);
 	st = finish(c, &reply, resp_desc, alloc, resp_out);
 	rpc_local_give(c->local, w);
 	return st;
@@ -610,6 +611,9 @@ call_remote(spreg_client *c, nng_msg *msg,
 	return st;
 }
 
+/* Requests up to this size are encoded on the stack. */
+#define PAYLOAD_STACK 1024
+
 /* alloc NULL: the default allocator (spreg_message_free frees). */
 static spreg_status
 call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
@@ -617,17 +621,25 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
     ProtobufCMessage **resp_out)
 {
 	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
+	uint8_t stack[PAYLOAD_STACK];
 	char full[256];
 	nng_msg *msg = NULL;
 	spreg_status st;
 
 	last_error[0] = '\0';
 	if (strchr(method, '/') == NULL) {
-		snprintf(full, sizeof(full), REGISTRY_PREFIX "%s", method);
+		/* Not snprintf: this runs on every call. */
+		size_t pre = strlen(REGISTRY_PREFIX), n = strlen(method);
+		if (pre + n >= sizeof(full)) {
+			return fail(c, SPREG_INVALID_ARGUMENT, "method: %s",
+			    "longer than 200 bytes");
+		}
+		memcpy(full, REGISTRY_PREFIX, pre);
+		memcpy(full + pre, method, n + 1);
 		method = full;
 	}
 	size_t plen = protobuf_c_message_get_packed_size(req);
-	uint8_t *payload = malloc(plen + 1);
+	uint8_t *payload = plen <= sizeof(stack) ? stack : malloc(plen);
 	if (payload == NULL) {
 		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
 	}
@@ -640,10 +652,12 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
 	env.timeout_ms = c->timeout_ms > 0 ? (uint32_t) c->timeout_ms : 0;
 	env.payload.data = payload;
 	env.payload.len = plen;
-	/* A read in process is never resent: the id only names it. */
-	static _Atomic uint64_t local_ids;
 	if (c->local != NULL) {
+		/* A read in process is never resent: the id only names it. */
+		static _Atomic uint64_t local_ids;
 		env.request_id = ++local_ids;
+		st = call_local(c, &env, resp_desc, alloc, resp_out);
+		goto out;
 	}
 	while (env.request_id == 0) {	/* 0 means "no id" to the server */
 		if (getrandom(&env.request_id, sizeof(env.request_id), 0) !=
@@ -652,26 +666,16 @@ call_impl(spreg_client *c, const char *method, const ProtobufCMessage *req,
 			    ((uint64_t) getpid() << 32);
 		}
 	}
-
 	size_t elen = spreg__v1__request__get_packed_size(&env);
-	if (c->local != NULL) {
-		uint8_t *buf = malloc(elen + 1);
-		if (buf == NULL) {
-			free(payload);
-			return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s",
-			    "out of memory");
-		}
-		spreg__v1__request__pack(&env, buf);
-		free(payload);
-		st = call_local(c, buf, elen, resp_desc, alloc, resp_out);
-		free(buf);
-		return st;
-	}
 	if (nng_msg_alloc(&msg, elen) != 0) {
-		free(payload);
-		return fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+		st = fail(c, SPREG_RESOURCE_EXHAUSTED, "%s", "out of memory");
+		goto out;
 	}
 	spreg__v1__request__pack(&env, nng_msg_body(msg));
-	free(payload);
-	return call_remote(c, msg, resp_desc, alloc, resp_out);
+	st = call_remote(c, msg, resp_desc, alloc, resp_out);
+out:
+	if (payload != stack) {
+		free(payload);
+	}
+	return st;
 }

@@ -142,17 +142,25 @@ rpc_local_give(rpc_local *l, rpc_worker *w)
 }
 
 void
-rpc_local_handle(rpc_local *l, rpc_worker *w, const void *req, size_t len,
+rpc_local_handle(rpc_local *l, rpc_worker *w, const Spreg__V1__Request *env,
     Spreg__V1__Reply *reply)
 {
 	char msg[LOCAL_URL_MAX + 200];
 
-	if (!rpc_handle_begin(w, req, len, reply)) {
+	if (!rpc_handle_begin_env(w, env, reply)) {
 		return;	/* a read, answered; or refused */
 	}
-	/* A write, decoded and checked but not run. */
+	/* A write, decoded and checked but not run: refused from its
+	 * bytes, as spregd refuses one (rare: packed only here). */
+	size_t len = spreg__v1__request__get_packed_size(env);
+	uint8_t *req = malloc(len + 1);
+	if (req != NULL) {
+		spreg__v1__request__pack(env, req);
+	}
 	snprintf(msg, sizeof(msg), "this method writes, and a file:// "
 	    "client only reads: send writes to spregd%s%s",
 	    l->server_url[0] != '\0' ? " at " : "", l->server_url);
-	rpc_handle_refuse(w, req, len, SPREG_FAILED_PRECONDITION, msg, reply);
+	rpc_handle_refuse(w, req != NULL ? req : (const uint8_t *) "",
+	    req != NULL ? len : 0, SPREG_FAILED_PRECONDITION, msg, reply);
+	free(req);
 }

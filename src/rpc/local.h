@@ -39,9 +39,10 @@ void rpc_local_close(rpc_local *l);
 spreg_status rpc_local_take(rpc_local *l, rpc_worker **out);
 void rpc_local_give(rpc_local *l, rpc_worker *w);
 
-/* Answers one request (envelope bytes) in *reply, valid until w is
- * given back. Never fails: every problem is a status in the reply. */
-void rpc_local_handle(rpc_local *l, rpc_worker *w, const void *req,
-    size_t len, Spreg__V1__Reply *reply);
+/* Answers one request (an envelope not encoded: no bytes cross a
+ * socket) in *reply, valid until w is given back. Never fails: every
+ * problem is a status in the reply. */
+void rpc_local_handle(rpc_local *l, rpc_worker *w,
+    const Spreg__V1__Request *env, Spreg__V1__Reply *reply);
 
 #endif

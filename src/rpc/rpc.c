@@ -516,16 +516,17 @@ scope_customer(exec *x, err *e)
  * Who is asking comes first: an unknown caller learns nothing more.
  */
 static spreg_status
-prepare(rpc_worker *w, const void *req, size_t len, Spreg__V1__Reply *reply,
-    db_txn *t, err *e)
+prepare(rpc_worker *w, const void *req, size_t len,
+    const Spreg__V1__Request *env, Spreg__V1__Reply *reply, db_txn *t,
+    err *e)
 {
 	spreg_status st;
-	Spreg__V1__Request *env;
 	exec *x = w->x;
 	size_t index;
 
-	env = spreg__v1__request__unpack(&w->arena.pb, len, req);
-	if (env == NULL) {
+	if (env == NULL &&
+	    (env = spreg__v1__request__unpack(&w->arena.pb, len, req)) ==
+	        NULL) {
 		return w->arena.exhausted ?
 		    err_set(e, SPREG_RESOURCE_EXHAUSTED,
 		        "request: too large to decode") :
@@ -659,9 +660,10 @@ reset(rpc_worker *w, Spreg__V1__Reply *reply)
 	w->start_ms = log_enabled(LOG_DEBUG) ? time_now_ms() : 0;
 }
 
-bool
-rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
-    Spreg__V1__Reply *reply)
+/* rpc_handle_begin of the envelope's bytes, or of env itself. */
+static bool
+handle_begin(rpc_worker *w, const void *req, size_t len,
+    const Spreg__V1__Request *env, Spreg__V1__Reply *reply)
 {
 	spreg_status st;
 	db_txn t;
@@ -671,7 +673,8 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
 	e.msg[0] = '\0';
 	if ((st = db_read_begin(w->session, &t, &e)) == SPREG_OK) {
 		bool write = false;
-		if ((st = prepare(w, req, len, reply, &t, &e)) == SPREG_OK) {
+		if ((st = prepare(w, req, len, env, reply, &t, &e)) ==
+		    SPREG_OK) {
 			write = (w->x->m->flags & RPC_WRITE) != 0;
 			if (!write) {
 				st = run_read(w->x, &e);
@@ -684,6 +687,20 @@ rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
 	}
 	rpc_exec_finish(w, st, &e);
 	return false;
+}
+
+bool
+rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
+    Spreg__V1__Reply *reply)
+{
+	return handle_begin(w, req, len, NULL, reply);
+}
+
+bool
+rpc_handle_begin_env(rpc_worker *w, const Spreg__V1__Request *env,
+    Spreg__V1__Reply *reply)
+{
+	return handle_begin(w, NULL, 0, env, reply);
 }
 
 /* A write already applied under this request id and caller: its saved
@@ -701,7 +718,7 @@ saved_reply(rpc_worker *w, const void *req, size_t len,
 	if (db_read_begin(w->session, &t, &e) != SPREG_OK) {
 		return false;
 	}
-	if (prepare(w, req, len, reply, &t, &e) == SPREG_OK &&
+	if (prepare(w, req, len, NULL, reply, &t, &e) == SPREG_OK &&
 	    (x->m->flags & RPC_WRITE) && !(x->m->flags & RPC_NO_SAVE) &&
 	    x->call.request_id != 0) {
 		void *saved;

@@ -233,6 +233,11 @@ void rpc_handle(rpc_worker *w, const void *req, size_t len,
 #define RPC_BATCH_MAX 128
 bool rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply);
+/* The same for an envelope already decoded (a caller in this process,
+ * rpc/local.h): env and what it points to stay the caller's and must
+ * outlive the reply. */
+bool rpc_handle_begin_env(rpc_worker *w, const Spreg__V1__Request *env,
+    Spreg__V1__Reply *reply);
 /* The one writer of a server that batches writes (net/server.c's
  * writer thread), with its own store session; used by one thread at a
  * time. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -95,10 +96,25 @@ run_number(const char *cmd, const char *needle)
 	return pclose(f) == 0 ? v : -1;
 }
 
-/* Redis GET of value_size bytes at each client count, median of rounds;
- * false when redis is not installed or did not start. */
+/* CPU time of this process's waited-for children, in microseconds. */
+static double
+children_cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	    (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+/* Redis GET of value_size bytes at each client count, median of rounds,
+ * and the CPU a GET cost redis-server and redis-benchmark in that
+ * round (cpu_us[c][0], [1]): unlike calls/s, CPU per call does not
+ * depend on what else runs on the machine. False when redis is not
+ * installed or did not start. */
 static bool
-redis_get(const char *dir, size_t value_size, int rounds, double per_s[2])
+redis_get(const char *dir, size_t value_size, int rounds, double per_s[2],
+    double cpu_us[2][2])
 {
 	static const size_t clients[2] = {1, MANY_CLIENTS};
 	char cmd[512];
@@ -137,17 +153,22 @@ redis_get(const char *dir, size_t value_size, int rounds, double per_s[2])
 	    MANY_CLIENTS, REDIS_KEYS * 4, REDIS_KEYS, value_size);
 	ok = ok && run_number(cmd, "\"SET\"") > 0;
 	for (size_t c = 0; ok && c < 2; c++) {
-		double r[8];
+		double r[8], srv[8], cli[8];
+		size_t n = clients[c] == 1 ? 20000 : 100000;
 		for (int k = 0; ok && k < rounds; k++) {
 			snprintf(cmd, sizeof(cmd), "redis-benchmark -h "
 			    "127.0.0.1 -p %d -c %zu -n %zu -r %d -d %zu -t get "
-			    "--csv 2>/dev/null", port, clients[c],
-			    clients[c] == 1 ? (size_t) 20000 : (size_t) 100000,
+			    "--csv 2>/dev/null", port, clients[c], n,
 			    REDIS_KEYS, value_size);
+			double s0 = bench_cpu_us(pid), c0 = children_cpu_us();
 			ok = (r[k] = run_number(cmd, "\"GET\"")) > 0;
+			srv[k] = (bench_cpu_us(pid) - s0) / (double) n;
+			cli[k] = (children_cpu_us() - c0) / (double) n;
 		}
 		if (ok) {
 			per_s[c] = median(r, (size_t) rounds);
+			cpu_us[c][0] = median(srv, (size_t) rounds);
+			cpu_us[c][1] = median(cli, (size_t) rounds);
 		}
 	}
 	if (pid > 0) {
@@ -268,17 +289,23 @@ bool
 measure_peers(const targets *t, const char *store_dir,
     const store_figures *fig, int measure_ms, int rounds)
 {
-	double redis[2] = {0}, pg[2] = {0};
+	double redis[2] = {0}, redis_cpu[2][2] = {{0}}, pg[2] = {0};
 	char url[PATH_MAX_LEN + 8];
 	spreg_client *shared;
 	bool have_redis = redis_get(t->dir, t->wire->reply_size, rounds,
-	    redis);
+	    redis, redis_cpu);
 	bool have_pg = postgres_select(measure_ms, rounds, pg);
 
 	if (have_redis) {
-		measure_add("calls/s", "Redis GET 1 client")->value = redis[0];
-		measure_add("calls/s", "Redis GET %d clients",
-		    MANY_CLIENTS)->value = redis[1];
+		for (size_t c = 0; c < 2; c++) {
+			measure *m = c == 0 ?
+			    measure_add("calls/s", "Redis GET 1 client") :
+			    measure_add("calls/s", "Redis GET %d clients",
+			        MANY_CLIENTS);
+			m->value = redis[c];
+			m->server_cpu_us = redis_cpu[c][0];
+			m->client_cpu_us = redis_cpu[c][1];
+		}
 	}
 	if (have_pg) {
 		measure_add("calls/s", "PostgreSQL pgbench -S 1 client")->value =
@@ -312,6 +339,20 @@ measure_peers(const targets *t, const char *store_dir,
 			m->target = m->ratio >= 10 ? 1 : -1;
 			snprintf(m->target_text, sizeof(m->target_text),
 			    ">= 10x Redis GET");
+		}
+		/* The same in CPU: calls per CPU second, all of it in
+		 * this process, against both Redis processes together. */
+		double redis_us = redis_cpu[c][0] + redis_cpu[c][1];
+		if (have_redis && m->client_cpu_us > 0 && redis_us > 0) {
+			measure *k = measure_add("calls/CPU-s", "%s, per CPU",
+			    name);
+			k->value = 1e6 / m->client_cpu_us;
+			k->client_cpu_us = m->client_cpu_us;
+			snprintf(k->baseline_name, sizeof(k->baseline_name),
+			    "Redis GET");
+			k->baseline = 1e6 / redis_us;
+			k->ratio = k->value / k->baseline;
+			k->ratio_kind = "of baseline";
 		}
 	}
 	spreg_client_close(shared);
