@@ -30,7 +30,7 @@ same() {
 		list --json >"$tmp/$1.jsonl"
 	"$SPREG_BIN" --server "ipc://$tmp/$2.ipc" --token-file "$tmp/$2/admin.token" \
 		list --json >"$tmp/$2.jsonl"
-	"$PY" - "$tmp/$1.jsonl" "$tmp/$2.jsonl" >>"$tmp/err" 2>&1 <<'EOF'
+	"$PY" - "$tmp/$1.jsonl" "$tmp/$2.jsonl" "${SAME_MIN:-20}" >>"$tmp/err" 2>&1 <<'EOF'
 import json, sys
 def load(path):
     vendors = {}
@@ -41,7 +41,7 @@ def load(path):
         vendors[v["id"]] = v
     return vendors
 a, b = load(sys.argv[1]), load(sys.argv[2])
-assert len(a) >= 20, "only %d vendors" % len(a)
+assert len(a) >= int(sys.argv[3]), "only %d vendors" % len(a)
 assert a.keys() == b.keys(), sorted(set(a) ^ set(b))
 for vid in a:
     for field in set(a[vid]) | set(b[vid]):
@@ -80,10 +80,65 @@ check "importing it again changes nothing" \
 
 on empty2
 spreg import "$tmp/registry.yaml"
-check "the Fides data map imports into an empty server, saying what it did not map" \
-	'[ $rc -eq 0 ] && out_has "^imported 24: 24 created" && err_has "registry.yaml:[0-9]*: not mapped: privacy_declarations\[\].data_use (24 times"'
+check "the Fides data map imports into an empty server, data uses mapped" \
+	'[ $rc -eq 0 ] && out_has "^imported 24: 24 created" && ! err_has "not mapped: privacy_declarations\[\].data_use" && err_has "not mapped: privacy_declarations\[\].data_subjects"'
 check "exported as Fides and imported, the registry is the same, field by field" \
 	'same sample empty2'
+check "purposes and kinds travel in both: the CSV's columns, Fides' declarations" \
+	'"$PY" -c "
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1], newline=\"\")) if r[\"id\"] == \"meta-ads\"]
+assert len(rows) == 2, rows
+for r in rows:
+    assert r[\"data_uses\"] == \"marketing.advertising.third_party.targeted; analytics.reporting.ad_performance\", r
+    assert (r[\"kind\"], r[\"customer\"]) == (\"controller\", \"\"), r
+" "$tmp/registry.csv" >>"$tmp/err" 2>&1 && grep -q "data_use: marketing.advertising.third_party.targeted" "$tmp/registry.yaml" && grep -q "kind: controller" "$tmp/registry.yaml"'
+
+# ---- a customer's own vendor, both ways ------------------------------------
+
+# It needs its customer on the server it goes to, and is owed to that
+# customer as notice: the customer first, then the import as an emergency.
+start own --no-sample
+start owncsv --no-sample
+start ownfides --no-sample
+printf 'id: leen\nname: Leen\nservices: [app]\nregime: EU\n' >"$tmp/leen.yaml"
+cat >"$tmp/own.yaml" <<'YAML'
+- id: llm-provider
+  name: LLM Provider
+  services: [app]
+  data_categories: [user.content.private]
+  data_uses: [essential.service.operations, train_ai_system]
+  locations:
+    - {country: US, role: processing, data_uses: [essential.service.operations]}
+  kind: customer_selected
+  customer: leen
+- id: no-purpose
+  name: No Purpose
+  kind: affiliate
+  locations: [{country: DE, role: hosting}]
+YAML
+for name in own owncsv ownfides; do
+	on "$name"
+	spreg customer put "$tmp/leen.yaml"
+done
+on own
+spreg import "$tmp/own.yaml" --emergency "the customer's own choice"
+check "a customer-selected vendor and an affiliate without purposes import" '[ $rc -eq 0 ] && out_has "^imported 2: 2 created"'
+spreg export --format registry-csv --output "$tmp/own.csv"
+spreg export --format fides --output "$tmp/own-fides.yaml"
+check "... and export as CSV and Fides" '[ $rc -eq 0 ] && grep -q "\"customer_selected\",\"leen\",\"essential.service.operations\"" "$tmp/own.csv" && grep -q "^\"no-purpose\",.*\"\",\"affiliate\",\"\",\"\"" "$tmp/own.csv"'
+on owncsv
+spreg import "$tmp/own.csv" --emergency "the customer's own choice"
+check "its CSV imports where its customer is" '[ $rc -eq 0 ] && out_has "^imported 2: 2 created"'
+check "... the same, field by field: data uses (the location's too), kind, customer" 'SAME_MIN=2 same own owncsv'
+on ownfides
+spreg import "$tmp/own-fides.yaml" --emergency "the customer's own choice"
+check "its Fides map imports where its customer is" '[ $rc -eq 0 ] && out_has "^imported 2: 2 created"'
+check "... the same, field by field (no purpose stays none)" 'SAME_MIN=2 same own ownfides'
+on empty3
+spreg import "$tmp/own.csv"
+check "without its customer there, it is refused naming the field" \
+	'[ $rc -eq 3 ] && err_has "customer: no customer .leen."'
 
 # ---- the put form: a JSON array, a stream of YAML documents -----------------
 
@@ -170,13 +225,14 @@ spreg import "$tmp/fides-old.yaml"
 check "a renamed fideslang key is mapped through replaced_by and said" \
 	'[ $rc -eq 0 ] && err_has "fides-old.yaml:12: data category .user.provided.identifiable.contact.email. is fideslang.s former key for .user.contact.email. (replaced_by)" && err_has "fides-old.yaml:[0-9]*: not mapped: egress" && out_has "^created old-mailer"'
 "$SPREG_BIN" get old-mailer --json >"$tmp/old.json"
-check "the Fides system arrives mapped (key, name, purpose, categories, countries)" \
+check "the Fides system arrives mapped (key, name, purpose, categories, data use, countries)" \
 	'"$PY" -c "
 import json, sys
 v = json.load(open(sys.argv[1]))
 assert v[\"name\"] == \"Old Mailer\" and v[\"purpose\"] == \"Newsletters\", v
 assert v[\"data_categories\"] == [\"user.contact.email\", \"user.name\"], v
 assert [l[\"country\"] for l in v[\"locations\"]] == [\"US\"], v
+assert v[\"data_uses\"] == [\"marketing.communications\"], v
 " "$tmp/old.json" >>"$tmp/err" 2>&1'
 
 seq_before=$(last_seq)

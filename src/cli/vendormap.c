@@ -524,9 +524,11 @@ fides_id(const char *key, char *out, size_t size)
 	return isalnum((unsigned char) out[0]);
 }
 
+/* The declarations' data categories into cats, their data uses into
+ * uses. */
 static void
 fides_declarations(fides_ctx *x, const json_t *decls, json_t *cats,
-    size_t line)
+    json_t *uses, size_t line)
 {
 	size_t i;
 	json_t *d;
@@ -547,6 +549,10 @@ fides_declarations(fides_ctx *x, const json_t *decls, json_t *cats,
 		}
 		json_object_foreach(d, key, v) {
 			char path[96];
+			if (strcmp(key, "data_use") == 0 && json_is_string(v)) {
+				array_add_unique(uses, json_string_value(v));
+				continue;
+			}
 			if (strcmp(key, "data_categories") != 0) {
 				snprintf(path, sizeof(path),
 				    "privacy_declarations[].%s", key);
@@ -649,8 +655,9 @@ fides_system(fides_ctx *x, const json_t *sys, size_t line)
 		return;
 	}
 	json_t *cats = json_array();
+	json_t *uses = json_array();
 	fides_declarations(x, json_object_get(sys, "privacy_declarations"),
-	    cats, line);
+	    cats, uses, line);
 	if (json_array_size(cats) > 0) {
 		json_object_set(obj, "data_categories", cats);
 	}
@@ -685,6 +692,13 @@ fides_system(fides_ctx *x, const json_t *sys, size_t line)
 			}
 		}
 	}
+	/* The declarations' data uses, unless meta.spreg lists the
+	 * vendor's own (the declarations may name a generic one). */
+	if (json_array_size(uses) > 0 &&
+	    json_object_get(obj, "data_uses") == NULL) {
+		json_object_set(obj, "data_uses", uses);
+	}
+	json_decref(uses);
 	/* meta.spreg's locations say more (roles, categories): they win. */
 	const json_t *tct = json_object_get(sys, "third_country_transfers");
 	if (tct != NULL && json_object_get(obj, "locations") == NULL) {
@@ -820,6 +834,7 @@ const char *const vmap_csv_columns[VMAP_CSV_NCOLS] = {
 	"data_categories", "country", "location_role",
 	"location_data_categories", "safeguards", "dpf_certified_on",
 	"dpf_participation", "status", "effective_from", "effective_until",
+	"data_uses", "kind", "customer", "location_data_uses",
 };
 
 const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
@@ -841,13 +856,18 @@ const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
 	"proposed, active (empty means active) or retired",
 	"its first day in use (YYYY-MM-DD)",
 	"its first day out of use (YYYY-MM-DD)",
+	"its purposes (fideslang data-use keys); a list",
+	"subprocessor (empty means subprocessor), controller, affiliate\n"
+	"    or customer_selected",
+	"customer_selected: the id of the customer that chose it",
+	"the data uses of this location, when narrower; a list",
 };
 
 enum {
 	COL_ID, COL_NAME, COL_LEGAL, COL_PURPOSE, COL_WEBSITE, COL_SERVICES,
 	COL_CATEGORIES, COL_COUNTRY, COL_ROLE, COL_LOC_CATEGORIES,
 	COL_SAFEGUARDS, COL_DPF, COL_DPF_PARTICIPATION, COL_STATUS, COL_FROM,
-	COL_UNTIL,
+	COL_UNTIL, COL_DATA_USES, COL_KIND, COL_CUSTOMER, COL_LOC_DATA_USES,
 };
 
 /* The API field of each vendor-level column; NULL for the others. */
@@ -855,6 +875,7 @@ static const char *const csv_field[VMAP_CSV_NCOLS] = {
 	"id", "name", "legal_entity", "purpose", "website", "services",
 	"data_categories", NULL, NULL, NULL, "safeguards", "dpf_certified_on",
 	"dpf_participation", "status", "effective_from", "effective_until",
+	"data_uses", "kind", "customer", NULL,
 };
 
 /* Cells holding records, one per line, fields separated by ';'. */
@@ -1048,8 +1069,8 @@ static void
 csv_vendor_value(csv_reader *r, vmap_item *it, int col, const char *cell)
 {
 	const char *field = csv_field[col];
-	json_t *value = col == COL_SERVICES || col == COL_CATEGORIES ?
-	    csv_list(cell) : col == COL_SAFEGUARDS ?
+	json_t *value = col == COL_SERVICES || col == COL_CATEGORIES ||
+	    col == COL_DATA_USES ? csv_list(cell) : col == COL_SAFEGUARDS ?
 	    csv_records(r, cell, "safeguards", safeguard_fields) :
 	    col == COL_DPF_PARTICIPATION ?
 	    csv_records(r, cell, "dpf_participation", dpf_fields) :
@@ -1117,10 +1138,13 @@ csv_row(csv_reader *r)
 	const char *role = cell[COL_ROLE] ? cell[COL_ROLE] : "";
 	const char *lcats = cell[COL_LOC_CATEGORIES] ?
 	    cell[COL_LOC_CATEGORIES] : "";
+	const char *luses = cell[COL_LOC_DATA_USES] ?
+	    cell[COL_LOC_DATA_USES] : "";
 	if (country[0] == '\0') {
-		if (role[0] != '\0' || lcats[0] != '\0') {
+		if (role[0] != '\0' || lcats[0] != '\0' || luses[0] != '\0') {
 			vmap_problem(r->f, r->line, "country: empty, but "
-			    "location_role or location_data_categories given");
+			    "location_role, location_data_categories or "
+			    "location_data_uses given");
 		}
 		return;
 	}
@@ -1138,6 +1162,9 @@ csv_row(csv_reader *r)
 		json_t *list = csv_list(lcats);
 		check_categories(r->f, list, NULL, r->line, r->tax);
 		json_object_set_new(loc, "data_categories", list);
+	}
+	if (loc != NULL && luses[0] != '\0') {
+		json_object_set_new(loc, "data_uses", csv_list(luses));
 	}
 	json_t *locs = json_object_get(it->json, "locations");
 	if (locs == NULL) {
@@ -1307,7 +1334,7 @@ void
 vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
     export_buf *scratch)
 {
-	export_buf services, cats, sgs, dpf, lcats;
+	export_buf services, cats, sgs, dpf, lcats, uses, luses;
 	size_t nrows = sp->n_locations ? sp->n_locations : 1;
 
 	export_buf_init(&services);
@@ -1315,8 +1342,11 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 	export_buf_init(&sgs);
 	export_buf_init(&dpf);
 	export_buf_init(&lcats);
+	export_buf_init(&uses);
+	export_buf_init(&luses);
 	join(&services, sp->services, sp->n_services);
 	join(&cats, sp->data_categories, sp->n_data_categories);
+	join(&uses, sp->data_uses, sp->n_data_uses);
 	safeguards_cell(&sgs, sp);
 	dpf_cell(&dpf, sp);
 	for (size_t i = 0; i < nrows; i++) {
@@ -1324,6 +1354,8 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 		    sp->locations[i] : NULL;
 		join(&lcats, loc ? loc->data_categories : NULL,
 		    loc ? loc->n_data_categories : 0);
+		join(&luses, loc ? loc->data_uses : NULL,
+		    loc ? loc->n_data_uses : 0);
 		const char *text[VMAP_CSV_NCOLS] = {sp->id, sp->name,
 		    sp->legal_entity, sp->purpose, sp->website,
 		    services.failed ? "" : services.data,
@@ -1331,7 +1363,8 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 		    loc ? loc->role : "", lcats.failed ? "" : lcats.data,
 		    sgs.failed ? "" : sgs.data, sp->dpf_certified_on,
 		    dpf.failed ? "" : dpf.data, status_text(sp->status), sp->effective_from,
-		    sp->effective_until};
+		    sp->effective_until, uses.failed ? "" : uses.data,
+		    sp->kind, sp->customer, luses.failed ? "" : luses.data};
 		export_cell cells[VMAP_CSV_NCOLS];
 		for (size_t c = 0; c < VMAP_CSV_NCOLS; c++) {
 			cells[c] = (export_cell) {.kind = EXPORT_TEXT,
@@ -1340,12 +1373,15 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 		export_csv_row(b, cells, VMAP_CSV_NCOLS, scratch);
 	}
 	b->failed = b->failed || services.failed || cats.failed ||
-	    sgs.failed || dpf.failed || lcats.failed;
+	    sgs.failed || dpf.failed || lcats.failed || uses.failed ||
+	    luses.failed;
 	export_buf_fini(&services);
 	export_buf_fini(&cats);
 	export_buf_fini(&sgs);
 	export_buf_fini(&dpf);
 	export_buf_fini(&lcats);
+	export_buf_fini(&uses);
+	export_buf_fini(&luses);
 }
 
 json_t *
@@ -1354,9 +1390,8 @@ vmap_fides_system(const Spreg__V1__Subprocessor *sp)
 	json_t *all = pbjson_from_message(&sp->base);
 	json_t *sys = json_object();
 	json_t *spreg = json_object();
-	json_t *decl = json_object();
 
-	if (all == NULL || sys == NULL || spreg == NULL || decl == NULL) {
+	if (all == NULL || sys == NULL || spreg == NULL) {
 		goto fail;
 	}
 	json_object_set_new(sys, "fides_key", json_string(sp->id));
@@ -1370,18 +1405,28 @@ vmap_fides_system(const Spreg__V1__Subprocessor *sp)
 		json_object_set_new(sys, "legal_name",
 		    json_string(sp->legal_entity));
 	}
-	/* One declaration: spreg keeps no data uses or subjects yet; those
-	 * written are fideslang's generic ones. */
-	json_object_set_new(decl, "name", json_string(sp->purpose[0] ?
-	    sp->purpose : sp->name));
+	/* A declaration per data use (fideslang's generic one when there
+	 * is none: meta.spreg then says so); spreg keeps no data subjects,
+	 * so the generic one is written. */
+	json_t *decls = json_array();
 	json_t *cats = json_object_get(all, "data_categories");
-	json_object_set_new(decl, "data_categories",
-	    cats != NULL ? json_incref(cats) : json_array());
-	json_object_set_new(decl, "data_use", json_string("essential.service"));
-	json_object_set_new(decl, "data_subjects", json_pack("[s]",
-	    "customer"));
-	json_object_set_new(sys, "privacy_declarations", json_pack("[O]",
-	    decl));
+	for (size_t i = 0; decls != NULL && i < (sp->n_data_uses ?
+	    sp->n_data_uses : 1); i++) {
+		json_t *one = json_object();
+		json_object_set_new(one, "name", json_string(sp->purpose[0] ?
+		    sp->purpose : sp->name));
+		json_object_set_new(one, "data_categories",
+		    cats != NULL ? json_incref(cats) : json_array());
+		json_object_set_new(one, "data_use", json_string(
+		    sp->n_data_uses ? sp->data_uses[i] : "essential.service"));
+		json_object_set_new(one, "data_subjects", json_pack("[s]",
+		    "customer"));
+		json_array_append_new(decls, one);
+	}
+	json_object_set_new(sys, "privacy_declarations", decls);
+	if (sp->n_data_uses == 0) {
+		json_object_set_new(spreg, "data_uses", json_array());
+	}
 	/* The countries, for Fides tools (fideslang 1.x's field, alpha-3);
 	 * reading it back, meta.spreg's locations win. */
 	json_t *countries = json_array();
@@ -1399,7 +1444,8 @@ vmap_fides_system(const Spreg__V1__Subprocessor *sp)
 	 * fields (revision, updated_*) stay out. */
 	static const char *const kept[] = {"website", "services", "locations",
 	    "safeguards", "dpf_certified_on", "dpf_participation", "status",
-	    "effective_from", "effective_until", NULL};
+	    "effective_from", "effective_until", "data_uses", "kind",
+	    "customer", NULL};
 	for (size_t i = 0; kept[i] != NULL; i++) {
 		json_t *v = json_object_get(all, kept[i]);
 		if (v != NULL) {
@@ -1409,12 +1455,10 @@ vmap_fides_system(const Spreg__V1__Subprocessor *sp)
 	json_object_set_new(sys, "meta", json_pack("{s:O}", "spreg", spreg));
 	json_decref(all);
 	json_decref(spreg);
-	json_decref(decl);
 	return sys;
 fail:
 	json_decref(all);
 	json_decref(sys);
 	json_decref(spreg);
-	json_decref(decl);
 	return NULL;
 }
