@@ -16,6 +16,15 @@
 #include "spreg_config.h"
 
 #define TICK_MS 100		/* looks for new rows and webhooks */
+/* Finished requests are recorded together, once none is running, or
+ * once the first of them has waited ACK_WAIT_MS, or ACK_BATCH of them
+ * are waiting: with many webhooks, one commit (one fsync, one turn of
+ * the store's write lock) records a wave of deliveries instead of a few
+ * each, and the server's own writes keep their pace. A webhook whose
+ * delivery succeeded goes on with its next row meanwhile; one that
+ * failed waits for the record (its backoff is computed there). */
+#define ACK_WAIT_MS 50
+#define ACK_BATCH 512
 #define KEY_MAX 64
 #define ERROR_MAX 300
 #define SECRET_PREFIX "whsec_"
@@ -34,6 +43,9 @@ typedef struct dest {
 	int64_t failing_since_ms;	/* wall clock; 0: not failing */
 
 	CURL *easy;		/* NULL: nothing in flight */
+	unsigned unrecorded;	/* outcomes awaiting the commit */
+	bool held;		/* one of them failed, or was seq 0 */
+	uint64_t ahead_seq;	/* the last delivered, not yet recorded */
 	struct curl_slist *headers;
 	char *body;
 	uint64_t seq;
@@ -62,6 +74,9 @@ struct deliver {
 	atomic_bool stopping;
 	dest **dests;
 	size_t ndests, capdests;
+	outcome *done;		/* finished, not yet recorded */
+	size_t ndone, capdone;
+	int64_t first_done_ms;	/* monotonic: when done[0] finished */
 	arena arena;		/* one round's decoding */
 };
 
@@ -315,8 +330,10 @@ scan(deliver *dl)
 	}
 	db_read_end(dl->session);
 	for (size_t i = 0; i < dl->ndests;) {
-		if (!dl->dests[i]->seen) {
-			dest_free(dl, dl->dests[i]);	/* removed */
+		/* Removed; one whose outcome awaits the commit goes after it
+		 * (the outcome points to it). */
+		if (!dl->dests[i]->seen && dl->dests[i]->unrecorded == 0) {
+			dest_free(dl, dl->dests[i]);
 			dl->dests[i] = dl->dests[--dl->ndests];
 		} else {
 			i++;
@@ -337,7 +354,8 @@ start_due(deliver *dl, int64_t now)
 		dest *d = dl->dests[i];
 		uint64_t seq;
 		size_t n;
-		if (d->easy != NULL || !d->active || now < d->retry_at) {
+		if (d->easy != NULL || d->held || !d->active ||
+		    now < d->retry_at) {
 			continue;
 		}
 		if (!open) {
@@ -346,7 +364,8 @@ start_due(deliver *dl, int64_t now)
 			}
 			open = true;
 		}
-		if (db_outbox_peek(&t, d->number, 0, &seq, 1, &n, &e) !=
+		uint64_t after = d->unrecorded > 0 ? d->ahead_seq : 0;
+		if (db_outbox_peek(&t, d->number, after, &seq, 1, &n, &e) !=
 		        SPREG_OK ||
 		    n == 0) {
 			continue;
@@ -504,6 +523,8 @@ after_commit(deliver *dl, round *r, bool committed)
 	for (size_t i = 0; i < r->n; i++) {
 		outcome *o = &r->outs[i];
 		dest *d = o->d;
+		d->unrecorded = 0;
+		d->held = false;
 		if (!committed) {
 			d->retry_at = now + dl->o.retry_min_ms;	/* resent */
 			continue;
@@ -540,18 +561,15 @@ after_commit(deliver *dl, round *r, bool committed)
 	}
 }
 
-/* Finished requests: their outcomes, recorded in one commit. True when
- * there were any. */
+/* Finished requests join dl->done, their webhooks held until recorded.
+ * False when memory runs out (they are sent again later). */
 static bool
 collect(deliver *dl)
 {
-	outcome stack[64];
-	round r = {dl, stack, 0, time_now_ms()};
 	CURLMsg *m;
 	int left;
 
-	while (r.n < sizeof(stack) / sizeof(stack[0]) &&
-	    (m = curl_multi_info_read(dl->multi, &left)) != NULL) {
+	while ((m = curl_multi_info_read(dl->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE) {
 			continue;
 		}
@@ -560,21 +578,48 @@ collect(deliver *dl)
 		if (d == NULL) {
 			continue;
 		}
-		outcome_of(m->easy_handle, m->data.result, d, &r.outs[r.n++]);
+		if (dl->ndone == dl->capdone) {
+			size_t cap = dl->capdone ? dl->capdone * 2 : 64;
+			outcome *grown = realloc(dl->done, cap * sizeof(*grown));
+			if (grown == NULL) {
+				request_free(dl, d);
+				d->retry_at = time_mono_ms() + dl->o.retry_min_ms;
+				return false;
+			}
+			dl->done = grown;
+			dl->capdone = cap;
+		}
+		if (dl->ndone == 0) {
+			dl->first_done_ms = time_mono_ms();
+		}
+		outcome *o = &dl->done[dl->ndone++];
+		outcome_of(m->easy_handle, m->data.result, d, o);
+		d->unrecorded++;
+		if (o->ok && o->seq > 0) {
+			d->ahead_seq = o->seq;
+		} else {
+			d->held = true;
+		}
 		request_free(dl, d);
 	}
-	if (r.n == 0) {
-		return false;
-	}
+	return true;
+}
+
+/* The finished requests' outcomes, recorded in one commit. */
+static void
+record(deliver *dl)
+{
+	round r = {dl, dl->done, dl->ndone, time_now_ms()};
 	err e;
+
 	spreg_status st = db_write(dl->session, record_cb, &r, &e);
 	if (st != SPREG_OK) {
 		log_error("webhooks: recording deliveries: %s (they will be "
 		    "sent again)", e.msg);
 	}
 	after_commit(dl, &r, st == SPREG_OK);
+	dl->ndone = 0;
 	arena_reset(&dl->arena);
-	return true;
 }
 
 /* ---- the thread ------------------------------------------------------------ */
@@ -594,10 +639,17 @@ sender_main(void *arg)
 		start_due(dl, now);
 		int running;
 		curl_multi_perform(dl->multi, &running);
-		if (collect(dl)) {
+		collect(dl);
+		if (dl->ndone > 0 && (running == 0 || dl->ndone >= ACK_BATCH ||
+		        time_mono_ms() - dl->first_done_ms >= ACK_WAIT_MS)) {
+			record(dl);
 			continue;	/* the next deliveries at once */
 		}
-		curl_multi_poll(dl->multi, NULL, 0, TICK_MS, NULL);
+		curl_multi_poll(dl->multi, NULL, 0, dl->ndone > 0 ?
+		    ACK_WAIT_MS : TICK_MS, NULL);
+	}
+	if (dl->ndone > 0) {
+		record(dl);	/* what was delivered is not sent again */
 	}
 	return NULL;
 }
@@ -657,6 +709,7 @@ deliver_stop(deliver *dl)
 		dest_free(dl, dl->dests[i]);
 	}
 	free(dl->dests);
+	free(dl->done);
 	if (dl->multi != NULL) {
 		curl_multi_cleanup(dl->multi);
 	}
