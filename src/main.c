@@ -108,19 +108,34 @@ usage(FILE *out)
 	    "  --map-size N       initial LMDB map size in bytes; it grows\n"
 	    "                     when full (default 67108864)\n"
 	    "  --publish URL      nng URL to publish change notifications on\n"
-	    "                     (repeatable; default " NET_PUB_DEFAULT_URL ")\n"
+	    "                     (repeatable; default " NET_PUB_DEFAULT_URL ")\n");
+	/* Three strings: C11 promises no longer literal than 4095 bytes. */
+	fprintf(out,
 	    "  --http URL         serve the JSON API over HTTP on URL, http://\n"
 	    "                     or https:// (repeatable; default\n"
 	    "                     " HTTP_DEFAULT_URL "; 'none': no HTTP)\n"
 	    "  --http-public on|off  serve the subprocessor page (/) to\n"
 	    "                     anyone, without a token (default on);\n"
 	    "                     off: it needs a token like the API\n"
+	    "  --http-max-connections N  HTTP connections open at once, all\n"
+	    "                     --http URLs together; more are closed at\n"
+	    "                     once (default 256)\n"
+	    "  --http-max-connections-per-peer N  HTTP connections open at\n"
+	    "                     once from one IP address (default 16)\n"
+	    "  --http-header-timeout S  close an HTTP connection whose request\n"
+	    "                     line and headers are not all in S seconds\n"
+	    "                     after it opened or its last response (also\n"
+	    "                     the keep-alive; default 10)\n"
+	    "  --http-body-timeout S  close one whose request body is not all\n"
+	    "                     in S seconds after its headers (default 30)\n"
+	    "  --http-send-timeout S  close one that has not taken its\n"
+	    "                     response S seconds after it was ready\n"
+	    "                     (default 60)\n"
 	    "  --tls-cert FILE    PEM certificate (chain) for tls+tcp:// and\n"
 	    "                     https:// URLs\n"
 	    "  --tls-key FILE     PEM private key of --tls-cert\n"
-	    "  --tls-ca FILE      PEM CA: tls+tcp:// clients must present a\n"
-	    "                     certificate it signed\n");
-	/* Two strings: C11 promises no longer literal than 4095 bytes. */
+	    "  --tls-ca FILE      PEM CA: tls+tcp:// and https:// clients must\n"
+	    "                     present a certificate it signed\n");
 	fprintf(out,
 	    "  --webhook-timeout S  one webhook request's limit, connecting\n"
 	    "                     included (default 10)\n"
@@ -417,6 +432,8 @@ typedef struct config {
 	size_t nhttp;
 	bool http_none;		/* --http none */
 	bool http_public_off;	/* --http-public off */
+	http_limits http_lim;
+	size_t http_header_s, http_body_s, http_send_s;
 	size_t heartbeat_ms;	/* 0: NET_PUB_HEARTBEAT_MS */
 	const char *data_dir;
 	char ref_buf[4000];	/* room for "/sample-registry.json" in 4096 */
@@ -485,6 +502,13 @@ static const limit_opt limit_opts[] = {
 	{"webhook-pause-after", 0, 31536000,
 	    offsetof(config, webhook_pause_after_s)},
 	{"mail-digest", 0, 10080, offsetof(config, mail_digest_min)},
+	{"http-max-connections", 1, 65536,
+	    offsetof(config, http_lim.connections_max)},
+	{"http-max-connections-per-peer", 1, 65536,
+	    offsetof(config, http_lim.per_peer_max)},
+	{"http-header-timeout", 1, 3600, offsetof(config, http_header_s)},
+	{"http-body-timeout", 1, 3600, offsetof(config, http_body_s)},
+	{"http-send-timeout", 1, 3600, offsetof(config, http_send_s)},
 };
 #define NLIMIT_OPTS (sizeof(limit_opts) / sizeof(limit_opts[0]))
 
@@ -760,6 +784,9 @@ configure(config *c, int argc, char **argv)
 		.sample = true,
 		.idle_s = NET_IDLE_TIMEOUT_MS_DEFAULT / 1000,
 		.send_s = NET_SEND_TIMEOUT_MS_DEFAULT / 1000,
+		.http_header_s = HTTP_HEADER_TIMEOUT_MS_DEFAULT / 1000,
+		.http_body_s = HTTP_BODY_TIMEOUT_MS_DEFAULT / 1000,
+		.http_send_s = HTTP_SEND_TIMEOUT_MS_DEFAULT / 1000,
 		.shutdown_s = SHUTDOWN_TIMEOUT_DEFAULT,
 		.page_max = RPC_PAGE_MAX_DEFAULT,
 		.vlim = *validate_limits_get(),
@@ -800,6 +827,10 @@ configure(config *c, int argc, char **argv)
 	c->no.idle_timeout_ms = (int) c->idle_s * 1000;
 	c->no.send_timeout_ms = (int) c->send_s * 1000;
 	net_options_defaults(&c->no);
+	c->http_lim.header_timeout_ms = (int) c->http_header_s * 1000;
+	c->http_lim.body_timeout_ms = (int) c->http_body_s * 1000;
+	c->http_lim.send_timeout_ms = (int) c->http_send_s * 1000;
+	http_limits_defaults(&c->http_lim);
 	c->dbo.dir = c->data_dir;
 	/* A first start also writes admin.token and the sample: until both
 	 * are done it is unfinished, and a cut-short one starts over. */
@@ -918,6 +949,15 @@ start(config *c, spregd *s)
 	    .send_timeout_ms = (uint32_t) c->no.send_timeout_ms,
 	    .http_body_max = c->nhttp > 0 ? HTTP_BODY_MAX : 0,
 	    .http_requests_max = c->nhttp > 0 ? HTTP_WORKERS : 0,
+	    .http_connections_max = c->nhttp > 0 ?
+	        c->http_lim.connections_max : 0,
+	    .http_per_peer_max = c->nhttp > 0 ? c->http_lim.per_peer_max : 0,
+	    .http_header_timeout_ms = c->nhttp > 0 ?
+	        (uint32_t) c->http_lim.header_timeout_ms : 0,
+	    .http_body_timeout_ms = c->nhttp > 0 ?
+	        (uint32_t) c->http_lim.body_timeout_ms : 0,
+	    .http_send_timeout_ms = c->nhttp > 0 ?
+	        (uint32_t) c->http_lim.send_timeout_ms : 0,
 	});
 	/* The sample goes only into a store this start created: never into
 	 * an existing one, however empty. */
@@ -977,7 +1017,8 @@ start(config *c, spregd *s)
 	}
 	if (c->nhttp > 0 &&
 	    http_start(s->rpc, s->ns, &(http_options) {c->http, c->nhttp,
-	        &c->tls, c->http_public_off}, &s->hs, &e) != SPREG_OK) {
+	        &c->tls, c->http_public_off, c->http_lim}, &s->hs, &e) !=
+	        SPREG_OK) {
 		log_error("http: %s", e.msg);
 		return false;
 	}

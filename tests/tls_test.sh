@@ -132,6 +132,9 @@ check "mHTTPS: a client certificate signed by the CA is served (200)" \
 	'[ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = 200 ]'
 https /v1/subprocessors/stripe --cacert "$pki/ca.pem"
 check "mHTTPS: no client certificate, no answer" '[ $rc -ne 0 ] && alive'
+https /v1/subprocessors/stripe --cacert "$pki/ca.pem" \
+	--cert "$pki/rogue.pem" --key "$pki/rogue-key.pem"
+check "mHTTPS: a certificate from another CA, no answer" '[ $rc -ne 0 ] && alive'
 spregd_stop var
 rc=$spregd_status
 check "mTLS: spregd stops cleanly" '[ $rc -eq 0 ]'

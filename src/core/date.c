@@ -254,6 +254,19 @@ time_set_mono_clock(int64_t (*mono_ms)(void))
 	atomic_store(&mono_fn, mono_ms != NULL ? mono_ms : real_mono_ms);
 }
 
+struct timespec
+time_realtime_after_ms(int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long) (ms % 1000) * 1000000L;
+	t.tv_sec += t.tv_nsec / 1000000000L;
+	t.tv_nsec %= 1000000000L;
+	return t;
+}
+
 void
 time_test_write_delay(void)
 {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define DATE_BUF 11	/* "YYYY-MM-DD" + NUL */
 #define TIME_BUF 25	/* "YYYY-MM-DDTHH:MM:SS.mmmZ" + NUL */
@@ -33,6 +34,10 @@ void time_set_clock(int64_t (*now_ms)(void));
 int64_t time_mono_ms(void);
 /* Tests inject one; NULL restores the real one. */
 void time_set_mono_clock(int64_t (*mono_ms)(void));
+
+/* The real CLOCK_REALTIME moment ms from now, for pthread_cond_timedwait
+ * (a bound on a wait, never a measure). */
+struct timespec time_realtime_after_ms(int ms);
 
 /*
  * Test hooks, compiled in only with SPREG_TEST_HOOKS (the spregd-test

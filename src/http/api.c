@@ -74,12 +74,12 @@ answered(http_req *r)
 static spreg_status
 body_json(http_req *r, json_t **out, err *e)
 {
-	void *data;
+	const void *data;
 	size_t len;
 	json_error_t jerr;
-	const char *type = nng_http_req_get_header(r->req, "Content-Type");
+	const char *type = http_header(r, "Content-Type");
 
-	nng_http_req_get_data(r->req, &data, &len);
+	http_body(r, &data, &len);
 	if (len == 0) {
 		*out = NULL;
 		return SPREG_OK;

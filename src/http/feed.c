@@ -264,8 +264,8 @@ feed(http_req *r, const char *customer)
 	if (m != NULL && m->changed_at[0] != '\0') {
 		http_date(m->changed_at, modified, &mod_secs);
 	}
-	const char *inm = nng_http_req_get_header(r->req, "If-None-Match");
-	const char *ims = nng_http_req_get_header(r->req, "If-Modified-Since");
+	const char *inm = http_header(r, "If-None-Match");
+	const char *ims = http_header(r, "If-Modified-Since");
 	time_t since;
 	if ((inm != NULL && (strstr(inm, etag) != NULL ||
 	        strcmp(inm, "*") == 0)) ||

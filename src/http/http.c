@@ -1,43 +1,67 @@
 /*
- * The HTTP server: nng's own (nng/supplemental/http), one handler for
- * every path and method, so routing, 404 and 405 are ours and answer in
- * JSON. A request is answered in nng's callback (an LMDB read does not
- * block, as in net/server.c); a write is handed to the RPC server's
- * writer thread and answered from there after its commit.
+ * The HTTP server: GNU libmicrohttpd, one access handler for every path
+ * and method, so routing, 404 and 405 are ours and answer in JSON. A
+ * read is answered in the handler, on one of POLL_THREADS threads (an
+ * LMDB read does not block, as in net/server.c); a write suspends its
+ * connection, goes to the RPC server's writer thread and is answered
+ * from there after its commit (the connection resumed).
  *
- * What nng 1.5.2's HTTP server bounds for us, and what it does not:
- * - a request body: collect_body with HTTP_BODY_MAX; a longer
- *   Content-Length is refused 400 before it is read;
- * - a header line: its 8 KiB read buffer;
- * - not the number of connections, nor how long a client may take to
- *   send a request or read a response (no timeouts), nor the number of
- *   header lines. An idle or slow connection costs a file descriptor
- *   and a few KiB, and no thread: nng reads asynchronously.
- * What we add: HTTP_WORKERS requests answered at once (then 503 with
- * Retry-After), the request target's length (414) and parameter count,
- * and a page size bounded by the RPC limits. Put a reverse proxy in
- * front of a port open to the internet (README, "HTTP").
+ * Why libmicrohttpd rather than nng's HTTP server, which this replaced:
+ * nng 1.5.2's server owns its listener and has no timeouts and no hook
+ * to count, time or close a connection, so a client sending its
+ * request a byte at a time, or never reading the answer, held a
+ * connection (a file descriptor) for good, and enough of them took the
+ * port. libmicrohttpd tells us of each connection and request (the
+ * notify and URI callbacks), takes its own listening socket from us,
+ * and suspends and resumes a connection for the writer.
+ *
+ * What bounds one client (http_limits; README "HTTP"):
+ * - connections in all and per peer address: counted in a net_conns
+ *   table as on the RPC port, decided when a connection is reported;
+ *   one over a limit is shut down at once, unread (not libmicrohttpd's
+ *   own limits: they count per listener and thread, and log neither the
+ *   peer nor the flag);
+ * - whole deadlines, not inactivity: the request line and headers
+ *   within header_timeout of the connection or of the previous
+ *   response, the body within body_timeout of the headers, the response
+ *   taken within send_timeout. The reaper thread shuts a connection
+ *   past its deadline down (shutdown(2)); libmicrohttpd then sees it end
+ *   and closes it. A request being answered has no deadline;
+ * - memory: HTTP_CONN_MEMORY a connection (its request line and headers
+ *   fit there), a body of at most HTTP_BODY_MAX (a longer
+ *   Content-Length is refused 400 before it is read);
+ * - HTTP_WORKERS requests answered at once (then 503 with Retry-After),
+ *   the request target's length and parameter count, and page sizes
+ *   bounded by the RPC limits.
  */
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
-#include <nng/supplemental/tls/tls.h>
+#include <microhttpd.h>
+#include <gnutls/gnutls.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "core/date.h"
 #include "core/log.h"
 #include "core/pbjson.h"
 #include "core/validate.h"
 #include "http/internal.h"
-#include "net/nngerr.h"
+#include "net/conns.h"
 
 #define URL_MAX 512
 #define URLS_MAX 16
+/* libmicrohttpd's threads per listener, each polling its share of the
+ * connections (epoll) and answering their reads. */
+#define POLL_THREADS 4
 
 typedef struct hworker {
 	rpc_worker *rpc;
@@ -47,18 +71,81 @@ typedef struct hworker {
 	struct hworker *next_free;
 } hworker;
 
+/* Where a connection is, for its deadline. */
+typedef enum conn_phase {
+	PHASE_IDLE,	/* new, or after a response: no request line yet */
+	PHASE_HEADERS,	/* a request line, the headers not all in */
+	PHASE_BODY,	/* the headers in, the body not */
+	PHASE_RUN,	/* being answered: the server's time, no deadline */
+	PHASE_SEND,	/* the response not yet all taken */
+} conn_phase;
+
+/* One connection, from libmicrohttpd's notice that it opened to the one
+ * that it closed (its socket context). Under the server's mu. */
+typedef struct hconn {
+	uint32_t id;		/* in the net_conns table; 0: refused */
+	int fd;
+	conn_phase phase;
+	int64_t deadline_ms;	/* monotonic; 0: none */
+	bool shut;		/* shut down: libmicrohttpd will close it */
+	bool verified;		/* its client certificate was checked */
+	char who[INET6_ADDRSTRLEN];
+	struct hconn *prev, *next;
+} hconn;
+
+typedef enum body_state {
+	BODY_OK,
+	BODY_TOO_LONG,		/* answered 400, the rest unread */
+	BODY_NO_MEMORY,
+} body_state;
+
+/* One request, from its request line to its completion (the request
+ * context libmicrohttpd hands the handler). */
+struct http_exchange {
+	http_server *srv;
+	struct MHD_Connection *conn;
+	hconn *hc;
+	char *uri;		/* the request target as sent */
+	char *body;
+	size_t body_len;
+	body_state body_state;
+	bool started;		/* the headers were seen */
+	bool routed;		/* handed to the routes */
+	/* Under the server's mu: a write waiting for its commit, and the
+	 * response made and not yet queued. */
+	bool suspended;
+	struct MHD_Response *resp;
+	unsigned status;
+};
+
+typedef struct listener {
+	http_server *srv;
+	struct MHD_Daemon *daemon;
+	bool https;
+	char url[URL_MAX];
+} listener;
+
 struct http_server {
 	rpc_server *rpc;
 	net_server *writer;
-	nng_http_server *servers[URLS_MAX];
-	char urls[URLS_MAX][URL_MAX];
+	http_limits lim;
+	listener listeners[URLS_MAX];
 	size_t nurls;
+	char *tls_cert, *tls_key, *tls_ca;	/* PEM, for https:// */
+	net_conns *conns;	/* the connection limits */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;	/* busy went down */
+	pthread_cond_t reaper_cv;	/* stopping */
+	hconn *open;		/* every connection reported open */
+	uint32_t next_id;
+	pthread_t reaper;
+	bool reaper_started;
 	hworker workers[HTTP_WORKERS];
 	hworker *free_list;
 	size_t busy;		/* requests being answered */
 	bool stopping;
+	char mhd_said[256];	/* libmicrohttpd's last message */
+	log_limit refused_log, timeout_log;
 };
 
 bool
@@ -133,43 +220,39 @@ void
 http_respond(http_req *r, uint16_t status, const char *content_type,
     const void *body, size_t len, const char *const *headers)
 {
-	nng_http_res *res;
-	nng_aio *aio = r->aio;
+	http_exchange *ex = r->ex;
 	http_server *s = r->srv;
-	int rv;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len,
+	    (void *) body, MHD_RESPMEM_MUST_COPY);
+	bool ok = resp != NULL &&
+	    (content_type == NULL ||
+	        MHD_add_response_header(resp, "Content-Type", content_type) ==
+	            MHD_YES) &&
+	    MHD_add_response_header(resp, "X-Content-Type-Options",
+	        "nosniff") == MHD_YES;
 
-	if ((rv = nng_http_res_alloc(&res)) != 0) {
-		req_free(r);
-		nng_aio_finish(aio, rv);	/* nng closes the connection */
-		request_ended(s);
-		return;
-	}
-	if ((rv = nng_http_res_set_status(res, status)) != 0 ||
-	    (content_type != NULL &&
-	        (rv = nng_http_res_set_header(res, "Content-Type",
-	             content_type)) != 0) ||
-	    (rv = nng_http_res_set_header(res, "X-Content-Type-Options",
-	         "nosniff")) != 0 ||
-	    (len > 0 && (rv = nng_http_res_copy_data(res, body, len)) != 0)) {
-		goto fail;
-	}
-	for (size_t i = 0; headers != NULL && headers[i] != NULL &&
+	for (size_t i = 0; ok && headers != NULL && headers[i] != NULL &&
 	     headers[i + 1] != NULL; i += 2) {
-		if ((rv = nng_http_res_set_header(res, headers[i],
-		         headers[i + 1])) != 0) {
-			goto fail;
-		}
+		ok = MHD_add_response_header(resp, headers[i], headers[i + 1]) ==
+		    MHD_YES;
+	}
+	if (!ok && resp != NULL) {
+		MHD_destroy_response(resp);
+		resp = NULL;	/* the connection is closed unanswered */
 	}
 	req_free(r);
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, 0);
-	request_ended(s);
-	return;
-
-fail:
-	nng_http_res_free(res);
-	req_free(r);
-	nng_aio_finish(aio, rv);
+	pthread_mutex_lock(&s->mu);
+	ex->resp = resp;
+	ex->status = status;
+	bool resume = ex->suspended;
+	struct MHD_Connection *conn = ex->conn;
+	pthread_mutex_unlock(&s->mu);
+	/* A write's answer: the handler runs again and queues it, and may
+	 * end ex before this returns. Then the request ends, so that
+	 * http_stop never finds a connection still suspended. */
+	if (resume) {
+		MHD_resume_connection(conn);
+	}
 	request_ended(s);
 }
 
@@ -394,6 +477,14 @@ http_call(http_req *r, const char *method, const ProtobufCMessage *in,
 		goto finished_done;
 	}
 	r->hw = w;
+	/* Answered from the writer thread once durable: the connection
+	 * waits, without a deadline (the server's time), until
+	 * http_respond resumes it. Only the handler may suspend it, so a
+	 * write is never called from a done callback. */
+	pthread_mutex_lock(&r->srv->mu);
+	r->ex->suspended = true;
+	pthread_mutex_unlock(&r->srv->mu);
+	MHD_suspend_connection(r->ex->conn);
 	if (!net_server_write(r->srv->writer, &w->write)) {
 		/* Stopping: the write was decoded, never run. */
 		worker_give(r->srv, w);
@@ -464,6 +555,19 @@ http_param_get(const http_req *r, const char *name)
 		}
 	}
 	return NULL;
+}
+
+const char *
+http_header(const http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->ex->conn, MHD_HEADER_KIND, name);
+}
+
+void
+http_body(const http_req *r, const void **data, size_t *len)
+{
+	*data = r->ex->body;
+	*len = r->ex->body_len;
 }
 
 /* Splits r->target into decoded path segments and query parameters. */
@@ -656,42 +760,373 @@ out:
 	return st;
 }
 
-/* ---- the handler -------------------------------------------------------- */
+/* ---- connections and their deadlines ------------------------------------ */
+
+void
+http_limits_defaults(http_limits *l)
+{
+	if (l->connections_max == 0) {
+		l->connections_max = HTTP_CONNECTIONS_DEFAULT;
+	}
+	if (l->per_peer_max == 0) {
+		l->per_peer_max = HTTP_PER_PEER_DEFAULT;
+	}
+	if (l->header_timeout_ms == 0) {
+		l->header_timeout_ms = HTTP_HEADER_TIMEOUT_MS_DEFAULT;
+	}
+	if (l->body_timeout_ms == 0) {
+		l->body_timeout_ms = HTTP_BODY_TIMEOUT_MS_DEFAULT;
+	}
+	if (l->send_timeout_ms == 0) {
+		l->send_timeout_ms = HTTP_SEND_TIMEOUT_MS_DEFAULT;
+	}
+}
 
 static void
-handle(nng_aio *aio)
+peer_of(const struct sockaddr *sa, net_peer *peer, char *who, size_t len)
 {
-	nng_http_req *req = nng_aio_get_input(aio, 0);
-	nng_http_handler *h = nng_aio_get_input(aio, 1);
-	http_server *s = nng_http_handler_get_data(h);
-	http_req *r;
+	memset(peer, 0, sizeof(*peer));
+	snprintf(who, len, "?");
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *) sa;
+		peer->family = 4;
+		memcpy(peer->addr, &in->sin_addr, 4);
+		inet_ntop(AF_INET, &in->sin_addr, who, (socklen_t) len);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *) sa;
+		peer->family = 6;
+		memcpy(peer->addr, &in6->sin6_addr, 16);
+		inet_ntop(AF_INET6, &in6->sin6_addr, who, (socklen_t) len);
+	}
+}
 
-	pthread_mutex_lock(&s->mu);
-	if (s->stopping) {
+/* A warning about a peer, at most once a second per kind: a hostile
+ * peer must not flood the log either. */
+static void
+warn_limited(log_limit *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+warn_limited(log_limit *l, const char *fmt, ...)
+{
+	char msg[256];
+	uint64_t held;
+	va_list ap;
+
+	if (!log_limit_pass(l, &held)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (held > 0) {
+		log_warn("%s (and %" PRIu64 " more like it since)", msg, held);
+	} else {
+		log_warn("%s", msg);
+	}
+}
+
+/* Counted against the limits when it opens; over one, shut down at once
+ * (libmicrohttpd reads its end and closes it). */
+static void
+conn_notified(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	http_server *s = cls;
+	hconn *hc = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (hc == NULL) {
+			return;
+		}
+		pthread_mutex_lock(&s->mu);
+		if (hc->prev != NULL) {
+			hc->prev->next = hc->next;
+		} else {
+			s->open = hc->next;
+		}
+		if (hc->next != NULL) {
+			hc->next->prev = hc->prev;
+		}
+		if (hc->id != 0) {
+			net_conns_remove(s->conns, hc->id);
+		}
 		pthread_mutex_unlock(&s->mu);
-		nng_aio_finish(aio, NNG_ECLOSED);
+		free(hc);
+		*socket_context = NULL;
 		return;
 	}
-	s->busy++;
+	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *addr = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (fd == NULL) {
+		return;
+	}
+	if ((hc = calloc(1, sizeof(*hc))) == NULL) {
+		shutdown(fd->connect_fd, SHUT_RDWR);
+		return;
+	}
+	net_peer peer;
+	peer_of(addr != NULL ? addr->client_addr : NULL, &peer, hc->who,
+	    sizeof(hc->who));
+	hc->fd = fd->connect_fd;
+	int64_t now = time_mono_ms();
+	pthread_mutex_lock(&s->mu);
+	if (++s->next_id == 0) {
+		s->next_id = 1;
+	}
+	net_conns_verdict v = net_conns_add(s->conns, s->next_id, &peer, now);
+	hc->id = v == NET_CONNS_OK ? s->next_id : 0;
+	hc->shut = v != NET_CONNS_OK;
+	hc->phase = PHASE_IDLE;
+	hc->deadline_ms = now + s->lim.header_timeout_ms;
+	hc->next = s->open;
+	if (s->open != NULL) {
+		s->open->prev = hc;
+	}
+	s->open = hc;
 	pthread_mutex_unlock(&s->mu);
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		nng_aio_finish(aio, NNG_ENOMEM);
-		request_ended(s);
+	*socket_context = hc;
+	if (v == NET_CONNS_OK) {
 		return;
 	}
-	r->srv = s;
-	r->aio = aio;
-	r->req = req;
-	r->method = nng_http_req_get_method(req);
+	shutdown(hc->fd, SHUT_RDWR);
+	if (v == NET_CONNS_PEER_FULL) {
+		warn_limited(&s->refused_log, "HTTP connection from %s refused: "
+		    "it has %zu open (--http-max-connections-per-peer)",
+		    hc->who, s->lim.per_peer_max);
+	} else {
+		warn_limited(&s->refused_log, "HTTP connection from %s refused: "
+		    "%zu connections open (--http-max-connections)", hc->who,
+		    s->lim.connections_max);
+	}
+}
+
+/* hc enters phase, with a deadline timeout_ms from now (0: none). */
+static void
+phase_set(http_server *s, hconn *hc, conn_phase phase, int timeout_ms)
+{
+	if (hc == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	hc->phase = phase;
+	hc->deadline_ms = timeout_ms > 0 ? time_mono_ms() + timeout_ms : 0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A request line arrived: the exchange begins (libmicrohttpd's request
+ * context); its headers are due by the same deadline. */
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	http_server *s = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	hconn *hc = ci != NULL ? ci->socket_context : NULL;
+	http_exchange *ex = calloc(1, sizeof(*ex));
+
+	if (hc != NULL) {
+		pthread_mutex_lock(&s->mu);
+		hc->phase = PHASE_HEADERS;
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (ex != NULL) {
+		ex->srv = s;
+		ex->conn = conn;
+		ex->hc = hc;
+		ex->uri = strdup(uri);	/* NULL: answered 429 */
+	}
+	return ex;	/* NULL: the connection is closed */
+}
+
+/* The exchange is over (answered, or the connection failed); the next
+ * request is due within the header timeout. */
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode code)
+{
+	http_server *s = cls;
+	http_exchange *ex = *con_cls;
+	(void) conn;
+	(void) code;
+
+	if (ex == NULL) {
+		return;
+	}
+	phase_set(s, ex->hc, PHASE_IDLE, s->lim.header_timeout_ms);
+	if (ex->resp != NULL) {
+		MHD_destroy_response(ex->resp);
+	}
+	free(ex->uri);
+	free(ex->body);
+	free(ex);
+	*con_cls = NULL;
+}
+
+/* Under s->mu: hc passed its deadline and was shut down. */
+static void
+expired(http_server *s, const hconn *hc)
+{
+	static const char *const why[] = {
+	    [PHASE_HEADERS] = "its request headers took longer than",
+	    [PHASE_BODY] = "its request body took longer than",
+	    [PHASE_SEND] = "it did not take its response within",
+	};
+	static const char *const flag[] = {
+	    [PHASE_HEADERS] = "--http-header-timeout",
+	    [PHASE_BODY] = "--http-body-timeout",
+	    [PHASE_SEND] = "--http-send-timeout",
+	};
+	const http_limits *l = &s->lim;
+
+	if (hc->phase == PHASE_IDLE) {
+		/* Also a browser's idle keep-alive: not worth a warning. */
+		log_debug("HTTP connection from %s closed: no request within "
+		    "%d s (--http-header-timeout)", hc->who,
+		    l->header_timeout_ms / 1000);
+		return;
+	}
+	if (hc->phase == PHASE_HEADERS || hc->phase == PHASE_BODY ||
+	    hc->phase == PHASE_SEND) {
+		warn_limited(&s->timeout_log, "HTTP connection from %s closed: "
+		    "%s %d s (%s)", hc->who, why[hc->phase],
+		    (hc->phase == PHASE_BODY ? l->body_timeout_ms :
+		     hc->phase == PHASE_SEND ? l->send_timeout_ms :
+		     l->header_timeout_ms) / 1000, flag[hc->phase]);
+	}
+}
+
+/* Shuts down the connections past their deadline, a few times per the
+ * shortest timeout. libmicrohttpd closes a connection (and tells us)
+ * before it closes its socket, so a descriptor here is never another's. */
+static void *
+reaper_main(void *arg)
+{
+	http_server *s = arg;
+	const http_limits *l = &s->lim;
+	int tick_ms = l->header_timeout_ms;
+
+	if (l->body_timeout_ms < tick_ms) {
+		tick_ms = l->body_timeout_ms;
+	}
+	if (l->send_timeout_ms < tick_ms) {
+		tick_ms = l->send_timeout_ms;
+	}
+	tick_ms = tick_ms / 4 > 1000 ? 1000 : tick_ms / 4;
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping) {
+		struct timespec until = time_realtime_after_ms(tick_ms);
+		pthread_cond_timedwait(&s->reaper_cv, &s->mu, &until);
+		int64_t now = time_mono_ms();
+		for (hconn *hc = s->open; hc != NULL; hc = hc->next) {
+			if (!hc->shut && hc->deadline_ms != 0 &&
+			    now >= hc->deadline_ms) {
+				shutdown(hc->fd, SHUT_RDWR);
+				hc->shut = true;
+				expired(s, hc);
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* With --tls-ca: the client's certificate, which the TLS handshake asked
+ * for, must be signed by it; checked once per connection. */
+static bool
+client_verified(http_exchange *ex)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(ex->conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t ts = ci != NULL ? ci->tls_session : NULL;
+	unsigned int status = 1;
+
+	if (ex->hc != NULL && ex->hc->verified) {
+		return true;
+	}
+	if (ts == NULL || gnutls_certificate_type_get(ts) != GNUTLS_CRT_X509 ||
+	    gnutls_certificate_verify_peers2(ts, &status) != GNUTLS_E_SUCCESS ||
+	    status != 0) {
+		warn_limited(&ex->srv->refused_log, "HTTPS connection from %s "
+		    "closed: no client certificate signed by --tls-ca",
+		    ex->hc != NULL ? ex->hc->who : "?");
+		return false;
+	}
+	if (ex->hc != NULL) {
+		ex->hc->verified = true;	/* its thread's alone */
+	}
+	return true;
+}
+
+/* ---- the handler -------------------------------------------------------- */
+
+/* What the headers announce: 0 no body, 1 a body, -1 one too long. */
+static int
+body_announced(struct MHD_Connection *conn)
+{
+	const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	        MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) {
+		return 1;	/* chunked: measured as it comes */
+	}
+	if (len == NULL) {
+		return 0;
+	}
+	/* libmicrohttpd refused a Content-Length that does not parse. */
+	unsigned long long n = strtoull(len, NULL, 10);
+	return n == 0 ? 0 : n > HTTP_BODY_MAX ? -1 : 1;
+}
+
+static body_state
+body_take(http_exchange *ex, const char *data, size_t len)
+{
+	if (ex->body_len + len > HTTP_BODY_MAX) {
+		return BODY_TOO_LONG;
+	}
+	char *grown = realloc(ex->body, ex->body_len + len + 1);
+	if (grown == NULL) {
+		return BODY_NO_MEMORY;
+	}
+	memcpy(grown + ex->body_len, data, len);
+	ex->body = grown;
+	ex->body_len += len;
+	return BODY_OK;
+}
+
+/* The request, headers and body in, through the routes: answered (the
+ * response in ex) or handed to the writer (ex suspended). */
+static void
+run(http_exchange *ex, const char *method)
+{
+	http_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		request_ended(ex->srv);	/* closed unanswered */
+		return;
+	}
+	r->srv = ex->srv;
+	r->ex = ex;
+	r->method = method;
 	r->bearer = "";
-	const char *target = nng_http_req_get_uri(req);
-	if (strlen(target) > HTTP_TARGET_MAX) {
+	if (ex->body_state == BODY_TOO_LONG) {
+		http_fail(r, SPREG_INVALID_ARGUMENT, "body: longer than %d "
+		    "bytes", HTTP_BODY_MAX);
+		return;
+	}
+	if (ex->body_state == BODY_NO_MEMORY) {
+		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "body: out of memory");
+		return;
+	}
+	if (ex->uri == NULL || (r->target = strdup(ex->uri)) == NULL) {
+		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (strlen(r->target) > HTTP_TARGET_MAX) {
 		http_fail(r, SPREG_INVALID_ARGUMENT, "path: longer than %d "
 		    "bytes", HTTP_TARGET_MAX);
-		return;
-	}
-	if ((r->target = strdup(target)) == NULL) {
-		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
 	err e;
@@ -700,7 +1135,7 @@ handle(nng_aio *aio)
 		respond_status(r, st, e.msg);
 		return;
 	}
-	const char *auth = nng_http_req_get_header(req, "Authorization");
+	const char *auth = http_header(r, "Authorization");
 	if (auth != NULL) {
 		/* "Bearer TOKEN"; the scheme is case-insensitive. */
 		if (strlen(auth) < 7 ||
@@ -718,18 +1153,189 @@ handle(nng_aio *aio)
 	http_fail(r, SPREG_NOT_FOUND, "path: no such resource");
 }
 
+/* Queues the response run or the writer made; the client has
+ * send_timeout to take it. */
+static enum MHD_Result
+answer(http_exchange *ex)
+{
+	http_server *s = ex->srv;
+
+	pthread_mutex_lock(&s->mu);
+	struct MHD_Response *resp = ex->resp;
+	unsigned status = ex->status;
+	ex->resp = NULL;
+	ex->suspended = false;
+	pthread_mutex_unlock(&s->mu);
+	if (resp == NULL) {
+		return MHD_NO;	/* out of memory: closed unanswered */
+	}
+	enum MHD_Result ret = MHD_queue_response(ex->conn, status, resp);
+	MHD_destroy_response(resp);
+	phase_set(s, ex->hc, PHASE_SEND, s->lim.send_timeout_ms);
+	return ret;
+}
+
+/*
+ * libmicrohttpd calls this once the headers are in, then with each
+ * piece of a body, then once more when the request is complete (with
+ * or without a body), and again after a suspended connection is
+ * resumed. MHD_NO closes the connection.
+ */
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	listener *l = cls;
+	http_server *s = l->srv;
+	http_exchange *ex = *con_cls;
+	(void) conn;
+	(void) url;	/* decoded; ex->uri is as sent */
+	(void) version;
+
+	if (ex == NULL) {
+		return MHD_NO;	/* no memory at its request line */
+	}
+	if (ex->routed) {
+		return answer(ex);	/* resumed: a write's answer */
+	}
+	if (!ex->started) {
+		ex->started = true;
+		if (l->https && s->tls_ca != NULL && !client_verified(ex)) {
+			return MHD_NO;
+		}
+		int announced = body_announced(ex->conn);
+		if (announced >= 0) {
+			/* Answered on a later call: one queued now ends the
+			 * connection after it (libmicrohttpd 0.9.75). */
+			if (announced > 0) {
+				phase_set(s, ex->hc, PHASE_BODY,
+				    s->lim.body_timeout_ms);
+			}
+			return MHD_YES;
+		}
+		/* Refused unread; the connection ends after the answer. */
+		ex->body_state = BODY_TOO_LONG;
+	} else if (*upload_data_size > 0) {
+		if (ex->body_state == BODY_OK) {
+			ex->body_state = body_take(ex, upload_data,
+			    *upload_data_size);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		return MHD_NO;
+	}
+	s->busy++;
+	pthread_mutex_unlock(&s->mu);
+	ex->routed = true;
+	phase_set(s, ex->hc, PHASE_RUN, 0);
+	run(ex, method);
+	pthread_mutex_lock(&s->mu);
+	bool later = ex->suspended;
+	pthread_mutex_unlock(&s->mu);
+	return later ? MHD_YES : answer(ex);
+}
+
 /* ---- start and stop ----------------------------------------------------- */
 
-static spreg_status
-serve(http_server *s, const char *url, const net_tls_options *tls, err *e)
+/* libmicrohttpd's messages (a peer's bad TLS, a refusal at start): at
+ * debug level, the last kept for a start that fails. */
+static void
+mhd_logged(void *cls, const char *fmt, va_list ap)
 {
-	nng_url *u = NULL;
-	nng_http_server *hs = NULL;
-	nng_http_handler *h = NULL;
-	nng_tls_config *cfg = NULL;
-	nng_sockaddr sa;
+	http_server *s = cls;
+	char msg[sizeof(s->mhd_said)];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("http: libmicrohttpd: %s", msg);
+	pthread_mutex_lock(&s->mu);
+	memcpy(s->mhd_said, msg, sizeof(msg));
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A listening socket for "http[s]://HOST[:PORT][/]"; l->url is the URL
+ * bound, with the port a ":0" got. */
+static spreg_status
+listen_on(listener *l, const char *url, int *fd_out, err *e)
+{
+	const char *host = url + (l->https ? 8 : 7);
+	const char *end = host[0] == '[' ? strchr(host, ']') : host +
+	    strcspn(host, ":/");
+	char name[256], port[8] = "";
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	    .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	int fd = -1, one = 1;
+
+	if (end == NULL || (size_t) (end - host) >= sizeof(name)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "--http %s: not a "
+		    "host", url);
+	}
+	bool bracketed = host[0] == '[';
+	snprintf(name, sizeof(name), "%.*s", (int) (end - host) -
+	    (bracketed ? 1 : 0), host + (bracketed ? 1 : 0));
+	end += bracketed ? 1 : 0;
+	if (*end == ':') {
+		size_t n = strspn(end + 1, "0123456789");
+		if (n == 0 || n >= sizeof(port)) {
+			return err_set(e, SPREG_INVALID_ARGUMENT, "--http %s: "
+			    "not a port", url);
+		}
+		snprintf(port, sizeof(port), "%.*s", (int) n, end + 1);
+		end += 1 + n;
+	} else {
+		snprintf(port, sizeof(port), "%s", l->https ? "443" : "80");
+	}
+	if (strcmp(end, "") != 0 && strcmp(end, "/") != 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "--http %s: no path "
+		    "(everything is served from /)", url);
+	}
+	int rv = getaddrinfo(name[0] != '\0' ? name : NULL, port, &hints, &ai);
+	if (rv != 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "--http %s: %s", url,
+		    gai_strerror(rv));
+	}
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+	         SOCK_NONBLOCK, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		int errnum = errno;
+		if (fd >= 0) {
+			close(fd);
+		}
+		freeaddrinfo(ai);
+		return err_set(e, SPREG_INVALID_ARGUMENT, "--http %s: %s", url,
+		    strerror(errnum));
+	}
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	int bound = 0;
+	if (getsockname(fd, (struct sockaddr *) &sa, &len) == 0) {
+		bound = ntohs(sa.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *) &sa)->sin6_port :
+		    ((struct sockaddr_in *) &sa)->sin_port);
+	}
+	snprintf(l->url, sizeof(l->url), bracketed ? "%s://[%s]:%d" :
+	    "%s://%s:%d", l->https ? "https" : "http", name, bound);
+	freeaddrinfo(ai);
+	*fd_out = fd;
+	return SPREG_OK;
+}
+
+static spreg_status
+serve(http_server *s, const char *url, err *e)
+{
+	listener *l = &s->listeners[s->nurls];
+	struct MHD_OptionItem opts[16];
+	size_t n = 0;
+	int fd = -1;
 	spreg_status st;
-	int rv;
 
 	if (s->nurls == URLS_MAX) {
 		return err_set(e, SPREG_INVALID_ARGUMENT, "--http: at most %d",
@@ -739,66 +1345,90 @@ serve(http_server *s, const char *url, const net_tls_options *tls, err *e)
 		return err_set(e, SPREG_INVALID_ARGUMENT, "--http %s: not an "
 		    "http:// or https:// URL", url);
 	}
-	if ((rv = nng_url_parse(&u, url)) != 0) {
-		return net_err_from_nng(e, rv, url);
+	l->srv = s;
+	l->https = strncmp(url, "https://", 8) == 0;
+	if (l->https && s->tls_cert == NULL) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: an https URL "
+		    "needs --tls-cert and --tls-key", url);
 	}
-	if ((rv = nng_http_server_hold(&hs, u)) != 0) {
-		st = net_err_from_nng(e, rv, url);
-		goto fail;
+	if ((st = listen_on(l, url, &fd, e)) != SPREG_OK) {
+		return st;
 	}
-	if (strcmp(u->u_scheme, "https") == 0) {
-		if (tls == NULL || tls->cert_file == NULL) {
-			st = err_set(e, SPREG_INVALID_ARGUMENT, "%s: an https "
-			    "URL needs --tls-cert and --tls-key", url);
-			goto fail;
+	/* libmicrohttpd closes its copy of the socket, or on a failed
+	 * start may not: ours is closed either way. */
+	int mhd_fd = dup(fd);
+	if (mhd_fd < 0) {
+		st = err_set(e, SPREG_RESOURCE_EXHAUSTED, "--http %s: %s", url,
+		    strerror(errno));
+		close(fd);
+		return st;
+	}
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_LISTEN_SOCKET,
+	    mhd_fd, NULL};
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_THREAD_POOL_SIZE,
+	    POLL_THREADS, NULL};
+	/* Its own cap (per thread) stays above ours, which decides. */
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_LIMIT,
+	    (intptr_t) (s->lim.connections_max + 64) * POLL_THREADS, NULL};
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    HTTP_CONN_MEMORY, NULL};
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_NOTIFY_CONNECTION,
+	    (intptr_t) conn_notified, s};
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_URI_LOG_CALLBACK,
+	    (intptr_t) uri_seen, s};
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_NOTIFY_COMPLETED,
+	    (intptr_t) completed, s};
+	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_EXTERNAL_LOGGER,
+	    (intptr_t) mhd_logged, s};
+	if (l->https) {
+		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT,
+		    0, s->tls_cert};
+		opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY,
+		    0, s->tls_key};
+		if (s->tls_ca != NULL) {
+			opts[n++] = (struct MHD_OptionItem) {
+			    MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca};
 		}
-		if ((st = net_tls_server_config(tls, &cfg, e)) != SPREG_OK) {
-			goto fail;
-		}
-		rv = nng_http_server_set_tls(hs, cfg);
-		nng_tls_config_free(cfg);	/* the server holds it */
-		if (rv != 0) {
-			st = net_err_from_nng(e, rv, url);
-			goto fail;
-		}
 	}
-	/* One handler for every path and method: the routes are ours. */
-	if ((rv = nng_http_handler_alloc(&h, "/", handle)) != 0 ||
-	    (rv = nng_http_handler_set_method(h, NULL)) != 0 ||
-	    (rv = nng_http_handler_set_tree(h)) != 0 ||
-	    (rv = nng_http_handler_collect_body(h, true, HTTP_BODY_MAX)) !=
-	        0 ||
-	    (rv = nng_http_handler_set_data(h, s, NULL)) != 0 ||
-	    (rv = nng_http_server_add_handler(hs, h)) != 0) {
-		st = net_err_from_nng(e, rv, url);
-		if (h != NULL) {
-			nng_http_handler_free(h);
-		}
-		goto fail;
-	}
-	if ((rv = nng_http_server_start(hs)) != 0) {
-		st = net_err_from_nng(e, rv, url);
-		goto fail;
-	}
-	s->servers[s->nurls] = hs;
-	snprintf(s->urls[s->nurls], URL_MAX, "%s", url);
-	if (nng_http_server_get_addr(hs, &sa) == 0 &&
-	    (sa.s_family == NNG_AF_INET || sa.s_family == NNG_AF_INET6)) {
-		int port = ntohs(sa.s_family == NNG_AF_INET ? sa.s_in.sa_port :
-		    sa.s_in6.sa_port);
-		snprintf(s->urls[s->nurls], URL_MAX, "%s://%s:%d", u->u_scheme,
-		    u->u_hostname, port);
+	opts[n] = (struct MHD_OptionItem) {MHD_OPTION_END, 0, NULL};
+	l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    (l->https ? MHD_USE_TLS : 0), 0, NULL, NULL, handle, l,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	close(fd);
+	if (l->daemon == NULL) {
+		pthread_mutex_lock(&s->mu);
+		st = err_set(e, SPREG_INVALID_ARGUMENT, "--http %s: "
+		    "libmicrohttpd did not start: %s", url, s->mhd_said);
+		pthread_mutex_unlock(&s->mu);
+		return st;
 	}
 	s->nurls++;
-	nng_url_free(u);
 	return SPREG_OK;
+}
 
-fail:
-	if (hs != NULL) {
-		nng_http_server_release(hs);
+/* The PEM files for https:// URLs, checked as the RPC listeners check
+ * them (the same messages). */
+static spreg_status
+tls_load(http_server *s, const net_tls_options *tls, err *e)
+{
+	nng_tls_config *cfg;
+	spreg_status st;
+
+	if ((st = net_tls_server_config(tls, &cfg, e)) != SPREG_OK) {
+		return st;
 	}
-	nng_url_free(u);
-	return st;
+	nng_tls_config_free(cfg);
+	if ((st = net_tls_read_pem("--tls-cert", tls->cert_file, &s->tls_cert,
+	         e)) != SPREG_OK ||
+	    (st = net_tls_read_pem("--tls-key", tls->key_file, &s->tls_key,
+	         e)) != SPREG_OK ||
+	    (tls->ca_file != NULL &&
+	        (st = net_tls_read_pem("--tls-ca", tls->ca_file, &s->tls_ca,
+	             e)) != SPREG_OK)) {
+		return st;
+	}
+	return SPREG_OK;
 }
 
 spreg_status
@@ -813,8 +1443,20 @@ http_start(rpc_server *rpc, net_server *writer, const http_options *o,
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->reaper_cv, NULL);
 	s->rpc = rpc;
 	s->writer = writer;
+	s->lim = o->limits;
+	http_limits_defaults(&s->lim);
+	s->refused_log.interval_ms = 1000;
+	s->timeout_log.interval_ms = 1000;
+	snprintf(s->mhd_said, sizeof(s->mhd_said), "no reason given");
+	if ((st = net_conns_create(&(net_conns_limits) {
+	         .connections = s->lim.connections_max,
+	         .per_peer = s->lim.per_peer_max}, &s->conns)) != SPREG_OK) {
+		err_set(e, st, "HTTP connections: out of memory");
+		goto fail;
+	}
 	for (size_t i = 0; i < HTTP_WORKERS; i++) {
 		hworker *w = &s->workers[i];
 		if ((st = o->public_off ? rpc_worker_create(rpc, &w->rpc) :
@@ -828,7 +1470,21 @@ http_start(rpc_server *rpc, net_server *writer, const http_options *o,
 		s->free_list = w;
 	}
 	for (size_t i = 0; i < o->nurls; i++) {
-		if ((st = serve(s, o->urls[i], o->tls, e)) != SPREG_OK) {
+		if (strncmp(o->urls[i], "https://", 8) == 0 &&
+		    o->tls != NULL && o->tls->cert_file != NULL &&
+		    s->tls_cert == NULL &&
+		    (st = tls_load(s, o->tls, e)) != SPREG_OK) {
+			goto fail;
+		}
+	}
+	if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+		st = err_set(e, SPREG_RESOURCE_EXHAUSTED, "HTTP: cannot start "
+		    "a thread");
+		goto fail;
+	}
+	s->reaper_started = true;
+	for (size_t i = 0; i < o->nurls; i++) {
+		if ((st = serve(s, o->urls[i], e)) != SPREG_OK) {
 			goto fail;
 		}
 	}
@@ -843,7 +1499,7 @@ fail:
 const char *
 http_url(const http_server *s, size_t i)
 {
-	return s != NULL && i < s->nurls ? s->urls[i] : NULL;
+	return s != NULL && i < s->nurls ? s->listeners[i].url : NULL;
 }
 
 size_t
@@ -859,25 +1515,32 @@ http_stop(http_server *s)
 		return;
 	}
 	pthread_mutex_lock(&s->mu);
-	s->stopping = true;
+	s->stopping = true;	/* new requests: the connection is closed */
+	pthread_cond_broadcast(&s->reaper_cv);
 	pthread_mutex_unlock(&s->mu);
-	/* Closes the listeners and connections; a handler running goes
-	 * on, and a write waits for the writer. */
-	for (size_t i = 0; i < s->nurls; i++) {
-		nng_http_server_stop(s->servers[i]);
+	if (s->reaper_started) {
+		pthread_join(s->reaper, NULL);
 	}
+	/* A write waits for the writer; libmicrohttpd must not be stopped
+	 * with a connection still suspended. */
 	pthread_mutex_lock(&s->mu);
 	while (s->busy > 0) {
 		pthread_cond_wait(&s->cv, &s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
+	/* Closes the listeners and connections (each reported closed). */
 	for (size_t i = 0; i < s->nurls; i++) {
-		nng_http_server_release(s->servers[i]);
+		MHD_stop_daemon(s->listeners[i].daemon);
 	}
 	for (size_t i = 0; i < HTTP_WORKERS; i++) {
 		rpc_worker_destroy(s->workers[i].rpc);
 	}
+	net_conns_destroy(s->conns);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->tls_ca);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->reaper_cv);
 	free(s);
 }

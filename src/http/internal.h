@@ -5,10 +5,8 @@
 #ifndef HTTP_INTERNAL_H
 #define HTTP_INTERNAL_H
 
-#include <nng/nng.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <nng/supplemental/http/http.h>
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
@@ -23,11 +21,11 @@ typedef struct http_param {
 
 typedef struct http_req http_req;
 typedef void (*http_done_fn)(http_req *r);
+typedef struct http_exchange http_exchange;
 
 struct http_req {
 	http_server *srv;
-	nng_aio *aio;		/* nng's; finished by http_respond */
-	nng_http_req *req;
+	http_exchange *ex;	/* the server's; answered by http_respond */
 	const char *method;	/* GET, HEAD, POST ... */
 	char *target;		/* a copy of the request target */
 	const char *segs[16];	/* the decoded path, split at '/' */
@@ -72,6 +70,11 @@ void http_respond_json(http_req *r, uint16_t status, json_t *body,
 
 /* The query parameter name, or NULL. */
 const char *http_param_get(const http_req *r, const char *name);
+/* The request header name (any case), or NULL. Valid until r is
+ * answered; from the thread that runs the route only. */
+const char *http_header(const http_req *r, const char *name);
+/* The request body (at most HTTP_BODY_MAX bytes; len 0: none). */
+void http_body(const http_req *r, const void **data, size_t *len);
 
 /*
  * Builds a request message of type desc from the query parameters (each

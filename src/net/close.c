@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/date.h"
 #include "core/log.h"
 #include "net/close.h"
 
@@ -36,19 +37,6 @@ closer_main(void *arg)
 	return NULL;
 }
 
-static struct timespec
-after_ms(int ms)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long) (ms % 1000) * 1000000L;
-	t.tv_sec += t.tv_nsec / 1000000000L;
-	t.tv_nsec %= 1000000000L;
-	return t;
-}
-
 bool
 net_close_bounded(nng_socket sock, const char *what)
 {
@@ -74,7 +62,7 @@ net_close_bounded(nng_socket sock, const char *what)
 	} else {
 		pthread_detach(t);
 	}
-	struct timespec until = after_ms(NET_CLOSE_WAIT_MS);
+	struct timespec until = time_realtime_after_ms(NET_CLOSE_WAIT_MS);
 	pthread_mutex_lock(&c->mu);
 	while (!c->done &&
 	    pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0) {

@@ -115,20 +115,6 @@ struct net_server {
 	rpc_server *rpc;
 };
 
-/* The CLOCK_REALTIME moment ms from now, for pthread_cond_timedwait. */
-static struct timespec
-after_ms(int ms)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long) (ms % 1000) * 1000000L;
-	t.tv_sec += t.tv_nsec / 1000000000L;
-	t.tv_nsec %= 1000000000L;
-	return t;
-}
-
 /* A warning about a peer, at most once a second per kind: a hostile peer
  * must not flood the log either. */
 static void
@@ -495,7 +481,7 @@ reaper_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stopping) {
-		struct timespec until = after_ms(tick_ms);
+		struct timespec until = time_realtime_after_ms(tick_ms);
 		pthread_cond_timedwait(&s->cv, &s->mu, &until);
 		if (s->stopping) {
 			break;
@@ -694,7 +680,7 @@ drain(net_server *s, int64_t deadline_ms)
 			break;
 		}
 		/* Timed: a cancelled receive may have been re-armed. */
-		struct timespec until = after_ms(100);
+		struct timespec until = time_realtime_after_ms(100);
 		pthread_cond_timedwait(&s->cv, &s->mu, &until);
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -11,9 +11,8 @@
 
 #define PEM_MAX ((long) 1 << 20)
 
-/* The whole of a PEM file as a string; caller frees *out. */
-static spreg_status
-read_pem(const char *option, const char *path, char **out, err *e)
+spreg_status
+net_tls_read_pem(const char *option, const char *path, char **out, err *e)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -55,9 +54,9 @@ net_tls_server_config(const net_tls_options *o, nng_tls_config **out,
 	spreg_status st;
 	int rv;
 
-	if ((st = read_pem("--tls-cert", o->cert_file, &cert, e)) !=
+	if ((st = net_tls_read_pem("--tls-cert", o->cert_file, &cert, e)) !=
 	        SPREG_OK ||
-	    (st = read_pem("--tls-key", o->key_file, &key, e)) != SPREG_OK) {
+	    (st = net_tls_read_pem("--tls-key", o->key_file, &key, e)) != SPREG_OK) {
 		goto out;
 	}
 	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {

@@ -23,6 +23,11 @@ typedef struct net_tls_options {
 spreg_status net_tls_server_config(const net_tls_options *o,
     nng_tls_config **out, err *e);
 
+/* The whole of the PEM file at path (at most 1 MiB) as a string; errors
+ * name option and path. Caller frees *out. */
+spreg_status net_tls_read_pem(const char *option, const char *path,
+    char **out, err *e);
+
 /* True for a URL that needs a TLS configuration (tls+tcp://...). */
 bool net_tls_url(const char *url);
 

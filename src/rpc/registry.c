@@ -740,6 +740,12 @@ server_info(rpc_call *call, const ProtobufCMessage *in_,
 	out->send_timeout_ms = lim->send_timeout_ms;
 	out->max_http_body_bytes = lim->http_body_max;
 	out->max_http_requests = (uint32_t) lim->http_requests_max;
+	out->max_http_connections = (uint32_t) lim->http_connections_max;
+	out->max_http_connections_per_peer =
+	    (uint32_t) lim->http_per_peer_max;
+	out->http_header_timeout_ms = lim->http_header_timeout_ms;
+	out->http_body_timeout_ms = lim->http_body_timeout_ms;
+	out->http_send_timeout_ms = lim->http_send_timeout_ms;
 	if ((st = publish_info(call, out, e)) != SPREG_OK) {
 		return st;
 	}

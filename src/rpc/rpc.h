@@ -140,9 +140,14 @@ typedef struct rpc_limits {
 	size_t queued_bytes_max;	/* unread reply bytes, in all */
 	uint32_t idle_timeout_ms;
 	uint32_t send_timeout_ms;
-	/* Enforced by src/http/; 0 when it serves no HTTP. */
+	/* Enforced by src/http/; 0 (NULL) when it serves no HTTP. */
 	size_t http_body_max;
 	size_t http_requests_max;
+	size_t http_connections_max;
+	size_t http_per_peer_max;
+	uint32_t http_header_timeout_ms;
+	uint32_t http_body_timeout_ms;
+	uint32_t http_send_timeout_ms;
 } rpc_limits;
 #define RPC_PAGE_MAX_DEFAULT 1000
 void rpc_server_set_limits(rpc_server *srv, const rpc_limits *l);
