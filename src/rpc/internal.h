@@ -107,7 +107,7 @@ spreg_status rpc_exec_reassess(exec *x, db_txn *t, err *e);
 /* Fills in each event's customers, then hands the events over. */
 void rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n);
 /* rpc_write_batch with a given session: a writer's, or a worker's own
- * where no writer thread runs (rpc_handle). */
+ * where no writer thread runs (rpc_handle, in pipeline.c too). */
 void rpc_write_batch_in(db_session *writer, rpc_worker *const *ws,
     size_t n);
 

@@ -190,3 +190,14 @@ rpc_write_batch_in(db_session *writer, rpc_worker *const *ws, size_t n)
 		}
 	}
 }
+
+/* A write runs at once in the worker's own session, alone in its
+ * commit: for callers with no writer thread (tests, tools). */
+void
+rpc_handle(rpc_worker *w, const void *req, size_t len,
+    Spreg__V1__Reply *reply)
+{
+	if (rpc_handle_begin(w, req, len, reply)) {
+		rpc_write_batch_in(w->session, &w, 1);
+	}
+}
