@@ -608,6 +608,44 @@ check "but on its customer's own list" '[ $rc -eq 0 ] && grep -q llm-provider "$
 spreg list --purpose essential.service.operations --kind customer_selected
 check "filters combine: purpose and kind" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 2 ] && has_id llm-provider'
 
+# ---- fourth parties: a vendor's own subprocessors ---------------------------
+
+spreg list --fourth-party aws
+check "list --fourth-party aws: the sample's vendors that depend on AWS" \
+	'[ $rc -eq 0 ] && [ "$(ids | tr "\n" " ")" = "help-scout intercom " ]'
+spreg list --fourth-party aws --as-of 2026-01-01
+check "... as of a past day too (the records then)" '[ $rc -eq 0 ] && has_id help-scout && has_id intercom'
+spreg list --fourth-party mailgun --service support
+check "... combined with another filter" '[ $rc -eq 0 ] && [ "$(ids)" = help-scout ]'
+spreg list --fourth-party 'AWS!'
+check "list --fourth-party with a bad id: exit 3 naming fourth_party" \
+	'[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: fourth_party: "'
+spreg get help-scout
+check "get shows each fourth party, its countries, source and date" \
+	'[ $rc -eq 0 ] && out_has "^fourth_party: aws Amazon Web Services in US confirmed 2026-11-02 source https://www.helpscout.com/company/legal/subprocessors/$"'
+spreg get intercom --yaml
+cp "$tmp/out" "$tmp/intercom.yaml"
+spreg put "$tmp/intercom.yaml"
+check "get --yaml with fourth parties reads back unchanged" '[ $rc -eq 0 ] && out_has "^unchanged intercom"'
+# bad_fp SED FIELD: intercom with SED applied to its fourth party is
+# refused naming FIELD.
+bad_fp() {
+	local want=$2
+	sed "$1" "$tmp/intercom.yaml" >"$tmp/bad-fp.yaml"
+	spreg put "$tmp/bad-fp.yaml"
+	check "a bad fourth party: exit 3 naming $want" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: $want"'
+}
+bad_fp 's|countries: \[IE, US\]|countries: [IE, XX]|' 'fourth_parties\[0\].countries\[1\]: .XX. is not an ISO'
+bad_fp 's|confirmed_on: "2026-10-15"|confirmed_on: "2026-13-01"|' 'fourth_parties\[0\].confirmed_on: '
+bad_fp 's|^- id: aws|- id: AWS|' 'fourth_parties\[0\].id: '
+bad_fp 's|source: https://www.intercom.com/legal/security-third-parties|source: ""|' 'fourth_parties\[0\].source: required'
+bad_fp 's|^  name: Amazon Web Services|  name: ""|' 'fourth_parties\[0\].name: required'
+spreg get intercom --json
+check "... and nothing changed" '[ $rc -eq 0 ] && grep -q "\"revision\": *\"*1\"*," "$tmp/out"'
+spreg assess --subprocessor intercom
+check "assess flags the onward transfers to the fourth parties' countries, not judged" \
+	'[ $rc -eq 0 -o $rc -eq 5 ] && out_has "^Onward transfers" && grep -q "^intercom  *aws  *US  *yes  *2026-10-15" "$tmp/out" && grep -q "^intercom  *aws  *IE  *no " "$tmp/out"'
+
 printf '%s\n' 'id: adnet' 'name: Ad Network' 'services: [app]' 'data_categories: [user.device.cookie_id]' \
 	'data_uses: [marketing.advertising.third_party]' 'locations: [{country: US, role: processing}]' >"$tmp/adnet.yaml"
 spreg put "$tmp/adnet.yaml"

@@ -79,17 +79,21 @@ stop
 check "the server did not crash" '! grep -q "AddressSanitizer" "$tmp/server.log"'
 
 # ---- a version 2 store is migrated in place ---------------------------------
-mkdir "$tmp/old"
-cp "$fixture/data.mdb" "$tmp/old/data.mdb"
-cp "$fixture/admin.token" "$tmp/old/admin.token"
-chmod 600 "$tmp/old/data.mdb" "$tmp/old/admin.token"
-start "$tmp/old" "$tmp/migrate.log"
-export SPREG_TOKEN_FILE="$tmp/old/admin.token"
-out=$(cat "$tmp/migrate.log")
-check "started, and said what it did" 'grep -q "migrated the store in .* to schema version 4: [0-9]* values checksummed, 25 records indexed; the version 2 store is kept in .*data.mdb.v2.bak" <<<"$out"'
+# started_on FIXTURE DIR LOG: spregd on a copy of FIXTURE's store in DIR,
+# its log in LOG and in $out, SPREG_TOKEN_FILE its admin token.
+started_on() {
+	mkdir "$2"
+	cp "$1/data.mdb" "$1/admin.token" "$2/"
+	chmod 600 "$2/data.mdb" "$2/admin.token"
+	start "$2" "$3"
+	export SPREG_TOKEN_FILE="$2/admin.token"
+	out=$(cat "$3")
+}
+started_on "$fixture" "$tmp/old" "$tmp/migrate.log"
+check "started, and said what it did" 'grep -q "migrated the store in .* to schema version 5: [0-9]* values checksummed, 25 records indexed; the version 2 store is kept in .*data.mdb.v2.bak" <<<"$out"'
 check "the old store is kept beside it" '[ -s "$tmp/old/data.mdb.v2.bak" ]'
 run info
-check "schema version 4" '[ $rc -eq 0 ] && grep -q "^schema_version: 4" <<<"$out"'
+check "schema version 5" '[ $rc -eq 0 ] && grep -q "^schema_version: 5" <<<"$out"'
 run verify
 check "verify is clean: every entry and record" '[ $rc -eq 0 ] && grep -q "^ok: 28 log entries, 25 records checked" <<<"$out"'
 run changes --json
@@ -112,38 +116,62 @@ run verify
 check "and verifies" '[ $rc -eq 0 ] && grep -q "^ok: 29 log entries" <<<"$out"'
 stop
 
+# migrated V RECORDS ENTRIES: starts on a copy of tests/fixtures/store-vV
+# (made by the make.sh beside it) and checks the migration to the
+# current schema: said in the log, the old store kept, verify clean
+# (ENTRIES log entries, RECORDS records), the log, every record, a
+# customer, an objection and a token intact. Leaves the server running
+# with SPREG_TOKEN_FILE set; "$fx" is the fixture.
+migrated() {
+	local v=$1 records=$2 entries=$3
+	fx="$SPREG_SOURCE/tests/fixtures/store-v$v"
+	started_on "$fx" "$tmp/v$v" "$tmp/v$v.log"
+	check "v$v: migrated in place, said so" 'grep -q "migrated the store in .* to schema version 5: 0 values checksummed, $records records indexed; the version $v store is kept in .*data.mdb.v$v.bak" <<<"$out"'
+	check "v$v: the old store is kept beside it" '[ -s "$tmp/v$v/data.mdb.v$v.bak" ]'
+	run verify
+	check "v$v: verify is clean: every entry and record" '[ $rc -eq 0 ] && grep -q "^ok: $entries log entries, $records records checked" <<<"$out"'
+	run changes --json
+	check "v$v: the change log is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$fx/changes.jsonl" >/dev/null'
+	run list --json
+	check "v$v: every record is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$fx/list.jsonl" >/dev/null'
+	run list --customer acme
+	check "v$v: customers too" '[ $rc -eq 0 ] && grep -q "^stripe " <<<"$out"'
+	run objections --customer acme
+	check "v$v: and objections" '[ $rc -eq 0 ] && grep -q "not in our DPA" <<<"$out"'
+	run token list
+	check "v$v: and tokens" '[ $rc -eq 0 ] && grep -q "^dashboard " <<<"$out"'
+}
+# restarted V: a second start on the migrated store migrates nothing.
+restarted() {
+	stop
+	start "$tmp/v$1" "$tmp/v$1b.log"
+	check "v$1: a second start migrates nothing" '! grep -q "migrat" "$tmp/v$1b.log"'
+	stop
+}
+
 # ---- a version 3 store (today's main before issue 15) is migrated ----------
 # tests/fixtures/store-v3, made by make.sh beside it with main at 4138025:
 # the sample, a customer, a user category, a token, an announcement, an
 # objection, a retirement. Version 4 indexes purposes and kinds: a store
 # opened without the migration would list no vendor under --kind.
-v3="$SPREG_SOURCE/tests/fixtures/store-v3"
-mkdir "$tmp/v3"
-cp "$v3/data.mdb" "$v3/admin.token" "$tmp/v3/"
-chmod 600 "$tmp/v3/data.mdb" "$tmp/v3/admin.token"
-start "$tmp/v3" "$tmp/v3.log"
-export SPREG_TOKEN_FILE="$tmp/v3/admin.token"
-out=$(cat "$tmp/v3.log")
-check "v3: migrated in place, said so" 'grep -q "migrated the store in .* to schema version 4: 0 values checksummed, 25 records indexed; the version 3 store is kept in .*data.mdb.v3.bak" <<<"$out"'
-check "v3: the old store is kept beside it" '[ -s "$tmp/v3/data.mdb.v3.bak" ]'
-run verify
-check "v3: verify is clean: every entry and record" '[ $rc -eq 0 ] && grep -q "^ok: 29 log entries, 25 records checked" <<<"$out"'
-run changes --json
-check "v3: the change log is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$v3/changes.jsonl" >/dev/null'
-run list --json
-check "v3: every record is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$v3/list.jsonl" >/dev/null'
+migrated 3 25 29
 run list --kind subprocessor --json
-check "v3: every record is in the new kind index" '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq "$(wc -l <"$v3/list.jsonl")" ]'
+check "v3: every record is in the new kind index" '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq "$(wc -l <"$fx/list.jsonl")" ]'
+restarted 3
+
+# ---- a version 4 store (main before fourth parties) is migrated ------------
+# tests/fixtures/store-v4, made by make.sh beside it with main at c3cda6c:
+# the sample with its purposes, a customer and its own vendor (kind
+# customer_selected), a user category, a token, an announcement, an
+# objection, a retirement. Version 5 indexes fourth parties.
+migrated 4 26 30
+run list --kind customer_selected
+check "v4: the kind index still holds" '[ $rc -eq 0 ] && grep -q "^llm-provider " <<<"$out"'
 run list --customer acme
-check "v3: customers too" '[ $rc -eq 0 ] && grep -q "^stripe " <<<"$out"'
-run objections --customer acme
-check "v3: and objections" '[ $rc -eq 0 ] && grep -q "not in our DPA" <<<"$out"'
-run token list
-check "v3: and tokens" '[ $rc -eq 0 ] && grep -q "^dashboard " <<<"$out"'
-stop
-start "$tmp/v3" "$tmp/v3b.log"
-check "v3: a second start migrates nothing" '! grep -q "migrat" "$tmp/v3b.log"'
-stop
+check "v4: the customer's own vendor is in its view" '[ $rc -eq 0 ] && grep -q "^llm-provider " <<<"$out"'
+run list --fourth-party aws
+check "v4: --fourth-party answers (the fixture's vendors have none)" '[ $rc -eq 0 ] && ! grep -q "^[a-z]" <<<"$(tail -n +2 <<<"$out")"'
+restarted 4
 
 # ---- a version 2 store's dated retirement is scheduled ----------------------
 # Version 2 kept no schedule of dates (tests/fixtures/store-v2-dated, a

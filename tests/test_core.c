@@ -262,6 +262,8 @@ typedef struct fixture {
 	Spreg__V1__Location loc, *locs[2];
 	Spreg__V1__Safeguard sg, *sgs[1];
 	Spreg__V1__DpfParticipation dpf[2], *dpfs[2];
+	Spreg__V1__FourthParty fp[2], *fps[2];
+	char *fp_countries[2];
 	char *services[1];
 	char *cats[2];
 	char *loc_cats[1];
@@ -309,6 +311,23 @@ fixture_init(fixture *f)
 	f->dpf[1].until = "2025-01-01";
 	f->sp.dpf_participation = f->dpfs;
 	f->sp.n_dpf_participation = 2;
+	/* Its own subprocessors (issue 15's fourth parties). */
+	for (int i = 0; i < 2; i++) {
+		spreg__v1__fourth_party__init(&f->fp[i]);
+		f->fps[i] = &f->fp[i];
+		f->fp[i].source = "https://stripe.com/legal/service-providers";
+		f->fp[i].confirmed_on = "2026-11-01";
+	}
+	f->fp[0].id = "aws";
+	f->fp[0].name = "AWS";
+	f->fp_countries[0] = "US";
+	f->fp_countries[1] = "IE";
+	f->fp[0].countries = f->fp_countries;
+	f->fp[0].n_countries = 2;
+	f->fp[1].id = "twilio";
+	f->fp[1].name = "Twilio";
+	f->sp.fourth_parties = f->fps;
+	f->sp.n_fourth_parties = 2;
 }
 
 static spreg_status
@@ -454,6 +473,22 @@ START_TEST(invalid_records_name_the_field)
 	case 32: f.sp.data_uses = twice_use;
 		f.sp.n_data_uses = 2;
 		expect = "data_uses[1]: 'analytics' listed twice"; break;
+	/* Fourth parties (issue 15). */
+	case 33: f.fp[0].id = "AWS!";
+		expect = "fourth_parties[0].id: 'AWS!' must match"; break;
+	case 34: f.fp[1].name = "";
+		expect = "fourth_parties[1].name: required"; break;
+	case 35: f.fp_countries[1] = "XX";
+		expect = "fourth_parties[0].countries[1]: 'XX' is not an ISO "
+		    "3166-1 alpha-2 code"; break;
+	case 36: f.fp[0].confirmed_on = "2026-02-30";
+		expect = "fourth_parties[0].confirmed_on: '2026-02-30' is not"; break;
+	case 37: f.fp[1].source = "";
+		expect = "fourth_parties[1].source: required"; break;
+	case 38: f.fp[1].id = "aws";
+		expect = "fourth_parties[1].id: 'aws' listed twice"; break;
+	case 39: f.fp_countries[1] = "US";
+		expect = "fourth_parties[0].countries[1]: 'US' listed twice"; break;
 	case 26: f.dpf[0].framework = "eu-privacy-shield";
 		f.dpf[0].since = "2020-07-16";
 		expect = "dpf_participation[0].since: 2020-07-16 is on or after "
@@ -659,7 +694,7 @@ core_suite(void)
 	tcase_add_checked_fixture(tc, load_catalog, free_catalog);
 	tcase_add_test(tc, slugs_and_text);
 	tcase_add_test(tc, valid_record_normalised);
-	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 33);
+	tcase_add_loop_test(tc, invalid_records_name_the_field, 0, 40);
 	tcase_add_test(tc, dpf_certified_on_maps_onto_eu_us);
 	tcase_add_loop_test(tc, bidi_controls_refused_in_names, 0, NBIDI);
 	tcase_add_test(tc, bidi_in_prose_and_bad_utf8);

@@ -353,6 +353,45 @@ START_TEST(map_grows_when_full)
 }
 END_TEST
 
+/* A vendor's fourth parties are indexed: --fourth-party finds the
+ * vendors of one, and a write that drops one drops it from the index. */
+START_TEST(fourth_party_index)
+{
+	rec r1, r2;
+	Spreg__V1__FourthParty aws, mailgun, *fps[2] = {&aws, &mailgun};
+	char *us[] = {"US"};
+	err e;
+
+	spreg__v1__fourth_party__init(&aws);
+	spreg__v1__fourth_party__init(&mailgun);
+	aws.id = "aws";
+	aws.countries = us;
+	aws.n_countries = 1;
+	mailgun.id = "mailgun";
+	rec_init(&r1, "help-desk", "US", "user.name", "support",
+	    "eu-scc-2021-m2");
+	rec_init(&r2, "chat", "IE", "user.name", "support", "eu-scc-2021-m2");
+	r1.sp.fourth_parties = fps;
+	r1.sp.n_fourth_parties = 2;
+	r2.sp.fourth_parties = fps;
+	r2.sp.n_fourth_parties = 1;
+	ck_assert_int_eq(put(&r1, 0, NULL, &e), SPREG_OK);
+	ck_assert_int_eq(put(&r2, 0, NULL, &e), SPREG_OK);
+	db_sp_filter f = {.fourth_party = "aws"};
+	list_out out = list(&f, "", 100);
+	ck_assert_uint_eq(out.n, 2);
+	f.fourth_party = "mailgun";
+	ck_assert_uint_eq(list(&f, "", 100).n, 1);
+	f.service = "support";
+	ck_assert_uint_eq(list(&f, "", 100).n, 1);
+	r1.sp.n_fourth_parties = 1;	/* mailgun dropped */
+	ck_assert_int_eq(put(&r1, 0, NULL, &e), SPREG_OK);
+	ck_assert_uint_eq(list(&f, "", 100).n, 0);
+	f.fourth_party = "aws";
+	ck_assert_uint_eq(list(&f, "", 100).n, 2);
+}
+END_TEST
+
 /* The changes of customer beta (of service app) from seq since. */
 static size_t
 changes_of(const char *customer, uint64_t since, Spreg__V1__Change ***out)
@@ -628,6 +667,7 @@ main(void)
 	tcase_add_test(tc, indexes_filter_and_page);
 	tcase_add_test(tc, retire_moves_status);
 	tcase_add_test(tc, customer_selected_scope);
+	tcase_add_test(tc, fourth_party_index);
 	tcase_add_test(tc, map_grows_when_full);
 	tcase_add_test(tc, map_full_at_maximum);
 	tcase_add_test(tc, request_ids_remembered_then_forgotten);

@@ -59,6 +59,7 @@ typedef struct tally {
 	table *rows;		/* NULL with --json */
 	table *affected;	/* NULL without suppositions or with --json */
 	table *lapsing;		/* NULL with --json */
+	table *onward;		/* fourth parties; NULL with --json */
 	uint64_t naffected, nfallback, nspecial, nspecial_failing;
 	char regime[8];
 	char as_of[16];
@@ -75,6 +76,7 @@ tally_fini(tally *t)
 	table_destroy(t->rows);
 	table_destroy(t->affected);
 	table_destroy(t->lapsing);
+	table_destroy(t->onward);
 }
 
 static int
@@ -96,6 +98,15 @@ tally_vendor(tally *t, const Spreg__V1__VendorSummary *vs)
 		return cli_out_of_memory();
 	}
 	t->nvendors++;
+	for (size_t i = 0; t->onward != NULL && i < vs->n_onward; i++) {
+		const Spreg__V1__OnwardTransfer *o = vs->onward[i];
+		const char *cells[] = {vs->subprocessor_id, o->fourth_party_id,
+		    o->country, o->leaves_regime ? "yes" : "no",
+		    o->confirmed_on, o->source};
+		if (!table_row_add(t->onward, cells)) {
+			return cli_out_of_memory();
+		}
+	}
 	for (size_t i = 0; i < vs->n_counts; i++) {
 		v->counts[slot(vs->counts[i]->verdict)] += vs->counts[i]->count;
 	}
@@ -267,6 +278,11 @@ print_summary(const cli *c, const tally *t,
 		    table_row_count(t->lapsing));
 		cli_table_print(c, t->lapsing);
 	}
+	if (table_row_count(t->onward) > 0) {
+		printf("\nOnward transfers (the vendors' own subprocessors; "
+		       "flagged, not judged): %zu\n", table_row_count(t->onward));
+		cli_table_print(c, t->onward);
+	}
 	if (t->affected != NULL) {
 		printf("\nAffected if");
 		for (size_t i = 0; i < req->n_suppose_invalid; i++) {
@@ -373,6 +389,9 @@ cmd_assess(cli *c)
 	    "CATEGORY", "VERDICT", "FALLBACK"};
 	static const char *const lheaders[] = {"SUBPROCESSOR", "COUNTRY",
 	    "CATEGORY", "VERDICT", "LAPSES_ON", "MECHANISM"};
+	static const char *const oheaders[] = {"SUBPROCESSOR",
+	    "FOURTH_PARTY", "COUNTRY", "LEAVES_REGIME", "CONFIRMED_ON",
+	    "SOURCE"};
 	Spreg__V1__AssessTransfersRequest req =
 	    SPREG__V1__ASSESS_TRANSFERS_REQUEST__INIT;
 	Spreg__V1__Supposition suppose[SUPPOSE_MAX];
@@ -410,6 +429,7 @@ cmd_assess(cli *c)
 	if (!t.json) {
 		if ((t.rows = table_create(5, headers)) == NULL ||
 		    (t.lapsing = table_create(6, lheaders)) == NULL ||
+		    (t.onward = table_create(6, oheaders)) == NULL ||
 		    (req.n_suppose_invalid > 0 &&
 		        (t.affected = table_create(5, aheaders)) == NULL)) {
 			rc = cli_out_of_memory();

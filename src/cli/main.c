@@ -11,7 +11,8 @@ static const cli_command commands[] = {
 	{"list", cmd_list, "List subprocessors (every page, ordered by id)",
 	    "list [--category K] [--country CC] [--mechanism M] [--service S]\n"
 	    "            [--status S] [--customer ID] [--purpose KEY] [--kind K]\n"
-	    "            [--as-of WHEN] [--page-size N] [--all | --limit N]"},
+	    "            [--fourth-party ID] [--as-of WHEN] [--page-size N]\n"
+	    "            [--all | --limit N]"},
 	{"put", cmd_put,
 	    "Create or update a subprocessor from a JSON or YAML file",
 	    "put FILE|- [--expected-revision N] [--create-only]\n"

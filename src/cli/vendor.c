@@ -98,6 +98,15 @@ vendor_print(const Spreg__V1__Subprocessor *sp)
 		}
 		fputc('\n', stdout);
 	}
+	for (size_t i = 0; i < sp->n_fourth_parties; i++) {
+		const Spreg__V1__FourthParty *fp = sp->fourth_parties[i];
+		printf("fourth_party: %s %s", fp->id, fp->name);
+		for (size_t j = 0; j < fp->n_countries; j++) {
+			printf("%s%s", j ? "," : " in ", fp->countries[j]);
+		}
+		printf(" confirmed %s source %s\n", fp->confirmed_on,
+		    fp->source);
+	}
 	print_field("dpf_certified_on", sp->dpf_certified_on);
 	for (size_t i = 0; i < sp->n_dpf_participation; i++) {
 		const Spreg__V1__DpfParticipation *p = sp->dpf_participation[i];
@@ -141,6 +150,11 @@ vendor_read(const char *path, Spreg__V1__Subprocessor **sp_out)
 	Spreg__V1__Subprocessor *sp = (Spreg__V1__Subprocessor *) msg;
 	for (size_t i = 0; i < sp->n_locations; i++) {
 		cli_upper(sp->locations[i]->country);
+	}
+	for (size_t i = 0; i < sp->n_fourth_parties; i++) {
+		for (size_t k = 0; k < sp->fourth_parties[i]->n_countries; k++) {
+			cli_upper(sp->fourth_parties[i]->countries[k]);
+		}
 	}
 	*sp_out = sp;
 	return 0;
@@ -303,6 +317,8 @@ cmd_list(cli *c)
 		    "(fideslang, e.g. marketing.advertising)", 0, 0},
 		{"kind", CLI_TEXT, "K", "subprocessor, controller, affiliate or\n"
 		    "customer_selected", 0, 0},
+		{"fourth-party", CLI_TEXT, "ID",
+		    "whose own subprocessors include ID", 0, 0},
 		{"as-of", CLI_TEXT, "WHEN",
 		    "the registry on a date (YYYY-MM-DD: in effect\n"
 		    "then, announced changes included) or as\n"
@@ -342,6 +358,7 @@ cmd_list(cli *c)
 	req.customer = cli_text(c, "customer");
 	req.purpose = cli_text(c, "purpose");
 	req.kind = cli_text(c, "kind");
+	req.fourth_party = cli_text(c, "fourth-party");
 	req.as_of = cli_text(c, "as-of");
 	w.limit = cli_opt_u64(c, "limit", 0);
 	if ((rc = cli_rows_begin(c, 6, headers, &w.t)) != 0) {

@@ -318,6 +318,25 @@ country_alpha3(const char *alpha2, char out[4])
 
 /* ---- the API's own form --------------------------------------------------- */
 
+/* A country code (a JSON string; else nothing) in upper case. */
+static void
+upper(vmap_file *f, json_t *country)
+{
+	if (!json_is_string(country)) {
+		return;
+	}
+	char *up = strdup(json_string_value(country));
+	if (up == NULL) {
+		f->oom = true;
+		return;
+	}
+	for (char *p = up; *p != '\0'; p++) {
+		*p = (char) toupper((unsigned char) *p);
+	}
+	json_string_set(country, up);
+	free(up);
+}
+
 /* One vendor object of a list: countries upper-cased as 'spreg put'
  * does, keys checked. */
 static void
@@ -336,22 +355,19 @@ put_item(vmap_file *f, json_t *obj, size_t line, const pbjson_lines *lines,
 	    line, tax);
 	json_array_foreach(locs, i, loc) {
 		size_t at = pbjson_line_of(lines, loc);
-		json_t *country = json_object_get(loc, "country");
 		location_line_add(f, it, at ? at : line);
-		if (json_is_string(country)) {
-			char *up = strdup(json_string_value(country));
-			if (up == NULL) {
-				f->oom = true;
-				return;
-			}
-			for (char *p = up; *p != '\0'; p++) {
-				*p = (char) toupper((unsigned char) *p);
-			}
-			json_string_set(country, up);
-			free(up);
-		}
+		upper(f, json_object_get(loc, "country"));
 		check_categories(f, json_object_get(loc, "data_categories"),
 		    lines, at ? at : line, tax);
+	}
+	json_t *fp;
+	json_array_foreach(json_object_get(obj, "fourth_parties"), i, fp) {
+		size_t k;
+		json_t *country;
+		json_array_foreach(json_object_get(fp, "countries"), k,
+		    country) {
+			upper(f, country);
+		}
 	}
 }
 
@@ -835,6 +851,7 @@ const char *const vmap_csv_columns[VMAP_CSV_NCOLS] = {
 	"location_data_categories", "safeguards", "dpf_certified_on",
 	"dpf_participation", "status", "effective_from", "effective_until",
 	"data_uses", "kind", "customer", "location_data_uses",
+	"fourth_parties",
 };
 
 const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
@@ -861,6 +878,8 @@ const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
 	"    or customer_selected",
 	"customer_selected: the id of the customer that chose it",
 	"the data uses of this location, when narrower; a list",
+	"its own subprocessors, one per line of the cell: id;name;\n"
+	"    legal_entity;countries (by spaces);purpose;source;confirmed_on",
 };
 
 enum {
@@ -868,6 +887,7 @@ enum {
 	COL_CATEGORIES, COL_COUNTRY, COL_ROLE, COL_LOC_CATEGORIES,
 	COL_SAFEGUARDS, COL_DPF, COL_DPF_PARTICIPATION, COL_STATUS, COL_FROM,
 	COL_UNTIL, COL_DATA_USES, COL_KIND, COL_CUSTOMER, COL_LOC_DATA_USES,
+	COL_FOURTH_PARTIES,
 };
 
 /* The API field of each vendor-level column; NULL for the others. */
@@ -875,7 +895,7 @@ static const char *const csv_field[VMAP_CSV_NCOLS] = {
 	"id", "name", "legal_entity", "purpose", "website", "services",
 	"data_categories", NULL, NULL, NULL, "safeguards", "dpf_certified_on",
 	"dpf_participation", "status", "effective_from", "effective_until",
-	"data_uses", "kind", "customer", NULL,
+	"data_uses", "kind", "customer", NULL, "fourth_parties",
 };
 
 /* Cells holding records, one per line, fields separated by ';'. */
@@ -883,6 +903,8 @@ static const char *const safeguard_fields[] = {"mechanism", "regime",
     "signed_on", "expires_on", "document_ref", "tia_ref", NULL};
 static const char *const dpf_fields[] = {"framework", "since", "until",
     NULL};
+static const char *const fourth_party_fields[] = {"id", "name",
+    "legal_entity", "countries", "purpose", "source", "confirmed_on", NULL};
 
 typedef struct csv_reader {
 	vmap_file *f;
@@ -1016,6 +1038,39 @@ csv_records(csv_reader *r, const char *cell, const char *column,
 	return list;
 }
 
+/* The fourth_parties cell: records whose countries field is a list of
+ * codes separated by spaces. */
+static json_t *
+fourth_parties(csv_reader *r, const char *cell)
+{
+	json_t *list = csv_records(r, cell, "fourth_parties",
+	    fourth_party_fields);
+	size_t i;
+	json_t *fp;
+
+	json_array_foreach(list, i, fp) {
+		const char *text = json_string_value(json_object_get(fp,
+		    "countries"));
+		json_t *codes = json_array();
+		char *copy = strdup(text != NULL ? text : ""), *save = NULL;
+		if (codes == NULL || copy == NULL) {
+			json_decref(codes);
+			free(copy);
+			r->f->oom = true;
+			break;
+		}
+		for (char *tok = strtok_r(copy, " ", &save); tok != NULL;
+		     tok = strtok_r(NULL, " ", &save)) {
+			char code[3];
+			json_array_append_new(codes, json_string(
+			    country_code(tok, code) ? code : tok));
+		}
+		free(copy);
+		json_object_set_new(fp, "countries", codes);
+	}
+	return list;
+}
+
 static vmap_item *
 csv_vendor(csv_reader *r, const char *id)
 {
@@ -1074,6 +1129,7 @@ csv_vendor_value(csv_reader *r, vmap_item *it, int col, const char *cell)
 	    csv_records(r, cell, "safeguards", safeguard_fields) :
 	    col == COL_DPF_PARTICIPATION ?
 	    csv_records(r, cell, "dpf_participation", dpf_fields) :
+	    col == COL_FOURTH_PARTIES ? fourth_parties(r, cell) :
 	    json_string(cell);
 	json_t *had = json_object_get(it->json, field);
 
@@ -1317,6 +1373,40 @@ dpf_cell(export_buf *b, const Spreg__V1__Subprocessor *sp)
 	records_cell(b, rows, sp->n_dpf_participation, 3);
 }
 
+static void
+fourth_parties_cell(export_buf *b, const Spreg__V1__Subprocessor *sp)
+{
+	size_t n = sp->n_fourth_parties;
+
+	if (n == 0) {
+		records_cell(b, NULL, 0, 7);
+		return;
+	}
+	const char *fields[n][7];
+	const char *const *rows[n];
+	export_buf countries[n];
+
+	for (size_t i = 0; i < n; i++) {
+		const Spreg__V1__FourthParty *fp = sp->fourth_parties[i];
+		export_buf_init(&countries[i]);
+		for (size_t k = 0; k < fp->n_countries; k++) {
+			export_buf_adds(&countries[i], k ? " " : "");
+			export_buf_adds(&countries[i], fp->countries[k]);
+		}
+		export_buf_add(&countries[i], "", 1);
+		const char *f[7] = {fp->id, fp->name, fp->legal_entity,
+		    countries[i].failed ? "" : countries[i].data, fp->purpose,
+		    fp->source, fp->confirmed_on};
+		memcpy(fields[i], f, sizeof(f));
+		rows[i] = fields[i];
+	}
+	records_cell(b, rows, n, 7);
+	for (size_t i = 0; i < n; i++) {
+		b->failed = b->failed || countries[i].failed;
+		export_buf_fini(&countries[i]);
+	}
+}
+
 static const char *
 status_text(Spreg__V1__SubprocessorStatus s)
 {
@@ -1334,7 +1424,7 @@ void
 vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
     export_buf *scratch)
 {
-	export_buf services, cats, sgs, dpf, lcats, uses, luses;
+	export_buf services, cats, sgs, dpf, lcats, uses, luses, fps;
 	size_t nrows = sp->n_locations ? sp->n_locations : 1;
 
 	export_buf_init(&services);
@@ -1344,11 +1434,13 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 	export_buf_init(&lcats);
 	export_buf_init(&uses);
 	export_buf_init(&luses);
+	export_buf_init(&fps);
 	join(&services, sp->services, sp->n_services);
 	join(&cats, sp->data_categories, sp->n_data_categories);
 	join(&uses, sp->data_uses, sp->n_data_uses);
 	safeguards_cell(&sgs, sp);
 	dpf_cell(&dpf, sp);
+	fourth_parties_cell(&fps, sp);
 	for (size_t i = 0; i < nrows; i++) {
 		const Spreg__V1__Location *loc = sp->n_locations ?
 		    sp->locations[i] : NULL;
@@ -1364,7 +1456,8 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 		    sgs.failed ? "" : sgs.data, sp->dpf_certified_on,
 		    dpf.failed ? "" : dpf.data, status_text(sp->status), sp->effective_from,
 		    sp->effective_until, uses.failed ? "" : uses.data,
-		    sp->kind, sp->customer, luses.failed ? "" : luses.data};
+		    sp->kind, sp->customer, luses.failed ? "" : luses.data,
+		    fps.failed ? "" : fps.data};
 		export_cell cells[VMAP_CSV_NCOLS];
 		for (size_t c = 0; c < VMAP_CSV_NCOLS; c++) {
 			cells[c] = (export_cell) {.kind = EXPORT_TEXT,
@@ -1374,7 +1467,7 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 	}
 	b->failed = b->failed || services.failed || cats.failed ||
 	    sgs.failed || dpf.failed || lcats.failed || uses.failed ||
-	    luses.failed;
+	    luses.failed || fps.failed;
 	export_buf_fini(&services);
 	export_buf_fini(&cats);
 	export_buf_fini(&sgs);
@@ -1382,6 +1475,7 @@ vmap_csv_rows(export_buf *b, const Spreg__V1__Subprocessor *sp,
 	export_buf_fini(&lcats);
 	export_buf_fini(&uses);
 	export_buf_fini(&luses);
+	export_buf_fini(&fps);
 }
 
 json_t *
@@ -1445,7 +1539,7 @@ vmap_fides_system(const Spreg__V1__Subprocessor *sp)
 	static const char *const kept[] = {"website", "services", "locations",
 	    "safeguards", "dpf_certified_on", "dpf_participation", "status",
 	    "effective_from", "effective_until", "data_uses", "kind",
-	    "customer", NULL};
+	    "customer", "fourth_parties", NULL};
 	for (size_t i = 0; kept[i] != NULL; i++) {
 		json_t *v = json_object_get(all, kept[i]);
 		if (v != NULL) {

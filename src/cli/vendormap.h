@@ -76,7 +76,7 @@ void vmap_read_csv(vmap_file *f, const char *text, size_t len,
     const vmap_taxonomy *tax);
 
 /* The import CSV's columns, in the order written. */
-#define VMAP_CSV_NCOLS 20
+#define VMAP_CSV_NCOLS 21
 extern const char *const vmap_csv_columns[VMAP_CSV_NCOLS];
 /* What each column holds, for --csv-template. */
 extern const char *const vmap_csv_help[VMAP_CSV_NCOLS];

@@ -551,6 +551,89 @@ check_purposes_and_kind(const catalog *cat, Spreg__V1__Subprocessor *sp,
 	return SPREG_OK;
 }
 
+static spreg_status
+check_fourth_party(const catalog *cat, Spreg__V1__FourthParty *fp, size_t i,
+    err *e)
+{
+	char field[64];
+	int32_t day;
+	spreg_status st;
+
+	fp->base.n_unknown_fields = 0;
+	if (!validate_slug(fp->id)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "fourth_parties[%zu].id: '%s' must match "
+		    "[a-z0-9][a-z0-9-]{0,63}", i, shown(fp->id));
+	}
+	snprintf(field, sizeof(field), "fourth_parties[%zu].name", i);
+	if ((st = check_text(field, fp->name, validate_name_max(), true, false,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	snprintf(field, sizeof(field), "fourth_parties[%zu].legal_entity", i);
+	if ((st = check_text(field, fp->legal_entity, validate_name_max(),
+	         false, false, e)) != SPREG_OK) {
+		return st;
+	}
+	snprintf(field, sizeof(field), "fourth_parties[%zu].purpose", i);
+	if ((st = check_text(field, fp->purpose, limits.text_max, false, true,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	snprintf(field, sizeof(field), "fourth_parties[%zu].source", i);
+	if ((st = check_text(field, fp->source, VALIDATE_URL_MAX, true, false,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	snprintf(field, sizeof(field), "fourth_parties[%zu].confirmed_on", i);
+	if ((st = check_date(field, fp->confirmed_on, true, &day, e)) !=
+	    SPREG_OK) {
+		return st;
+	}
+	snprintf(field, sizeof(field), "fourth_parties[%zu].countries", i);
+	if ((st = validate_list_len(field, fp->n_countries, e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t k = 0; k < fp->n_countries; k++) {
+		if (catalog_country_find(cat, fp->countries[k]) == NULL) {
+			return err_set(e, SPREG_INVALID_ARGUMENT,
+			    "%s[%zu]: '%s' is not an ISO 3166-1 alpha-2 code",
+			    field, k, shown(fp->countries[k]));
+		}
+		if (listed_twice(field, fp->countries, k, e)) {
+			return SPREG_INVALID_ARGUMENT;
+		}
+	}
+	return SPREG_OK;
+}
+
+/* A vendor's own subprocessors, each id once. */
+static spreg_status
+check_fourth_parties(const catalog *cat, Spreg__V1__Subprocessor *sp,
+    err *e)
+{
+	spreg_status st;
+
+	if ((st = validate_list_len("fourth_parties", sp->n_fourth_parties,
+	         e)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < sp->n_fourth_parties; i++) {
+		Spreg__V1__FourthParty *fp = sp->fourth_parties[i];
+		if ((st = check_fourth_party(cat, fp, i, e)) != SPREG_OK) {
+			return st;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(sp->fourth_parties[j]->id, fp->id) == 0) {
+				return err_set(e, SPREG_INVALID_ARGUMENT,
+				    "fourth_parties[%zu].id: '%s' listed twice",
+				    i, fp->id);
+			}
+		}
+	}
+	return SPREG_OK;
+}
+
 spreg_status
 validate_dpf_map(Spreg__V1__Subprocessor *sp, arena *a, err *e)
 {
@@ -653,6 +736,7 @@ validate_subprocessor(const catalog *cat, validate_category_fn has,
 	}
 	if ((st = check_dpf(cat, sp, e)) != SPREG_OK ||
 	    (st = check_purposes_and_kind(cat, sp, e)) != SPREG_OK ||
+	    (st = check_fourth_parties(cat, sp, e)) != SPREG_OK ||
 	    (st = check_date("effective_from", sp->effective_from, false,
 	         &from, e)) != SPREG_OK ||
 	    (st = check_date("effective_until", sp->effective_until, false,

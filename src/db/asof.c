@@ -76,6 +76,16 @@ matches(const Spreg__V1__Subprocessor *sp, const db_sp_filter *f)
 	    strcmp(db_sp_kind(sp), f->kind) != 0) {
 		return false;
 	}
+	if (f->fourth_party != NULL && f->fourth_party[0] != '\0') {
+		bool hit = false;
+		for (size_t i = 0; !hit && i < sp->n_fourth_parties; i++) {
+			hit = strcmp(sp->fourth_parties[i]->id,
+			    f->fourth_party) == 0;
+		}
+		if (!hit) {
+			return false;
+		}
+	}
 	if (f->purpose != NULL && f->purpose[0] != '\0') {
 		bool hit = false;
 		for (size_t i = 0; !hit && i < sp->n_data_uses; i++) {

@@ -96,6 +96,7 @@ static const struct {
 	[DB_IDX_PURPOSE]   = {"idx_purpose", MDB_DUPSORT},
 	[DB_IDX_KIND]      = {"idx_kind", MDB_DUPSORT},
 	[DB_IDX_SELECTED]  = {"idx_selected", MDB_DUPSORT},
+	[DB_IDX_FOURTH_PARTY] = {"idx_fourth_party", MDB_DUPSORT},
 };
 
 void
@@ -319,10 +320,10 @@ init_meta(db *d, MDB_txn *txn, uint64_t *version, err *e)
 		return db_fail(NULL, rc, "meta", e);
 	}
 	*version = v.mv_size == 8 ? db_be64_get(v.mv_data) : 0;
-	if (*version != DB_SCHEMA_VERSION && *version != 2 && *version != 3) {
+	if (*version != DB_SCHEMA_VERSION && (*version < 2 || *version > 4)) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,
 		    "data folder has schema version %llu; this server reads "
-		    "versions 2 and 3 (migrated at start) and %d",
+		    "versions 2 to 4 (migrated at start) and %d",
 		    (unsigned long long) *version, DB_SCHEMA_VERSION);
 	}
 	return SPREG_OK;

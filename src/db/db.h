@@ -20,10 +20,10 @@
 #include "core/err.h"
 
 /* 2: hash-chained change log; 3: every value checksummed (db/value.h);
- * 4: purposes and kinds of recipient indexed. An older store is
- * migrated in place at open, a copy kept beside it (data.mdb.v2.bak,
- * data.mdb.v3.bak). */
-#define DB_SCHEMA_VERSION 4
+ * 4: purposes and kinds of recipient indexed; 5: fourth parties
+ * indexed. An older store is migrated in place at open, a copy kept
+ * beside it (data.mdb.v2.bak, data.mdb.v3.bak, data.mdb.v4.bak). */
+#define DB_SCHEMA_VERSION 5
 
 typedef struct db db;
 typedef struct db_session db_session;
@@ -180,6 +180,7 @@ typedef enum db_table {
 	DB_IDX_PURPOSE,	/* data-use key and every ancestor -> id (dupsort) */
 	DB_IDX_KIND,	/* kind ("subprocessor" for none) -> id (dupsort) */
 	DB_IDX_SELECTED,	/* customer -> customer_selected id (dupsort) */
+	DB_IDX_FOURTH_PARTY,	/* fourth party id -> vendor id (dupsort) */
 	DB_NTABLES
 } db_table;
 

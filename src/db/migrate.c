@@ -4,6 +4,8 @@
  * vendors in use with a future effective_until are scheduled to retire
  * on that day (version 2 kept no schedule, db/record.h).
  * 3 -> 4: every record is added to the purpose and kind indexes.
+ * 4 -> 5: every record is added to the fourth-party index (and, again,
+ * to the others: adding an entry that is there changes nothing).
  * Records themselves are never rewritten: their digests are in the log.
  */
 #include <errno.h>
@@ -178,10 +180,10 @@ db_migrate(db *d, const char *dir, uint64_t from, err *e)
 	spreg_status st;
 	int rc;
 
-	if (from != 2 && from != 3) {
+	if (from < 2 || from > 4) {
 		return err_set(e, SPREG_FAILED_PRECONDITION,
 		    "data folder has schema version %llu; this server "
-		    "migrates versions 2 and 3 only", (unsigned long long) from);
+		    "migrates versions 2 to 4 only", (unsigned long long) from);
 	}
 	if ((size_t) snprintf(path, sizeof(path), "%s/data.mdb.v%llu.bak",
 	        dir, (unsigned long long) from) >= sizeof(path)) {
@@ -189,7 +191,8 @@ db_migrate(db *d, const char *dir, uint64_t from, err *e)
 		    "too long");
 	}
 	log_info("migrating the store in %s from schema version %llu to %d "
-	    "(%spurposes and kinds indexed); keeping a copy of it in %s",
+	    "(%spurposes, kinds and fourth parties indexed); keeping a copy "
+	    "of it in %s",
 	    dir, (unsigned long long) from, DB_SCHEMA_VERSION,
 	    from == 2 ? "a checksum on every value, " : "", path);
 	if ((st = keep_copy(d, path, e)) != SPREG_OK) {

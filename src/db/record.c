@@ -167,6 +167,11 @@ index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
 	if (st == SPREG_OK) {
 		st = index_one(t, DB_IDX_KIND, kind, strlen(kind), id, add, e);
 	}
+	for (size_t i = 0; st == SPREG_OK && i < sp->n_fourth_parties; i++) {
+		const char *fp = sp->fourth_parties[i]->id;
+		st = index_one(t, DB_IDX_FOURTH_PARTY, fp, strlen(fp), id, add,
+		    e);
+	}
 	if (st == SPREG_OK && sp->customer[0] != '\0') {
 		st = index_one(t, DB_IDX_SELECTED, sp->customer,
 		    strlen(sp->customer), id, add, e);
@@ -1068,7 +1073,7 @@ static spreg_status
 list_impl(db_txn *t, const db_sp_filter *f, const char *after_id,
     size_t limit, arena *a, sink *out, bool *more_out, err *e)
 {
-	driver drivers[7];
+	driver drivers[8];
 	size_t ndrivers = 0;
 	const char *status = f->status != SP_STATUS_UNSPECIFIED ?
 	    status_key(f->status) : NULL;
@@ -1083,6 +1088,7 @@ list_impl(db_txn *t, const db_sp_filter *f, const char *after_id,
 		{DB_IDX_STATUS, status},
 		{DB_IDX_PURPOSE, f->purpose},
 		{DB_IDX_KIND, f->kind},
+		{DB_IDX_FOURTH_PARTY, f->fourth_party},
 	};
 	MDB_cursor *cur = NULL;
 	spreg_status st = SPREG_OK;

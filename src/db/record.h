@@ -38,6 +38,7 @@ typedef struct db_sp_filter {
 	const char *for_customer;
 	const char *purpose;	/* matches the key and keys below it */
 	const char *kind;	/* "subprocessor" matches an empty kind */
+	const char *fourth_party;	/* a fourth party's id */
 } db_sp_filter;
 
 /* "subprocessor", "controller", "affiliate" or "customer_selected". */

@@ -74,6 +74,7 @@ const char *const export_public_columns[EXPORT_PUBLIC_NCOLS] = {
 	"subprocessor_id", "name", "legal_entity", "purpose", "website",
 	"countries", "country_names", "data_categories",
 	"data_category_names", "safeguards", "as_of", "kind", "data_uses",
+	"fourth_parties",
 };
 
 const char *const export_change_columns[EXPORT_CHANGE_NCOLS] = {
@@ -191,6 +192,7 @@ export_public_cells(const Spreg__V1__PublicSubprocessor *p, export_cell *c)
 	c[10] = text(p->as_of);
 	c[11] = text(p->kind);
 	c[12] = list(p->data_uses, p->n_data_uses);
+	c[13] = list(p->fourth_parties, p->n_fourth_parties);
 }
 
 void

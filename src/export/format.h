@@ -62,7 +62,7 @@ typedef struct export_cell {
 /* The tables: their column names, and a row's cells (cells must have
  * room for the table's column count). */
 #define EXPORT_TRANSFER_NCOLS 21
-#define EXPORT_PUBLIC_NCOLS 13
+#define EXPORT_PUBLIC_NCOLS 14
 #define EXPORT_CHANGE_NCOLS 11
 extern const char *const export_transfer_columns[EXPORT_TRANSFER_NCOLS];
 extern const char *const export_public_columns[EXPORT_PUBLIC_NCOLS];

@@ -198,6 +198,49 @@ typedef struct page {
 	uint64_t totals[ASSESS_NVERDICTS];
 } page;
 
+/* The vendor's fourth parties, one entry per country: onward transfers,
+ * flagged (leaving the regime's area or not), never judged. */
+static spreg_status
+onward_of(rpc_call *call, const assess_rules *r, const assess_query *q,
+    const Spreg__V1__Subprocessor *sp, Spreg__V1__VendorSummary *vs,
+    err *e)
+{
+	const assess_regime *g = assess_regime_find(r, q->regime);
+	size_t n = 0;
+
+	for (size_t i = 0; i < sp->n_fourth_parties; i++) {
+		n += sp->fourth_parties[i]->n_countries;
+	}
+	if (n == 0 || g == NULL) {
+		return SPREG_OK;
+	}
+	vs->onward = arena_alloc(call->arena, n * sizeof(*vs->onward));
+	if (vs->onward == NULL) {
+		return err_oom(e, NULL);
+	}
+	for (size_t i = 0; i < sp->n_fourth_parties; i++) {
+		const Spreg__V1__FourthParty *fp = sp->fourth_parties[i];
+		for (size_t k = 0; k < fp->n_countries; k++) {
+			Spreg__V1__OnwardTransfer *o = arena_alloc(call->arena,
+			    sizeof(*o));
+			if (o == NULL) {
+				return err_oom(e, NULL);
+			}
+			spreg__v1__onward_transfer__init(o);
+			o->fourth_party_id = fp->id;
+			o->name = fp->name;
+			o->country = fp->countries[k];
+			o->purpose = fp->purpose;
+			o->source = fp->source;
+			o->confirmed_on = fp->confirmed_on;
+			o->leaves_regime = !assess_regime_home(g,
+			    fp->countries[k]);
+			vs->onward[vs->n_onward++] = o;
+		}
+	}
+	return SPREG_OK;
+}
+
 static spreg_status
 add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
     const Spreg__V1__Subprocessor *sp, page *pg, err *e)
@@ -249,7 +292,8 @@ add_vendor(rpc_call *call, const assess_rules *r, const assess_query *q,
 	spreg__v1__vendor_summary__init(vs);
 	vs->subprocessor_id = sp->id;
 	if ((st = counts_out(call->arena, counts, &vs->counts,
-	         &vs->n_counts, e)) != SPREG_OK) {
+	         &vs->n_counts, e)) != SPREG_OK ||
+	    (st = onward_of(call, r, q, sp, vs, e)) != SPREG_OK) {
 		return st;
 	}
 	out->vendors[out->n_vendors++] = vs;

@@ -521,6 +521,15 @@ public_of(rpc_call *call, const scope *sc, Spreg__V1__Subprocessor *sp,
 	p->kind = (char *) db_sp_kind(sp);
 	p->data_uses = sp->data_uses;
 	p->n_data_uses = sp->n_data_uses;
+	p->fourth_parties = arena_alloc(call->arena,
+	    (sp->n_fourth_parties + 1) * sizeof(char *));
+	if (p->fourth_parties == NULL) {
+		return err_oom(e, NULL);
+	}
+	for (size_t i = 0; i < sp->n_fourth_parties; i++) {
+		p->fourth_parties[p->n_fourth_parties++] =
+		    sp->fourth_parties[i]->id;
+	}
 	p->as_of = (char *) sc->as_of_text;
 	p->services = sp->services;
 	p->n_services = sp->n_services;

@@ -373,21 +373,25 @@ list_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		return st;
 	}
 	snprintf(query, sizeof(query), "list\n%s\n%s\n%s\n%s\n%d\n%s\n%s\n%s"
-	    "\n%s", in->data_category, in->country, in->mechanism,
+	    "\n%s\n%s", in->data_category, in->country, in->mechanism,
 	    in->service, (int) in->status, in->customer, in->as_of,
-	    in->purpose, in->kind);
+	    in->purpose, in->kind, in->fourth_party);
 	if ((st = rpc_token_open(rpc_server_secret(call->srv), query,
 	         in->page_token, call->arena, &after_id, e)) != SPREG_OK) {
 		return st;
 	}
 	if ((st = check_purpose_kind(call, in->purpose, in->kind, e)) !=
-	    SPREG_OK) {
+	        SPREG_OK ||
+	    (in->fourth_party[0] &&
+	        (st = rpc_check_id("fourth_party", in->fourth_party, e)) !=
+	            SPREG_OK)) {
 		return st;
 	}
 	db_sp_filter f = {.category = in->data_category,
 	    .country = in->country, .mechanism = in->mechanism,
 	    .service = in->service, .status = in->status,
-	    .purpose = in->purpose, .kind = in->kind};
+	    .purpose = in->purpose, .kind = in->kind,
+	    .fourth_party = in->fourth_party};
 	if (in->customer[0]) {
 		Spreg__V1__Customer *c;
 		if ((st = rpc_check_id("customer", in->customer, e)) !=
