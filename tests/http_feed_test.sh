@@ -4,7 +4,9 @@
 # public changes of `spreg changes` newest first with ids from their
 # seqs; a second request with the ETag (or Last-Modified) gets 304;
 # after a write the feed has a new ETag and the change on top; a
-# customer's objection and customer records never reach it.
+# customer's objection and customer records never reach it. The JSON
+# Feed beside each (changes.json), read by Python's json, holds the same
+# entries, with the same ETag and 304.
 set -euo pipefail
 
 : "${SPREG_SOURCE:?source root}"
@@ -51,6 +53,24 @@ PY
 feed() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($1) else 1)" "$tmp/feed.json"; }
 fval() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$tmp/feed.json"; }
 
+# jfeed PATH [ETAG]: the JSON Feed beside an Atom feed, by curl (with
+# If-None-Match: ETAG): its body in $tmp/jbody, headers in $tmp/jhdr,
+# status in $jstatus. jcheck EXPR: EXPR holds over d, the JSON Feed read
+# by Python's json, and a, the facts of the Atom feed reader read last.
+jfeed() {
+	local inm=()
+	[ -z "${2:-}" ] || inm=(-H "If-None-Match: $2")
+	rm -f "$tmp/jbody"	# curl writes no file for an empty body
+	jstatus=$(curl -sS --max-time 60 -o "$tmp/jbody" -D "$tmp/jhdr" \
+		-w '%{http_code}' "${inm[@]}" "$http$1")
+}
+jcheck() {
+	/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); a=json.load(open(sys.argv[2])); sys.exit(0 if ($1) else 1)" \
+		"$tmp/jbody" "$tmp/feed.json"
+}
+# The JSON Feed holds the Atom feed's entries: ids, titles, kinds.
+same_as_atom='d["version"] == "https://jsonfeed.org/version/1.1" and [i["id"] for i in d["items"]] == a["ids"] and [i["title"] for i in d["items"]] == a["titles"] and [i["tags"][0] for i in d["items"]] == a["terms"] and all(i["content_text"] and i["date_published"] for i in d["items"])'
+
 # The changes a feed must hold, newest first: of the newest 100 log
 # entries, the vendor changes (the public feed), or all those `spreg
 # changes --customer ID` lists (ID's feed).
@@ -93,6 +113,16 @@ status=$(curl -sS --max-time 60 -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' "
 check "headers: application/atom+xml, ETag, Last-Modified, Cache-Control public" \
 	'[ "$status" = 200 ] && grep -qi "^Content-Type: application/atom+xml" "$tmp/hdr" && grep -qi "^ETag: \"[0-9a-f]\{32\}\"" "$tmp/hdr" && grep -qi "^Last-Modified: " "$tmp/hdr" && grep -qi "^Cache-Control: public, max-age=" "$tmp/hdr"'
 
+reader
+jfeed /changes.json
+jetag=$(sed -n 's/^ETag: *//Ip' "$tmp/jhdr" | tr -d '\r')
+check "JSON Feed 1.1 (/changes.json): the Atom feed's entries, read by Python's json" \
+	'[ "$jstatus" = 200 ] && jcheck "$same_as_atom and d[\"title\"] == \"Subprocessor changes\" and len(d[\"items\"]) == 24"'
+check "... application/feed+json, the same ETag as the Atom feed, Cache-Control public" \
+	'grep -qi "^Content-Type: application/feed+json" "$tmp/jhdr" && [ "$jetag" = "$(fval "d[\"etag\"]")" ] && grep -qi "^Cache-Control: public, max-age=" "$tmp/jhdr"'
+jfeed /changes.json "$jetag"
+check "... a second request with its ETag: 304, no body" '[ "$jstatus" = 304 ] && [ ! -s "$tmp/jbody" ]'
+
 # ---- after writes ------------------------------------------------------------
 
 today=$("$SPREG_BIN" info --json | /usr/bin/python3 -c \
@@ -112,6 +142,9 @@ check "after writes the old ETag gets the new feed (200, a new ETag)" \
 check "... the retirement on top, then the announcement with its date" \
 	'feed "d[\"titles\"][0] == \"Retired: fastspring\" and d[\"titles\"][1] == \"Announced: DeepL, effective $effective\" and d[\"terms\"][1] == \"CHANGE_KIND_ANNOUNCED\""'
 check "... still exactly spreg changes' vendor changes" 'same_as_cli'
+jfeed /changes.json "$jetag"
+check "... and the JSON Feed too: 200 for the old ETag, the same new entries" \
+	'[ "$jstatus" = 200 ] && jcheck "$same_as_atom"'
 check "... no customer record, no objection, no actor reaches the public feed" \
 	'! feed "\"acme\" in d[\"text\"] or \"not this one\" in d[\"text\"] or \"OBJECTION\" in d[\"text\"] or \"admin\" in d[\"text\"]"'
 
@@ -129,9 +162,15 @@ check "acme's feed: exactly spreg changes --customer acme, its objection include
 	'feed "d[\"status\"] == 200 and d[\"feed_id\"] == \"urn:spreg:feed:customer:acme\" and not d[\"bozo\"]" && same_as_cli acme && feed "\"not this one\" in d[\"text\"] and \"globex\" not in d[\"text\"]"'
 check "... with its own ETag and Cache-Control, 304 on a repeat" \
 	'etag2=$(fval "d[\"etag\"]") && reader "$path" "etag=$etag2" && feed "d[\"status\"] == 304"'
+reader "$path"
+jfeed "${path/changes.atom/changes.json}"
+check "... and its JSON Feed: the same entries, titled for acme" \
+	'[ "$jstatus" = 200 ] && jcheck "$same_as_atom and d[\"title\"] == \"Subprocessor changes for acme\""'
 code() { curl -sS --max-time 60 -o "$tmp/body" -w '%{http_code}' "$http$1"; }
 check "a wrong key, no key, or acme's key on globex's feed: 401" \
 	'[ "$(code "/customers/acme/changes.atom?key=00000000000000000000000000000000")" = 401 ] && [ "$(code /customers/acme/changes.atom)" = 401 ] && [ "$(code "/customers/globex/changes.atom?key=$key")" = 401 ]'
+check "... the same for the JSON Feed" \
+	'[ "$(code "/customers/acme/changes.json?key=00000000000000000000000000000000")" = 401 ] && [ "$(code "/customers/globex/changes.json?key=$key")" = 401 ]'
 check "... a feed key opens nothing else (the API answers 401)" \
 	'[ "$(code "/v1/subprocessors?key=$key")" != 200 ]'
 spreg customer feed-key acme --rotate

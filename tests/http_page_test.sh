@@ -2,7 +2,8 @@
 # The subprocessor page (GET /) in a real browser: headless Chromium
 # loads it from a spregd with the sample registry, a vendor whose name is
 # HTML, and an announced vendor; --dump-dom must show the vendors grouped
-# by service, the upcoming change with its dates, and the HTML name as
+# by service, the upcoming change with its dates and countries by name,
+# and the HTML name as
 # text with no script element; screenshots (desktop and phone width) are
 # kept in the build folder (http-page.png, http-page-phone.png). With
 # curl: ?as_of, a customer's view with its token, bad input, the
@@ -119,6 +120,8 @@ check "Chromium renders the page: vendors in their service groups" \
 	'dom "\"Stripe\" in d[\"cells\"] and \"Amazon Web Services\" in d[\"cells\"] and \"billing\" in d[\"h2\"] and \"support\" in d[\"h2\"] and \"Upcoming changes\" in d[\"h2\"]"'
 check "... the upcoming change: DeepL, new, effective $effective, object by $deadline" \
 	'dom "\"DeepL\" in d[\"upcoming\"] and \"New subprocessor\" in d[\"upcoming\"] and \"$effective\" in d[\"upcoming\"] and \"$deadline\" in d[\"upcoming\"] and \"/v1/changes/$seq/objections\" in d[\"upcoming\"]"'
+check "... its country by name (Germany), as the list above names them" \
+	'dom "\"Germany\" in d[\"upcoming\"]"'
 check "... the HTML name is shown as text, and nothing runs: no script element, no b" \
 	'dom "d[\"tags\"].get(\"script\", 0) == 0 and d[\"tags\"].get(\"b\", 0) == 0 and \"<script>alert(\\\"x\\\")</script> & <b>Co</b>\" in d[\"cells\"] and \"Angle & Brackets <Ltd>\" in d[\"cells\"]"'
 check "... the website's quotes stay inside its href: no i element" \

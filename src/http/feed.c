@@ -1,5 +1,6 @@
 /*
- * The Atom feed of changes (GET /changes.atom, RFC 4287): the public
+ * The feeds of changes: Atom (GET /changes.atom, RFC 4287) and JSON Feed
+ * 1.1 (GET /changes.json), the same entries in each: the public
  * changes of the newest FEED_SCAN log entries, newest first, each with a
  * stable id from its seq. Read as the caller through ListChanges (which
  * gives the public only the changes to the public list, without who
@@ -20,6 +21,8 @@
 
 #define FEED_SCAN 100	/* log entries the feed looks back over */
 #define FEED_CALLS 100	/* ListChanges pages, at most */
+#define FEED_SUBTITLE \
+	"Subprocessors announced, taking effect, withdrawn, changed and retired"
 
 /* ---- names and times ---------------------------------------------------- */
 
@@ -80,8 +83,10 @@ parse_http_date(const char *text, time_t *out)
 
 /* ---- entries ------------------------------------------------------------ */
 
+/* A change's title and text, plain: each format escapes them its way. */
 static void
-entry(http_text *x, const http_listing *l, const Spreg__V1__Change *c)
+entry_text(http_text *title, http_text *text, const http_listing *l,
+    const Spreg__V1__Change *c)
 {
 	char seq[24], ref[24], deadline[DATE_BUF] = "";
 	const char *name = c->subprocessor_id[0] != '\0' ?
@@ -93,48 +98,93 @@ entry(http_text *x, const http_listing *l, const Spreg__V1__Change *c)
 	if (date_parse(c->effective_at, &day)) {
 		date_format(day - 1, deadline);
 	}
-	http_text_puts(x, "<entry>\n<id>urn:spreg:change:");
-	http_text_puts(x, seq);
-	http_text_puts(x, "</id>\n<title>");
 	switch (c->kind) {
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_CREATED:
-		http_text_puts(x, "Added: ");
-		http_text_esc(x, name);
+		http_text_puts(title, "Added: ");
+		http_text_puts(title, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_UPDATED:
-		http_text_puts(x, "Changed: ");
-		http_text_esc(x, name);
+		http_text_puts(title, "Changed: ");
+		http_text_puts(title, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_RETIRED:
-		http_text_puts(x, "Retired: ");
-		http_text_esc(x, name);
+		http_text_puts(title, "Retired: ");
+		http_text_puts(title, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED:
-		http_text_puts(x, "Announced: ");
-		http_text_esc(x, name);
-		http_text_puts(x, ", effective ");
-		http_text_esc(x, c->effective_at);
+		http_text_puts(title, "Announced: ");
+		http_text_puts(title, name);
+		http_text_puts(title, ", effective ");
+		http_text_puts(title, c->effective_at);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_TOOK_EFFECT:
-		http_text_puts(x, "Took effect: ");
-		http_text_esc(x, name);
+		http_text_puts(title, "Took effect: ");
+		http_text_puts(title, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_WITHDRAWN:
-		http_text_puts(x, "Withdrawn: the announcement of ");
-		http_text_esc(x, name);
+		http_text_puts(title, "Withdrawn: the announcement of ");
+		http_text_puts(title, name);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_OBJECTION:
-		http_text_puts(x, "Objection to change ");
-		http_text_puts(x, ref);
+		http_text_puts(title, "Objection to change ");
+		http_text_puts(title, ref);
 		break;
 	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ASSESSMENT_CHANGED:
-		http_text_puts(x, "Transfers no longer lawful: ");
-		http_text_esc(x, name);
+		http_text_puts(title, "Transfers no longer lawful: ");
+		http_text_puts(title, name);
 		break;
 	default:
-		http_text_puts(x, "Customer record changed");
+		http_text_puts(title, "Customer record changed");
 		break;
 	}
+	http_text_puts(text, "Change ");
+	http_text_puts(text, seq);
+	if (c->subprocessor_id[0] != '\0') {
+		http_text_puts(text, " to subprocessor ");
+		http_text_puts(text, c->subprocessor_id);
+	}
+	http_text_puts(text, ".");
+	if (c->effective_at[0] != '\0') {
+		http_text_puts(text, " Effective ");
+		http_text_puts(text, c->effective_at);
+		http_text_puts(text, ".");
+	}
+	if (c->kind == SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED &&
+	    deadline[0] != '\0') {
+		http_text_puts(text, " Customers may object until ");
+		http_text_puts(text, deadline);
+		http_text_puts(text, ": POST /v1/changes/");
+		http_text_puts(text, seq);
+		http_text_puts(text, "/objections with their token.");
+	}
+	if (c->ref_seq != 0) {
+		http_text_puts(text, " Refers to change ");
+		http_text_puts(text, ref);
+		http_text_puts(text, ".");
+	}
+	if (c->reason[0] != '\0') {
+		http_text_puts(text, " Reason: ");
+		http_text_puts(text, c->reason);
+	}
+}
+
+static const char *
+kind_name(const Spreg__V1__Change *c)
+{
+	const ProtobufCEnumValue *kind = protobuf_c_enum_descriptor_get_value(
+	    &spreg__v1__change_kind__descriptor, (int) c->kind);
+
+	return kind != NULL ? kind->name : "";
+}
+
+static void
+atom_entry(http_text *x, const Spreg__V1__Change *c, const char *id,
+    const char *title, const char *text)
+{
+	http_text_puts(x, "<entry>\n<id>");
+	http_text_puts(x, id);
+	http_text_puts(x, "</id>\n<title>");
+	http_text_esc(x, title);
 	http_text_puts(x, "</title>\n<updated>");
 	http_text_esc(x, c->time);
 	http_text_puts(x, "</updated>\n<published>");
@@ -142,39 +192,20 @@ entry(http_text *x, const http_listing *l, const Spreg__V1__Change *c)
 	http_text_puts(x,
 	    "</published>\n<link rel=\"alternate\" type=\"text/html\" "
 	    "href=\"/\"/>\n<category term=\"");
-	const ProtobufCEnumValue *kind = protobuf_c_enum_descriptor_get_value(
-	    &spreg__v1__change_kind__descriptor, (int) c->kind);
-	http_text_esc(x, kind != NULL ? kind->name : "");
-	http_text_puts(x, "\"/>\n<content type=\"text\">Change ");
-	http_text_puts(x, seq);
-	if (c->subprocessor_id[0] != '\0') {
-		http_text_puts(x, " to subprocessor ");
-		http_text_esc(x, c->subprocessor_id);
-	}
-	http_text_puts(x, ".");
-	if (c->effective_at[0] != '\0') {
-		http_text_puts(x, " Effective ");
-		http_text_esc(x, c->effective_at);
-		http_text_puts(x, ".");
-	}
-	if (c->kind == SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED &&
-	    deadline[0] != '\0') {
-		http_text_puts(x, " Customers may object until ");
-		http_text_puts(x, deadline);
-		http_text_puts(x, ": POST /v1/changes/");
-		http_text_puts(x, seq);
-		http_text_puts(x, "/objections with their token.");
-	}
-	if (c->ref_seq != 0) {
-		http_text_puts(x, " Refers to change ");
-		http_text_puts(x, ref);
-		http_text_puts(x, ".");
-	}
-	if (c->reason[0] != '\0') {
-		http_text_puts(x, " Reason: ");
-		http_text_esc(x, c->reason);
-	}
+	http_text_esc(x, kind_name(c));
+	http_text_puts(x, "\"/>\n<content type=\"text\">");
+	http_text_esc(x, text);
 	http_text_puts(x, "</content>\n</entry>\n");
+}
+
+/* A JSON Feed 1.1 item; NULL when out of memory. */
+static json_t *
+json_item(const Spreg__V1__Change *c, const char *id, const char *title,
+    const char *text)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:[s]}", "id", id, "title",
+	    title, "content_text", text, "date_published", c->time,
+	    "date_modified", c->time, "tags", kind_name(c));
 }
 
 /* The newest FEED_SCAN entries of the log, as the caller may see them;
@@ -201,9 +232,14 @@ changes(http_req *r, uint64_t at_seq, ProtobufCMessage **msgs, size_t *nmsgs)
 	return true;
 }
 
+typedef enum feed_format {
+	FEED_ATOM,	/* changes.atom */
+	FEED_JSON,	/* changes.json: JSON Feed 1.1 */
+} feed_format;
+
 static void
-send_feed(http_req *r, uint16_t status, http_text *x, const char *etag,
-    const char *modified)
+send_feed(http_req *r, uint16_t status, http_text *x, feed_format fmt,
+    const char *etag, const char *modified)
 {
 	/* A feed key is in the URL: a shared cache keys by it. A token in
 	 * Authorization is the caller's alone. */
@@ -220,15 +256,118 @@ send_feed(http_req *r, uint16_t status, http_text *x, const char *etag,
 		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "feed: out of memory");
 		return;
 	}
-	http_respond(r, status, status == 304 ? NULL :
-	    "application/atom+xml; charset=utf-8", x->buf, x->len, headers);
+	http_respond(r, status, status == 304 ? NULL : fmt == FEED_JSON ?
+	    "application/feed+json" : "application/atom+xml; charset=utf-8",
+	    x->buf, x->len, headers);
 	free(x->buf);
+}
+
+/* The changes in msgs, newest first: Atom entries into x, or (items not
+ * NULL) JSON Feed items into items. False when out of memory. */
+static bool
+render(http_text *x, json_t *items, const http_listing *l,
+    ProtobufCMessage *const *msgs, size_t nmsgs)
+{
+	http_text title = {0}, text = {0};
+	char id[48];
+	bool ok = true;
+
+	for (size_t i = nmsgs; ok && i-- > 0;) {
+		const Spreg__V1__ListChangesResponse *page = (const void *) msgs[i];
+		for (size_t j = page->n_changes; ok && j-- > 0;) {
+			const Spreg__V1__Change *c = page->changes[j];
+			title.len = text.len = 0;
+			entry_text(&title, &text, l, c);
+			snprintf(id, sizeof(id), "urn:spreg:change:%" PRIu64,
+			    c->seq);
+			if (title.failed || text.failed) {
+				ok = false;
+			} else if (items != NULL) {
+				ok = json_array_append_new(items, json_item(c, id,
+				    title.buf, text.buf)) == 0;
+			} else {
+				atom_entry(x, c, id, title.buf, text.buf);
+			}
+		}
+	}
+	free(title.buf);
+	free(text.buf);
+	return ok;
+}
+
+/* The Atom document, head and entries, into x. */
+static void
+atom(http_text *x, const http_listing *l, const char *customer,
+    ProtobufCMessage *const *msgs, size_t nmsgs)
+{
+	const Spreg__V1__ExportMetadata *m = l->meta;
+
+	http_text_puts(x, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<id>");
+	if (customer != NULL) {
+		http_text_puts(x, "urn:spreg:feed:customer:");
+		http_text_esc(x, customer);
+		http_text_puts(x, "</id>\n<title>Subprocessor changes for ");
+		http_text_esc(x, customer);
+		http_text_puts(x, "</title>\n");
+	} else {
+		http_text_puts(x, "urn:spreg:feed:changes</id>\n"
+		    "<title>Subprocessor changes</title>\n");
+	}
+	http_text_puts(x, "<subtitle>" FEED_SUBTITLE "</subtitle>\n<updated>");
+	http_text_esc(x,
+	    m != NULL && m->changed_at[0] != '\0' ? m->changed_at :
+	    m != NULL ? m->generated_at : "1970-01-01T00:00:00Z");
+	http_text_puts(x, "</updated>\n"
+	    "<link rel=\"alternate\" type=\"text/html\" href=\"/\"/>\n"
+	    "<author><name>spregd</name></author>\n"
+	    "<generator>spregd</generator>\n");
+	if (customer == NULL) {
+		http_text_puts(x,
+		    "<link rel=\"self\" type=\"application/atom+xml\" "
+		    "href=\"/changes.atom\"/>\n");
+	}
+	if (!render(x, NULL, l, msgs, nmsgs)) {
+		x->failed = true;
+	}
+	http_text_puts(x, "</feed>\n");
+}
+
+/* The JSON Feed 1.1 document into x. Its URLs are left out: JSON Feed
+ * has no relative ones, and the Host a request names is the client's. */
+static void
+json_feed(http_text *x, const http_listing *l, const char *customer,
+    ProtobufCMessage *const *msgs, size_t nmsgs)
+{
+	char title[256];
+	json_t *items = json_array();
+	json_t *doc = NULL;
+	char *text = NULL;
+
+	snprintf(title, sizeof(title), customer != NULL ?
+	    "Subprocessor changes for %.200s" : "Subprocessor changes",
+	    customer);
+	if (items != NULL && render(NULL, items, l, msgs, nmsgs)) {
+		doc = json_pack("{s:s,s:s,s:s,s:[{s:s}],s:O}", "version",
+		    "https://jsonfeed.org/version/1.1", "title", title,
+		    "description", FEED_SUBTITLE, "authors", "name", "spregd",
+		    "items", items);
+	}
+	if (doc == NULL || (text = json_dumps(doc, JSON_COMPACT)) == NULL) {
+		x->failed = true;
+	} else {
+		http_text_puts(x, text);
+		http_text_puts(x, "\n");
+	}
+	free(text);
+	json_decref(doc);
+	json_decref(items);
 }
 
 /* customer: its own feed (the key checked by the rpc layer); NULL:
  * the public's, or the token's. */
 static void
-feed(http_req *r, const char *customer)
+feed(http_req *r, const char *customer, feed_format fmt)
 {
 	http_listing *l = calloc(1, sizeof(*l));
 	ProtobufCMessage *msgs[FEED_CALLS];
@@ -273,7 +412,7 @@ feed(http_req *r, const char *customer)
 	        parse_http_date(ims, &since) && mod_secs <= since)) {
 		http_listing_free(l);
 		free(l);
-		send_feed(r, 304, &x, etag, modified);
+		send_feed(r, 304, &x, fmt, etag, modified);
 		return;
 	}
 	Spreg__V1__ListAnnouncementsRequest an =
@@ -288,46 +427,17 @@ feed(http_req *r, const char *customer)
 	if (!changes(r, m != NULL ? m->at_seq : 0, msgs, &nmsgs)) {
 		goto fail;
 	}
-	http_text_puts(&x, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-	    "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<id>");
-	if (customer != NULL) {
-		http_text_puts(&x, "urn:spreg:feed:customer:");
-		http_text_esc(&x, customer);
-		http_text_puts(&x, "</id>\n<title>Subprocessor changes for ");
-		http_text_esc(&x, customer);
-		http_text_puts(&x, "</title>\n");
+	if (fmt == FEED_JSON) {
+		json_feed(&x, l, customer, msgs, nmsgs);
 	} else {
-		http_text_puts(&x, "urn:spreg:feed:changes</id>\n"
-		    "<title>Subprocessor changes</title>\n");
+		atom(&x, l, customer, msgs, nmsgs);
 	}
-	http_text_puts(&x, "<subtitle>Subprocessors announced, taking effect, "
-	    "withdrawn, changed and retired</subtitle>\n<updated>");
-	http_text_esc(&x,
-	    m != NULL && m->changed_at[0] != '\0' ? m->changed_at :
-	    m != NULL ? m->generated_at : "1970-01-01T00:00:00Z");
-	http_text_puts(&x, "</updated>\n"
-	    "<link rel=\"alternate\" type=\"text/html\" href=\"/\"/>\n"
-	    "<author><name>spregd</name></author>\n"
-	    "<generator>spregd</generator>\n");
-	if (customer == NULL) {
-		http_text_puts(&x,
-		    "<link rel=\"self\" type=\"application/atom+xml\" "
-		    "href=\"/changes.atom\"/>\n");
-	}
-	/* Newest first. */
-	for (size_t i = nmsgs; i-- > 0;) {
-		const Spreg__V1__ListChangesResponse *page = (const void *) msgs[i];
-		for (size_t j = page->n_changes; j-- > 0;) {
-			entry(&x, l, page->changes[j]);
-		}
-	}
-	http_text_puts(&x, "</feed>\n");
 	for (size_t i = 0; i < nmsgs; i++) {
 		protobuf_c_message_free_unpacked(msgs[i], NULL);
 	}
 	http_listing_free(l);
 	free(l);
-	send_feed(r, 200, &x, etag, modified);
+	send_feed(r, 200, &x, fmt, etag, modified);
 	return;
 
 fail:
@@ -340,13 +450,29 @@ fail:
 	http_respond_error(r);
 }
 
+/* A feed's file name: changes.atom or changes.json. */
+static bool
+feed_name(const char *seg, feed_format *fmt)
+{
+	if (strcmp(seg, "changes.atom") == 0) {
+		*fmt = FEED_ATOM;
+		return true;
+	}
+	if (strcmp(seg, "changes.json") == 0) {
+		*fmt = FEED_JSON;
+		return true;
+	}
+	return false;
+}
+
 bool
 http_feed_route(http_req *r)
 {
 	const char *m = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
-	bool public = r->nsegs == 1 && strcmp(r->segs[0], "changes.atom") == 0;
+	feed_format fmt = FEED_ATOM;
+	bool public = r->nsegs == 1 && feed_name(r->segs[0], &fmt);
 	bool own = r->nsegs == 3 && strcmp(r->segs[0], "customers") == 0 &&
-	    r->segs[1][0] != '\0' && strcmp(r->segs[2], "changes.atom") == 0;
+	    r->segs[1][0] != '\0' && feed_name(r->segs[2], &fmt);
 
 	if (!public && !own) {
 		return false;
@@ -373,6 +499,6 @@ http_feed_route(http_req *r)
 		snprintf(r->owned, len, "feed_%s.%s", r->segs[1], key);
 		r->bearer = r->owned;
 	}
-	feed(r, own ? r->segs[1] : NULL);
+	feed(r, own ? r->segs[1] : NULL, fmt);
 	return true;
 }

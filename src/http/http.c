@@ -558,6 +558,16 @@ http_param_get(const http_req *r, const char *name)
 }
 
 const char *
+http_country_name(const http_req *r, const char *code)
+{
+	const catalog_country *c = catalog_country_find(
+	    rpc_server_catalog(r->srv->rpc), code);
+
+	return c != NULL && c->name != NULL && c->name[0] != '\0' ? c->name :
+	    code;
+}
+
+const char *
 http_header(const http_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->ex->conn, MHD_HEADER_KIND, name);

@@ -88,6 +88,10 @@ spreg_status http_request_message(http_req *r,
     const ProtobufCMessageDescriptor *desc, json_t *base,
     const char *const *path_fields, ProtobufCMessage **out, err *e);
 
+/* The name of the country with ISO code code (the reference data's),
+ * or code itself when it has none. */
+const char *http_country_name(const http_req *r, const char *code);
+
 /* The HTTP status Google's API conventions give a gRPC code. */
 uint16_t http_status_of(spreg_status st);
 

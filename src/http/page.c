@@ -69,6 +69,8 @@ head(http_text *h, const char *title)
 	    "</title>\n<link rel=\"stylesheet\" href=\"/spreg.css\">\n"
 	    "<link rel=\"alternate\" type=\"application/atom+xml\" "
 	    "title=\"Subprocessor changes\" href=\"/changes.atom\">\n"
+	    "<link rel=\"alternate\" type=\"application/feed+json\" "
+	    "title=\"Subprocessor changes\" href=\"/changes.json\">\n"
 	    "</head>\n<body>\n");
 }
 
@@ -272,7 +274,7 @@ listed(const http_listing *l, const char *id)
 }
 
 static void
-upcoming(http_text *h, const http_listing *l)
+upcoming(const http_req *r, http_text *h, const http_listing *l)
 {
 	const Spreg__V1__ListAnnouncementsResponse *a =
 	    (const void *) l->announcements;
@@ -326,7 +328,8 @@ upcoming(http_text *h, const http_listing *l)
 		http_text_puts(h, "</td><td data-label=\"Countries\">");
 		for (size_t j = 0; j < sp->n_locations; j++) {
 			http_text_puts(h, j > 0 ? ", " : "");
-			http_text_esc(h, sp->locations[j]->country);
+			http_text_esc(h, http_country_name(r,
+			    sp->locations[j]->country));
 		}
 		char seq[32];
 		snprintf(seq, sizeof(seq), "%llu", (unsigned long long) an->seq);
@@ -346,7 +349,8 @@ upcoming(http_text *h, const http_listing *l)
 }
 
 static void
-render(http_text *h, const http_listing *l, const char *as_of)
+render(const http_req *r, http_text *h, const http_listing *l,
+    const char *as_of)
 {
 	const Spreg__V1__ExportMetadata *m = l->meta;
 	bool customer = m != NULL && m->customer[0] != '\0';
@@ -376,7 +380,7 @@ render(http_text *h, const http_listing *l, const char *as_of)
 	}
 	http_text_puts(h, "</p>\n</header>\n<main>\n");
 	if (as_of == NULL) {
-		upcoming(h, l);
+		upcoming(r, h, l);
 	}
 	if (l->nsps == 0) {
 		http_text_puts(h, "<p>None.</p>\n");
@@ -402,7 +406,8 @@ render(http_text *h, const http_listing *l, const char *as_of)
 	}
 	free(services);
 	http_text_puts(h, "</main>\n<footer>\n<p>Follow the changes: <a "
-	    "href=\"/changes.atom\">Atom feed</a>. Past lists: "
+	    "href=\"/changes.atom\">Atom feed</a>, <a "
+	    "href=\"/changes.json\">JSON Feed</a>. Past lists: "
 	    "<code>/?as_of=YYYY-MM-DD</code>. For programs: <a "
 	    "href=\"/v1/subprocessors\">the JSON API</a>.</p>\n</footer>\n"
 	    "</body>\n</html>\n");
@@ -444,7 +449,7 @@ page(http_req *r)
 		l->announcements = r->out;
 		r->out = NULL;
 	}
-	render(&h, l, as_of);
+	render(r, &h, l, as_of);
 	http_listing_free(l);
 	free(l);
 	send_page(r, 200, &h, r->bearer[0] == '\0');
