@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/date.h"
+#include "db/store.h"
 #include "db/record.h"
 #include "support/store.h"
 

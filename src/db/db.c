@@ -162,6 +162,12 @@ store_full(log_limit *l, const char *why, const char *what, err *e)
 	    "written", what, why);
 }
 
+bool
+db_txn_dead(const db_txn *t)
+{
+	return t->mdb_rc != 0;
+}
+
 spreg_status
 db_fail(db_txn *t, int rc, const char *what, err *e)
 {

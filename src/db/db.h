@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <lmdb.h>
 
 #include "core/arena.h"
 #include "core/err.h"
@@ -54,10 +53,14 @@ typedef struct db_txn db_txn;
 /* Told of each Change appended to the log in a write transaction. */
 typedef void (*db_append_fn)(void *arg, const void *change);
 
+/* LMDB's transaction: its type and calls are for src/db/ alone
+ * (db/store.h); above db/ nothing compiles against <lmdb.h>. */
+struct MDB_txn;
+
 struct db_txn {
-	MDB_txn *txn;
+	struct MDB_txn *txn;	/* db/ only */
 	db *d;
-	int mdb_rc;
+	int mdb_rc;		/* db/ only: see db_txn_dead */
 	db_append_fn on_append;	/* NULL unless the writer asked */
 	void *on_append_arg;
 };
@@ -147,8 +150,9 @@ bool db_read_only(db *d, char *why, size_t len);
 /* Current map size in bytes. */
 size_t db_map_size(db *d);
 
-/* Converts an LMDB error, remembering it in t (sticky). */
-spreg_status db_fail(db_txn *t, int rc, const char *what, err *e);
+/* True once an LMDB call failed in t: only abort is left (a failed
+ * dry run leaves it so when the store itself failed, not the data). */
+bool db_txn_dead(const db_txn *t);
 
 /* Sub-databases. */
 typedef enum db_table {
@@ -184,7 +188,6 @@ typedef enum db_table {
 	DB_NTABLES
 } db_table;
 
-MDB_dbi db_dbi(const db *d, db_table table);
 const char *db_table_name(db_table table);
 
 /* Big-endian fixed-width keys: memcmp order is numeric order. */

@@ -1,9 +1,12 @@
 /*
- * Inside src/db/ only: the steps of opening a store that live beside
- * db.c (migration.c, identity.c).
+ * Inside src/db/ only: LMDB itself (the handles and error conversion
+ * every file of db/ uses), and the steps of opening a store that live
+ * beside db.c (migration.c, identity.c).
  */
 #ifndef DB_STORE_H
 #define DB_STORE_H
+
+#include <lmdb.h>
 
 #include "db/db.h"
 
@@ -11,6 +14,9 @@
 #define DB_IDENTITY_FILE "store.id"	/* the marker, in the data folder */
 
 MDB_env *db_env(const db *d);
+MDB_dbi db_dbi(const db *d, db_table table);
+/* Converts an LMDB error, remembering it in t (sticky). */
+spreg_status db_fail(db_txn *t, int rc, const char *what, err *e);
 
 /*
  * Brings a store of schema version `from` to DB_SCHEMA_VERSION in one

@@ -23,6 +23,7 @@
 #include "core/err.h"
 #include "core/pb.h"
 #include "db/db.h"
+#include "db/store.h"
 
 #define DB_VALUE_FORMAT 1
 #define DB_VALUE_SUM 8

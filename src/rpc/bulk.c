@@ -138,7 +138,7 @@ rpc_import_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 			}
 		} else if ((st = db_txn_dry_run(call->txn, import_one_dry, &a,
 		                &inner)) != SPREG_OK) {
-			if (call->txn->mdb_rc != 0) {
+			if (db_txn_dead(call->txn)) {
 				return err_set(e, st, "%s", inner.msg);
 			}
 			r->outcome = SPREG__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_REFUSED;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/date.h"
+#include "db/store.h"
 #include "db/record.h"
 #include "db/value.h"
 

@@ -13,6 +13,7 @@
 
 #include <lmdb.h>
 
+#include "db/store.h"
 #include "registry.h"
 
 /* Single-threaded reads in this process, before spregd opens the store. */
