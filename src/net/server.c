@@ -272,6 +272,10 @@ send_reply(worker *w)
 		return;
 	}
 	spreg__v1__reply__pack(&w->reply, nng_msg_body(w->msg));
+	/* Sent from the message now: with 64 contexts taking requests in
+	 * turn, each would otherwise keep its last page (an export page
+	 * is a megabyte) until its next request. */
+	rpc_worker_release(w->rpc);
 	switch (net_conns_queue(s->conns, pipe_key(w->pipe), n)) {
 	case NET_CONNS_OK:
 		w->queued = n;

@@ -215,6 +215,12 @@ rpc_worker_destroy(rpc_worker *w)
 	}
 }
 
+void
+rpc_worker_release(rpc_worker *w)
+{
+	arena_reset(&w->arena);
+}
+
 /* Finds "spreg.v1.Registry/GetSubprocessor" (a leading '/' is allowed,
  * as in gRPC paths). */
 static const rpc_service *

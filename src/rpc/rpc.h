@@ -217,6 +217,10 @@ spreg_status rpc_worker_create(rpc_server *srv, rpc_worker **out);
  * which may call RPC_PUBLIC methods only. */
 spreg_status rpc_worker_create_public(rpc_server *srv, rpc_worker **out);
 void rpc_worker_destroy(rpc_worker *w);
+/* Frees what the last request took (its reply is invalid after): a
+ * worker that serves nothing more for a while then holds one small
+ * block, not the last page it answered. */
+void rpc_worker_release(rpc_worker *w);
 
 /*
  * Handles one request (envelope bytes) and fills *reply, whose pointers
