@@ -62,6 +62,20 @@ spreg get no-such-vendor
 check "get an unknown id exits 2" '[ $rc -eq 2 ] && err_has "NOT_FOUND" && [ ! -s "$tmp/out" ]'
 spreg get Not_A_Slug
 check "get a malformed id exits 3" '[ $rc -eq 3 ] && err_has "^spreg: INVALID_ARGUMENT: id"'
+# Several ids: one GetSubprocessors call, in the order given.
+spreg get stripe aws
+check "get stripe aws prints both, in that order" \
+	'[ $rc -eq 0 ] && [ "$(grep -c "^name: " "$tmp/out")" -eq 2 ] && [ "$(grep "^name: " "$tmp/out" | head -1)" = "name: Stripe" ]'
+spreg get aws stripe --json
+check "get aws stripe --json: one object a line" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 2 ] && /usr/bin/python3 -c "import json,sys; ids=[json.loads(l)[\"id\"] for l in open(sys.argv[1])]; assert ids == [\"aws\", \"stripe\"], ids" "$tmp/out"'
+spreg get aws no-such-vendor stripe
+check "get with one unknown id prints the others, names it and exits 2" \
+	'[ $rc -eq 2 ] && [ "$(grep -c "^name: " "$tmp/out")" -eq 2 ] && err_has "NOT_FOUND: id: no subprocessor .no-such-vendor."'
+spreg get aws stripe --revision 1
+check "get --revision with several ids exits 1" '[ $rc -eq 1 ] && err_has "one ID only"'
+spreg get aws Not_A_Slug
+check "get with a malformed id among several exits 3" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: ids\[1\]"'
 
 spreg list
 check "list: a header and 24 rows" \

@@ -6,8 +6,8 @@
 #include "cli/commands.h"
 
 static const cli_command commands[] = {
-	{"get", cmd_get, "Show one subprocessor",
-	    "get ID [--revision N | --as-of WHEN] [--yaml]"},
+	{"get", cmd_get, "Show subprocessors (several IDs in one call)",
+	    "get ID [ID ...] [--revision N | --as-of WHEN] [--yaml]"},
 	{"list", cmd_list, "List subprocessors (every page, ordered by id)",
 	    "list [--category K] [--country CC] [--mechanism M] [--service S]\n"
 	    "            [--status S] [--customer ID] [--purpose KEY] [--kind K]\n"

@@ -160,6 +160,9 @@ vendor_read(const char *path, Spreg__V1__Subprocessor **sp_out)
 	return 0;
 }
 
+/* The server's largest page by default (--max-page): more are refused. */
+#define CLI_GET_IDS_MAX 1000
+
 /* ---- get ------------------------------------------------------------------ */
 
 static int
@@ -181,6 +184,57 @@ print_one(const cli *c, const Spreg__V1__Subprocessor *sp, bool yaml)
 	return 0;
 }
 
+/* Several ids: one GetSubprocessors call, the records in the order
+ * given; each id not found is named on stderr and the exit is
+ * CLI_EXIT_NOT_FOUND once the others are printed. */
+static int
+get_many(cli *c, bool yaml)
+{
+	Spreg__V1__GetSubprocessorsRequest req =
+	    SPREG__V1__GET_SUBPROCESSORS_REQUEST__INIT;
+	ProtobufCMessage *msg;
+	int rc;
+
+	if (cli_opt_u64(c, "revision", 0) != 0) {
+		return cli_usage_error(c, "--revision takes one ID only");
+	}
+	char **ids = calloc((size_t) cli_nargs(c), sizeof(*ids));
+	if (ids == NULL) {
+		return cli_out_of_memory();
+	}
+	for (int i = 0; i < cli_nargs(c); i++) {
+		ids[i] = (char *) cli_arg(c, i);
+	}
+	req.ids = ids;
+	req.n_ids = (size_t) cli_nargs(c);
+	req.as_of = cli_text(c, "as-of");
+	rc = cli_call(c, "GetSubprocessors", &req.base,
+	    &spreg__v1__get_subprocessors_response__descriptor, &msg);
+	free(ids);
+	if (rc != 0) {
+		return rc;
+	}
+	const Spreg__V1__GetSubprocessorsResponse *resp = (const void *) msg;
+	for (size_t i = 0; rc == 0 && i < resp->n_subprocessors; i++) {
+		if (i > 0 && !cli_json(c)) {
+			fputs(yaml ? "---\n" : "\n", stdout);
+		}
+		/* --json: one object a line, as list prints rows. */
+		rc = cli_json(c) && !yaml ?
+		    cli_print_json(&resp->subprocessors[i]->base, true) :
+		    print_one(c, resp->subprocessors[i], yaml);
+	}
+	for (size_t i = 0; rc == 0 && i < resp->n_not_found; i++) {
+		fprintf(stderr, "spreg: NOT_FOUND: id: no subprocessor '%s'\n",
+		    resp->not_found[i]);
+	}
+	if (rc == 0 && resp->n_not_found > 0) {
+		rc = CLI_EXIT_NOT_FOUND;
+	}
+	spreg_message_free(msg);
+	return rc;
+}
+
 int
 cmd_get(cli *c)
 {
@@ -195,9 +249,12 @@ cmd_get(cli *c)
 		    "print YAML that 'spreg put' reads back unchanged", 0, 0},
 		{NULL, CLI_FLAG, NULL, NULL, 0, 0},
 	};
-	static const cli_spec spec = {options, 1, 1,
+	static const cli_spec spec = {options, 1, CLI_GET_IDS_MAX,
 	    "Prints \"key: value\" lines. With --json: the subprocessor as one\n"
-	    "JSON object; with --yaml: as YAML.\n"};
+	    "JSON object; with --yaml: as YAML. Several IDs are read in one\n"
+	    "call (GetSubprocessors): the records in the order given, blank\n"
+	    "lines (--yaml: ---) between them, --json one object a line; an\n"
+	    "ID not found is named on stderr and the exit status is 2.\n"};
 	Spreg__V1__GetSubprocessorRequest req =
 	    SPREG__V1__GET_SUBPROCESSOR_REQUEST__INIT;
 	ProtobufCMessage *msg;
@@ -208,6 +265,9 @@ cmd_get(cli *c)
 	}
 	if (cli_flag(c, "yaml") && cli_json(c)) {
 		return cli_usage_error(c, "give --json or --yaml, not both");
+	}
+	if (cli_nargs(c) > 1) {
+		return get_many(c, cli_flag(c, "yaml"));
 	}
 	req.id = (char *) cli_arg(c, 0);
 	req.revision = cli_opt_u64(c, "revision", 0);
