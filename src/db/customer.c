@@ -5,17 +5,11 @@
 #include "db/record.h"
 #include "db/value.h"
 
-static MDB_val
-str_val(const char *s)
-{
-	return (MDB_val) {strlen(s), (void *) s};
-}
-
 spreg_status
 db_customer_get(db_txn *t, const char *id, arena *a,
     Spreg__V1__Customer **out, err *e)
 {
-	MDB_val k = str_val(id);
+	MDB_val k = db_str_val(id);
 	spreg_status st;
 
 	if (k.mv_size == 0 || k.mv_size > 64) {
@@ -34,7 +28,7 @@ static spreg_status
 index_services(db_txn *t, const Spreg__V1__Customer *c, bool add, err *e)
 {
 	for (size_t i = 0; i < c->n_services; i++) {
-		MDB_val k = str_val(c->services[i]), v = str_val(c->id);
+		MDB_val k = db_str_val(c->services[i]), v = db_str_val(c->id);
 		int rc = add ?
 		    mdb_put(t->txn, db_dbi(t->d, DB_IDX_CUSTOMER_SERVICE), &k,
 		        &v, MDB_NODUPDATA) :
@@ -111,7 +105,7 @@ db_customer_put(db_txn *t, Spreg__V1__Customer *c, uint64_t expected_revision,
 	    (st = index_services(t, c, true, e)) != SPREG_OK) {
 		return st;
 	}
-	MDB_val k = str_val(c->id);
+	MDB_val k = db_str_val(c->id);
 	if ((st = db_value_put_message(t, DB_CUSTOMERS, &k, &c->base, 0, e)) !=
 	    SPREG_OK) {
 		return st;
@@ -131,7 +125,7 @@ db_customer_delete(db_txn *t, const char *id, const db_actor *who, arena *a,
 	    (st = index_services(t, old, false, e)) != SPREG_OK) {
 		return st;
 	}
-	MDB_val k = str_val(id);
+	MDB_val k = db_str_val(id);
 	int rc = mdb_del(t->txn, db_dbi(t->d, DB_CUSTOMERS), &k, NULL);
 	if (rc != 0) {
 		return db_fail(t, rc, "customer", e);
@@ -145,7 +139,7 @@ db_customer_list(db_txn *t, const char *after_id, size_t limit, arena *a,
     Spreg__V1__Customer ***out, size_t *n_out, bool *more_out, err *e)
 {
 	MDB_cursor *cur;
-	MDB_val k = str_val(after_id), v;
+	MDB_val k = db_str_val(after_id), v;
 	spreg_status st = SPREG_OK;
 	size_t n = 0;
 	int rc;
@@ -224,7 +218,7 @@ ids_of_services(db_txn *t, char *const *services, size_t nservices,
 		return db_fail(t, rc, "customer index", e);
 	}
 	for (size_t i = 0; i < nservices; i++) {
-		MDB_val k = str_val(services[i]), v;
+		MDB_val k = db_str_val(services[i]), v;
 		if (k.mv_size == 0) {
 			continue;
 		}

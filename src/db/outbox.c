@@ -10,12 +10,6 @@
 #define HOOK_NEXT "hook_next"	/* meta: the next webhook number */
 #define COUNT_MAX 10000000
 
-static MDB_val
-str_val(const char *s)
-{
-	return (MDB_val) {strlen(s), (void *) s};
-}
-
 static void
 row_key(unsigned char out[16], uint64_t number, uint64_t seq)
 {
@@ -70,7 +64,7 @@ db_outbox_enqueue(db_txn *t, const Spreg__V1__Change *c, arena *a, err *e)
 		return db_fail(t, rc, "idx_hook_customer", e);
 	}
 	for (size_t i = 0; i < nids && st == SPREG_OK; i++) {
-		MDB_val k = str_val(ids[i]), v;
+		MDB_val k = db_str_val(ids[i]), v;
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 		     rc == 0 && st == SPREG_OK;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
@@ -136,7 +130,7 @@ db_hook_add(db_txn *t, Spreg__V1__Webhook *h, arena *a, err *e)
 	}
 	unsigned char vb[8];
 	db_be64_put(vb, h->number);
-	MDB_val k = str_val(h->customer_id), v = {sizeof(vb), vb};
+	MDB_val k = db_str_val(h->customer_id), v = {sizeof(vb), vb};
 	int rc = mdb_put(t->txn, db_dbi(t->d, DB_IDX_HOOK_CUSTOMER), &k, &v,
 	    MDB_NODUPDATA);
 	return rc == 0 ? SPREG_OK : db_fail(t, rc, "idx_hook_customer", e);
@@ -207,7 +201,7 @@ db_hook_remove(db_txn *t, uint64_t number, uint64_t *dropped, err *e)
 	unsigned char kb[8];
 	db_be64_put(kb, number);
 	MDB_val k = {sizeof(kb), kb};
-	MDB_val ik = str_val(h->customer_id), iv = {sizeof(kb), kb};
+	MDB_val ik = db_str_val(h->customer_id), iv = {sizeof(kb), kb};
 	int rc = mdb_del(t->txn, db_dbi(t->d, DB_HOOKS), &k, NULL);
 	if (rc == 0) {
 		rc = mdb_del(t->txn, db_dbi(t->d, DB_IDX_HOOK_CUSTOMER), &ik,
