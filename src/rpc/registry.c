@@ -11,54 +11,6 @@
 #include "rpc/token.h"
 #include "spreg_config.h"
 
-db_actor
-rpc_actor_of(const rpc_call *call)
-{
-	return (db_actor) {call->actor, call->request_id, call->now_ms,
-	    call->token};
-}
-
-/* Shipped or user-added? For validation inside the call's txn. */
-bool
-rpc_has_category(void *arg, const char *key)
-{
-	rpc_call *call = arg;
-	Spreg__V1__DataCategory *c;
-	err ignored;
-
-	if (catalog_category_find(rpc_server_catalog(call->srv), key)) {
-		return true;
-	}
-	return db_category_get(call->txn, key, call->arena, &c, &ignored) ==
-	    SPREG_OK;
-}
-
-spreg_status
-rpc_check_filter(rpc_call *call, const char *prefix, const char *category,
-    const char *country, const char *mechanism, const char *service, err *e)
-{
-	const catalog *cat = rpc_server_catalog(call->srv);
-
-	if (category[0] && !rpc_has_category(call, category)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%sdata_category: unknown data category '%s'", prefix,
-		    validate_category_key(category) ? category : "?");
-	}
-	if (country[0] && catalog_country_find(cat, country) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%scountry: not an ISO 3166-1 alpha-2 code", prefix);
-	}
-	if (mechanism[0] && catalog_mechanism_find(cat, mechanism) == NULL) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%smechanism: unknown mechanism", prefix);
-	}
-	if (service[0] && !validate_slug(service)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%sservice: must match [a-z0-9][a-z0-9-]{0,63}", prefix);
-	}
-	return SPREG_OK;
-}
-
 /* The filters of issue 15: a data-use key, a kind of recipient. */
 static spreg_status
 check_purpose_kind(rpc_call *call, const char *purpose, const char *kind,
@@ -76,35 +28,6 @@ check_purpose_kind(rpc_call *call, const char *purpose, const char *kind,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "kind: not one of subprocessor, controller, affiliate, "
 		    "customer_selected");
-	}
-	return SPREG_OK;
-}
-
-spreg_status
-rpc_check_customer_selected(rpc_call *call, const Spreg__V1__Subprocessor *sp,
-    err *e)
-{
-	Spreg__V1__Customer *c;
-	err inner;
-
-	if (sp->customer[0] == '\0') {
-		return SPREG_OK;
-	}
-	spreg_status st = db_customer_get(call->txn, sp->customer, call->arena,
-	    &c, &inner);
-	if (st == SPREG_NOT_FOUND) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "customer: no customer '%s'", sp->customer);
-	}
-	return st == SPREG_OK ? SPREG_OK : err_set(e, st, "%s", inner.msg);
-}
-
-spreg_status
-rpc_check_id(const char *field, const char *id, err *e)
-{
-	if (!validate_slug(id)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s: must match [a-z0-9][a-z0-9-]{0,63}", field);
 	}
 	return SPREG_OK;
 }
@@ -161,17 +84,6 @@ parse_as_of(const char *s, db_as_of *at, err *e)
 	return err_set(e, SPREG_INVALID_ARGUMENT,
 	    "as_of: '%s' is neither a YYYY-MM-DD date nor an RFC 3339 "
 	    "timestamp", validate_text(s, false) && strlen(s) < 40 ? s : "?");
-}
-
-bool
-rpc_serves(const Spreg__V1__Subprocessor *sp, const Spreg__V1__Customer *c)
-{
-	/* A customer's own choice serves that customer alone. */
-	if (sp->customer[0] != '\0') {
-		return strcmp(sp->customer, c->id) == 0;
-	}
-	return db_services_meet(sp->services, sp->n_services, c->services,
-	    c->n_services);
 }
 
 /* The customer named by a read's customer field; NULL when empty. */
