@@ -363,6 +363,7 @@ worker_take(http_server *s)
 static void
 worker_give(http_server *s, hworker *w)
 {
+	rpc_worker_release(w->rpc);	/* its reply is taken or not needed */
 	pthread_mutex_lock(&s->mu);
 	w->next_free = s->free_list;
 	s->free_list = w;

@@ -135,6 +135,9 @@ rpc_local_take(rpc_local *l, rpc_worker **out)
 void
 rpc_local_give(rpc_local *l, rpc_worker *w)
 {
+	/* The caller has decoded the reply: a pooled worker keeps one
+	 * small block, not the last page it answered. */
+	rpc_worker_release(w);
 	pthread_mutex_lock(&l->mu);
 	l->free[l->nfree++] = w;
 	pthread_cond_signal(&l->freed);
