@@ -35,10 +35,7 @@
  *   bounded by the RPC limits.
  */
 #include <microhttpd.h>
-#include <gnutls/gnutls.h>
-#include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -47,7 +44,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/date.h"
@@ -55,98 +51,8 @@
 #include "core/pbjson.h"
 #include "core/validate.h"
 #include "http/internal.h"
+#include "http/server.h"
 #include "net/conns.h"
-
-#define URL_MAX 512
-#define URLS_MAX 16
-/* libmicrohttpd's threads per listener, each polling its share of the
- * connections (epoll) and answering their reads. */
-#define POLL_THREADS 4
-
-typedef struct hworker {
-	rpc_worker *rpc;
-	Spreg__V1__Reply reply;
-	net_write write;
-	http_req *r;
-	struct hworker *next_free;
-} hworker;
-
-/* Where a connection is, for its deadline. */
-typedef enum conn_phase {
-	PHASE_IDLE,	/* new, or after a response: no request line yet */
-	PHASE_HEADERS,	/* a request line, the headers not all in */
-	PHASE_BODY,	/* the headers in, the body not */
-	PHASE_RUN,	/* being answered: the server's time, no deadline */
-	PHASE_SEND,	/* the response not yet all taken */
-} conn_phase;
-
-/* One connection, from libmicrohttpd's notice that it opened to the one
- * that it closed (its socket context). Under the server's mu. */
-typedef struct hconn {
-	uint32_t id;		/* in the net_conns table; 0: refused */
-	int fd;
-	conn_phase phase;
-	int64_t deadline_ms;	/* monotonic; 0: none */
-	bool shut;		/* shut down: libmicrohttpd will close it */
-	bool verified;		/* its client certificate was checked */
-	char who[INET6_ADDRSTRLEN];
-	struct hconn *prev, *next;
-} hconn;
-
-typedef enum body_state {
-	BODY_OK,
-	BODY_TOO_LONG,		/* answered 400, the rest unread */
-	BODY_NO_MEMORY,
-} body_state;
-
-/* One request, from its request line to its completion (the request
- * context libmicrohttpd hands the handler). */
-struct http_exchange {
-	http_server *srv;
-	struct MHD_Connection *conn;
-	hconn *hc;
-	char *uri;		/* the request target as sent */
-	char *body;
-	size_t body_len;
-	body_state body_state;
-	bool started;		/* the headers were seen */
-	bool routed;		/* handed to the routes */
-	/* Under the server's mu: a write waiting for its commit, and the
-	 * response made and not yet queued. */
-	bool suspended;
-	struct MHD_Response *resp;
-	unsigned status;
-};
-
-typedef struct listener {
-	http_server *srv;
-	struct MHD_Daemon *daemon;
-	bool https;
-	char url[URL_MAX];
-} listener;
-
-struct http_server {
-	rpc_server *rpc;
-	net_server *writer;
-	http_limits lim;
-	listener listeners[URLS_MAX];
-	size_t nurls;
-	char *tls_cert, *tls_key, *tls_ca;	/* PEM, for https:// */
-	net_conns *conns;	/* the connection limits */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;	/* busy went down */
-	pthread_cond_t reaper_cv;	/* stopping */
-	hconn *open;		/* every connection reported open */
-	uint32_t next_id;
-	pthread_t reaper;
-	bool reaper_started;
-	hworker workers[HTTP_WORKERS];
-	hworker *free_list;
-	size_t busy;		/* requests being answered */
-	bool stopping;
-	char mhd_said[256];	/* libmicrohttpd's last message */
-	log_limit refused_log, timeout_log;
-};
 
 bool
 http_url_ok(const char *url)
@@ -504,59 +410,7 @@ finished_done:
 	}
 }
 
-/* ---- request parsing ---------------------------------------------------- */
-
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
-/* Percent-decodes s in place ('+' is a space in a query); false on a
- * bad escape, an encoded NUL or text that is not UTF-8. */
-static bool
-percent_decode(char *s, bool query)
-{
-	char *out = s;
-
-	for (const char *in = s; *in != '\0'; in++) {
-		if (*in == '%') {
-			int hi = hex_digit(in[1]);
-			int lo = hi < 0 ? -1 : hex_digit(in[2]);
-			if (lo < 0 || (hi == 0 && lo == 0)) {
-				return false;
-			}
-			*out++ = (char) (hi * 16 + lo);
-			in += 2;
-		} else if (*in == '+' && query) {
-			*out++ = ' ';
-		} else {
-			*out++ = *in;
-		}
-	}
-	*out = '\0';
-	return validate_text(s, false);
-}
-
-const char *
-http_param_get(const http_req *r, const char *name)
-{
-	for (size_t i = 0; i < r->nparams; i++) {
-		if (strcmp(r->params[i].name, name) == 0) {
-			return r->params[i].value;
-		}
-	}
-	return NULL;
-}
+/* ---- the request as libmicrohttpd holds it ---------------------------- */
 
 const char *
 http_country_name(const http_req *r, const char *code)
@@ -582,494 +436,6 @@ http_body(const http_req *r, const void **data, size_t *len)
 }
 
 /* Splits r->target into decoded path segments and query parameters. */
-static spreg_status
-parse_target(http_req *r, err *e)
-{
-	char *query = strchr(r->target, '?');
-
-	if (query != NULL) {
-		*query++ = '\0';
-	}
-	if (r->target[0] != '/') {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "path: must start with '/'");
-	}
-	/* Segments: "/v1/subprocessors/aws" -> v1, subprocessors, aws. */
-	char *p = r->target + 1;
-	while (*p != '\0') {
-		char *slash = strchr(p, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-		}
-		if (r->nsegs == sizeof(r->segs) / sizeof(r->segs[0])) {
-			return err_set(e, SPREG_NOT_FOUND,
-			    "path: no such resource");
-		}
-		if (!percent_decode(p, false)) {
-			return err_set(e, SPREG_INVALID_ARGUMENT,
-			    "path: a bad percent-escape or not UTF-8");
-		}
-		r->segs[r->nsegs++] = p;
-		if (slash == NULL) {
-			break;
-		}
-		p = slash + 1;
-	}
-	while (query != NULL && *query != '\0') {
-		char *amp = strchr(query, '&');
-		if (amp != NULL) {
-			*amp = '\0';
-		}
-		if (*query != '\0') {
-			if (r->nparams == HTTP_PARAMS_MAX) {
-				return err_set(e, SPREG_INVALID_ARGUMENT,
-				    "query: more than %d parameters",
-				    HTTP_PARAMS_MAX);
-			}
-			char *eq = strchr(query, '=');
-			if (eq != NULL) {
-				*eq = '\0';
-			}
-			http_param *pm = &r->params[r->nparams];
-			pm->name = strdup(query);
-			pm->value = strdup(eq != NULL ? eq + 1 : "");
-			if (pm->name == NULL || pm->value == NULL) {
-				free(pm->name);
-				free(pm->value);
-				return err_oom(e, NULL);
-			}
-			r->nparams++;
-			if (!percent_decode(pm->name, true) ||
-			    !percent_decode(pm->value, true)) {
-				return err_set(e, SPREG_INVALID_ARGUMENT,
-				    "query: a bad percent-escape or not "
-				    "UTF-8");
-			}
-		}
-		query = amp != NULL ? amp + 1 : NULL;
-	}
-	return SPREG_OK;
-}
-
-/* A query value as the JSON pbjson_to_message takes for field fd. */
-static spreg_status
-param_json(const ProtobufCFieldDescriptor *fd, const char *name,
-    const char *text, json_t **out, err *e)
-{
-	char *end;
-
-	if (fd->label == PROTOBUF_C_LABEL_REPEATED ||
-	    fd->type == PROTOBUF_C_TYPE_MESSAGE ||
-	    fd->type == PROTOBUF_C_TYPE_BYTES) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s: cannot be given in a query", name);
-	}
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_ENUM:
-		*out = json_string(text);
-		break;
-	case PROTOBUF_C_TYPE_BOOL:
-		if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
-			*out = json_boolean(text[0] == 't');
-			break;
-		}
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s: '%.64s' is not true or false", name, text);
-	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_DOUBLE: {
-		errno = 0;
-		double v = strtod(text, &end);
-		if (text[0] == '\0' || *end != '\0' || errno != 0) {
-			return err_set(e, SPREG_INVALID_ARGUMENT,
-			    "%s: '%.64s' is not a number", name, text);
-		}
-		*out = json_real(v);
-		break;
-	}
-	default: {
-		/* Integers: decimal digits, a '-' where signed; 64-bit ones
-		 * stay text, which pbjson reads in full range. */
-		const char *d = text[0] == '-' ? text + 1 : text;
-		if (d[0] == '\0' || strlen(d) > 20 ||
-		    strspn(d, "0123456789") != strlen(d)) {
-			return err_set(e, SPREG_INVALID_ARGUMENT,
-			    "%s: '%.64s' is not an integer", name, text);
-		}
-		errno = 0;
-		long long v = strtoll(text, &end, 10);
-		if (errno != 0) {
-			*out = json_string(text);
-		} else {
-			*out = json_integer(v);
-		}
-		break;
-	}
-	}
-	return *out != NULL ? SPREG_OK : err_oom(e, NULL);
-}
-
-spreg_status
-http_request_message(http_req *r, const ProtobufCMessageDescriptor *desc,
-    json_t *base, const char *const *path_fields, ProtobufCMessage **out,
-    err *e)
-{
-	json_t *obj = base != NULL ? json_incref(base) : json_object();
-	spreg_status st = SPREG_OK;
-
-	if (obj == NULL) {
-		return err_oom(e, NULL);
-	}
-	if (!json_is_object(obj)) {
-		st = err_set(e, SPREG_INVALID_ARGUMENT,
-		    "body: not a JSON object");
-		goto out;
-	}
-	for (size_t i = 0; path_fields != NULL && path_fields[i] != NULL;
-	     i += 2) {
-		if (json_object_get(obj, path_fields[i]) != NULL) {
-			st = err_set(e, SPREG_INVALID_ARGUMENT,
-			    "%s: given in the path; not in the body",
-			    path_fields[i]);
-			goto out;
-		}
-		const ProtobufCFieldDescriptor *fd =
-		    protobuf_c_message_descriptor_get_field_by_name(desc,
-		        path_fields[i]);
-		json_t *v = NULL;
-		if ((st = param_json(fd, path_fields[i], path_fields[i + 1], &v,
-		         e)) != SPREG_OK) {
-			goto out;
-		}
-		json_object_set_new(obj, path_fields[i], v);
-	}
-	for (size_t i = 0; i < r->nparams; i++) {
-		const char *name = r->params[i].name;
-		const ProtobufCFieldDescriptor *fd =
-		    protobuf_c_message_descriptor_get_field_by_name(desc, name);
-		if (fd == NULL) {
-			st = err_set(e, SPREG_INVALID_ARGUMENT,
-			    "%.64s: not a parameter of this request (the "
-			    "fields of %s are)", name, desc->name);
-			goto out;
-		}
-		if (json_object_get(obj, name) != NULL) {
-			st = err_set(e, SPREG_INVALID_ARGUMENT,
-			    "%s: given twice", name);
-			goto out;
-		}
-		json_t *v = NULL;
-		if ((st = param_json(fd, name, r->params[i].value, &v, e)) !=
-		    SPREG_OK) {
-			goto out;
-		}
-		json_object_set_new(obj, name, v);
-	}
-	st = pbjson_to_message(obj, desc, out, e);
-out:
-	json_decref(obj);
-	return st;
-}
-
-/* ---- connections and their deadlines ------------------------------------ */
-
-void
-http_limits_defaults(http_limits *l)
-{
-	if (l->connections_max == 0) {
-		l->connections_max = HTTP_CONNECTIONS_DEFAULT;
-	}
-	if (l->per_peer_max == 0) {
-		l->per_peer_max = HTTP_PER_PEER_DEFAULT;
-	}
-	if (l->header_timeout_ms == 0) {
-		l->header_timeout_ms = HTTP_HEADER_TIMEOUT_MS_DEFAULT;
-	}
-	if (l->body_timeout_ms == 0) {
-		l->body_timeout_ms = HTTP_BODY_TIMEOUT_MS_DEFAULT;
-	}
-	if (l->send_timeout_ms == 0) {
-		l->send_timeout_ms = HTTP_SEND_TIMEOUT_MS_DEFAULT;
-	}
-}
-
-static void
-peer_of(const struct sockaddr *sa, net_peer *peer, char *who, size_t len)
-{
-	memset(peer, 0, sizeof(*peer));
-	snprintf(who, len, "?");
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *) sa;
-		peer->family = 4;
-		memcpy(peer->addr, &in->sin_addr, 4);
-		inet_ntop(AF_INET, &in->sin_addr, who, (socklen_t) len);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *) sa;
-		peer->family = 6;
-		memcpy(peer->addr, &in6->sin6_addr, 16);
-		inet_ntop(AF_INET6, &in6->sin6_addr, who, (socklen_t) len);
-	}
-}
-
-/* A warning about a peer, at most once a second per kind: a hostile
- * peer must not flood the log either. */
-static void
-warn_limited(log_limit *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void
-warn_limited(log_limit *l, const char *fmt, ...)
-{
-	char msg[256];
-	uint64_t held;
-	va_list ap;
-
-	if (!log_limit_pass(l, &held)) {
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (held > 0) {
-		log_warn("%s (and %" PRIu64 " more like it since)", msg, held);
-	} else {
-		log_warn("%s", msg);
-	}
-}
-
-/* Counted against the limits when it opens; over one, shut down at once
- * (libmicrohttpd reads its end and closes it). */
-static void
-conn_notified(void *cls, struct MHD_Connection *conn, void **socket_context,
-    enum MHD_ConnectionNotificationCode code)
-{
-	http_server *s = cls;
-	hconn *hc = *socket_context;
-
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (hc == NULL) {
-			return;
-		}
-		pthread_mutex_lock(&s->mu);
-		if (hc->prev != NULL) {
-			hc->prev->next = hc->next;
-		} else {
-			s->open = hc->next;
-		}
-		if (hc->next != NULL) {
-			hc->next->prev = hc->prev;
-		}
-		if (hc->id != 0) {
-			net_conns_remove(s->conns, hc->id);
-		}
-		pthread_mutex_unlock(&s->mu);
-		free(hc);
-		*socket_context = NULL;
-		return;
-	}
-	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_CONNECTION_FD);
-	const union MHD_ConnectionInfo *addr = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (fd == NULL) {
-		return;
-	}
-	if ((hc = calloc(1, sizeof(*hc))) == NULL) {
-		shutdown(fd->connect_fd, SHUT_RDWR);
-		return;
-	}
-	net_peer peer;
-	peer_of(addr != NULL ? addr->client_addr : NULL, &peer, hc->who,
-	    sizeof(hc->who));
-	hc->fd = fd->connect_fd;
-	int64_t now = time_mono_ms();
-	pthread_mutex_lock(&s->mu);
-	if (++s->next_id == 0) {
-		s->next_id = 1;
-	}
-	net_conns_verdict v = net_conns_add(s->conns, s->next_id, &peer, now);
-	hc->id = v == NET_CONNS_OK ? s->next_id : 0;
-	hc->shut = v != NET_CONNS_OK;
-	hc->phase = PHASE_IDLE;
-	hc->deadline_ms = now + s->lim.header_timeout_ms;
-	hc->next = s->open;
-	if (s->open != NULL) {
-		s->open->prev = hc;
-	}
-	s->open = hc;
-	pthread_mutex_unlock(&s->mu);
-	*socket_context = hc;
-	if (v == NET_CONNS_OK) {
-		return;
-	}
-	shutdown(hc->fd, SHUT_RDWR);
-	if (v == NET_CONNS_PEER_FULL) {
-		warn_limited(&s->refused_log, "HTTP connection from %s refused: "
-		    "it has %zu open (--http-max-connections-per-peer)",
-		    hc->who, s->lim.per_peer_max);
-	} else {
-		warn_limited(&s->refused_log, "HTTP connection from %s refused: "
-		    "%zu connections open (--http-max-connections)", hc->who,
-		    s->lim.connections_max);
-	}
-}
-
-/* hc enters phase, with a deadline timeout_ms from now (0: none). */
-static void
-phase_set(http_server *s, hconn *hc, conn_phase phase, int timeout_ms)
-{
-	if (hc == NULL) {
-		return;
-	}
-	pthread_mutex_lock(&s->mu);
-	hc->phase = phase;
-	hc->deadline_ms = timeout_ms > 0 ? time_mono_ms() + timeout_ms : 0;
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* A request line arrived: the exchange begins (libmicrohttpd's request
- * context); its headers are due by the same deadline. */
-static void *
-uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-	http_server *s = cls;
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
-	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	hconn *hc = ci != NULL ? ci->socket_context : NULL;
-	http_exchange *ex = calloc(1, sizeof(*ex));
-
-	if (hc != NULL) {
-		pthread_mutex_lock(&s->mu);
-		hc->phase = PHASE_HEADERS;
-		pthread_mutex_unlock(&s->mu);
-	}
-	if (ex != NULL) {
-		ex->srv = s;
-		ex->conn = conn;
-		ex->hc = hc;
-		ex->uri = strdup(uri);	/* NULL: answered 429 */
-	}
-	return ex;	/* NULL: the connection is closed */
-}
-
-/* The exchange is over (answered, or the connection failed); the next
- * request is due within the header timeout. */
-static void
-completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode code)
-{
-	http_server *s = cls;
-	http_exchange *ex = *con_cls;
-	(void) conn;
-	(void) code;
-
-	if (ex == NULL) {
-		return;
-	}
-	phase_set(s, ex->hc, PHASE_IDLE, s->lim.header_timeout_ms);
-	if (ex->resp != NULL) {
-		MHD_destroy_response(ex->resp);
-	}
-	free(ex->uri);
-	free(ex->body);
-	free(ex);
-	*con_cls = NULL;
-}
-
-/* Under s->mu: hc passed its deadline and was shut down. */
-static void
-expired(http_server *s, const hconn *hc)
-{
-	static const char *const why[] = {
-	    [PHASE_HEADERS] = "its request headers took longer than",
-	    [PHASE_BODY] = "its request body took longer than",
-	    [PHASE_SEND] = "it did not take its response within",
-	};
-	static const char *const flag[] = {
-	    [PHASE_HEADERS] = "--http-header-timeout",
-	    [PHASE_BODY] = "--http-body-timeout",
-	    [PHASE_SEND] = "--http-send-timeout",
-	};
-	const http_limits *l = &s->lim;
-
-	if (hc->phase == PHASE_IDLE) {
-		/* Also a browser's idle keep-alive: not worth a warning. */
-		log_debug("HTTP connection from %s closed: no request within "
-		    "%d s (--http-header-timeout)", hc->who,
-		    l->header_timeout_ms / 1000);
-		return;
-	}
-	if (hc->phase == PHASE_HEADERS || hc->phase == PHASE_BODY ||
-	    hc->phase == PHASE_SEND) {
-		warn_limited(&s->timeout_log, "HTTP connection from %s closed: "
-		    "%s %d s (%s)", hc->who, why[hc->phase],
-		    (hc->phase == PHASE_BODY ? l->body_timeout_ms :
-		     hc->phase == PHASE_SEND ? l->send_timeout_ms :
-		     l->header_timeout_ms) / 1000, flag[hc->phase]);
-	}
-}
-
-/* Shuts down the connections past their deadline, a few times per the
- * shortest timeout. libmicrohttpd closes a connection (and tells us)
- * before it closes its socket, so a descriptor here is never another's. */
-static void *
-reaper_main(void *arg)
-{
-	http_server *s = arg;
-	const http_limits *l = &s->lim;
-	int tick_ms = l->header_timeout_ms;
-
-	if (l->body_timeout_ms < tick_ms) {
-		tick_ms = l->body_timeout_ms;
-	}
-	if (l->send_timeout_ms < tick_ms) {
-		tick_ms = l->send_timeout_ms;
-	}
-	tick_ms = tick_ms / 4 > 1000 ? 1000 : tick_ms / 4;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stopping) {
-		struct timespec until = time_realtime_after_ms(tick_ms);
-		pthread_cond_timedwait(&s->reaper_cv, &s->mu, &until);
-		int64_t now = time_mono_ms();
-		for (hconn *hc = s->open; hc != NULL; hc = hc->next) {
-			if (!hc->shut && hc->deadline_ms != 0 &&
-			    now >= hc->deadline_ms) {
-				shutdown(hc->fd, SHUT_RDWR);
-				hc->shut = true;
-				expired(s, hc);
-			}
-		}
-	}
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
-}
-
-/* With --tls-ca: the client's certificate, which the TLS handshake asked
- * for, must be signed by it; checked once per connection. */
-static bool
-client_verified(http_exchange *ex)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(ex->conn,
-	    MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	gnutls_session_t ts = ci != NULL ? ci->tls_session : NULL;
-	unsigned int status = 1;
-
-	if (ex->hc != NULL && ex->hc->verified) {
-		return true;
-	}
-	if (ts == NULL || gnutls_certificate_type_get(ts) != GNUTLS_CRT_X509 ||
-	    gnutls_certificate_verify_peers2(ts, &status) != GNUTLS_E_SUCCESS ||
-	    status != 0) {
-		warn_limited(&ex->srv->refused_log, "HTTPS connection from %s "
-		    "closed: no client certificate signed by --tls-ca",
-		    ex->hc != NULL ? ex->hc->who : "?");
-		return false;
-	}
-	if (ex->hc != NULL) {
-		ex->hc->verified = true;	/* its thread's alone */
-	}
-	return true;
-}
-
 /* ---- the handler -------------------------------------------------------- */
 
 /* What the headers announce: 0 no body, 1 a body, -1 one too long. */
@@ -1141,7 +507,7 @@ run(http_exchange *ex, const char *method)
 		return;
 	}
 	err e;
-	spreg_status st = parse_target(r, &e);
+	spreg_status st = http_parse_target(r, &e);
 	if (st != SPREG_OK) {
 		respond_status(r, st, e.msg);
 		return;
@@ -1182,7 +548,7 @@ answer(http_exchange *ex)
 	}
 	enum MHD_Result ret = MHD_queue_response(ex->conn, status, resp);
 	MHD_destroy_response(resp);
-	phase_set(s, ex->hc, PHASE_SEND, s->lim.send_timeout_ms);
+	http_phase_set(s, ex->hc, PHASE_SEND, s->lim.send_timeout_ms);
 	return ret;
 }
 
@@ -1212,7 +578,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (!ex->started) {
 		ex->started = true;
-		if (l->https && s->tls_ca != NULL && !client_verified(ex)) {
+		if (l->https && s->tls_ca != NULL && !http_client_verified(ex)) {
 			return MHD_NO;
 		}
 		int announced = body_announced(ex->conn);
@@ -1220,7 +586,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 			/* Answered on a later call: one queued now ends the
 			 * connection after it (libmicrohttpd 0.9.75). */
 			if (announced > 0) {
-				phase_set(s, ex->hc, PHASE_BODY,
+				http_phase_set(s, ex->hc, PHASE_BODY,
 				    s->lim.body_timeout_ms);
 			}
 			return MHD_YES;
@@ -1243,7 +609,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	s->busy++;
 	pthread_mutex_unlock(&s->mu);
 	ex->routed = true;
-	phase_set(s, ex->hc, PHASE_RUN, 0);
+	http_phase_set(s, ex->hc, PHASE_RUN, 0);
 	run(ex, method);
 	pthread_mutex_lock(&s->mu);
 	bool later = ex->suspended;
@@ -1384,11 +750,11 @@ serve(http_server *s, const char *url, err *e)
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    HTTP_CONN_MEMORY, NULL};
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_NOTIFY_CONNECTION,
-	    (intptr_t) conn_notified, s};
+	    (intptr_t) http_conn_notified, s};
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_URI_LOG_CALLBACK,
-	    (intptr_t) uri_seen, s};
+	    (intptr_t) http_uri_seen, s};
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_NOTIFY_COMPLETED,
-	    (intptr_t) completed, s};
+	    (intptr_t) http_completed, s};
 	opts[n++] = (struct MHD_OptionItem) {MHD_OPTION_EXTERNAL_LOGGER,
 	    (intptr_t) mhd_logged, s};
 	if (l->https) {
@@ -1488,7 +854,7 @@ http_start(rpc_server *rpc, net_server *writer, const http_options *o,
 			goto fail;
 		}
 	}
-	if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+	if (pthread_create(&s->reaper, NULL, http_reaper_main, s) != 0) {
 		st = err_set(e, SPREG_RESOURCE_EXHAUSTED, "HTTP: cannot start "
 		    "a thread");
 		goto fail;

@@ -68,6 +68,10 @@ void http_fail(http_req *r, spreg_status st, const char *fmt, ...)
 void http_respond_json(http_req *r, uint16_t status, json_t *body,
     const char *const *headers);
 
+/* request.c: splits r->target into r->segs and r->params (decoded,
+ * checked: INVALID_ARGUMENT, or RESOURCE_EXHAUSTED past the limits). */
+spreg_status http_parse_target(http_req *r, err *e);
+
 /* The query parameter name, or NULL. */
 const char *http_param_get(const http_req *r, const char *name);
 /* The request header name (any case), or NULL. Valid until r is
