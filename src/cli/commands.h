@@ -15,6 +15,8 @@ int cmd_put(cli *c);
 int cmd_edit(cli *c);
 int cmd_retire(cli *c);
 int cmd_diff(cli *c);
+/* follow.c: a vendor's fourth parties from another spregd's list. */
+int cmd_vendor_follow(cli *c);
 
 /* log.c: the change log, the taxonomy and the server. */
 int cmd_changes(cli *c);

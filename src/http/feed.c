@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/date.h"
+#include "core/pbjson.h"
 #include "http/internal.h"
 
 #define FEED_SCAN 100	/* log entries the feed looks back over */
@@ -235,6 +236,7 @@ changes(http_req *r, uint64_t at_seq, ProtobufCMessage **msgs, size_t *nmsgs)
 typedef enum feed_format {
 	FEED_ATOM,	/* changes.atom */
 	FEED_JSON,	/* changes.json: JSON Feed 1.1 */
+	FEED_LIST,	/* subprocessors.json: the public list itself */
 } feed_format;
 
 static void
@@ -256,7 +258,8 @@ send_feed(http_req *r, uint16_t status, http_text *x, feed_format fmt,
 		http_fail(r, SPREG_RESOURCE_EXHAUSTED, "feed: out of memory");
 		return;
 	}
-	http_respond(r, status, status == 304 ? NULL : fmt == FEED_JSON ?
+	http_respond(r, status, status == 304 ? NULL : fmt == FEED_LIST ?
+	    "application/json" : fmt == FEED_JSON ?
 	    "application/feed+json" : "application/atom+xml; charset=utf-8",
 	    x->buf, x->len, headers);
 	free(x->buf);
@@ -333,6 +336,22 @@ atom(http_text *x, const http_listing *l, const char *customer,
 	http_text_puts(x, "</feed>\n");
 }
 
+/* doc (NULL: out of memory; its reference taken) as one line into x. */
+static void
+put_json(http_text *x, json_t *doc)
+{
+	char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+	if (text == NULL) {
+		x->failed = true;
+	} else {
+		http_text_puts(x, text);
+		http_text_puts(x, "\n");
+	}
+	free(text);
+	json_decref(doc);
+}
+
 /* The JSON Feed 1.1 document into x. Its URLs are left out: JSON Feed
  * has no relative ones, and the Host a request names is the client's. */
 static void
@@ -342,7 +361,6 @@ json_feed(http_text *x, const http_listing *l, const char *customer,
 	char title[256];
 	json_t *items = json_array();
 	json_t *doc = NULL;
-	char *text = NULL;
 
 	snprintf(title, sizeof(title), customer != NULL ?
 	    "Subprocessor changes for %.200s" : "Subprocessor changes",
@@ -353,15 +371,32 @@ json_feed(http_text *x, const http_listing *l, const char *customer,
 		    "description", FEED_SUBTITLE, "authors", "name", "spregd",
 		    "items", items);
 	}
-	if (doc == NULL || (text = json_dumps(doc, JSON_COMPACT)) == NULL) {
-		x->failed = true;
-	} else {
-		http_text_puts(x, text);
-		http_text_puts(x, "\n");
-	}
-	free(text);
-	json_decref(doc);
+	put_json(x, doc);
 	json_decref(items);
+}
+
+/* The list as JSON into x: {"as_of", "at_seq", "subprocessors": [each
+ * PublicSubprocessor in the proto3 JSON mapping]}, what another spregd
+ * follows (spreg vendor follow). */
+static void
+list_json(http_text *x, const http_listing *l)
+{
+	json_t *sps = json_array();
+	json_t *doc = NULL;
+	bool ok = sps != NULL;
+
+	for (size_t i = 0; ok && i < l->nsps; i++) {
+		ok = json_array_append_new(sps, pbjson_from_message_flags(
+		    &l->sps[i]->base, PBJSON_PROTO3)) == 0;
+	}
+	if (ok) {
+		doc = json_pack("{s:s,s:I,s:O}", "as_of",
+		    l->meta != NULL ? l->meta->as_of : "", "at_seq",
+		    (json_int_t) (l->meta != NULL ? l->meta->at_seq : 0),
+		    "subprocessors", sps);
+	}
+	put_json(x, doc);
+	json_decref(sps);
 }
 
 /* customer: its own feed (the key checked by the rpc layer); NULL:
@@ -415,6 +450,13 @@ feed(http_req *r, const char *customer, feed_format fmt)
 		send_feed(r, 304, &x, fmt, etag, modified);
 		return;
 	}
+	if (fmt == FEED_LIST) {
+		list_json(&x, l);
+		http_listing_free(l);
+		free(l);
+		send_feed(r, 200, &x, fmt, etag, modified);
+		return;
+	}
 	Spreg__V1__ListAnnouncementsRequest an =
 	    SPREG__V1__LIST_ANNOUNCEMENTS_REQUEST__INIT;
 	an.include_applied = true;
@@ -450,7 +492,7 @@ fail:
 	http_respond_error(r);
 }
 
-/* A feed's file name: changes.atom or changes.json. */
+/* A feed's file name: changes.atom, changes.json or subprocessors.json. */
 static bool
 feed_name(const char *seg, feed_format *fmt)
 {
@@ -460,6 +502,10 @@ feed_name(const char *seg, feed_format *fmt)
 	}
 	if (strcmp(seg, "changes.json") == 0) {
 		*fmt = FEED_JSON;
+		return true;
+	}
+	if (strcmp(seg, "subprocessors.json") == 0) {
+		*fmt = FEED_LIST;
 		return true;
 	}
 	return false;
