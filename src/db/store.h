@@ -6,8 +6,11 @@
 #ifndef DB_STORE_H
 #define DB_STORE_H
 
+#include <limits.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "db/db.h"
 #include "db/record.h"
@@ -22,6 +25,60 @@ db_str_val(const char *s)
 {
 	return (MDB_val) {strlen(s), (void *) s};
 }
+
+/* The files of a data folder. */
+#define DB_DATA_FILE "data.mdb"
+#define DB_LMDB_LOCK "lock.mdb"
+#define DB_FOLDER_LOCK "spregd.lock"	/* flock: one server per folder */
+#define DB_NEW_MARK "spregd.new"	/* a first start not yet finished */
+
+/* Two meta pages of the smallest page LMDB uses on Linux: a shorter data
+ * file cannot hold a store. */
+#define DB_FILE_MIN 8192
+/* lock.mdb is allocated before LMDB maps it, so that a reader slot on a
+ * full disk is an error at start, not a SIGBUS later: 1024 reader slots
+ * of 64 bytes and the header fit (LMDB sizes its table by the file). */
+#define DB_LOCK_BYTES ((off_t) 128 << 10)
+
+struct db_session {
+	db *d;
+	MDB_txn *rtxn;		/* reset between requests */
+	pthread_mutex_t mu;	/* held while a txn of this session is live */
+	db_session *next;
+};
+
+struct db {
+	MDB_env *env;
+	char *dir;
+	int lock_fd;		/* flock held until db_close */
+	bool created;		/* this open made a new store */
+	bool created_open;	/* its DB_NEW_MARK is still there */
+	char identity[DB_IDENTITY_MAX];
+	pthread_mutex_t ro_mu;	/* guards read_only and ro_why */
+	bool read_only;
+	char ro_why[ERR_MSG_MAX];
+	bool opened;		/* db_open succeeded: marker on close */
+	bool reader;		/* MDB_RDONLY beside the server */
+	MDB_dbi dbi[DB_NTABLES];
+	size_t map_max;
+	pthread_mutex_t list_mu;	/* guards sessions */
+	pthread_mutex_t grow_mu;	/* one grower at a time */
+	db_session *sessions;
+};
+
+/* folder.c: the data folder around the store: one server per folder,
+ * the marker of an unfinished first start, the files checked before
+ * LMDB maps them. */
+void db_folder_path(const db *d, const char *name, char out[PATH_MAX]);
+spreg_status db_folder_sync(const db *d, err *e);
+spreg_status db_folder_lock(db *d, err *e);
+spreg_status db_folder_check(db *d, const db_options *o, bool *fresh,
+    err *e);
+spreg_status db_folder_mark_new(db *d, err *e);
+spreg_status db_folder_reserve_lock(db *d, err *e);
+/* A data file shorter than its last page is refused (DATA_LOSS) before
+ * any page is read (that would be a SIGBUS). */
+spreg_status db_check_size(db *d, err *e);
 
 MDB_env *db_env(const db *d);
 MDB_dbi db_dbi(const db *d, db_table table);
