@@ -514,7 +514,6 @@ feed_name(const char *seg, feed_format *fmt)
 bool
 http_feed_route(http_req *r)
 {
-	const char *m = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
 	feed_format fmt = FEED_ATOM;
 	bool public = r->nsegs == 1 && feed_name(r->segs[0], &fmt);
 	bool own = r->nsegs == 3 && strcmp(r->segs[0], "customers") == 0 &&
@@ -523,10 +522,7 @@ http_feed_route(http_req *r)
 	if (!public && !own) {
 		return false;
 	}
-	if (strcmp(m, "GET") != 0) {
-		const char *headers[] = {"Allow", "GET, HEAD", NULL};
-		http_respond(r, 405, "text/plain; charset=utf-8",
-		    "405 method not allowed\n", 23, headers);
+	if (!http_get_only(r)) {
 		return true;
 	}
 	if (own) {

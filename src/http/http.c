@@ -234,6 +234,20 @@ respond_status(http_req *r, spreg_status st, const char *msg)
 	    json_pack("{s:o}", "error", error) : NULL, headers);
 }
 
+bool
+http_get_only(http_req *r)
+{
+	static const char *const headers[] = {"Allow", "GET, HEAD", NULL};
+	static const char text[] = "405 method not allowed\n";
+
+	if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
+		return true;
+	}
+	http_respond(r, 405, "text/plain; charset=utf-8", text,
+	    sizeof(text) - 1, headers);
+	return false;
+}
+
 void
 http_respond_error(http_req *r)
 {

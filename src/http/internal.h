@@ -58,6 +58,9 @@ void http_call(http_req *r, const char *method, const ProtobufCMessage *in,
  * headers: name, value, ..., NULL; or NULL. */
 void http_respond(http_req *r, uint16_t status, const char *content_type,
     const void *body, size_t len, const char *const *headers);
+/* True for GET and HEAD; otherwise answers 405 (Allow: GET, HEAD), as
+ * the page and the feeds do, and returns false. */
+bool http_get_only(http_req *r);
 /* r->st and r->e as a JSON error, with the HTTP status for the code. */
 void http_respond_error(http_req *r);
 /* st and a formatted message as a JSON error. */

@@ -464,17 +464,13 @@ fail:
 bool
 http_page_route(http_req *r)
 {
-	const char *m = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
 	bool root = r->nsegs == 0 || (r->nsegs == 1 && r->segs[0][0] == '\0');
 	bool css = r->nsegs == 1 && strcmp(r->segs[0], "spreg.css") == 0;
 
 	if (!root && !css) {
 		return false;
 	}
-	if (strcmp(m, "GET") != 0) {
-		const char *headers[] = {"Allow", "GET, HEAD", NULL};
-		http_respond(r, 405, "text/plain; charset=utf-8",
-		    "405 method not allowed\n", 23, headers);
+	if (!http_get_only(r)) {
 		return true;
 	}
 	if (css) {
