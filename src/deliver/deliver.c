@@ -562,8 +562,8 @@ after_commit(deliver *dl, round *r, bool committed)
 }
 
 /* Finished requests join dl->done, their webhooks held until recorded.
- * False when memory runs out (they are sent again later). */
-static bool
+ * Out of memory, the request is dropped and sent again later. */
+static void
 collect(deliver *dl)
 {
 	CURLMsg *m;
@@ -584,7 +584,7 @@ collect(deliver *dl)
 			if (grown == NULL) {
 				request_free(dl, d);
 				d->retry_at = time_mono_ms() + dl->o.retry_min_ms;
-				return false;
+				return;
 			}
 			dl->done = grown;
 			dl->capdone = cap;
@@ -602,7 +602,6 @@ collect(deliver *dl)
 		}
 		request_free(dl, d);
 	}
-	return true;
 }
 
 /* The finished requests' outcomes, recorded in one commit. */
