@@ -605,8 +605,8 @@ echo "customer: nobody" >>"$tmp/llm.yaml"
 spreg put "$tmp/llm.yaml"
 check "customer_selected for an unknown customer: exit 3" '[ $rc -eq 3 ] && err_has "customer: no customer"'
 sed -i 's/^customer: nobody/customer: leen/' "$tmp/llm.yaml"
-spreg put "$tmp/llm.yaml" --emergency "a customer's own choice"
-check "customer_selected for leen: written" '[ $rc -eq 0 ]'
+spreg put "$tmp/llm.yaml"
+check "customer_selected for leen: written, from today, without --emergency (owed no notice)" '[ $rc -eq 0 ]'
 sed 's/^data_uses: .*/data_uses: [nonsense.use]/' "$tmp/llm.yaml" >"$tmp/bad-use.yaml"
 spreg put "$tmp/bad-use.yaml"
 check "an unknown data use: exit 3 naming data_uses[0]" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: data_uses\[0\]: "'

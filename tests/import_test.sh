@@ -96,8 +96,8 @@ for r in rows:
 
 # ---- a customer's own vendor, both ways ------------------------------------
 
-# It needs its customer on the server it goes to, and is owed to that
-# customer as notice: the customer first, then the import as an emergency.
+# It needs its customer on the server it goes to (and no notice: no
+# --emergency): the customer first, then the import.
 start own --no-sample
 start owncsv --no-sample
 start ownfides --no-sample
@@ -122,17 +122,17 @@ for name in own owncsv ownfides; do
 	spreg customer put "$tmp/leen.yaml"
 done
 on own
-spreg import "$tmp/own.yaml" --emergency "the customer's own choice"
+spreg import "$tmp/own.yaml"
 check "a customer-selected vendor and an affiliate without purposes import" '[ $rc -eq 0 ] && out_has "^imported 2: 2 created"'
 spreg export --format registry-csv --output "$tmp/own.csv"
 spreg export --format fides --output "$tmp/own-fides.yaml"
 check "... and export as CSV and Fides" '[ $rc -eq 0 ] && grep -q "\"customer_selected\",\"leen\",\"essential.service.operations\"" "$tmp/own.csv" && grep -q "^\"no-purpose\",.*\"\",\"affiliate\",\"\",\"\"" "$tmp/own.csv"'
 on owncsv
-spreg import "$tmp/own.csv" --emergency "the customer's own choice"
+spreg import "$tmp/own.csv"
 check "its CSV imports where its customer is" '[ $rc -eq 0 ] && out_has "^imported 2: 2 created"'
 check "... the same, field by field: data uses (the location's too), kind, customer" 'SAME_MIN=2 same own owncsv'
 on ownfides
-spreg import "$tmp/own-fides.yaml" --emergency "the customer's own choice"
+spreg import "$tmp/own-fides.yaml"
 check "its Fides map imports where its customer is" '[ $rc -eq 0 ] && out_has "^imported 2: 2 created"'
 check "... the same, field by field (no purpose stays none)" 'SAME_MIN=2 same own ownfides'
 on empty3

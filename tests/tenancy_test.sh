@@ -72,8 +72,8 @@ check "the mail sender follows both contacts" \
 printf '%s\n' 'id: llm-provider' 'name: LLM Provider' 'services: [app]' \
 	'data_categories: [user.content.private]' 'locations: [{country: US, role: processing}]' \
 	'kind: customer_selected' 'customer: acme' >"$tmp/llm.yaml"
-spreg put "$tmp/llm.yaml" --emergency "acme's own choice, under its own contract"
-check "acme's customer-selected vendor: written" '[ $rc -eq 0 ]'
+spreg put "$tmp/llm.yaml"
+check "acme's customer-selected vendor: written at once (acme chose it: no notice owed)" '[ $rc -eq 0 ]'
 sed -i 's/^name: LLM Provider/name: LLM Provider Inc/' "$tmp/llm.yaml"
 spreg put "$tmp/llm.yaml"
 check "... renamed" '[ $rc -eq 0 ] && out_has "revision 2"'

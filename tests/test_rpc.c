@@ -1847,6 +1847,57 @@ START_TEST(put_cannot_bypass_notice)
 }
 END_TEST
 
+/* A customer's own choice (kind customer_selected) is owed no notice:
+ * not to the customer who chose it and contracts with it, nor to any
+ * other (it serves none). Written from today, changed, announced for
+ * tomorrow: no emergency needed. A vendor of the same service that we
+ * engage still is owed notice to both. */
+START_TEST(customer_selected_owes_no_notice)
+{
+	Spreg__V1__PutSubprocessorResponse *pr;
+	char msg[512], *billing[] = {"billing"};
+	put_req p;
+
+	time_set_clock(fake_clock);	/* 2026-11-23 */
+	ck_assert_int_eq(put_customer("leen", "billing", 30), SPREG_OK);
+	ck_assert_int_eq(put_customer("globex", "billing", 45), SPREG_OK);
+	put_req_init(&p, "llm-provider");
+	p.sp.services = billing;
+	p.sp.n_services = 1;
+	p.sp.effective_from = "";
+	p.sp.kind = "customer_selected";
+	p.sp.customer = "leen";
+	ck_assert_msg(put_sp(&p.sp, false, "", &pr, msg, sizeof(msg)) ==
+	    SPREG_OK, "%s", msg);
+	ck_assert_int_eq(pr->subprocessor->status, SP_STATUS_ACTIVE);
+	ck_assert(!pr->change->emergency);
+	spreg__v1__put_subprocessor_response__free_unpacked(pr, NULL);
+	/* Newly in a country, a change announced for tomorrow. */
+	p.loc.country = "US";
+	ck_assert_msg(put_sp(&p.sp, false, "", NULL, msg, sizeof(msg)) ==
+	    SPREG_OK, "%s", msg);
+	Spreg__V1__AnnounceChangeRequest an =
+	    SPREG__V1__ANNOUNCE_CHANGE_REQUEST__INIT;
+	Spreg__V1__AnnounceChangeResponse *ar;
+	p.loc.country = "JP";
+	an.subprocessor = &p.sp;
+	an.effective_at = "2026-11-24";
+	ck_assert_msg(call(REG "AnnounceChange", &an.base,
+	    &spreg__v1__announce_change_response__descriptor,
+	    (ProtobufCMessage **) &ar, msg, sizeof(msg)) == SPREG_OK, "%s",
+	    msg);
+	/* Named as the customer it concerns, though owed no notice. */
+	ck_assert_str_eq(ar->change->customer_id, "leen");
+	spreg__v1__announce_change_response__free_unpacked(ar, NULL);
+	/* The same vendor engaged by us: globex is owed its 45 days. */
+	p.sp.id = "llm-ours";
+	p.sp.kind = "";
+	p.sp.customer = "";
+	ck_notice_refused(&p.sp, "'globex'", "45 days", "2027-01-07");
+	time_set_clock(NULL);
+}
+END_TEST
+
 /* Is id listed today with status (UNSPECIFIED: any)? */
 static bool
 listed_now(const char *id, Spreg__V1__SubprocessorStatus status)
@@ -2019,6 +2070,7 @@ main(void)
 	tcase_add_test(tc, withdraw_before_the_date);
 	tcase_add_test(tc, withdraw_too_late);
 	tcase_add_test(tc, put_cannot_bypass_notice);
+	tcase_add_test(tc, customer_selected_owes_no_notice);
 	tcase_add_test(tc, dates_are_first_day_in_and_first_day_out);
 	suite_add_tcase(su, tc);
 	SRunner *sr = srunner_create(su);

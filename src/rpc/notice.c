@@ -254,6 +254,16 @@ newly_serves(const Spreg__V1__Subprocessor *sp,
 	return false;
 }
 
+/* Art. 28(2) notice is of processors we engage: an independent
+ * controller is owed to no one, and a customer's own choice neither to
+ * the customer who chose it and contracts with it nor to anyone else. */
+static bool
+owes_notice(const Spreg__V1__Subprocessor *sp)
+{
+	return strcmp(sp->kind, "controller") != 0 &&
+	    strcmp(sp->kind, "customer_selected") != 0;
+}
+
 spreg_status
 rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp, bool emergency,
     const char *reason, Spreg__V1__Change *note, err *e)
@@ -312,10 +322,7 @@ rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp, bool emergency,
 		return st;
 	}
 	const Spreg__V1__Customer *owed = NULL;
-	/* Art. 28(2) notice is of processors: an independent controller
-	 * is owed to no one, a customer's own choice to that customer. */
-	bool controller = strcmp(sp->kind, "controller") == 0;
-	for (size_t i = 0; i < ncusts && !controller; i++) {
+	for (size_t i = 0; i < ncusts && owes_notice(sp); i++) {
 		const Spreg__V1__Customer *c = custs[i];
 		if (!rpc_serves(sp, c)) {
 			continue;
@@ -399,8 +406,9 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 		return st;
 	}
 	/* The notice rule: every customer the vendor serves, before or
-	 * after the change, gets its notice_days (a customer's own choice
-	 * serves that customer alone). */
+	 * after the change, gets its notice_days, unless the vendor is of
+	 * a kind owed no notice (a customer's own choice serves that
+	 * customer alone). */
 	Spreg__V1__Subprocessor *old = NULL;
 	err ignored;
 	if (db_sp_get(call->txn, sp->id, 0, call->arena, &old, &ignored) !=
@@ -423,26 +431,33 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 	         call->arena, &custs, &ncusts, e)) != SPREG_OK) {
 		return st;
 	}
-	const Spreg__V1__Customer *strictest = NULL;
+	/* The announcement names the customer concerned with the longest
+	 * notice; only those owed notice (see owes_notice) bound its date. */
+	const Spreg__V1__Customer *strictest = NULL, *owed = NULL;
 	for (size_t i = 0; i < ncusts; i++) {
-		if (!rpc_serves(sp, custs[i]) &&
-		    (old == NULL || !rpc_serves(old, custs[i]))) {
+		const Spreg__V1__Customer *c = custs[i];
+		bool now = rpc_serves(sp, c);
+		bool before = old != NULL && rpc_serves(old, c);
+		if (!now && !before) {
 			continue;
 		}
-		if (strictest == NULL ||
-		    custs[i]->notice_days > strictest->notice_days) {
-			strictest = custs[i];
+		if (strictest == NULL || c->notice_days > strictest->notice_days) {
+			strictest = c;
+		}
+		if (((now && owes_notice(sp)) || (before && owes_notice(old))) &&
+		    (owed == NULL || c->notice_days > owed->notice_days)) {
+			owed = c;
 		}
 	}
-	if (strictest != NULL && !in->emergency &&
-	    effective < today + (int32_t) strictest->notice_days) {
+	if (owed != NULL && !in->emergency &&
+	    effective < today + (int32_t) owed->notice_days) {
 		char earliest[DATE_BUF];
-		date_format(today + (int32_t) strictest->notice_days, earliest);
+		date_format(today + (int32_t) owed->notice_days, earliest);
 		return err_set(e, SPREG_FAILED_PRECONDITION,
 		    "effective_at: customer '%s' is owed %u days' notice; the "
 		    "earliest allowed date is %s (or announce it as an "
-		    "emergency replacement with a reason)", strictest->id,
-		    strictest->notice_days, earliest);
+		    "emergency replacement with a reason)", owed->id,
+		    owed->notice_days, earliest);
 	}
 	db_announce an = {sp, effective, in->emergency,
 	    in->emergency ? in->reason : "", in->expected_revision,
