@@ -140,6 +140,37 @@ spreg import "$tmp/own.csv"
 check "without its customer there, it is refused naming the field" \
 	'[ $rc -eq 3 ] && err_has "customer: no customer .leen."'
 
+# ---- any text in a cell of records, both ways -------------------------------
+
+# Fields holding ';', line breaks, tabs, quotes (one leading), blanks at
+# either end: the export quotes them, the import gives them back.
+start odd --no-sample
+start oddcsv --no-sample
+on odd
+cat >"$tmp/odd.json" <<'EOF'
+[{"id": "odd", "name": "Odd", "locations": [{"country": "DE", "role": "hosting"}],
+  "safeguards": [{"mechanism": "eu-scc-2021-m3", "regime": "EU", "signed_on": "2023-01-02",
+    "document_ref": "DPA; rev. \"2\"", "tia_ref": "  TIA-7  "}],
+  "fourth_parties": [
+    {"id": "aws", "name": "Amazon; Web \"Services\"", "legal_entity": "\"Quoted\" Ltd ",
+     "countries": ["US", "IE"], "purpose": "Hosting;\n\tsecond line; \"q\"\nthird ",
+     "source": "https://example.com/list;v=2", "confirmed_on": "2026-11-02"},
+    {"id": "plain", "name": "Plain", "countries": ["DE"], "source": "DPA annex 3", "confirmed_on": "2026-10-01"}]}]
+EOF
+spreg import "$tmp/odd.json"
+check "a vendor whose fourth parties and safeguard hold ';', line breaks and quotes" '[ $rc -eq 0 ]'
+spreg export --format registry-csv --output "$tmp/odd.csv"
+check "... exports as the import CSV, the odd fields quoted in their cell" \
+	'[ $rc -eq 0 ] && grep -qF "aws;\"\"Amazon; Web \"\"\"\"Services\"\"\"\"\"\";" "$tmp/odd.csv"'
+on oddcsv
+spreg import "$tmp/odd.csv"
+check "... imports from it" '[ $rc -eq 0 ] && out_has "^imported 1: 1 created"'
+check "... the same, field by field: every character of every field" 'SAME_MIN=1 same odd oddcsv'
+printf 'id,name,fourth_parties\nodd,Odd,"aws;""Amazon;US"\nodd2,Odd,"""aws"" x;Amazon"\n' >"$tmp/open-quote.csv"
+spreg import "$tmp/open-quote.csv"
+check "a quote left open, or text after a closing one: refused naming the column" \
+	'[ $rc -ne 0 ] && err_has "fourth_parties: a quoted field is not closed" && err_has "fourth_parties: text after a quoted field"'
+
 # ---- the put form: a JSON array, a stream of YAML documents -----------------
 
 on empty3

@@ -48,7 +48,8 @@ const char *const vmap_csv_help[VMAP_CSV_NCOLS] = {
 	"customer_selected: the id of the customer that chose it",
 	"the data uses of this location, when narrower; a list",
 	"its own subprocessors, one per line of the cell: id;name;\n"
-	"    legal_entity;countries (by spaces);purpose;source;confirmed_on",
+	"    legal_entity;countries (by spaces);purpose;source;confirmed_on\n"
+	"    (a field with ';', a line break or a quote is quoted: \"a; b\")",
 };
 
 enum {
@@ -163,48 +164,105 @@ csv_list(const char *cell)
 	return list;
 }
 
-/* A cell of records, one per line, fields (names, NULL-terminated) by
- * ';': safeguards, DPF participation. */
+/*
+ * A cell of records, one per line, fields (names, NULL-terminated) by
+ * ';': safeguards, DPF participation, fourth parties. A field may be
+ * quoted as in CSV ("a; b", "" for a quote inside), so that any text
+ * goes into it: ';', line breaks, quotes, blanks at either end. An
+ * unquoted field is taken as it stands, trimmed.
+ */
 static json_t *
 csv_records(csv_reader *r, const char *cell, const char *column,
     const char *const *names)
 {
 	json_t *list = json_array();
-	char *copy = strdup(cell), *save = NULL;
+	char *field = malloc(strlen(cell) + 1);
+	const char *p = cell;
 
-	if (list == NULL || copy == NULL) {
-		json_decref(list);
-		free(copy);
-		r->f->oom = true;
-		return NULL;
+	if (list == NULL || field == NULL) {
+		goto oom;
 	}
-	for (char *ln = strtok_r(copy, "\n", &save); ln != NULL;
-	     ln = strtok_r(NULL, "\n", &save)) {
-		if (trim(ln)[0] == '\0') {
-			continue;
-		}
+	while (*p != '\0') {
 		json_t *rec = json_object();
 		size_t k = 0;
-		for (char *p = ln; p != NULL && rec != NULL; k++) {
-			char *semi = strchr(p, ';');
-			if (semi != NULL) {
-				*semi = '\0';
+		bool blank = true;
+		if (rec == NULL || json_array_append_new(list, rec) != 0) {
+			goto oom;
+		}
+		for (;; k++) {
+			size_t n = 0;
+			bool quoted = false;
+			while (*p == ' ' || *p == '\t') {
+				p++;
 			}
-			char *v = trim(p);
-			if (names[k] == NULL) {
-				vmap_problem(r->f, r->line, "%s: '%s' has more "
-				    "than %zu fields", column, trim(ln), k);
+			if (*p == '"') {
+				quoted = true;
+				for (p++; *p != '"' || p[1] == '"'; p++) {
+					if (*p == '\0') {
+						vmap_problem(r->f, r->line, "%s: a "
+						    "quoted field is not closed",
+						    column);
+						goto out;
+					}
+					field[n++] = *p;
+					p += *p == '"';
+				}
+				p++;
+				while (*p == ' ' || *p == '\t') {
+					p++;
+				}
+				if (*p != ';' && *p != '\n' && *p != '\0') {
+					vmap_problem(r->f, r->line, "%s: text "
+					    "after a quoted field (a quote inside "
+					    "one is written \"\")", column);
+					goto out;
+				}
+			} else {
+				while (*p != ';' && *p != '\n' && *p != '\0') {
+					field[n++] = *p++;
+				}
+				while (n > 0 && (field[n - 1] == ' ' ||
+				                    field[n - 1] == '\t')) {
+					n--;
+				}
+			}
+			field[n] = '\0';
+			blank = blank && !quoted && n == 0 && *p != ';';
+			if (!blank && names[k] == NULL) {
+				vmap_problem(r->f, r->line, "%s: a record has more "
+				    "than %zu fields", column, k);
+				goto out;
+			}
+			json_t *value = n > 0 ? json_string(field) : NULL;
+			if (n > 0 && value == NULL) {
+				vmap_problem(r->f, r->line, "%s: %s is not valid "
+				    "UTF-8", column, names[k]);
+				goto out;
+			}
+			if (value != NULL &&
+			    json_object_set_new(rec, names[k], value) != 0) {
+				goto oom;
+			}
+			if (*p != ';') {
 				break;
 			}
-			if (v[0] != '\0') {
-				json_object_set_new(rec, names[k], json_string(v));
-			}
-			p = semi != NULL ? semi + 1 : NULL;
+			p++;
 		}
-		json_array_append_new(list, rec);
+		if (blank) {
+			json_array_remove(list, json_array_size(list) - 1);
+		}
+		if (*p == '\n') {
+			p++;
+		}
 	}
-	free(copy);
+out:
+	free(field);
 	return list;
+oom:
+	free(field);
+	json_decref(list);
+	r->f->oom = true;
+	return NULL;
 }
 
 /* The fourth_parties cell: records whose countries field is a list of
@@ -486,6 +544,24 @@ join(export_buf *b, char *const *items, size_t n)
 	export_buf_add(b, "", 1);
 }
 
+/* A field of a records cell, quoted when reading it unquoted would not
+ * give it back (see csv_records). */
+static void
+record_field(export_buf *b, const char *s)
+{
+	size_t len = strlen(s);
+	bool plain = strpbrk(s, ";\n\"") == NULL && (len == 0 ||
+	    (strchr(" \t", s[0]) == NULL && strchr(" \t", s[len - 1]) == NULL));
+
+	if (plain) {
+		export_buf_adds(b, s);
+		return;
+	}
+	export_buf_add(b, "\"", 1);
+	export_buf_add_doubled(b, s);
+	export_buf_add(b, "\"", 1);
+}
+
 /* A cell of records: one per line, fields by ';', trailing empty
  * fields left out. */
 static void
@@ -504,7 +580,7 @@ records_cell(export_buf *b, const char *const *const *records, size_t n,
 		}
 		for (size_t k = 0; k < used; k++) {
 			export_buf_adds(b, k ? ";" : "");
-			export_buf_adds(b, f[k]);
+			record_field(b, f[k]);
 		}
 	}
 	export_buf_add(b, "", 1);

@@ -213,6 +213,16 @@ export_change_cells(const Spreg__V1__Change *ch, export_cell *c)
 
 /* ---- CSV ---- */
 
+void
+export_buf_add_doubled(export_buf *b, const char *s)
+{
+	for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
+		export_buf_add(b, s, (size_t) (q - s) + 1);
+		export_buf_add(b, "\"", 1);
+	}
+	export_buf_adds(b, s);
+}
+
 bool
 export_csv_needs_guard(const char *s)
 {
@@ -226,11 +236,7 @@ export_csv_field(export_buf *b, const char *s)
 	if (export_csv_needs_guard(s)) {
 		export_buf_add(b, "'", 1);
 	}
-	for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
-		export_buf_add(b, s, (size_t) (q - s) + 1);
-		export_buf_add(b, "\"", 1);
-	}
-	export_buf_adds(b, s);
+	export_buf_add_doubled(b, s);
 	export_buf_add(b, "\"", 1);
 }
 

@@ -41,6 +41,8 @@ void export_buf_fini(export_buf *b);
 void export_buf_reset(export_buf *b);
 void export_buf_add(export_buf *b, const void *p, size_t n);
 void export_buf_adds(export_buf *b, const char *s);
+/* s with each '"' doubled, as inside a quoted CSV field. */
+void export_buf_add_doubled(export_buf *b, const char *s);
 
 typedef enum export_kind {
 	EXPORT_TEXT,
