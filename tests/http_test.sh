@@ -234,6 +234,39 @@ req POST "/v1/changes/$seq/objections" -H "Authorization: Bearer $acme" \
 check "objecting twice: 409 ALREADY_EXISTS" \
 	'[ "$status" = 409 ] && [ "$(pycheck get "$tmp/body" "body[\"error\"][\"status\"]")" = ALREADY_EXISTS ]'
 
+# ---- the list and the feeds beside the API, in the spec too ----------------
+
+req GET /subprocessors.json
+check "GET /subprocessors.json: 200, valid for the spec" \
+	'[ "$status" = 200 ] && schema_ok GET /subprocessors.json && [ "$(pycheck get "$tmp/body" "len(body[\"subprocessors\"])")" -gt 20 ]'
+req GET /changes.json
+check "GET /changes.json (JSON Feed): 200, valid for the spec" \
+	'[ "$status" = 200 ] && schema_ok GET /changes.json && [ "$(pycheck get "$tmp/body" "len(body[\"items\"])")" -gt 0 ]'
+req GET "/changes.json?x=1"
+check "... a parameter it does not take: 400 naming it, valid for the spec" \
+	'[ "$status" = 400 ] && error_is INVALID_ARGUMENT x && schema_ok GET /changes.json'
+spreg customer feed-key acme
+key=$(sed -n 's/^feed: .*key=//p' "$tmp/out")
+req GET "/customers/acme/changes.json?key=$key"
+check "GET /customers/{id}/changes.json with its key: 200, valid for the spec" \
+	'[ -n "$key" ] && [ "$status" = 200 ] && schema_ok GET "/customers/{id}/changes.json" && grep -q deepl "$tmp/body"'
+req GET "/customers/acme/subprocessors.json?key=$key"
+check "GET /customers/{id}/subprocessors.json: 200, valid for the spec" \
+	'[ "$status" = 200 ] && schema_ok GET "/customers/{id}/subprocessors.json"'
+req GET "/customers/acme/changes.json?key=wrong"
+check "... a wrong key: 401, valid for the spec" \
+	'[ "$status" = 401 ] && schema_ok GET "/customers/{id}/changes.json"'
+# Every GET path of the spec is served (none answers 404), and every
+# route above is in the spec (schema_ok fails on a path it lacks).
+missing=""
+for path in $(/usr/bin/python3 -c 'import json,sys; print(" ".join(p for p, o in json.load(open(sys.argv[1]))["paths"].items() if "get" in o))' "$spec"); do
+	path=${path/#\/v1\/subprocessors\/\{id\}//v1/subprocessors/stripe}
+	path=${path//\{id\}/acme}
+	admin_req GET "${path}$([[ $path == /customers/* ]] && echo "?key=$key")"
+	[ "$status" != 404 ] || missing="$missing $path"
+done
+check "every GET path of the spec is served${missing:+ (404:$missing)}" '[ -z "$missing" ]'
+
 spregd_stop main
 check "spregd stops cleanly (no leak under ASan)" '[ "$spregd_status" = 0 ]'
 finish

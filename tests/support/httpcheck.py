@@ -4,7 +4,7 @@
   httpcheck.py schema SPEC METHOD PATH STATUS BODY
       BODY (JSON) is valid against the response schema doc/openapi.json
       (SPEC) gives METHOD PATH (a template: /v1/subprocessors/{id}) for
-      STATUS. The validator knows the JSON Schema the spec uses: $ref,
+      STATUS (its application/json body, else its one +json body). The validator knows the JSON Schema the spec uses: $ref,
       type, properties, required, additionalProperties, items, enum,
       pattern, minimum.
   httpcheck.py same BODY KEY CLIOUT
@@ -77,7 +77,13 @@ def cmd_schema(spec_file, method, path, status, body_file):
     resp = op["responses"].get(status)
     if resp is None:
         fail("the spec gives %s %s no %s response" % (method, path, status))
-    schema = resp["content"]["application/json"]["schema"]
+    # application/json, or the one JSON type given (application/feed+json).
+    content = resp.get("content", {})
+    types = [t for t in content if t == "application/json" or
+             t.endswith("+json")]
+    if not types:
+        fail("the spec gives %s %s %s no JSON body" % (method, path, status))
+    schema = content[types[0]]["schema"]
     validate(spec, schema, json.load(open(body_file)), "body")
 
 
