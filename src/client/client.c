@@ -1,6 +1,5 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/tls/tls.h>
 #include <errno.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -27,6 +26,7 @@
  * worker (local); the settings are read only. */
 struct spreg_client {
 	nng_socket sock;
+	client_link *link;	/* its connection, redialed (dial.h) */
 	rpc_local *local;	/* a file:// URL: no socket */
 	int timeout_ms;
 	char actor[256];
@@ -57,115 +57,6 @@ default_actor(char *buf, size_t len)
 	}
 	gethostname(host, sizeof(host) - 1);
 	snprintf(buf, len, "%s@%s", user ? user : "unknown", host);
-}
-
-/* A PEM file as a string, or NULL; caller frees. */
-static char *
-read_pem(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long len;
-
-	if (f == NULL) {
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
-	    len > (1L << 20) || fseek(f, 0, SEEK_SET) != 0 ||
-	    (buf = malloc((size_t) len + 1)) == NULL) {
-		fclose(f);
-		return NULL;
-	}
-	if (fread(buf, 1, (size_t) len, f) != (size_t) len) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
-/* The client's TLS configuration for tls+tcp:// url; NNG_E* on error. */
-static int
-tls_config(const char *url, const spreg_tls_options *tls,
-    nng_tls_config **out)
-{
-	nng_tls_config *cfg;
-	nng_url *u = NULL;
-	int rv;
-
-	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0) {
-		return rv;
-	}
-	/* The default verifies the server: with no CA, none is trusted. */
-	if (tls != NULL && tls->ca_file != NULL &&
-	    (rv = nng_tls_config_ca_file(cfg, tls->ca_file)) != 0) {
-		goto fail;
-	}
-	if (tls != NULL && tls->cert_file != NULL) {
-		/* nng 1.5 reads a cert and key from one file only. */
-		char *cert = read_pem(tls->cert_file);
-		char *key = read_pem(tls->key_file != NULL ? tls->key_file :
-		                                             tls->cert_file);
-		rv = cert == NULL || key == NULL ?
-		    NNG_EINVAL :
-		    nng_tls_config_own_cert(cfg, cert, key, NULL);
-		free(cert);
-		free(key);
-		if (rv != 0) {
-			goto fail;
-		}
-	}
-	if (tls != NULL && tls->server_name != NULL) {
-		rv = nng_tls_config_server_name(cfg, tls->server_name);
-	} else if ((rv = nng_url_parse(&u, url)) == 0) {
-		rv = nng_tls_config_server_name(cfg, u->u_hostname);
-		nng_url_free(u);
-	}
-	if (rv != 0) {
-		goto fail;
-	}
-	*out = cfg;
-	return 0;
-fail:
-	nng_tls_config_free(cfg);
-	return rv;
-}
-
-int
-spreg_dial(nng_socket sock, const char *url, const spreg_tls_options *tls,
-    bool wait, spreg_status *st)
-{
-	nng_tls_config *cfg;
-	nng_dialer d;
-	int flags = wait ? NNG_FLAG_NONBLOCK : 0;
-	int rv;
-
-	*st = SPREG_INVALID_ARGUMENT;
-	if (strncmp(url, "tls+", 4) != 0) {
-		rv = nng_dial(sock, url, NULL, flags);
-	} else if ((rv = tls_config(url, tls, &cfg)) == 0) {
-		/* nng_dial takes no configuration: create, set, start. */
-		if ((rv = nng_dialer_create(&d, sock, url)) == 0) {
-			rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
-		}
-		nng_tls_config_free(cfg);	/* the dialer holds it */
-		if (rv != 0) {
-			return rv;
-		}
-		rv = nng_dialer_start(d, flags);
-		if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) {
-			*st = SPREG_UNAUTHENTICATED;
-			return rv;
-		}
-	} else {
-		return rv;	/* a bad URL or PEM file */
-	}
-	*st = rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP || rv == NNG_EINVAL ?
-	    SPREG_INVALID_ARGUMENT :
-	    SPREG_UNAVAILABLE;
-	return rv;
 }
 
 spreg_status
@@ -200,7 +91,7 @@ spreg_client_open_tls(const char *url, const spreg_tls_options *tls,
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, (size_t) 64 << 20);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 1000);
-	if (spreg_dial(c->sock, url, tls, wait, &st) != 0) {
+	if (client_link_open(c->sock, url, tls, wait, &st, &c->link) != 0) {
 		nng_close(c->sock);
 		free(c);
 		return st;
@@ -223,6 +114,7 @@ spreg_client_close(spreg_client *c)
 			rpc_local_close(c->local);
 		} else {
 			nng_close(c->sock);
+			client_link_free(c->link);
 		}
 		free(c);
 	}
@@ -482,21 +374,6 @@ call_cb(void *arg)
 	call_op_free(op);
 }
 
-/* Waits for op until at (CLOCK_MONOTONIC); false at the deadline. */
-static bool
-call_wait(call_op *op, const struct timespec *at)
-{
-	int rv = 0;
-
-	pthread_mutex_lock(&op->mu);
-	while (!op->done && rv != ETIMEDOUT) {
-		rv = pthread_cond_timedwait(&op->done_cv, &op->mu, at);
-	}
-	bool done = op->done;
-	pthread_mutex_unlock(&op->mu);
-	return done;
-}
-
 static void
 after_ms(struct timespec *ts, int ms)
 {
@@ -507,6 +384,46 @@ after_ms(struct timespec *ts, int ms)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000;
 	}
+}
+
+static bool
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* How often a waiting call looks whether the client lost its server
+ * for good (client_link_check). */
+#define CALL_LINK_CHECK_MS 250
+
+/* Waits for op until at (CLOCK_MONOTONIC); false at the deadline.
+ * Meanwhile the link is dialed again should nng have given up on it,
+ * so a call waiting for a connection gets one. */
+static bool
+call_wait(call_op *op, client_link *link, const struct timespec *at)
+{
+	struct timespec slice;
+	int rv = 0;
+
+	pthread_mutex_lock(&op->mu);
+	while (!op->done && rv != ETIMEDOUT) {
+		after_ms(&slice, CALL_LINK_CHECK_MS);
+		if (!before(&slice, at)) {
+			rv = pthread_cond_timedwait(&op->done_cv, &op->mu, at);
+			continue;
+		}
+		if (pthread_cond_timedwait(&op->done_cv, &op->mu, &slice) ==
+		        ETIMEDOUT &&
+		    !op->done) {
+			pthread_mutex_unlock(&op->mu);
+			client_link_check(link);
+			pthread_mutex_lock(&op->mu);
+		}
+	}
+	bool done = op->done;
+	pthread_mutex_unlock(&op->mu);
+	return done;
 }
 
 /* A call_op for msg in a context of c's socket, not started. */
@@ -560,15 +477,16 @@ call_remote(spreg_client *c, nng_msg *msg,
 	                                                 NNG_DURATION_INFINITE);
 	nng_aio_set_msg(op->aio, op->req);
 	after_ms(&at, c->timeout_ms + CALL_MARGIN_MS);
+	client_link_check(c->link);
 	nng_ctx_send(op->ctx, op->aio);
-	if (!call_wait(op, &at)) {
+	if (!call_wait(op, c->link, &at)) {
 		/* nng has not expired it: cancel, and wait a little more. */
 		pthread_mutex_lock(&op->mu);
 		op->cancelled = true;
 		pthread_mutex_unlock(&op->mu);
 		nng_aio_cancel(op->aio);
 		after_ms(&at, CALL_MARGIN_MS);
-		if (!call_wait(op, &at)) {
+		if (!call_wait(op, c->link, &at)) {
 			pthread_mutex_lock(&op->mu);
 			bool done = op->done;
 			op->abandoned = !done;

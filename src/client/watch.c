@@ -53,6 +53,7 @@ typedef struct shared_sub {
 	struct shared_sub *next;
 	char *url;
 	nng_socket sock;
+	client_link *link;	/* redialed should nng give up (dial.h) */
 	atomic_uint connects;	/* pipes added, ever */
 } shared_sub;
 
@@ -531,7 +532,7 @@ shared_get(const char *url, const spreg_tls_options *tls, shared_sub **out)
 	nng_socket_set_ms(sh->sock, NNG_OPT_RECONNMAXT, RECONNECT_MAX_MS);
 	if ((rv = nng_pipe_notify(sh->sock, NNG_PIPE_EV_ADD_POST,
 	         on_pipe_added, sh)) != 0 ||
-	    spreg_dial(sh->sock, url, tls, true, &st) != 0) {
+	    client_link_open(sh->sock, url, tls, true, &st, &sh->link) != 0) {
 		/* Nothing was received yet: closing is safe here. */
 		nng_close(sh->sock);
 		if (rv != 0) {
@@ -687,6 +688,9 @@ check_stall(spreg_watch *w, int64_t now)
 		w->polling = true;
 		w->stalls++;
 		w->next_poll_ms = now;
+	}
+	if (w->polling && w->shared != NULL) {
+		client_link_check(w->shared->link);	/* silent for good? */
 	}
 	if (w->polling && now >= w->next_poll_ms) {
 		w->next_poll_ms = now + w->heartbeat_ms;

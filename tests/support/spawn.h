@@ -46,6 +46,8 @@ typedef struct spawn_opts {
 				 * when NULL, "SPREGD_TEST" for the build
 				 * with clock hooks */
 	bool tcp;		/* tcp://127.0.0.1:0 for both URLs */
+	const char *listen;	/* the RPC URL instead (a restart on the
+				 * port the last run was given); or NULL */
 	bool http;		/* --http http://127.0.0.1:0; else none */
 	bool no_publish;	/* no --publish at all */
 	const char *log_level;	/* --log-level; "warn" when NULL */
@@ -123,6 +125,9 @@ spawn_paths(spawn *s, const spawn_opts *o)
 		    n ? n : "s");
 		snprintf(s->publish, sizeof(s->publish), "ipc://%s/%s%s.ipc",
 		    d, n ? n : "p", n ? "-pub" : "");
+	}
+	if (o->listen != NULL) {
+		snprintf(s->listen, sizeof(s->listen), "%s", o->listen);
 	}
 }
 
