@@ -1,7 +1,8 @@
 /*
  * spregd: the registry server.
  * spregd_configure (the command line, config.c) -> start (catalog,
- * db_open, sample, net_pub_start, net_server_start, http_start) ->
+ * db_open, net_pub_start, rpc_server_create, sample, net_server_start,
+ * http_start) ->
  * tick_loop (scheduled jobs, wait for a signal) -> shutdown in reverse.
  */
 #include <errno.h>
@@ -296,9 +297,10 @@ mail_begin(spregd_config *c, spregd *s)
 }
 
 /*
- * Loads the reference data and rules, opens the store (a first start:
- * admin token and sample), then starts the publisher and the listeners
- * and writes the ready file. False after logging what failed; what was
+ * Loads the reference data and rules, opens the store, starts the
+ * publisher and makes the rpc server with it (a first start: admin
+ * token and sample, published), then starts the listeners and writes
+ * the ready file. False after logging what failed; what was
  * made is in s for the caller to take down.
  */
 static bool
@@ -323,7 +325,22 @@ start(spregd_config *c, spregd *s)
 		log_error("%s", e.msg);
 		return false;
 	}
-	if (rpc_server_create(s->d, s->cat, &s->rpc, &e) != SPREG_OK) {
+	/* Notifications: the publisher is the rpc server's from its start,
+	 * so every change committed, the sample's too, goes out in seq
+	 * order; it stops after the last writer. */
+	if (net_pub_start(&(net_pub_options) {.urls = c->publish,
+	        .nurls = c->npublish, .tls = &c->tls,
+	        .heartbeat_ms = (int) c->heartbeat_ms,
+	        .contents = c->insecure_local}, &s->np, &e) != SPREG_OK) {
+		log_error("publish: %s", e.msg);
+		return false;
+	}
+	for (size_t i = 0; i < net_pub_nurls(s->np); i++) {
+		log_info("publishing changes on %s", net_pub_url(s->np, i));
+	}
+	rpc_publisher pub;
+	net_pub_publisher(s->np, &pub);
+	if (rpc_server_create(s->d, s->cat, &pub, &s->rpc, &e) != SPREG_OK) {
 		log_error("%s", e.msg);
 		return false;
 	}
@@ -388,22 +405,6 @@ start(spregd_config *c, spregd *s)
 		log_error("%s", e.msg);
 		return false;
 	}
-	/* Notifications: the publisher takes over the rpc publish hook
-	 * before any worker can write, and stops after the workers. */
-	if (net_pub_start(s->rpc, c->publish, c->npublish, &c->tls,
-	        (int) c->heartbeat_ms, &s->np, &e) != SPREG_OK) {
-		log_error("publish: %s", e.msg);
-		return false;
-	}
-	const char *pub_urls[MAX_LISTEN];
-	for (size_t i = 0; i < net_pub_nurls(s->np); i++) {
-		log_info("publishing changes on %s", net_pub_url(s->np, i));
-		pub_urls[i] = net_pub_url(s->np, i);
-	}
-	/* ServerInfo tells watchers where the stream is. */
-	rpc_server_set_publish_info(s->rpc, pub_urls, net_pub_nurls(s->np),
-	    c->heartbeat_ms > 0 ? (uint32_t) c->heartbeat_ms :
-	                          NET_PUB_HEARTBEAT_MS);
 	/* Webhooks: the sender reads the outbox the log fills. */
 	if (deliver_start(s->d, &c->webhooks, &s->dl, &e) != SPREG_OK) {
 		log_error("%s", e.msg);

@@ -9,6 +9,7 @@
 #include "db/store.h"
 #include "db/record.h"
 #include "support/store.h"
+#include "support/write.h"
 
 static char dir[64];
 static db *d;
@@ -97,7 +98,7 @@ static spreg_status
 put(rec *r, uint64_t expected, Spreg__V1__Change **change, err *e)
 {
 	put_args p = {&r->sp, expected, false, NULL};
-	spreg_status st = db_write(s, put_cb, &p, e);
+	spreg_status st = test_write(s, put_cb, &p, e);
 	if (change != NULL) {
 		*change = p.change;
 	}
@@ -197,8 +198,8 @@ START_TEST(create_only_and_retire)
 
 	rec_init(&r, "zoom", "US", "user.name", "support", "eu-scc-2021-m2");
 	put_args p = {&r.sp, 0, true, NULL};
-	ck_assert_int_eq(db_write(s, create_only_cb, &p, &e), SPREG_OK);
-	ck_assert_int_eq(db_write(s, create_only_cb, &p, &e),
+	ck_assert_int_eq(test_write(s, create_only_cb, &p, &e), SPREG_OK);
+	ck_assert_int_eq(test_write(s, create_only_cb, &p, &e),
 	    SPREG_ALREADY_EXISTS);
 }
 END_TEST
@@ -311,18 +312,18 @@ START_TEST(retire_moves_status)
 	rec_init(&r, "skype", "US", "user.name", "support", "eu-scc-2021-m2");
 	ck_assert_int_eq(put(&r, 0, NULL, &e), SPREG_OK);
 	retire_args ra = {"skype", NULL, NULL};
-	ck_assert_int_eq(db_write(s, retire_cb, &ra, &e), SPREG_OK);
+	ck_assert_int_eq(test_write(s, retire_cb, &ra, &e), SPREG_OK);
 	ck_assert_int_eq(ra.sp->status, SP_STATUS_RETIRED);
 	ck_assert_str_eq(ra.sp->effective_until, "2023-11-14");
 	ck_assert_int_eq(ra.change->kind, CHANGE_RETIRED);
-	ck_assert_int_eq(db_write(s, retire_cb, &ra, &e),
+	ck_assert_int_eq(test_write(s, retire_cb, &ra, &e),
 	    SPREG_FAILED_PRECONDITION);
 	db_sp_filter f = {.status = SP_STATUS_ACTIVE};
 	ck_assert_uint_eq(list(&f, "", 10).n, 0);
 	f.status = SP_STATUS_RETIRED;
 	ck_assert_uint_eq(list(&f, "", 10).n, 1);
 	ra.id = "nobody";
-	ck_assert_int_eq(db_write(s, retire_cb, &ra, &e), SPREG_NOT_FOUND);
+	ck_assert_int_eq(test_write(s, retire_cb, &ra, &e), SPREG_NOT_FOUND);
 }
 END_TEST
 
@@ -475,7 +476,7 @@ START_TEST(customer_selected_scope)
 	ck_assert_uint_eq(changes_of("acme", mine_since, &cs), 1);
 
 	/* An old server's change to it, then a restart. */
-	ck_assert_msg(db_write(s, legacy_cb, NULL, &e) == SPREG_OK, "%s",
+	ck_assert_msg(test_write(s, legacy_cb, NULL, &e) == SPREG_OK, "%s",
 	    e.msg);
 	ck_assert_uint_eq(changes_of("beta", mine_since, &cs), 1);
 	db_session_destroy(s);
@@ -563,7 +564,7 @@ START_TEST(request_ids_remembered_then_forgotten)
 	err e;
 
 	ck_assert_int_eq(find(&r, &reply, &e), SPREG_NOT_FOUND);
-	ck_assert_int_eq(db_write(s, save_cb, &r, &e), SPREG_OK);
+	ck_assert_int_eq(test_write(s, save_cb, &r, &e), SPREG_OK);
 	ck_assert_int_eq(find(&r, &reply, &e), SPREG_OK);
 	ck_assert_str_eq(reply, "reply-bytes");
 	/* The same id with another request is refused. */
@@ -571,7 +572,7 @@ START_TEST(request_ids_remembered_then_forgotten)
 	ck_assert_int_eq(find(&r, &reply, &e), SPREG_INVALID_ARGUMENT);
 	/* A later write past the time to live prunes the old entry. */
 	req_args later = {43, {0}, "x", 1000 + DB_REQUEST_TTL_MS + 1};
-	ck_assert_int_eq(db_write(s, save_cb, &later, &e), SPREG_OK);
+	ck_assert_int_eq(test_write(s, save_cb, &later, &e), SPREG_OK);
 	r.digest[0] = 1;
 	ck_assert_int_eq(find(&r, &reply, &e), SPREG_NOT_FOUND);
 }

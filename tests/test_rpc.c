@@ -2040,6 +2040,85 @@ START_TEST(dates_are_first_day_in_and_first_day_out)
 }
 END_TEST
 
+/* What a publisher given to rpc_server_create was told. */
+typedef struct pub_record {
+	int opens;
+	uint64_t epoch;
+	uint64_t start;
+	const char *store_id;
+	uint64_t seqs[64];
+	size_t n;
+} pub_record;
+
+static void
+pub_record_open(void *arg, uint64_t epoch, const char *store_id,
+    uint64_t last_seq)
+{
+	pub_record *r = arg;
+
+	r->opens++;
+	r->epoch = epoch;
+	r->store_id = store_id;
+	r->start = last_seq;
+}
+
+static void
+pub_record_publish(void *arg, const rpc_event *events, size_t n)
+{
+	pub_record *r = arg;
+
+	for (size_t i = 0; i < n && r->n < 64; i++) {
+		r->seqs[r->n++] = events[i].change->seq;
+	}
+}
+
+/* The publisher is the server's from its making: told where the stream
+ * starts, then given every change committed after, the first start's
+ * sample import too, so the seqs it sends have no gap. */
+START_TEST(publisher_given_at_creation_sees_every_change)
+{
+	char pdir[STORE_FIXTURE_DIR];
+	catalog *pcat;
+	db *pd;
+	rpc_server *ps;
+	store_fixture pf = {.name = "rpcpub", .map_size = 1 << 20,
+	    .dir = &pdir, .cat = &pcat, .d = &pd};
+	pub_record r = {0}, again = {0};
+	rpc_publisher pub = {.open = pub_record_open,
+	    .publish = pub_record_publish, .arg = &r};
+	size_t n;
+	err e;
+
+	store_fixture_open(&pf);
+	ck_assert_int_eq(rpc_server_create(pd, pcat, &pub, &ps, &e),
+	    SPREG_OK);
+	ck_assert_int_eq(r.opens, 1);
+	ck_assert_uint_eq(r.start, 0);
+	ck_assert_uint_ne(r.epoch, 0);
+	ck_assert_str_eq(r.store_id, db_store_identity(pd));
+	ck_assert_int_eq(rpc_import_file(ps, SPREG_TEST_DATA
+	    "/sample-registry.json", "test", &n, &e), SPREG_OK);
+	ck_assert_uint_ge(n, 15);
+	ck_assert_uint_eq(r.n, n);
+	for (size_t i = 0; i < r.n; i++) {
+		ck_assert_uint_eq(r.seqs[i], i + 1);
+	}
+	rpc_server_destroy(ps);
+
+	/* Made again on the same store: the stream goes on where the log
+	 * ends, in a new epoch. */
+	pub.arg = &again;
+	ck_assert_int_eq(rpc_server_create(pd, pcat, &pub, &ps, &e),
+	    SPREG_OK);
+	ck_assert_int_eq(again.opens, 1);
+	ck_assert_uint_eq(again.start, n);
+	ck_assert_uint_ne(again.epoch, r.epoch);
+	ck_assert_uint_eq(again.n, 0);
+	rpc_server_destroy(ps);
+	store_fixture_teardown(&pf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -2073,6 +2152,9 @@ main(void)
 	tcase_add_test(tc, customer_selected_owes_no_notice);
 	tcase_add_test(tc, dates_are_first_day_in_and_first_day_out);
 	suite_add_tcase(su, tc);
+	TCase *tp = tcase_create("publish");
+	tcase_add_test(tp, publisher_given_at_creation_sees_every_change);
+	suite_add_tcase(su, tp);
 	SRunner *sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -114,6 +114,32 @@ db_chain_hash(const unsigned char prev[DB_DIGEST_LEN], Spreg__V1__Change *c,
 	return SPREG_OK;
 }
 
+/* Lists c in the transaction's appended changes, grown in a (where c
+ * lives too). Out of memory only loses the listing: subscribers catch
+ * up from the log. */
+static void
+appended_add(db_appended *l, Spreg__V1__Change *c, arena *a)
+{
+	if (l == NULL) {
+		return;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		Spreg__V1__Change **grown = arena_alloc(a,
+		    cap * sizeof(*grown));
+		if (grown == NULL) {
+			l->incomplete = true;
+			return;
+		}
+		if (l->n > 0) {
+			memcpy(grown, l->changes, l->n * sizeof(*grown));
+		}
+		l->changes = grown;
+		l->cap = cap;
+	}
+	l->changes[l->n++] = c;
+}
+
 spreg_status
 db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
 {
@@ -148,9 +174,7 @@ db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a, err *e)
 	    (st = db_outbox_enqueue(t, c, a, e)) != SPREG_OK) {
 		return st;
 	}
-	if (t->on_append != NULL) {
-		t->on_append(t->on_append_arg, c);
-	}
+	appended_add(t->appended, c, a);
 	return SPREG_OK;
 }
 

@@ -277,7 +277,7 @@ init_meta(db *d, MDB_txn *txn, uint64_t *version, err *e)
 			return err_set(e, SPREG_INTERNAL, "getrandom: %s",
 			    strerror(errno));
 		}
-		db_txn t = {txn, d, 0, NULL, NULL};
+		db_txn t = {.txn = txn, .d = d};
 		k = (MDB_val) {strlen("secret"), "secret"};
 		*version = DB_SCHEMA_VERSION;
 		return db_value_put(&t, DB_META, &k, secret, sizeof(secret), 0,
@@ -498,7 +498,7 @@ db_open(const db_options *o, db **out, err *e)
 		}
 	}
 	bool changed;
-	db_txn scope = {txn, d, 0, NULL, NULL};
+	db_txn scope = {.txn = txn, .d = d};
 	if ((st = db_identity_check(d, txn, o->dir, d->identity, &changed,
 	         e)) != SPREG_OK ||
 	    (st = db_scope_legacy_init(&scope, e)) != SPREG_OK) {
@@ -675,7 +675,7 @@ db_read_begin(db_session *s, db_txn *t, err *e)
 			return db_fail(NULL, rc, "read", e);
 		}
 	}
-	*t = (db_txn) {s->rtxn, s->d, 0, NULL, NULL};
+	*t = (db_txn) {.txn = s->rtxn, .d = s->d};
 	return SPREG_OK;
 }
 
@@ -716,158 +716,128 @@ grow(db *d, size_t seen, err *e)
 	return st;
 }
 
+/* A transaction's list starts, and an aborted one ends, empty. */
+static void
+appended_clear(db_appended *l)
+{
+	if (l != NULL) {
+		*l = (db_appended) {0};
+	}
+}
+
 spreg_status
-db_write(db_session *s, db_write_fn fn, void *arg, err *e)
+db_write_begin(db_session *s, db_txn *t, db_appended *appended, err *e)
 {
 	db *d = s->d;
 	spreg_status st;
 	int rc;
 
+	*t = (db_txn) {.d = d, .s = s, .appended = appended};
+	appended_clear(appended);
 	if ((st = refuse_if_read_only(d, e)) != SPREG_OK) {
 		return st;
 	}
-	for (;;) {
-		db_txn t = {NULL, d, 0, NULL, NULL};
-		size_t seen;
-
-		pthread_mutex_lock(&s->mu);
-		seen = db_map_size(d);
-		if ((rc = mdb_txn_begin(d->env, NULL, 0, &t.txn)) != 0) {
-			pthread_mutex_unlock(&s->mu);
-			return db_fail(NULL, rc, "write", e);
-		}
-		st = fn(&t, arg, e);
-		if (st != SPREG_OK || t.mdb_rc != 0) {
-			mdb_txn_abort(t.txn);
-			rc = t.mdb_rc;
-			if (st == SPREG_OK) {
-				st = db_fail(NULL, rc, "write", e);
-			}
-		} else {
-			/* A failed commit has freed the txn already. */
-			rc = mdb_txn_commit(t.txn);
-			if (rc != 0) {
-				st = commit_fail(d, rc, e);
-			}
-		}
+	pthread_mutex_lock(&s->mu);
+	t->map_seen = db_map_size(d);
+	if ((rc = mdb_txn_begin(d->env, NULL, 0, &t->txn)) != 0) {
 		pthread_mutex_unlock(&s->mu);
-		if (rc != MDB_MAP_FULL) {
-			return st;
-		}
-		if ((st = grow(d, seen, e)) != SPREG_OK) {
-			return st;
-		}
+		return db_fail(NULL, rc, "write", e);
 	}
+	return SPREG_OK;
+}
+
+bool
+db_write_retry(db_txn *t, spreg_status *st, err *e)
+{
+	db *d = t->d;
+	int rc;
+
+	if (*st != SPREG_OK || t->mdb_rc != 0) {
+		mdb_txn_abort(t->txn);
+		appended_clear(t->appended);
+		rc = t->mdb_rc;
+		if (*st == SPREG_OK) {
+			*st = db_fail(NULL, rc, "write", e);
+		}
+	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		/* A failed commit has freed the txn already. */
+		appended_clear(t->appended);
+		*st = commit_fail(d, rc, e);
+	}
+	t->txn = NULL;
+	pthread_mutex_unlock(&t->s->mu);
+	if (rc != MDB_MAP_FULL) {
+		return false;
+	}
+	if ((*st = grow(d, t->map_seen, e)) != SPREG_OK) {
+		return false;
+	}
+	return true;
 }
 
 spreg_status
-db_txn_dry_run(db_txn *t, db_write_fn fn, void *arg, err *e)
+db_nested_begin(db_txn *parent, db_txn *child, db_appended *appended,
+    err *e)
 {
-	db_txn child = {NULL, t->d, 0, NULL, NULL};
 	int rc;
 
-	if (t->mdb_rc != 0) {
-		return db_fail(NULL, t->mdb_rc, "write", e);
+	*child = (db_txn) {.d = parent->d, .parent = parent,
+	    .appended = appended};
+	appended_clear(appended);
+	if (parent->mdb_rc != 0) {
+		return db_fail(NULL, parent->mdb_rc, "write", e);
 	}
-	if ((rc = mdb_txn_begin(t->d->env, t->txn, 0, &child.txn)) != 0) {
-		return db_fail(t, rc, "write", e);
+	if ((rc = mdb_txn_begin(parent->d->env, parent->txn, 0,
+	         &child->txn)) != 0) {
+		/* A full map fills the parent: its retry runs it all again. */
+		if (rc == MDB_MAP_FULL) {
+			parent->mdb_rc = rc;
+		}
+		return db_fail(NULL, rc, "write", e);
 	}
-	spreg_status st = fn(&child, arg, e);
+	return SPREG_OK;
+}
+
+/* Ends child, committing it into its parent when keep; returns st, or
+ * the failure met. */
+static spreg_status
+nested_end(db_txn *child, spreg_status st, bool keep, err *e)
+{
+	db_txn *parent = child->parent;
+	int rc = child->mdb_rc;
+
+	if (st == SPREG_OK && rc != 0) {
+		st = db_fail(NULL, rc, "write", e);
+	}
+	if (keep && st == SPREG_OK) {
+		/* A child's commit only folds it into the parent: no
+		 * fsync. */
+		if ((rc = mdb_txn_commit(child->txn)) != 0) {
+			st = db_fail(NULL, rc, "write", e);
+		}
+	} else {
+		mdb_txn_abort(child->txn);
+	}
+	child->txn = NULL;
+	if (!keep || st != SPREG_OK) {
+		appended_clear(child->appended);
+	}
 	/* A map filled by the child fills the parent too: its retry grows
 	 * the map and runs everything again. */
-	if (child.mdb_rc == MDB_MAP_FULL) {
-		t->mdb_rc = MDB_MAP_FULL;
+	if (rc == MDB_MAP_FULL && parent->mdb_rc == 0) {
+		parent->mdb_rc = rc;
 	}
-	if (st == SPREG_OK && child.mdb_rc != 0) {
-		st = db_fail(NULL, child.mdb_rc, "write", e);
-	}
-	mdb_txn_abort(child.txn);
 	return st;
 }
 
-/* Runs one item in a child of parent; true when the map was full. */
-static bool
-batch_one(db *d, MDB_txn *parent, db_batch_item *it)
+spreg_status
+db_nested_end(db_txn *child, spreg_status st, err *e)
 {
-	db_txn t = {NULL, d, 0, NULL, NULL};
-	int rc;
-
-	if ((rc = mdb_txn_begin(d->env, parent, 0, &t.txn)) != 0) {
-		it->st = db_fail(NULL, rc, "write", &it->e);
-		return rc == MDB_MAP_FULL;
-	}
-	it->st = it->fn(&t, it->arg, &it->e);
-	if (it->st != SPREG_OK || t.mdb_rc != 0) {
-		mdb_txn_abort(t.txn);
-		if (it->st == SPREG_OK) {
-			it->st = db_fail(NULL, t.mdb_rc, "write", &it->e);
-		}
-		return t.mdb_rc == MDB_MAP_FULL;
-	}
-	/* A child's commit only folds it into the parent: no fsync. */
-	if ((rc = mdb_txn_commit(t.txn)) != 0) {
-		it->st = db_fail(NULL, rc, "write", &it->e);
-		return rc == MDB_MAP_FULL;
-	}
-	return false;
+	return nested_end(child, st, true, e);
 }
 
-void
-db_write_batch(db_session *s, db_batch_item *items, size_t n)
+spreg_status
+db_nested_discard(db_txn *child, spreg_status st, err *e)
 {
-	db *d = s->d;
-	int rc;
-
-	err ro;
-	if (refuse_if_read_only(d, &ro) != SPREG_OK) {
-		for (size_t i = 0; i < n; i++) {
-			items[i].st = SPREG_FAILED_PRECONDITION;
-			items[i].e = ro;
-		}
-		return;
-	}
-	for (;;) {
-		MDB_txn *parent;
-		bool full = false;
-		size_t seen;
-
-		pthread_mutex_lock(&s->mu);
-		seen = db_map_size(d);
-		if ((rc = mdb_txn_begin(d->env, NULL, 0, &parent)) != 0) {
-			pthread_mutex_unlock(&s->mu);
-			for (size_t i = 0; i < n; i++) {
-				items[i].st = db_fail(NULL, rc, "write",
-				    &items[i].e);
-			}
-			return;
-		}
-		for (size_t i = 0; i < n && !full; i++) {
-			full = batch_one(d, parent, &items[i]);
-		}
-		if (full) {
-			mdb_txn_abort(parent);
-			rc = MDB_MAP_FULL;
-		} else {
-			rc = mdb_txn_commit(parent);	/* the one fsync */
-		}
-		pthread_mutex_unlock(&s->mu);
-		if (rc == MDB_MAP_FULL) {
-			err e;
-			spreg_status st = grow(d, seen, &e);
-			if (st == SPREG_OK) {
-				continue;	/* every item runs again */
-			}
-			for (size_t i = 0; i < n; i++) {
-				items[i].st = st;
-				items[i].e = e;
-			}
-			return;
-		}
-		if (rc != 0) {
-			for (size_t i = 0; i < n; i++) {
-				items[i].st = commit_fail(d, rc, &items[i].e);
-			}
-		}
-		return;
-	}
+	return nested_end(child, st, false, e);
 }

@@ -50,19 +50,34 @@ typedef struct db_options {
  * failed put the transaction is dead and only abort is left). */
 typedef struct db_txn db_txn;
 
-/* Told of each Change appended to the log in a write transaction. */
-typedef void (*db_append_fn)(void *arg, const void *change);
-
 /* LMDB's transaction: its type and calls are for src/db/ alone
  * (db/store.h); above db/ nothing compiles against <lmdb.h>. */
 struct MDB_txn;
+struct Spreg__V1__Change;
+
+/*
+ * The changes a write transaction appended to the log, in seq order:
+ * the caller's, handed to db_write_begin or db_nested_begin, and read
+ * by it during the transaction and after the commit (to publish them).
+ * Zero it before use. The list grows in the arena each change was
+ * appended with (db_change_append's), so it lives as long as they do.
+ * Emptied when its transaction begins and when it is aborted.
+ */
+typedef struct db_appended {
+	struct Spreg__V1__Change **changes;
+	size_t n;
+	size_t cap;
+	bool incomplete;	/* out of memory: some are not listed */
+} db_appended;
 
 struct db_txn {
 	struct MDB_txn *txn;	/* db/ only */
 	db *d;
 	int mdb_rc;		/* db/ only: see db_txn_dead */
-	db_append_fn on_append;	/* NULL unless the writer asked */
-	void *on_append_arg;
+	db_session *s;		/* db/ only: a write's session */
+	db_txn *parent;		/* db/ only: a nested transaction's */
+	size_t map_seen;	/* db/ only: the map size at begin */
+	db_appended *appended;	/* NULL: the changes are not listed */
 };
 
 /*
@@ -96,36 +111,53 @@ spreg_status db_read_begin(db_session *s, db_txn *t, err *e);
 void db_read_end(db_session *s);
 
 /*
- * Runs fn in a write transaction and commits it durably (fsync) before
- * returning OK. fn may run more than once: when the map is full the
- * transaction is aborted, the map grown and fn run again, so fn must
- * derive everything from the transaction. The session must not be in a
- * read.
+ * Writing. The caller drives the transaction; nothing here calls back:
+ *
+ *	db_txn t;
+ *	do {
+ *		if ((st = db_write_begin(s, &t, &appended, e)) != SPREG_OK) {
+ *			break;
+ *		}
+ *		st = ... db_* puts on &t ...;
+ *	} while (db_write_retry(&t, &st, e));
+ *
+ * db_write_begin starts a write transaction in session s (which must
+ * not be in a read; the session is held until db_write_retry) and
+ * empties appended (NULL: not wanted). A read-only store (see
+ * db_set_read_only) or a co-located reader refuses FAILED_PRECONDITION.
  */
-typedef spreg_status (*db_write_fn)(db_txn *t, void *arg, err *e);
-spreg_status db_write(db_session *s, db_write_fn fn, void *arg, err *e);
+spreg_status db_write_begin(db_session *s, db_txn *t, db_appended *appended,
+    err *e);
+/*
+ * Ends the transaction: when *st is OK and no LMDB call failed in it,
+ * commits it durably (fsync), else aborts it. Returns true when the map
+ * was full: it has been grown and the caller must run the whole
+ * transaction again from db_write_begin, deriving everything from the
+ * store again. Otherwise returns false with *st the outcome (a failed
+ * commit sets it).
+ */
+bool db_write_retry(db_txn *t, spreg_status *st, err *e);
 
 /*
- * Group commit: runs each item's fn in a nested transaction of one write
- * transaction, so a failing item is rolled back alone, and commits them
- * all with one fsync. Each item's status (and message) is set; a failed
- * final commit fails every item. Same retry rule as db_write.
+ * A nested transaction of parent (a write): what it writes becomes part
+ * of parent at db_nested_end, or vanishes. Group commit runs each
+ * request in one, so a failing request is rolled back alone; a "what
+ * if" runs in one and discards it. appended (NULL: not wanted) must not
+ * be parent's list. The parent is used through child only, until the
+ * end.
  */
-typedef struct db_batch_item {
-	db_write_fn fn;
-	void *arg;
-	spreg_status st;
-	err e;
-} db_batch_item;
-void db_write_batch(db_session *s, db_batch_item *items, size_t n);
-
+spreg_status db_nested_begin(db_txn *parent, db_txn *child,
+    db_appended *appended, err *e);
 /*
- * A "what if" inside a write: runs fn in a child transaction of t and
- * always aborts it, so nothing fn writes stays and no change it appends
- * is reported (on_append is not called). Returns fn's status; t stays
- * usable either way.
+ * Keeps child in its parent when st is OK and nothing failed in child,
+ * else aborts it. Returns st, or the failure met. A full map makes the
+ * parent dead too: db_write_retry then grows the map and asks for
+ * everything again.
  */
-spreg_status db_txn_dry_run(db_txn *t, db_write_fn fn, void *arg, err *e);
+spreg_status db_nested_end(db_txn *child, spreg_status st, err *e);
+/* Aborts child whatever st says (a dry run); returns st, or the
+ * failure met in child. Its appended changes are not kept. */
+spreg_status db_nested_discard(db_txn *child, spreg_status st, err *e);
 
 /*
  * The store's identity, "<16 hex digits>-<generation>": the digits are
@@ -139,7 +171,7 @@ const char *db_store_identity(db *d);
  * Read-only after damage. The first DATA_LOSS met in the store (a value
  * whose checksum fails, a record that does not decode) turns the store
  * read-only for the rest of the process, with a loud error log: every
- * db_write and db_write_batch then fails FAILED_PRECONDITION naming the
+ * db_write_begin then fails FAILED_PRECONDITION naming the
  * damage, while reads of undamaged records go on. An operator restores
  * or repairs the store and restarts spregd.
  */

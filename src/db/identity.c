@@ -130,7 +130,7 @@ current(db_txn *t, char shex[17], uint64_t *gen, err *e)
 spreg_status
 db_identity_read(db *d, MDB_txn *txn, char out[DB_IDENTITY_MAX], err *e)
 {
-	db_txn t = {txn, d, 0, NULL, NULL};
+	db_txn t = {.txn = txn, .d = d};
 	char shex[17];
 	uint64_t gen;
 	spreg_status st;
@@ -146,7 +146,7 @@ spreg_status
 db_identity_check(db *d, MDB_txn *txn, const char *dir,
     char out[DB_IDENTITY_MAX], bool *changed, err *e)
 {
-	db_txn t = {txn, d, 0, NULL, NULL};
+	db_txn t = {.txn = txn, .d = d};
 	char shex[17];
 	uint64_t gen = 0;
 	marker m;
@@ -200,7 +200,7 @@ db_identity_mark(db *d, const char *dir)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], hh[2 * DB_DIGEST_LEN + 1];
 	ProtobufCBinaryData h = {0, NULL};
-	db_txn t = {NULL, d, 0, NULL, NULL};
+	db_txn t = {.d = d};
 	uint64_t seq = 0;
 	arena a;
 	err e;

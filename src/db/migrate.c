@@ -141,7 +141,7 @@ seal_table(db_txn *t, size_t which, int32_t today, size_t *count,
 static int
 upgrade(db *d, uint64_t from, size_t *count, size_t *bad, size_t *indexed)
 {
-	db_txn t = {NULL, d, 0, NULL, NULL};
+	db_txn t = {.d = d};
 	int rc;
 
 	*count = *bad = *indexed = 0;

@@ -1,9 +1,9 @@
 /*
  * Records in the store: subprocessors with their history and indexes,
  * the change log, applied request ids and user data categories. Every
- * function works inside a db_txn; writers call them from a db_write
- * callback so a record, its indexes, its history and its change-log
- * entry commit together or not at all.
+ * function works inside a db_txn; writers call them between
+ * db_write_begin and db_write_retry, so a record, its indexes, its
+ * history and its change-log entry commit together or not at all.
  *
  * Decoded messages are allocated in the arena passed in and are valid
  * until it is reset; they never point into LMDB pages.
@@ -154,7 +154,9 @@ spreg_status db_sp_count(db_txn *t, uint64_t *total, uint64_t *active,
     err *e);
 
 /* Assigns c->seq (last + 1), chains c->hash to the previous entry's
- * (bytes in a) and appends c to the log. */
+ * (bytes in a) and appends c to the log; lists c in t's appended
+ * changes (db_appended, grown in a), for the caller to publish after the
+ * commit. c must live in a, or longer. */
 spreg_status db_change_append(db_txn *t, Spreg__V1__Change *c, arena *a,
     err *e);
 /* Checks the hash chain and every stored record against the log. */

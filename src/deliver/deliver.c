@@ -432,9 +432,8 @@ typedef struct round {
 /* The round's commit: acknowledged rows go, and every webhook tried
  * gets its attempt written down. */
 static spreg_status
-record_cb(db_txn *t, void *arg, err *e)
+record_round(round *r, db_txn *t, err *e)
 {
-	round *r = arg;
 	char now[TIME_BUF];
 	spreg_status st;
 
@@ -609,9 +608,17 @@ static void
 record(deliver *dl)
 {
 	round r = {dl, dl->done, dl->ndone, time_now_ms()};
+	spreg_status st;
+	db_txn t;
 	err e;
 
-	spreg_status st = db_write(dl->session, record_cb, &r, &e);
+	do {
+		if ((st = db_write_begin(dl->session, &t, NULL, &e)) !=
+		    SPREG_OK) {
+			break;
+		}
+		st = record_round(&r, &t, &e);
+	} while (db_write_retry(&t, &st, &e));
 	if (st != SPREG_OK) {
 		log_error("webhooks: recording deliveries: %s (they will be "
 		    "sent again)", e.msg);

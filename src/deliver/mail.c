@@ -491,9 +491,8 @@ look(mail_sender *m, db_txn *t, round *r, const Spreg__V1__Customer *cu,
 }
 
 static spreg_status
-store_cb(db_txn *t, void *arg, err *e)
+store_round(round *r, db_txn *t, err *e)
 {
-	round *r = arg;
 	spreg_status st;
 
 	for (size_t i = 0; i < r->nadv; i++) {
@@ -569,7 +568,18 @@ round_run(mail_sender *m, round *r)
 		free(j->text);
 		j->text = NULL;
 	}
-	if (r->nadv > 0 && db_write(m->session, store_cb, r, &e) != SPREG_OK) {
+	if (r->nadv == 0) {
+		return;
+	}
+	spreg_status st;
+	do {
+		if ((st = db_write_begin(m->session, &t, NULL, &e)) !=
+		    SPREG_OK) {
+			break;
+		}
+		st = store_round(r, &t, &e);
+	} while (db_write_retry(&t, &st, &e));
+	if (st != SPREG_OK) {
 		log_error("mail: recording what was sent: %s (it will be sent "
 		    "again)", e.msg);
 	}

@@ -35,19 +35,21 @@ typedef struct held {
 } held;
 
 struct net_pub {
-	rpc_server *rpc;
 	nng_socket sock;
 	bool sock_open;
 	char (*urls)[URL_MAX];
+	const char **url_list;	/* the same, for rpc_publisher */
 	size_t nurls;
 	int heartbeat_ms;
-	uint64_t epoch;
-	const char *store_id;	/* the rpc server's; outlives us */
 	bool doorbell;		/* seqs only: the contents need a token */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;	/* CLOCK_MONOTONIC */
 	bool stopping;
+	/* Set by stream_open, before any change is published. */
+	bool opened;
+	uint64_t epoch;
+	const char *store_id;	/* the store's; outlives us */
 	uint64_t next_seq;	/* the next seq to send */
 	held *held;		/* seqs above next_seq, ascending */
 	size_t nheld;
@@ -247,7 +249,24 @@ drain_locked(net_pub *p, int64_t now)
 	}
 }
 
-/* The rpc hook: runs in the worker that committed, after the commit. */
+/* rpc_publisher.open: where the stream starts. */
+static void
+stream_open(void *arg, uint64_t epoch, const char *store_id,
+    uint64_t last_seq)
+{
+	net_pub *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	p->epoch = epoch;
+	p->store_id = store_id;
+	p->next_seq = last_seq + 1;
+	p->opened = true;
+	pthread_cond_signal(&p->cv);	/* a first heartbeat at once */
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* rpc_publisher.publish: runs in the worker that committed, after the
+ * commit. */
 static void
 publish(void *arg, const rpc_event *events, size_t n)
 {
@@ -317,7 +336,7 @@ heartbeat_main(void *arg)
 	while (!p->stopping) {
 		int64_t now = mono_ms();
 		drain_locked(p, now);
-		if (now >= next_beat) {
+		if (now >= next_beat && p->opened) {
 			heartbeat_locked(p);
 			next_beat = now + p->heartbeat_ms;
 		}
@@ -343,7 +362,8 @@ listen_all(net_pub *p, const char *const *urls, size_t n,
     const net_tls_options *tls, err *e)
 {
 	p->urls = calloc(n ? n : 1, sizeof(*p->urls));
-	if (p->urls == NULL) {
+	p->url_list = calloc(n ? n : 1, sizeof(*p->url_list));
+	if (p->urls == NULL || p->url_list == NULL) {
 		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -352,35 +372,25 @@ listen_all(net_pub *p, const char *const *urls, size_t n,
 		if (st != SPREG_OK) {
 			return st;
 		}
-		p->nurls++;
+		p->url_list[p->nurls++] = p->urls[i];
 	}
 	return SPREG_OK;
 }
 
 spreg_status
-net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
-    const net_tls_options *tls, int heartbeat_ms, net_pub **out,
-    err *e)
+net_pub_start(const net_pub_options *o, net_pub **out, err *e)
 {
 	pthread_condattr_t ca;
 	spreg_status st;
-	uint64_t last;
 	int rv;
 
-	if ((st = rpc_server_last_seq(rpc, &last, e)) != SPREG_OK) {
-		return st;
-	}
 	net_pub *p = calloc(1, sizeof(*p));
 	if (p == NULL) {
 		return err_oom(e, NULL);
 	}
-	p->rpc = rpc;
-	p->epoch = rpc_server_epoch(rpc);
-	p->store_id = rpc_server_store_id(rpc);
-	p->doorbell = !rpc_server_insecure_local(rpc);
-	p->next_seq = last + 1;
-	p->heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms :
-	                                     NET_PUB_HEARTBEAT_MS;
+	p->doorbell = !o->contents;
+	p->heartbeat_ms = o->heartbeat_ms > 0 ? o->heartbeat_ms :
+	                                        NET_PUB_HEARTBEAT_MS;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -396,7 +406,7 @@ net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
 		st = net_err_from_nng(e, rv, "pub send buffer");
 		goto fail;
 	}
-	if ((st = listen_all(p, urls, n, tls, e)) != SPREG_OK) {
+	if ((st = listen_all(p, o->urls, o->nurls, o->tls, e)) != SPREG_OK) {
 		goto fail;
 	}
 	if (pthread_create(&p->thread, NULL, heartbeat_main, p) != 0) {
@@ -405,13 +415,20 @@ net_pub_start(rpc_server *rpc, const char *const *urls, size_t n,
 		goto fail;
 	}
 	p->thread_started = true;
-	rpc_server_set_publish(rpc, publish, p);
 	*out = p;
 	return SPREG_OK;
 
 fail:
 	net_pub_stop(p);
 	return st;
+}
+
+void
+net_pub_publisher(net_pub *p, rpc_publisher *out)
+{
+	*out = (rpc_publisher) {.open = stream_open, .publish = publish,
+	    .arg = p, .urls = p->url_list, .nurls = p->nurls,
+	    .heartbeat_ms = (uint32_t) p->heartbeat_ms};
 }
 
 const char *
@@ -433,7 +450,6 @@ net_pub_stop(net_pub *p)
 		return;
 	}
 	if (p->thread_started) {
-		rpc_server_set_publish(p->rpc, NULL, NULL);
 		pthread_mutex_lock(&p->mu);
 		p->stopping = true;
 		pthread_cond_signal(&p->cv);
@@ -457,6 +473,7 @@ net_pub_stop(net_pub *p)
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->held);
+	free(p->url_list);
 	free(p->urls);
 	free(p);
 }

@@ -19,6 +19,7 @@
 #ifndef NET_PUB_H
 #define NET_PUB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/err.h"
@@ -30,25 +31,35 @@
 
 typedef struct net_pub net_pub;
 
+typedef struct net_pub_options {
+	const char *const *urls;
+	size_t nurls;
+	const net_tls_options *tls;	/* for tls+tcp:// (NULL: none) */
+	int heartbeat_ms;	/* "hb/" period; 0: NET_PUB_HEARTBEAT_MS */
+	bool contents;		/* --insecure-local: changes in full */
+} net_pub_options;
+
 /*
- * Listens on every URL, registers the publish hook with rpc
- * (rpc_server_set_publish) and starts the heartbeat thread, which
- * publishes "hb/" every heartbeat_ms (0: NET_PUB_HEARTBEAT_MS).
- * tls configures tls+tcp:// URLs (NULL: none allowed). Call
- * before the workers start; rpc must outlive the publisher.
+ * Listens on every URL and starts the heartbeat thread. The stream
+ * starts when the rpc server it is given to (net_pub_publisher) is
+ * made: that tells it the epoch, store and last seq; heartbeats wait
+ * for it.
  */
-spreg_status net_pub_start(rpc_server *rpc, const char *const *urls,
-    size_t n, const net_tls_options *tls, int heartbeat_ms, net_pub **out,
+spreg_status net_pub_start(const net_pub_options *o, net_pub **out,
     err *e);
+
+/* The publisher to hand to rpc_server_create, for one server: the
+ * hooks, the listeners' URLs and the heartbeat period. */
+void net_pub_publisher(net_pub *p, rpc_publisher *out);
 
 /* The URL a listener is bound to, with the port a tcp://...:0 got;
  * NULL past the last. */
 const char *net_pub_url(const net_pub *p, size_t i);
 size_t net_pub_nurls(const net_pub *p);
 
-/* Unregisters the hook, stops the heartbeat, drops what is held and
- * closes the socket. Call after every writer stopped (the REP server,
- * the periodic due-change thread). NULL is fine. */
+/* Stops the heartbeat, sends what is held and closes the socket. Call
+ * once nothing writes through the rpc server any more (the REP server
+ * and the tick loop stopped). NULL is fine. */
 void net_pub_stop(net_pub *p);
 
 #endif

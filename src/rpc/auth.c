@@ -514,9 +514,8 @@ typedef struct bootstrap {
 } bootstrap;
 
 static spreg_status
-bootstrap_cb(db_txn *t, void *arg, err *e)
+bootstrap_put(bootstrap *b, db_txn *t, err *e)
 {
-	bootstrap *b = arg;
 	bool any;
 	spreg_status st;
 
@@ -630,8 +629,13 @@ rpc_auth_bootstrap(rpc_server *srv, const char *path, bool *created, err *e)
 		goto out;
 	}
 	bootstrap b = {tok, false};
-	if ((st = db_write(s, bootstrap_cb, &b, e)) != SPREG_OK ||
-	    !b.created) {
+	do {
+		if ((st = db_write_begin(s, &t, NULL, e)) != SPREG_OK) {
+			break;
+		}
+		st = bootstrap_put(&b, &t, e);
+	} while (db_write_retry(&t, &st, e));
+	if (st != SPREG_OK || !b.created) {
 		unlink(path);
 	}
 	*created = st == SPREG_OK && b.created;

@@ -1,7 +1,7 @@
 /*
  * ImportSubprocessors: many vendors in one transaction, all or none,
  * each checked and written as PutSubprocessor would; or a dry run that
- * judges each in a transaction thrown away (db_txn_dry_run).
+ * judges each in a nested transaction thrown away (db_nested_discard).
  */
 #include <string.h>
 
@@ -54,17 +54,26 @@ import_one(import_one_arg *a, err *e)
 	return SPREG_OK;
 }
 
-/* The same, in a child transaction that is then thrown away. */
+/* The same, in a nested transaction that is then thrown away. A
+ * failure to start one is the store's, not the item's: the whole
+ * request fails (*fatal). */
 static spreg_status
-import_one_dry(db_txn *t, void *arg, err *e)
+import_one_dry(import_one_arg *a, bool *fatal, err *e)
 {
-	import_one_arg *a = arg;
 	db_txn *outer = a->call->txn;
+	db_txn t;
+	spreg_status st;
 
-	a->call->txn = t;
-	spreg_status st = import_one(a, e);
+	*fatal = false;
+	if ((st = db_nested_begin(outer, &t, NULL, e)) != SPREG_OK) {
+		*fatal = true;
+		return st;
+	}
+	a->call->txn = &t;
+	st = db_nested_discard(&t, import_one(a, e), e);
 	a->call->txn = outer;
 	a->result->change_seq = 0;
+	*fatal = db_txn_dead(outer);
 	return st;
 }
 
@@ -128,6 +137,7 @@ rpc_import_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 		out->results[i] = r;
 		out->n_results = i + 1;
 		import_one_arg a = {call, in, i, r};
+		bool fatal;
 		err inner;
 		if (!in->dry_run) {
 			if ((st = import_one(&a, &inner)) != SPREG_OK) {
@@ -136,9 +146,9 @@ rpc_import_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 				    i, quotable_id(in->subprocessors[i]->id),
 				    inner.msg);
 			}
-		} else if ((st = db_txn_dry_run(call->txn, import_one_dry, &a,
-		                &inner)) != SPREG_OK) {
-			if (db_txn_dead(call->txn)) {
+		} else if ((st = import_one_dry(&a, &fatal, &inner)) !=
+		           SPREG_OK) {
+			if (fatal) {
 				return err_set(e, st, "%s", inner.msg);
 			}
 			r->outcome = SPREG__V1__IMPORT_OUTCOME__IMPORT_OUTCOME_REFUSED;

@@ -8,6 +8,7 @@
 #include "core/validate.h"
 #include "db/record.h"
 #include "rpc/import.h"
+#include "rpc/internal.h"
 
 #define IMPORT_MAX_BYTES ((size_t) 64 << 20)
 
@@ -34,9 +35,8 @@ has_category(void *arg, const char *key)
 }
 
 static spreg_status
-import_cb(db_txn *t, void *arg, err *e)
+import_all(import *im, db_txn *t, err *e)
 {
-	import *im = arg;
 	spreg_status st;
 
 	im->txn = t;
@@ -129,7 +129,6 @@ spreg_status
 rpc_import_file(rpc_server *srv, const char *path, const char *actor,
     size_t *count_out, err *e)
 {
-	db_session *s;
 	json_t *doc;
 	char *text = NULL;
 	size_t len = 0;
@@ -152,9 +151,25 @@ rpc_import_file(rpc_server *srv, const char *path, const char *actor,
 	arena a;
 	arena_init(&a, (size_t) 1 << 30);
 	import im = {srv, doc, path, {actor, 0, time_now_ms(), NULL}, &a, NULL, 0};
-	if ((st = db_session_create(rpc_server_db(srv), &s)) == SPREG_OK) {
-		st = db_write(s, import_cb, &im, e);
-		db_session_destroy(s);
+	db_appended appended = {0};
+	rpc_worker *w;
+	if ((st = rpc_worker_create(srv, &w)) != SPREG_OK) {
+		st = err_set(e, st, "out of memory");
+	} else {
+		db_txn t;
+		do {
+			if ((st = db_write_begin(w->session, &t, &appended,
+			         e)) != SPREG_OK) {
+				break;
+			}
+			st = import_all(&im, &t, e);
+		} while (db_write_retry(&t, &st, e));
+		/* Published like any write: the publisher's seqs go on
+		 * from the log's last, and so do its subscribers'. */
+		if (st == SPREG_OK) {
+			rpc_publish_appended(w, &appended);
+		}
+		rpc_worker_destroy(w);
 	}
 	arena_fini(&a);
 	json_decref(doc);

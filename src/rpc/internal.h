@@ -17,8 +17,7 @@
 struct rpc_server {
 	db *d;
 	const catalog *cat;
-	rpc_publish_fn publish;
-	void *publish_arg;
+	rpc_publisher pub;	/* its urls not kept: see pub_urls */
 	uint64_t epoch;
 	int64_t started_ms;
 	char started_at[TIME_BUF];
@@ -69,9 +68,7 @@ struct exec {
 	unsigned char digest[DB_DIGEST_LEN];
 	Spreg__V1__Reply *reply;
 	bool replayed;		/* answered from the saved reply */
-	rpc_event *events;	/* changes logged by the write */
-	size_t nevents, capevents;
-	bool events_failed;	/* out of memory: subscribers catch up */
+	db_appended appended;	/* changes logged by the write */
 	size_t *applied;	/* rpc_apply_due: announcements applied */
 	Spreg__V1__Change **due;	/* rpc_reassess_day: to append */
 	size_t ndue;
@@ -100,12 +97,11 @@ void rpc_exec_finish(rpc_worker *w, spreg_status st, err *e);
 
 /* pipeline.c: what a write transaction runs and what follows it. */
 
-/* db_txn on_append hook: adds the change appended to x's events. */
-void rpc_exec_collect(void *x, const void *change);
 /* Re-assesses the transfers the changes x logged so far touched. */
 spreg_status rpc_exec_reassess(exec *x, db_txn *t, err *e);
-/* Fills in each event's customers, then hands the events over. */
-void rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n);
+/* After the commit: each change appended, with the customers it
+ * concerns, to the server's publisher (if any). */
+void rpc_publish_appended(rpc_worker *w, const db_appended *appended);
 /* rpc_write_batch with a given session: a writer's, or a worker's own
  * where no writer thread runs (rpc_handle, in pipeline.c too). */
 void rpc_write_batch_in(db_session *writer, rpc_worker *const *ws,

@@ -9,19 +9,40 @@
 #include "rpc/internal.h"
 #include "rpc/reassess.h"
 
+/* A job's write: fn in one write transaction of x's worker, run again
+ * when the map grew; the changes it logged published after the
+ * commit. */
+typedef spreg_status (*job_fn)(exec *x, db_txn *t, err *e);
+
 static spreg_status
-due_cb(db_txn *t, void *arg, err *e)
+job_write(exec *x, job_fn fn, err *e)
 {
-	exec *x = arg;
+	spreg_status st;
+	db_txn t;
+
+	do {
+		if ((st = db_write_begin(x->w->session, &t, &x->appended,
+		         e)) != SPREG_OK) {
+			break;
+		}
+		st = fn(x, &t, e);
+	} while (db_write_retry(&t, &st, e));
+	if (st == SPREG_OK) {
+		rpc_publish_appended(x->w, &x->appended);
+	}
+	return st;
+}
+
+/* The announcements and dates due by x's day, applied in t. */
+static spreg_status
+apply_due(exec *x, db_txn *t, err *e)
+{
 	spreg_status st;
 
+	*x->applied = 0;
 	x->call.now_ms = rpc_stamp(x->w->srv, x->call.now_ms);
 	db_actor who = {"spregd (announced change took effect)", 0,
 	    x->call.now_ms, NULL};
-
-	x->nevents = 0;
-	t->on_append = rpc_exec_collect;
-	t->on_append_arg = x;
 	db_actor dated = {"spregd (date reached)", 0, x->call.now_ms, NULL};
 	int32_t today = date_from_ms(x->call.now_ms);
 	size_t by_date;
@@ -42,6 +63,7 @@ rpc_apply_due(rpc_server *srv, int64_t now_ms, size_t *applied_out, err *e)
 	exec x;
 	spreg_status st;
 
+	*applied_out = 0;
 	if ((st = rpc_worker_create(srv, &w)) != SPREG_OK) {
 		return err_set(e, st, "out of memory");
 	}
@@ -49,11 +71,7 @@ rpc_apply_due(rpc_server *srv, int64_t now_ms, size_t *applied_out, err *e)
 	x.w = w;
 	x.call.now_ms = now_ms;
 	x.applied = applied_out;
-	*applied_out = 0;
-	st = db_write(w->session, due_cb, &x, e);
-	if (st == SPREG_OK && x.nevents > 0 && srv->publish != NULL) {
-		rpc_publish_events(w, x.events, x.nevents);
-	}
+	st = job_write(&x, apply_due, e);
 	rpc_worker_destroy(w);
 	return st;
 }
@@ -61,17 +79,13 @@ rpc_apply_due(rpc_server *srv, int64_t now_ms, size_t *applied_out, err *e)
 /* Appends the day's findings and records the day, unless another call
  * recorded it first. */
 static spreg_status
-day_cb(db_txn *t, void *arg, err *e)
+record_day(exec *x, db_txn *t, err *e)
 {
-	exec *x = arg;
 	int32_t today = date_from_ms(x->call.now_ms);
 	uint64_t last;
 	spreg_status st;
 
-	x->nevents = 0;
 	x->day_done = false;
-	t->on_append = rpc_exec_collect;
-	t->on_append_arg = x;
 	st = db_meta_get_u64(t, RPC_REASSESS_META, &last, e);
 	if (st == SPREG_OK && last == (uint64_t) (int64_t) today) {
 		x->day_done = true;
@@ -135,14 +149,8 @@ rpc_reassess_day(rpc_server *srv, int64_t now_ms, size_t *changed_out,
 		goto out;
 	}
 	arena_reset(&w->arena);
-	if ((st = db_write(w->session, day_cb, &x, e)) != SPREG_OK) {
-		goto out;
-	}
-	if (!x.day_done) {
+	if ((st = job_write(&x, record_day, e)) == SPREG_OK && !x.day_done) {
 		*changed_out = x.ndue;
-		if (x.nevents > 0 && srv->publish != NULL) {
-			rpc_publish_events(w, x.events, x.nevents);
-		}
 	}
 out:
 	arena_fini(&keep);

@@ -12,35 +12,25 @@
 #include "rpc/internal.h"
 #include "rpc/reassess.h"
 
+/* Fills in each change's customers, then hands them to the publisher. */
 void
-rpc_exec_collect(void *arg, const void *change)
-{
-	exec *x = arg;
-
-	if (x->nevents == x->capevents) {
-		size_t cap = x->capevents ? x->capevents * 2 : 8;
-		rpc_event *ev = arena_alloc(&x->w->arena, cap * sizeof(*ev));
-		if (ev == NULL) {
-			x->events_failed = true;
-			return;
-		}
-		if (x->nevents > 0) {
-			memcpy(ev, x->events, x->nevents * sizeof(*ev));
-		}
-		x->events = ev;
-		x->capevents = cap;
-	}
-	x->events[x->nevents++] = (rpc_event) {change, NULL, 0};
-}
-
-/* Fills in each event's customers, then hands the events over. */
-void
-rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n)
+rpc_publish_appended(rpc_worker *w, const db_appended *appended)
 {
 	rpc_server *srv = w->srv;
+	size_t n = appended->n;
 	db_txn t;
 	err e;
 
+	if (n == 0 || srv->pub.publish == NULL) {
+		return;
+	}
+	rpc_event *events = arena_alloc(&w->arena, n * sizeof(*events));
+	if (events == NULL) {
+		return;	/* a gap: subscribers catch up from the log */
+	}
+	for (size_t i = 0; i < n; i++) {
+		events[i] = (rpc_event) {appended->changes[i], NULL, 0};
+	}
 	if (db_read_begin(w->session, &t, &e) == SPREG_OK) {
 		for (size_t i = 0; i < n; i++) {
 			const char **ids;
@@ -53,7 +43,7 @@ rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n)
 		}
 		db_read_end(w->session);
 	}
-	srv->publish(srv->publish_arg, events, n);
+	srv->pub.publish(srv->pub.arg, events, n);
 }
 
 /*
@@ -63,7 +53,7 @@ rpc_publish_events(rpc_worker *w, rpc_event *events, size_t n)
 spreg_status
 rpc_exec_reassess(exec *x, db_txn *t, err *e)
 {
-	size_t n = x->nevents;
+	size_t n = x->appended.n;
 
 	if (n == 0 || x->w->srv->rules == NULL) {
 		return SPREG_OK;
@@ -74,23 +64,20 @@ rpc_exec_reassess(exec *x, db_txn *t, err *e)
 		return err_oom(e, NULL);
 	}
 	for (size_t i = 0; i < n; i++) {
-		changes[i] = x->events[i].change;
+		changes[i] = x->appended.changes[i];
 	}
 	return rpc_reassess_changes(x->w->srv, t, &x->w->arena, changes, n,
 	    x->call.now_ms, x->call.request_id, e);
 }
 
+/* One write request in t, its nested transaction of the batch. */
 static spreg_status
-write_cb(db_txn *t, void *arg, err *e)
+write_one(exec *x, db_txn *t, err *e)
 {
-	exec *x = arg;
 	spreg_status st;
 
 	x->call.txn = t;
 	x->replayed = false;
-	x->nevents = 0;	/* a retried transaction starts over */
-	t->on_append = rpc_exec_collect;
-	t->on_append_arg = x;
 	/* It may have waited behind other writes: the caller gave up. */
 	if ((st = rpc_check_deadline(x, e)) != SPREG_OK) {
 		return st;
@@ -167,26 +154,53 @@ rpc_write_batch(rpc_writer *wr, rpc_worker *const *ws, size_t n)
 	rpc_write_batch_in(wr->session, ws, n);
 }
 
+/*
+ * Group commit: one write transaction, each request in a nested one (a
+ * failing request is rolled back alone, its changes with it), one
+ * fsync; run again from the start when the map had to grow. Replies
+ * are set, and the changes each request logged published, only after
+ * the commit.
+ */
 void
 rpc_write_batch_in(db_session *writer, rpc_worker *const *ws, size_t n)
 {
-	db_batch_item items[RPC_BATCH_MAX];
+	spreg_status item_st[RPC_BATCH_MAX];
+	err item_e[RPC_BATCH_MAX];
+	spreg_status st;
+	err e;
+	db_txn batch;
 
 	if (n > RPC_BATCH_MAX) {
 		n = RPC_BATCH_MAX;	/* callers never pass more */
 	}
 	time_test_write_delay();
-	for (size_t i = 0; i < n; i++) {
-		items[i] = (db_batch_item) {write_cb, ws[i]->x, SPREG_OK, {""}};
-	}
-	db_write_batch(writer, items, n);
+	do {
+		if ((st = db_write_begin(writer, &batch, NULL, &e)) !=
+		    SPREG_OK) {
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			exec *x = ws[i]->x;
+			db_txn t;
+			item_e[i].msg[0] = '\0';
+			item_st[i] = db_nested_begin(&batch, &t, &x->appended,
+			    &item_e[i]);
+			if (item_st[i] == SPREG_OK) {
+				item_st[i] = db_nested_end(&t,
+				    write_one(x, &t, &item_e[i]), &item_e[i]);
+			}
+		}
+	} while (db_write_retry(&batch, &st, &e));
 	for (size_t i = 0; i < n; i++) {
 		rpc_worker *w = ws[i];
 		exec *x = w->x;
-		rpc_exec_finish(w, items[i].st, &items[i].e);
-		if (items[i].st == SPREG_OK && !x->replayed && x->nevents > 0 &&
-		    w->srv->publish != NULL) {
-			rpc_publish_events(w, x->events, x->nevents);
+		if (st != SPREG_OK) {	/* nothing was committed */
+			item_st[i] = st;
+			item_e[i] = e;
+		}
+		rpc_exec_finish(w, item_st[i], &item_e[i]);
+		if (item_st[i] == SPREG_OK && !x->replayed) {
+			rpc_publish_appended(w, &x->appended);
 		}
 	}
 }

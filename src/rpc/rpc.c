@@ -1,5 +1,6 @@
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,11 +112,30 @@ rpc_check_deadline(const exec *x, err *e)
 	return SPREG_OK;
 }
 
+/* The publisher, with copies of the URLs ServerInfo reports. */
+static void
+keep_publisher(rpc_server *srv, const rpc_publisher *pub)
+{
+	srv->pub = *pub;
+	srv->pub.urls = NULL;
+	srv->pub.nurls = 0;
+	for (size_t i = 0; i < pub->nurls && srv->npub_urls < RPC_PUB_URLS;
+	     i++) {
+		if (strlen(pub->urls[i]) < RPC_URL_MAX) {
+			snprintf(srv->pub_urls[srv->npub_urls++], RPC_URL_MAX,
+			    "%s", pub->urls[i]);
+		}
+	}
+	srv->heartbeat_ms = pub->heartbeat_ms;
+}
+
 spreg_status
-rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
+rpc_server_create(db *d, const catalog *cat, const rpc_publisher *pub,
+    rpc_server **out, err *e)
 {
 	db_session *s;
 	db_txn t;
+	uint64_t last_seq = 0;
 	spreg_status st;
 
 	if (sodium_init() < 0) {
@@ -142,7 +162,8 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 	if ((st = db_read_begin(s, &t, e)) == SPREG_OK) {
 		if ((st = db_secret(&t, srv->secret, e)) == SPREG_OK &&
 		    (st = db_request_newest(&t, &srv->store_base_ms, e)) ==
-		        SPREG_OK) {
+		        SPREG_OK &&
+		    (st = db_change_last_seq(&t, &last_seq, e)) == SPREG_OK) {
 			st = last_change_time(&t, &srv->last_stamp_ms, e);
 		}
 		db_read_end(s);
@@ -154,6 +175,13 @@ rpc_server_create(db *d, const catalog *cat, rpc_server **out, err *e)
 		pthread_mutex_destroy(&srv->clock_mu);
 		free(srv);
 		return st;
+	}
+	if (pub != NULL) {
+		keep_publisher(srv, pub);
+		if (pub->open != NULL) {
+			pub->open(pub->arg, srv->epoch, db_store_identity(d),
+			    last_seq);
+		}
 	}
 	*out = srv;
 	return SPREG_OK;

@@ -101,9 +101,49 @@ extern const rpc_service rpc_delivery_service;
  * mismatch in *e. */
 bool rpc_services_check(err *e);
 
-/* Takes neither d nor cat: both must outlive the server. */
+/* A change published, with the customers it concerns (their ids). */
+typedef struct rpc_event {
+	const Spreg__V1__Change *change;
+	const char *const *customers;
+	size_t ncustomers;
+} rpc_event;
+
+#define RPC_PUB_URLS 8
+#define RPC_URL_MAX 512
+
+/*
+ * Where committed changes go: spregd's PUB socket (net/pub.h), or a
+ * test's recorder. Given to rpc_server_create, which calls open once,
+ * before it returns; the server then calls publish after each write
+ * that logged changes, once the write is durable. The callee must
+ * outlive every write of the server.
+ */
+typedef struct rpc_publisher {
+	/* The stream's start: the server's epoch (new at each start), its
+	 * store's identity (valid as long as the store is open) and the
+	 * newest seq in the log, after which the seqs published go on.
+	 * May be NULL. */
+	void (*open)(void *arg, uint64_t epoch, const char *store_id,
+	    uint64_t last_seq);
+	/* The changes a write logged, in seq order, each with the
+	 * customers it concerns (valid during the call only). Called from
+	 * worker threads, possibly at once from several: the callee orders
+	 * by seq. */
+	void (*publish)(void *arg, const rpc_event *events, size_t n);
+	void *arg;
+	/* For ServerInfo, so that a watcher finds the stream of the server
+	 * it asks: the listeners' URLs (a ":0" port resolved) and the
+	 * heartbeat period. Copied; at most RPC_PUB_URLS URLs of
+	 * RPC_URL_MAX - 1 bytes are kept. */
+	const char *const *urls;
+	size_t nurls;
+	uint32_t heartbeat_ms;
+} rpc_publisher;
+
+/* Takes neither d nor cat: both must outlive the server. pub is copied
+ * (NULL: changes are published nowhere). */
 spreg_status rpc_server_create(db *d, const catalog *cat,
-    rpc_server **out, err *e);
+    const rpc_publisher *pub, rpc_server **out, err *e);
 void rpc_server_destroy(rpc_server *srv);
 db *rpc_server_db(rpc_server *srv);
 const catalog *rpc_server_catalog(rpc_server *srv);
@@ -153,32 +193,7 @@ typedef struct rpc_limits {
 void rpc_server_set_limits(rpc_server *srv, const rpc_limits *l);
 const rpc_limits *rpc_server_limits(rpc_server *srv);
 
-/*
- * Notification hook. After a write is durable, the changes it logged are
- * handed over in seq order, each with the customers it concerns (their
- * ids; valid during the call only). Called from worker threads, possibly
- * at once from several: the callee orders by seq.
- */
-typedef struct rpc_event {
-	const Spreg__V1__Change *change;
-	const char *const *customers;
-	size_t ncustomers;
-} rpc_event;
-typedef void (*rpc_publish_fn)(void *arg, const rpc_event *events,
-    size_t n);
-/* Set before workers start. */
-void rpc_server_set_publish(rpc_server *srv, rpc_publish_fn fn, void *arg);
-/*
- * Where notifications are published (the listeners' URLs, a ":0" port
- * resolved) and the heartbeat period, for ServerInfo: a watcher finds
- * the PUB socket of the server it asks. Copied; at most RPC_PUB_URLS
- * URLs of RPC_URL_MAX - 1 bytes are kept. Set before workers start.
- */
-#define RPC_PUB_URLS 8
-#define RPC_URL_MAX 512
-void rpc_server_set_publish_info(rpc_server *srv, const char *const *urls,
-    size_t n, uint32_t heartbeat_ms);
-/* The i-th URL set so (NULL past the last), and the period. */
+/* The publisher's URLs (NULL past the last) and heartbeat period. */
 const char *rpc_server_pub_url(const rpc_server *srv, size_t i);
 uint32_t rpc_server_heartbeat_ms(const rpc_server *srv);
 /* The store's identity (db_store_identity), which notifications carry. */

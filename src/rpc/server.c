@@ -52,27 +52,6 @@ rpc_stamp(rpc_server *srv, int64_t wall_ms)
 	return now;
 }
 
-void
-rpc_server_set_publish(rpc_server *srv, rpc_publish_fn fn, void *arg)
-{
-	srv->publish = fn;
-	srv->publish_arg = arg;
-}
-
-void
-rpc_server_set_publish_info(rpc_server *srv, const char *const *urls,
-    size_t n, uint32_t heartbeat_ms)
-{
-	srv->npub_urls = 0;
-	for (size_t i = 0; i < n && srv->npub_urls < RPC_PUB_URLS; i++) {
-		if (strlen(urls[i]) < RPC_URL_MAX) {
-			snprintf(srv->pub_urls[srv->npub_urls++], RPC_URL_MAX,
-			    "%s", urls[i]);
-		}
-	}
-	srv->heartbeat_ms = heartbeat_ms;
-}
-
 const char *
 rpc_server_pub_url(const rpc_server *srv, size_t i)
 {

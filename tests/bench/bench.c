@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "../support/write.h"
 
 int64_t
 bench_now_ns(void)
@@ -222,7 +223,7 @@ bench_store_put(bench_store *bs, const bench_fill *f, uint32_t first,
 	    f->at_ms != 0 ? f->at_ms : bench_wall_ms()};
 	err e;
 
-	if (db_write(bs->s, put_fn, &b, &e) != SPREG_OK) {
+	if (test_write(bs->s, put_fn, &b, &e) != SPREG_OK) {
 		fprintf(stderr, "bench: store vendors %" PRIu32 "..: %s\n",
 		    first, e.msg);
 		return false;

@@ -3,7 +3,7 @@
  * sleeping, a deterministic random source, settings from the
  * environment, CPU time of a process, a temporary folder, and filling a
  * store with synthetic vendors through the server's own store path
- * (validate_subprocessor + db_sp_put in durable db_write batches).
+ * (validate_subprocessor + db_sp_put in durable write transactions).
  * Each benchmark makes its own vendors; spregd itself is started with
  * tests/support/spawn.h.
  */
@@ -85,7 +85,8 @@ typedef struct bench_store {
 /* Opens (creating) the store in dir with a map of map_size bytes. */
 bool bench_store_open(bench_store *bs, const char *dir, size_t map_size);
 
-/* Stores vendors first .. first + count - 1 in one durable db_write. */
+/* Stores vendors first .. first + count - 1 in one durable write
+ * transaction. */
 bool bench_store_put(bench_store *bs, const bench_fill *f, uint32_t first,
     uint32_t count);
 

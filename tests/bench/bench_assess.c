@@ -5,7 +5,7 @@
  *
  * Builds a store of BENCH_VENDORS (default 100,000) synthetic
  * subprocessors directly through the store (validate_subprocessor +
- * db_sp_put in db_write batches), starts the real spregd on it, then per
+ * db_sp_put in durable writes), starts the real spregd on it, then per
  * round pages through the whole registry once with AssessTransfers
  * (regime EU, a fixed day, 1000 vendors a page) and once with
  * ListSubprocessors (same page size), over ipc, one client. Reports the

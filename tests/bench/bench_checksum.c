@@ -13,6 +13,7 @@
 #include "db/store.h"
 #include "db/record.h"
 #include "db/value.h"
+#include "../support/write.h"
 
 #define ROUNDS 300000
 
@@ -71,7 +72,7 @@ main(void)
 	sp.n_services = 1;
 	sp.status = SP_STATUS_ACTIVE;
 	sp.effective_from = "2018-05-01";
-	if (db_write(s, put_cb, &sp, &e) != SPREG_OK) {
+	if (test_write(s, put_cb, &sp, &e) != SPREG_OK) {
 		fprintf(stderr, "bench_checksum: %s\n", e.msg);
 		return 1;
 	}

@@ -2,7 +2,7 @@
  * The export benchmark (meson test --benchmark export).
  *
  * Builds a store of synthetic subprocessors (default 100,000) through the
- * server's own store path (validate_subprocessor + db_sp_put in db_write
+ * server's own store path (validate_subprocessor + db_sp_put in durable
  * batches), starts the real spregd on it, and runs the real client path,
  * `spreg export --format F --output FILE`, once per format. For each it
  * reports rows, seconds, rows/s and file size, and the server's memory:

@@ -2,7 +2,7 @@
  * The registry benchmark (meson test --benchmark).
  *
  * Builds a store of 100,000 synthetic subprocessors through the server's
- * own store path (validate_subprocessor + db_sp_put in db_write batches),
+ * own store path (validate_subprocessor + db_sp_put in durable writes),
  * starts the real spregd on it, and measures in one run:
  *
  *   - GetSubprocessor round trips/s, 1 and 32 clients, ipc and tcp, next

@@ -145,7 +145,7 @@ typedef struct wire_figures {
 
 typedef struct store_figures {
 	double populate_s;
-	double store_puts_per_s;	/* one record per durable db_write */
+	double store_puts_per_s;	/* one record per durable write */
 	uint32_t store_puts;
 	double raw_reads_per_s;
 	double store_gets_per_s;
@@ -167,7 +167,7 @@ bool write_json(const char *path, uint32_t vendors, const store_figures *fig,
 /* Stores vendors 0 .. vendors - 1 in dir, then measures reads. */
 bool populate(const char *dir, const catalog *cat, uint32_t vendors,
     store_figures *fig);
-/* One record per durable db_write, for RAW_MEASURE_MS. */
+/* One record per durable write transaction, for RAW_MEASURE_MS. */
 bool store_single_puts(const char *dir, const catalog *cat, uint32_t vendors,
     store_figures *fig);
 /* Durable one-record commits on a fresh environment DIR/raw-lmdb-INDEX. */

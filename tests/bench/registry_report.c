@@ -258,7 +258,7 @@ add_store_measures(const store_figures *fig, const double raw_commit_per_s[3],
     const wire_figures *wire)
 {
 	measure *m = measure_add("writes/s",
-	    "store 1-record db_write in process");
+	    "store 1-record write txn in process");
 	m->value = fig->store_puts_per_s;
 	snprintf(m->baseline_name, sizeof(m->baseline_name), "LMDB");
 	m->baseline = raw_commit_per_s[0];

@@ -159,7 +159,7 @@ populate(const char *dir, const catalog *cat, uint32_t vendors,
 	return ok;
 }
 
-/* One record per durable db_write, as PutSubprocessor writes, but in
+/* One record per durable write transaction, as PutSubprocessor writes, but in
  * this process: no network, no RPC, no request-id record. */
 bool
 store_single_puts(const char *dir, const catalog *cat, uint32_t vendors,

@@ -38,7 +38,9 @@ typedef struct store_fixture {
 	size_t map_size;
 	bool insecure_local;	/* handlers under test without tokens */
 	bool no_sample;		/* no sample registry in the store */
-	rpc_publish_fn publish;	/* the server's publish hook, or NULL */
+	/* The server's publisher: publish (NULL: none) gets each write's
+	 * changes, with publish_arg. */
+	void (*publish)(void *arg, const rpc_event *events, size_t n);
 	void *publish_arg;
 	/* Where it goes: the test's variables; NULL, not wanted. */
 	char (*dir)[STORE_FIXTURE_DIR];
@@ -75,16 +77,15 @@ store_fixture_server_start(store_fixture *f)
 {
 	err e;
 
-	ck_assert_msg(rpc_server_create(*f->d, *f->cat, f->srv, &e) ==
-	    SPREG_OK, "%s", e.msg);
+	rpc_publisher pub = {.publish = f->publish, .arg = f->publish_arg};
+	ck_assert_msg(rpc_server_create(*f->d, *f->cat,
+	    f->publish != NULL ? &pub : NULL, f->srv, &e) == SPREG_OK, "%s",
+	    e.msg);
 	if (f->rules != NULL) {
 		rpc_server_set_rules(*f->srv, *f->rules);
 	}
 	if (f->insecure_local) {
 		rpc_server_set_insecure_local(*f->srv, true);
-	}
-	if (f->publish != NULL) {
-		rpc_server_set_publish(*f->srv, f->publish, f->publish_arg);
 	}
 	if (f->w != NULL) {
 		ck_assert_int_eq(rpc_worker_create(*f->srv, f->w), SPREG_OK);
