@@ -23,27 +23,8 @@ struct assess_rules {
 typedef struct load {
 	assess_rules *r;
 	const catalog *cat;
-	const char *path;
 	size_t cap;
 } load;
-
-static spreg_status
-parse_day(const load *l, const csvfile_row *row, size_t col,
-    const char *name, int32_t *day, err *e)
-{
-	const char *s = row->fields[col];
-
-	if (s[0] == '\0') {
-		*day = CATALOG_DAY_NONE;
-		return SPREG_OK;
-	}
-	if (!date_parse(s, day)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: %s: '%.40s' is not a YYYY-MM-DD date", l->path,
-		    row->line, name, s);
-	}
-	return SPREG_OK;
-}
 
 bool
 assess_regime_home(const assess_regime *g, const char *country)
@@ -88,18 +69,18 @@ regime_row(void *arg, const csvfile_row *row, err *e)
 	memset(&g, 0, sizeof(g));
 	if (!catalog_regime_valid(f[0])) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: regime: '%.40s' is not EU, UK or CH", l->path,
+		    "%s:%zu: regime: '%.40s' is not EU, UK or CH", row->path,
 		    row->line, f[0]);
 	}
 	if (assess_regime_find(r, f[0]) != NULL) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: regime: '%s' twice", l->path, row->line, f[0]);
+		    "%s:%zu: regime: '%s' twice", row->path, row->line, f[0]);
 	}
 	/* Each code of the area must be a country, one space apart. */
 	const char *p = f[1];
 	if (*p == '\0') {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: home_countries: required", l->path, row->line);
+		    "%s:%zu: home_countries: required", row->path, row->line);
 	}
 	while (*p != '\0') {
 		char code[3] = {0};
@@ -110,7 +91,7 @@ regime_row(void *arg, const csvfile_row *row, err *e)
 		if (n != 2 || catalog_country_find(l->cat, code) == NULL) {
 			return err_set(e, SPREG_INVALID_ARGUMENT,
 			    "%s:%zu: home_countries: '%.*s' is not a country "
-			    "of countries.csv", l->path, row->line,
+			    "of countries.csv", row->path, row->line,
 			    (int) (n > 40 ? 40 : n), p);
 		}
 		p += n;
@@ -118,21 +99,21 @@ regime_row(void *arg, const csvfile_row *row, err *e)
 			p++;
 		}
 	}
-	if ((st = parse_day(l, row, 3, "reviewed_on", &g.reviewed_on, e)) !=
+	if ((st = csvfile_day(row, 3, "reviewed_on", &g.reviewed_on, e)) !=
 	    SPREG_OK) {
 		return st;
 	}
 	if (g.reviewed_on == CATALOG_DAY_NONE) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: reviewed_on: required", l->path, row->line);
+		    "%s:%zu: reviewed_on: required", row->path, row->line);
 	}
 	if ((g.id = pool_keep(&r->strings, f[0])) == NULL || (g.home = pool_keep(&r->strings, f[1])) ==
 	        NULL || (g.name = pool_keep(&r->strings, f[2])) == NULL ||
 	    (g.source = pool_keep(&r->strings, f[4])) == NULL) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	if (!pool_grow((void **) &r->regimes, &l->cap, r->nregimes, sizeof(g))) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	r->regimes[r->nregimes++] = g;
 	return SPREG_OK;
@@ -182,7 +163,7 @@ parse_condition(const load *l, const csvfile_row *row, assess_finding *fd,
 			return err_set(e, SPREG_INVALID_ARGUMENT,
 			    "%s:%zu: condition: '%.80s' is not none, or "
 			    "in_scope, certified:<framework> and "
-			    "safeguard:<mechanism> joined by '+'", l->path,
+			    "safeguard:<mechanism> joined by '+'", row->path,
 			    row->line, row->fields[8]);
 		}
 		if (skip > 0) {
@@ -190,7 +171,7 @@ parse_condition(const load *l, const csvfile_row *row, assess_finding *fd,
 			if (n - skip >= sizeof(id)) {
 				return err_set(e, SPREG_INVALID_ARGUMENT,
 				    "%s:%zu: condition: a mechanism id too long",
-				    l->path, row->line);
+				    row->path, row->line);
 			}
 			memcpy(id, s + skip, n - skip);
 			id[n - skip] = '\0';
@@ -201,7 +182,7 @@ parse_condition(const load *l, const csvfile_row *row, assess_finding *fd,
 			    (foreign && t.kind == ASSESS_TERM_SAFEGUARD)) {
 				return err_set(e, SPREG_INVALID_ARGUMENT,
 				    "%s:%zu: condition: '%s' is not a mechanism "
-				    "of regime %s", l->path, row->line, id,
+				    "of regime %s", row->path, row->line, id,
 				    fd->regime);
 			}
 			/* The UK Extension needs the EU-US DPF too: a
@@ -210,12 +191,12 @@ parse_condition(const load *l, const csvfile_row *row, assess_finding *fd,
 			    t.mechanism->kind != CATALOG_MECH_FRAMEWORK) {
 				return err_set(e, SPREG_INVALID_ARGUMENT,
 				    "%s:%zu: condition: '%s' is not a framework "
-				    "mechanism", l->path, row->line, id);
+				    "mechanism", row->path, row->line, id);
 			}
 		}
 		if (fd->nterms == ASSESS_TERMS_MAX) {
 			return err_set(e, SPREG_INVALID_ARGUMENT,
-			    "%s:%zu: condition: more than %d terms", l->path,
+			    "%s:%zu: condition: more than %d terms", row->path,
 			    row->line, ASSESS_TERMS_MAX);
 		}
 		fd->terms[fd->nterms++] = t;
@@ -225,7 +206,7 @@ parse_condition(const load *l, const csvfile_row *row, assess_finding *fd,
 			if (*s == '\0') {
 				return err_set(e, SPREG_INVALID_ARGUMENT,
 				    "%s:%zu: condition: ends with '+'",
-				    l->path, row->line);
+				    row->path, row->line);
 			}
 		}
 	}
@@ -247,14 +228,14 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 	if (g == NULL) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: regime: '%.40s' is not a regime of regimes.csv",
-		    l->path, row->line, f[0]);
+		    row->path, row->line, f[0]);
 	}
 	fd.regime = g->id;
 	if (catalog_country_find(l->cat, f[1]) == NULL &&
 	    !organisation_code(f[1])) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: country_code: '%.40s' is not a country of "
-		    "countries.csv", l->path, row->line, f[1]);
+		    "countries.csv", row->path, row->line, f[1]);
 	}
 	static const char *const statuses[] = {"eea", "adequate", "partial",
 	    "none", "home"};
@@ -265,35 +246,35 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 	if (k == 5) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: status: '%.40s' is not eea, home, adequate, "
-		    "partial or none", l->path, row->line, f[3]);
+		    "partial or none", row->path, row->line, f[3]);
 	}
 	bool finding = k == 1 || k == 2;
 	bool home = k == 4;
 	if (k == 0 && !assess_regime_home(g, f[1])) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: status: eea, but %s is not in home_countries of "
-		    "%s in regimes.csv", l->path, row->line, f[1], g->id);
+		    "%s in regimes.csv", row->path, row->line, f[1], g->id);
 	}
 	if (home && assess_regime_home(g, f[1])) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: status: home, but %s is in home_countries of %s "
-		    "already", l->path, row->line, f[1], g->id);
+		    "already", row->path, row->line, f[1], g->id);
 	}
-	if ((st = parse_day(l, row, 6, "valid_from", &fd.valid_from, e)) !=
+	if ((st = csvfile_day(row, 6, "valid_from", &fd.valid_from, e)) !=
 	        SPREG_OK ||
-	    (st = parse_day(l, row, 7, "valid_until", &fd.valid_until, e)) !=
+	    (st = csvfile_day(row, 7, "valid_until", &fd.valid_until, e)) !=
 	        SPREG_OK) {
 		return st;
 	}
 	if (home && fd.valid_until == CATALOG_DAY_NONE) {
 		/* A lasting one belongs in home_countries. */
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: valid_until: required for status home", l->path,
+		    "%s:%zu: valid_until: required for status home", row->path,
 		    row->line);
 	}
 	if (k != 3 && !home && fd.valid_from == CATALOG_DAY_NONE) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: valid_from: required for status %s", l->path,
+		    "%s:%zu: valid_from: required for status %s", row->path,
 		    row->line, f[3]);
 	}
 	if (fd.valid_from != CATALOG_DAY_NONE &&
@@ -301,7 +282,7 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 	    fd.valid_until <= fd.valid_from) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: valid_until: %s is not after valid_from %s",
-		    l->path, row->line, f[7], f[6]);
+		    row->path, row->line, f[7], f[6]);
 	}
 	if (!finding) {
 		/* eea and none rows decide nothing by themselves; home
@@ -310,7 +291,7 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 		                           strcmp(f[8], "none") != 0)) {
 			return err_set(e, SPREG_INVALID_ARGUMENT,
 			    "%s:%zu: %s: must be empty for status %s",
-			    l->path, row->line, f[9][0] ? "mechanism" :
+			    row->path, row->line, f[9][0] ? "mechanism" :
 			    "condition", f[3]);
 		}
 	} else {
@@ -322,7 +303,7 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 			return err_set(e, SPREG_INVALID_ARGUMENT,
 			    "%s:%zu: mechanism: '%.40s' is not an adequacy or "
 			    "framework mechanism of regime %s in "
-			    "mechanisms.csv", l->path, row->line, f[9], g->id);
+			    "mechanisms.csv", row->path, row->line, f[9], g->id);
 		}
 		fd.mechanism = m;
 		if ((st = parse_condition(l, row, &fd, e)) != SPREG_OK) {
@@ -336,11 +317,11 @@ finding_row(void *arg, const csvfile_row *row, err *e)
 	    (fd.decision_ref = pool_keep(&r->strings, f[5])) == NULL ||
 	    (fd.condition = pool_keep(&r->strings, f[8][0] ? f[8] : "none")) == NULL ||
 	    (fd.source = pool_keep(&r->strings, f[10])) == NULL) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	if (!pool_grow((void **) &r->findings, &l->cap, r->nfindings,
 	        sizeof(fd))) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	r->findings[r->nfindings++] = fd;
 	return SPREG_OK;
@@ -361,17 +342,17 @@ lineage_row(void *arg, const csvfile_row *row, err *e)
 	if (g == NULL || to == NULL) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: %s: '%.40s' is not a regime of regimes.csv",
-		    l->path, row->line, g == NULL ? "regime" : "follows",
+		    row->path, row->line, g == NULL ? "regime" : "follows",
 		    g == NULL ? f[0] : f[1]);
 	}
 	if (g == to) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: follows: a regime cannot follow itself", l->path,
+		    "%s:%zu: follows: a regime cannot follow itself", row->path,
 		    row->line);
 	}
-	if ((st = parse_day(l, row, 2, "valid_from", &ln.valid_from, e)) !=
+	if ((st = csvfile_day(row, 2, "valid_from", &ln.valid_from, e)) !=
 	        SPREG_OK ||
-	    (st = parse_day(l, row, 3, "valid_until", &ln.valid_until, e)) !=
+	    (st = csvfile_day(row, 3, "valid_until", &ln.valid_until, e)) !=
 	        SPREG_OK) {
 		return st;
 	}
@@ -380,7 +361,7 @@ lineage_row(void *arg, const csvfile_row *row, err *e)
 	        ln.valid_until <= ln.valid_from)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: valid_until: required, and after valid_from",
-		    l->path, row->line);
+		    row->path, row->line);
 	}
 	for (size_t i = 0; i < r->nlineage; i++) {
 		const assess_lineage *o = &r->lineage[i];
@@ -392,7 +373,7 @@ lineage_row(void *arg, const csvfile_row *row, err *e)
 		    o->follows == g->id) {
 			return err_set(e, SPREG_INVALID_ARGUMENT,
 			    "%s:%zu: %s: overlaps or chains with the row for "
-			    "%s", l->path, row->line,
+			    "%s", row->path, row->line,
 			    o->regime == g->id ? "valid_from" : "follows",
 			    o->regime);
 		}
@@ -402,11 +383,11 @@ lineage_row(void *arg, const csvfile_row *row, err *e)
 	if ((ln.note = pool_keep(&r->strings, f[4])) == NULL ||
 	    (ln.reference = pool_keep(&r->strings, f[5])) == NULL ||
 	    (ln.source = pool_keep(&r->strings, f[6])) == NULL) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	if (!pool_grow((void **) &r->lineage, &l->cap, r->nlineage,
 	        sizeof(ln))) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	r->lineage[r->nlineage++] = ln;
 	return SPREG_OK;
@@ -435,9 +416,9 @@ same_pair(const assess_finding *a, const assess_finding *b)
 	    strcmp(a->country, b->country) == 0;
 }
 
-/* Overlaps and ids, on the sorted findings. */
+/* Overlaps and ids, on the sorted findings of dir/adequacy.csv. */
 static spreg_status
-link_findings(assess_rules *r, const char *path, err *e)
+link_findings(assess_rules *r, const char *dir, err *e)
 {
 	for (size_t i = 0; i < r->nfindings; i++) {
 		assess_finding *cur = &r->findings[i];
@@ -465,9 +446,9 @@ link_findings(assess_rules *r, const char *path, err *e)
 				size_t earlier = cur->line > prev->line ?
 				    prev->line : cur->line;
 				return err_set(e, SPREG_INVALID_ARGUMENT,
-				    "%s:%zu: %s the row of line %zu for %s %s",
-				    path, later, what, earlier, cur->regime,
-				    cur->country);
+				    "%s/adequacy.csv:%zu: %s the row of line %zu "
+				    "for %s %s", dir, later, what, earlier,
+				    cur->regime, cur->country);
 			}
 		}
 		char id[64], from[DATE_BUF];
@@ -539,7 +520,6 @@ assess_rules_load(const char *data_dir, const catalog *cat,
 	    "valid_from", "valid_until", "condition", "mechanism", "source"};
 	static const char *const lineage_cols[] = {"regime", "follows",
 	    "valid_from", "valid_until", "note", "reference", "source"};
-	char regimes_path[4096], findings_path[4096], lineage_path[4096];
 	crypto_hash_sha256_state h;
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	spreg_status st;
@@ -551,33 +531,27 @@ assess_rules_load(const char *data_dir, const catalog *cat,
 	if (r == NULL) {
 		return err_oom(e, NULL);
 	}
-	snprintf(regimes_path, sizeof(regimes_path), "%s/regimes.csv",
-	    data_dir);
-	snprintf(findings_path, sizeof(findings_path), "%s/adequacy.csv",
-	    data_dir);
-	snprintf(lineage_path, sizeof(lineage_path), "%s/lineage.csv",
-	    data_dir);
-	load lr = {r, cat, regimes_path, 0};
-	load lf = {r, cat, findings_path, 0};
-	load ll = {r, cat, lineage_path, 0};
-	if ((st = csvfile_read(regimes_path, regime_cols, 5, regime_row, &lr,
-	         e)) != SPREG_OK ||
-	    (st = csvfile_read(findings_path, finding_cols, 11, finding_row,
-	         &lf, e)) != SPREG_OK ||
-	    (st = csvfile_read(lineage_path, lineage_cols, 7, lineage_row,
-	         &ll, e)) != SPREG_OK) {
+	load lr = {r, cat, 0};
+	load lf = {r, cat, 0};
+	load ll = {r, cat, 0};
+	if ((st = csvfile_read_in(data_dir, "regimes.csv", regime_cols, 5,
+	         regime_row, &lr, e)) != SPREG_OK ||
+	    (st = csvfile_read_in(data_dir, "adequacy.csv", finding_cols, 11,
+	         finding_row, &lf, e)) != SPREG_OK ||
+	    (st = csvfile_read_in(data_dir, "lineage.csv", lineage_cols, 7,
+	         lineage_row, &ll, e)) != SPREG_OK) {
 		goto fail;
 	}
 	if (r->nregimes == 0) {
-		st = err_set(e, SPREG_INVALID_ARGUMENT, "%s: no regime",
-		    regimes_path);
+		st = err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s/regimes.csv: no regime", data_dir);
 		goto fail;
 	}
 	if (r->nfindings > 0) {
 		qsort(r->findings, r->nfindings, sizeof(*r->findings),
 		    cmp_finding);
 	}
-	if ((st = link_findings(r, findings_path, e)) != SPREG_OK) {
+	if ((st = link_findings(r, data_dir, e)) != SPREG_OK) {
 		goto fail;
 	}
 	int32_t newest = r->regimes[0].reviewed_on;

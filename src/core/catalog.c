@@ -21,7 +21,6 @@ struct catalog {
 
 typedef struct load {
 	catalog *c;
-	const char *path;
 	size_t cap;
 } load;
 
@@ -80,36 +79,19 @@ country_row(void *arg, const csvfile_row *row, err *e)
 	if (strlen(code) != 2 || code[0] < 'A' || code[0] > 'Z' ||
 	    code[1] < 'A' || code[1] > 'Z') {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: code: '%s' is not two capital letters", l->path,
+		    "%s:%zu: code: '%s' is not two capital letters", row->path,
 		    row->line, code);
 	}
 	if (!pool_grow((void **) &c->countries, &l->cap, c->ncountries,
 	        sizeof(*c->countries))) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	catalog_country *cc = &c->countries[c->ncountries];
 	if ((cc->code = pool_keep(&c->strings, code)) == NULL ||
 	    (cc->name = pool_keep(&c->strings, row->fields[1])) == NULL) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	c->ncountries++;
-	return SPREG_OK;
-}
-
-static spreg_status
-parse_day(const load *l, const csvfile_row *row, size_t col,
-    const char *name, int32_t *day, err *e)
-{
-	const char *s = row->fields[col];
-	if (s[0] == '\0') {
-		*day = CATALOG_DAY_NONE;
-		return SPREG_OK;
-	}
-	if (!date_parse(s, day)) {
-		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: %s: '%s' is not a YYYY-MM-DD date", l->path,
-		    row->line, name, s);
-	}
 	return SPREG_OK;
 }
 
@@ -132,32 +114,32 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 	memset(&m, 0, sizeof(m));
 	if (!catalog_regime_valid(f[1])) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: regime: '%s' is not EU, UK or CH", l->path,
+		    "%s:%zu: regime: '%s' is not EU, UK or CH", row->path,
 		    row->line, f[1]);
 	}
-	if ((st = parse_day(l, row, 4, "valid_from", &m.valid_from, e)) !=
+	if ((st = csvfile_day(row, 4, "valid_from", &m.valid_from, e)) !=
 	        SPREG_OK ||
-	    (st = parse_day(l, row, 5, "valid_until", &m.valid_until, e)) !=
+	    (st = csvfile_day(row, 5, "valid_until", &m.valid_until, e)) !=
 	        SPREG_OK ||
-	    (st = parse_day(l, row, 6, "sign_until", &m.sign_until, e)) !=
+	    (st = csvfile_day(row, 6, "sign_until", &m.sign_until, e)) !=
 	        SPREG_OK) {
 		return st;
 	}
 	if (m.valid_from != CATALOG_DAY_NONE &&
 	    m.valid_until != CATALOG_DAY_NONE && m.valid_until < m.valid_from) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: valid_until: before valid_from", l->path,
+		    "%s:%zu: valid_until: before valid_from", row->path,
 		    row->line);
 	}
 	if (m.sign_until != CATALOG_DAY_NONE && m.valid_from != CATALOG_DAY_NONE &&
 	    m.sign_until < m.valid_from) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: sign_until: before valid_from", l->path,
+		    "%s:%zu: sign_until: before valid_from", row->path,
 		    row->line);
 	}
 	if (strcmp(f[8], "yes") != 0 && strcmp(f[8], "no") != 0) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: needs_tia: '%s' is not yes or no", l->path,
+		    "%s:%zu: needs_tia: '%s' is not yes or no", row->path,
 		    row->line, f[8]);
 	}
 	m.needs_tia = strcmp(f[8], "yes") == 0;
@@ -168,7 +150,7 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 	if (k == NKINDS) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: kind: '%s' is not adequacy, framework, art46, "
-		    "derogation or not_transfer_tool", l->path, row->line,
+		    "derogation or not_transfer_tool", row->path, row->line,
 		    f[9]);
 	}
 	m.kind = (catalog_mechanism_kind) k;
@@ -178,11 +160,11 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 	    (m.superseded_by = pool_keep(&c->strings, f[7])) == NULL ||
 	    (m.notes = pool_keep(&c->strings, f[10])) == NULL ||
 	    (m.source = pool_keep(&c->strings, f[11])) == NULL) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	if (!pool_grow((void **) &c->mechanisms, &l->cap, c->nmechanisms,
 	        sizeof(m))) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	c->mechanisms[c->nmechanisms++] = m;
 	return SPREG_OK;
@@ -191,13 +173,13 @@ mechanism_row(void *arg, const csvfile_row *row, err *e)
 /* Key (field 0) and name (1) given; the key is the parent's (2) plus
  * one segment. */
 static spreg_status
-check_tree_key(const load *l, const csvfile_row *row, err *e)
+check_tree_key(const csvfile_row *row, err *e)
 {
 	char *const *f = row->fields;
 
 	if (f[0][0] == '\0' || f[1][0] == '\0') {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s:%zu: key and name are required", l->path, row->line);
+		    "%s:%zu: key and name are required", row->path, row->line);
 	}
 	size_t plen = strlen(f[2]);
 	const char *leaf = f[0];
@@ -205,14 +187,14 @@ check_tree_key(const load *l, const csvfile_row *row, err *e)
 		if (strncmp(f[0], f[2], plen) != 0 || f[0][plen] != '.') {
 			return err_set(e, SPREG_INVALID_ARGUMENT,
 			    "%s:%zu: key: '%s' is not under its parent '%s'",
-			    l->path, row->line, f[0], f[2]);
+			    row->path, row->line, f[0], f[2]);
 		}
 		leaf = f[0] + plen + 1;
 	}
 	if (leaf[0] == '\0' || strchr(leaf, '.') != NULL) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "%s:%zu: key: '%s' must add exactly one segment to its "
-		    "parent", l->path, row->line, f[0]);
+		    "parent", row->path, row->line, f[0]);
 	}
 	return SPREG_OK;
 }
@@ -226,17 +208,17 @@ data_use_row(void *arg, const csvfile_row *row, err *e)
 	catalog_data_use u;
 	spreg_status st;
 
-	if ((st = check_tree_key(l, row, e)) != SPREG_OK) {
+	if ((st = check_tree_key(row, e)) != SPREG_OK) {
 		return st;
 	}
 	if ((u.key = pool_keep(&c->strings, f[0])) == NULL ||
 	    (u.name = pool_keep(&c->strings, f[1])) == NULL ||
 	    (u.parent = pool_keep(&c->strings, f[2])) == NULL ||
 	    (u.description = pool_keep(&c->strings, f[6])) == NULL) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	if (!pool_grow((void **) &c->uses, &l->cap, c->nuses, sizeof(u))) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	c->uses[c->nuses++] = u;
 	return SPREG_OK;
@@ -251,7 +233,7 @@ category_row(void *arg, const csvfile_row *row, err *e)
 	catalog_category cat;
 
 	memset(&cat, 0, sizeof(cat));
-	spreg_status st = check_tree_key(l, row, e);
+	spreg_status st = check_tree_key(row, e);
 	if (st != SPREG_OK) {
 		return st;
 	}
@@ -260,11 +242,11 @@ category_row(void *arg, const csvfile_row *row, err *e)
 	    (cat.name = pool_keep(&c->strings, f[1])) == NULL ||
 	    (cat.parent = pool_keep(&c->strings, f[2])) == NULL ||
 	    (cat.special_note = pool_keep(&c->strings, f[3])) == NULL) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	if (!pool_grow((void **) &c->categories, &l->cap, c->ncategories,
 	        sizeof(cat))) {
-		return err_oom(e, l->path);
+		return err_oom(e, row->path);
 	}
 	c->categories[c->ncategories++] = cat;
 	return SPREG_OK;
@@ -274,11 +256,9 @@ static spreg_status
 read_file(catalog *c, const char *dir, const char *file,
     const char *const *cols, size_t ncols, csvfile_row_fn fn, err *e)
 {
-	char path[4096];
-	load l = {c, path, 0};
+	load l = {c, 0};
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return csvfile_read(path, cols, ncols, fn, &l, e);
+	return csvfile_read_in(dir, file, cols, ncols, fn, &l, e);
 }
 
 static spreg_status

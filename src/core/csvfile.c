@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/catalog.h"
 #include "core/csvfile.h"
+#include "core/date.h"
 
 typedef struct reader {
 	const char *path;
@@ -84,7 +86,8 @@ on_row(int term, void *p)
 			    "%s:%zu: %zu fields, expected %zu", r->path,
 			    r->row_line, r->nfields, r->ncolumns);
 		} else {
-			csvfile_row row = {r->row_line, r->nfields, r->fields};
+			csvfile_row row = {r->path, r->row_line, r->nfields,
+			    r->fields};
 			r->st = r->fn(r->arg, &row, r->e);
 		}
 		r->nrows++;
@@ -159,4 +162,33 @@ done:
 	csv_free(&p);
 	fclose(f);
 	return r.st;
+}
+
+spreg_status
+csvfile_read_in(const char *dir, const char *file,
+    const char *const *columns, size_t ncolumns, csvfile_row_fn fn,
+    void *arg, err *e)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return csvfile_read(path, columns, ncolumns, fn, arg, e);
+}
+
+spreg_status
+csvfile_day(const csvfile_row *row, size_t col, const char *name,
+    int32_t *day, err *e)
+{
+	const char *s = row->fields[col];
+
+	if (s[0] == '\0') {
+		*day = CATALOG_DAY_NONE;
+		return SPREG_OK;
+	}
+	if (!date_parse(s, day)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT,
+		    "%s:%zu: %s: '%.40s' is not a YYYY-MM-DD date", row->path,
+		    row->line, name, s);
+	}
+	return SPREG_OK;
 }
