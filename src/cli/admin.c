@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/vocab.h"
 #include "spreg/v1/admin.pb-c.h"
 
 #define ROLE_BUF 96
@@ -17,25 +18,22 @@ role_text(const Spreg__V1__Token *t, char *buf)
 		snprintf(buf, ROLE_BUF, "customer:%s", t->customer_id);
 		return buf;
 	}
-	return cli_enum_name(&spreg__v1__role__descriptor, (int) t->role, true,
-	    buf, ROLE_BUF);
+	const char *name = vocab_role_name(t->role);
+	return name != NULL ? name : cli_enum_name(
+	    &spreg__v1__role__descriptor, (int) t->role, true, buf, ROLE_BUF);
 }
 
 static bool
 role_parse(const char *text, Spreg__V1__CreateTokenRequest *req)
 {
-	if (strcmp(text, "reader") == 0) {
-		req->role = SPREG__V1__ROLE__READER;
-	} else if (strcmp(text, "editor") == 0) {
-		req->role = SPREG__V1__ROLE__EDITOR;
-	} else if (strcmp(text, "admin") == 0) {
-		req->role = SPREG__V1__ROLE__ADMIN;
-	} else if (strncmp(text, "customer:", 9) == 0 && text[9] != '\0') {
-		req->role = SPREG__V1__ROLE__CUSTOMER;
-		req->customer_id = (char *) text + 9;
-	} else {
+	if (vocab_staff_role_find(text, &req->role)) {
+		return true;
+	}
+	if (strncmp(text, "customer:", 9) != 0 || text[9] == '\0') {
 		return false;
 	}
+	req->role = SPREG__V1__ROLE__CUSTOMER;
+	req->customer_id = (char *) text + 9;
 	return true;
 }
 

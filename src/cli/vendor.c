@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/yaml.h"
 #include "core/pb.h"
+#include "core/vocab.h"
 
 #define STATUS_BUF 32
 
@@ -25,8 +26,13 @@ status_name(Spreg__V1__SubprocessorStatus status, char *buf)
 const char *
 vendor_kind_name(Spreg__V1__ChangeKind kind, char *buf, size_t len)
 {
-	return cli_enum_name(&spreg__v1__change_kind__descriptor, (int) kind,
-	    true, buf, len);
+	const char *name = vocab_change_kind_name(kind);
+
+	if (name == NULL) {	/* a kind newer than this spreg */
+		snprintf(buf, len, "%d", (int) kind);
+		return buf;
+	}
+	return name;
 }
 
 static void
@@ -60,7 +66,7 @@ vendor_print(const Spreg__V1__Subprocessor *sp)
 	print_field("legal_entity", sp->legal_entity);
 	print_field("purpose", sp->purpose);
 	print_field("website", sp->website);
-	print_field("kind", sp->kind[0] ? sp->kind : "subprocessor");
+	print_field("kind", vocab_kind_of(sp->kind));
 	print_field("customer", sp->customer);
 	print_field("status", status_name(sp->status, status));
 	print_strings("services", sp->services, sp->n_services);

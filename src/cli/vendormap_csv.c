@@ -11,6 +11,7 @@
 
 #include "cli/vendormap.h"
 #include "cli/vendormap_internal.h"
+#include "core/vocab.h"
 
 /* ---- the import CSV ------------------------------------------------------- */
 
@@ -652,17 +653,12 @@ fourth_parties_cell(export_buf *b, const Spreg__V1__Subprocessor *sp)
 	}
 }
 
+/* Any status but proposed and retired is written active. */
 static const char *
 status_text(Spreg__V1__SubprocessorStatus s)
 {
-	switch (s) {
-	case SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_PROPOSED:
-		return "proposed";
-	case SPREG__V1__SUBPROCESSOR_STATUS__SUBPROCESSOR_STATUS_RETIRED:
-		return "retired";
-	default:
-		return "active";
-	}
+	return vocab_status_name(s == SP_STATUS_PROPOSED ||
+	    s == SP_STATUS_RETIRED ? s : SP_STATUS_ACTIVE);
 }
 
 void

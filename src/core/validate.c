@@ -4,6 +4,7 @@
 #include "core/date.h"
 #include "core/pb.h"
 #include "core/validate.h"
+#include "core/vocab.h"
 
 static const char *const location_roles[] = {"hosting", "processing",
     "storage", "backup", "support", "development"};
@@ -495,9 +496,8 @@ static spreg_status
 check_purposes_and_kind(const catalog *cat, Spreg__V1__Subprocessor *sp,
     err *e)
 {
-	static const char *const kinds[] = {"subprocessor", "controller",
-	    "affiliate", "customer_selected"};
-	char field[64];
+	char field[64], kinds[VOCAB_KIND_LIST_MAX];
+	vocab_kind k;
 	spreg_status st;
 
 	if ((st = check_uses(cat, "data_uses", sp->data_uses,
@@ -521,27 +521,25 @@ check_purposes_and_kind(const catalog *cat, Spreg__V1__Subprocessor *sp,
 			}
 		}
 	}
-	size_t k = 0;
-	while (k < 4 && strcmp(sp->kind, kinds[k]) != 0) {
-		k++;
-	}
-	if (sp->kind[0] != '\0' && k == 4) {
+	if (!vocab_kind_find(sp->kind, &k)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "kind: '%s' is not one of subprocessor, controller, "
-		    "affiliate, customer_selected", shown(sp->kind));
+		    "kind: '%s' is not one of %s", shown(sp->kind),
+		    vocab_kind_list(kinds));
 	}
-	if (k == 0) {
+	if (k == VOCAB_KIND_SUBPROCESSOR) {
 		sp->kind = "";	/* the default, stored as such */
 	}
-	bool selected = k == 3;
+	bool selected = k == VOCAB_KIND_CUSTOMER_SELECTED;
+	const char *selected_name = vocab_kind_name(
+	    VOCAB_KIND_CUSTOMER_SELECTED);
 	if (selected && sp->customer[0] == '\0') {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "customer: required for kind customer_selected (the "
-		    "customer that chose it)");
+		    "customer: required for kind %s (the customer that "
+		    "chose it)", selected_name);
 	}
 	if (!selected && sp->customer[0] != '\0') {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "customer: only for kind customer_selected");
+		    "customer: only for kind %s", selected_name);
 	}
 	if (selected && !validate_slug(sp->customer)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,

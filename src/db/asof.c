@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/date.h"
+#include "core/vocab.h"
 #include "db/record.h"
 #include "db/value.h"
 
@@ -73,7 +74,7 @@ matches(const Spreg__V1__Subprocessor *sp, const db_sp_filter *f)
 		return false;
 	}
 	if (f->kind != NULL && f->kind[0] != '\0' &&
-	    strcmp(db_sp_kind(sp), f->kind) != 0) {
+	    strcmp(vocab_kind_of(sp->kind), f->kind) != 0) {
 		return false;
 	}
 	if (f->fourth_party != NULL && f->fourth_party[0] != '\0') {

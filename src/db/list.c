@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "core/vocab.h"
 #include "db/record.h"
 #include "db/value.h"
 
@@ -153,7 +154,8 @@ static spreg_status
 kept_for_customer(db_txn *t, const char *customer, const char *id,
     bool *keep, err *e)
 {
-	driver selected = {DB_IDX_KIND, "customer_selected", 0};
+	driver selected = {DB_IDX_KIND,
+	    vocab_kind_name(VOCAB_KIND_CUSTOMER_SELECTED), 0};
 	driver mine = {DB_IDX_SELECTED, customer, 0};
 	bool is_selected;
 	spreg_status st = index_has(t, &selected, id, &is_selected, e);
@@ -285,7 +287,7 @@ list_impl(db_txn *t, const db_sp_filter *f, const char *after_id,
 	driver drivers[8];
 	size_t ndrivers = 0;
 	const char *status = f->status != SP_STATUS_UNSPECIFIED ?
-	    db_sp_status_key(f->status) : NULL;
+	    vocab_status_name(f->status) : NULL;
 	const struct {
 		db_table table;
 		const char *key;
@@ -468,7 +470,7 @@ db_sp_count(db_txn *t, uint64_t *total, uint64_t *active, err *e)
 {
 	MDB_stat stat;
 	MDB_cursor *cur;
-	driver dr = {DB_IDX_STATUS, "active", 0};
+	driver dr = {DB_IDX_STATUS, vocab_status_name(SP_STATUS_ACTIVE), 0};
 	spreg_status st;
 	int rc;
 

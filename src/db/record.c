@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/date.h"
+#include "core/vocab.h"
 #include "db/record.h"
 #include "db/value.h"
 
@@ -55,21 +56,6 @@ db_sp_get(db_txn *t, const char *id, uint64_t revision, arena *a,
 	return db_value_decode(t, revision == 0 ? DB_SP : DB_SP_HIST, &k, &v,
 	    &spreg__v1__subprocessor__descriptor, a,
 	    (ProtobufCMessage **) out, e);
-}
-
-const char *
-db_sp_status_key(Spreg__V1__SubprocessorStatus s)
-{
-	switch (s) {
-	case SP_STATUS_PROPOSED:
-		return "proposed";
-	case SP_STATUS_ACTIVE:
-		return "active";
-	case SP_STATUS_RETIRED:
-		return "retired";
-	default:
-		return "unspecified";
-	}
 }
 
 /* Adds (or removes) one index entry; duplicates and misses are fine
@@ -128,7 +114,7 @@ static spreg_status
 index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
 {
 	const char *id = sp->id;
-	const char *status = db_sp_status_key(sp->status);
+	const char *status = vocab_status_name(sp->status);
 	spreg_status st;
 
 	st = index_one(t, DB_IDX_STATUS, status, strlen(status), id, add, e);
@@ -158,7 +144,7 @@ index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
 		st = index_tree(t, DB_IDX_PURPOSE, sp->data_uses[i], id, add,
 		    e);
 	}
-	const char *kind = db_sp_kind(sp);
+	const char *kind = vocab_kind_of(sp->kind);
 	if (st == SPREG_OK) {
 		st = index_one(t, DB_IDX_KIND, kind, strlen(kind), id, add, e);
 	}
@@ -172,12 +158,6 @@ index_sp(db_txn *t, const Spreg__V1__Subprocessor *sp, bool add, err *e)
 		    strlen(sp->customer), id, add, e);
 	}
 	return st;
-}
-
-const char *
-db_sp_kind(const Spreg__V1__Subprocessor *sp)
-{
-	return sp->kind[0] != '\0' ? sp->kind : "subprocessor";
 }
 
 /* fn on each record of table (DB_SP or DB_SP_HIST), each decoded in an

@@ -37,12 +37,10 @@ typedef struct db_sp_filter {
 	 * serves (it is left out of every other customer's view). */
 	const char *for_customer;
 	const char *purpose;	/* matches the key and keys below it */
-	const char *kind;	/* "subprocessor" matches an empty kind */
+	const char *kind;	/* core/vocab.h; "subprocessor" matches an
+				 * empty kind */
 	const char *fourth_party;	/* a fourth party's id */
 } db_sp_filter;
-
-/* "subprocessor", "controller", "affiliate" or "customer_selected". */
-const char *db_sp_kind(const Spreg__V1__Subprocessor *sp);
 
 /* Adds every current record to the indexes (the migration to 4);
  * *count records read. A damaged record is left to verify. */

@@ -110,8 +110,6 @@ void db_identity_mark(db *d, const char *dir);
  * changes.c, verify.c). */
 /* The history key of revision of id: id NUL be64(revision). */
 size_t db_hist_key(unsigned char *buf, const char *id, uint64_t revision);
-/* "proposed", "active", "retired" (the status index's keys). */
-const char *db_sp_status_key(Spreg__V1__SubprocessorStatus s);
 /* fn on each record of table (DB_SP or DB_SP_HIST), each decoded in an
  * arena of its own; a damaged one is left to verify and reads. */
 typedef spreg_status (*db_record_fn)(db_txn *t,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vocab.h"
 #include "export/format.h"
 
 #define LIST_SEP "; "
@@ -121,35 +122,6 @@ export_verdict_name(Spreg__V1__Verdict v)
 	    ev->name + sizeof(prefix) - 1 : ev->name;
 }
 
-const char *
-export_change_kind_name(Spreg__V1__ChangeKind k)
-{
-	switch (k) {
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_CREATED:
-		return "created";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_UPDATED:
-		return "updated";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_RETIRED:
-		return "retired";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ANNOUNCED:
-		return "announced";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_TOOK_EFFECT:
-		return "took-effect";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_OBJECTION:
-		return "objection";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_UPDATED:
-		return "customer-updated";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_CUSTOMER_DELETED:
-		return "customer-deleted";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_ASSESSMENT_CHANGED:
-		return "assessment-changed";
-	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_WITHDRAWN:
-		return "withdrawn";
-	default:
-		return "unspecified";
-	}
-}
-
 void
 export_transfer_cells(const Spreg__V1__TransferRecord *r, export_cell *c)
 {
@@ -200,7 +172,8 @@ export_change_cells(const Spreg__V1__Change *ch, export_cell *c)
 {
 	c[0] = number(ch->seq);
 	c[1] = text(ch->time);
-	c[2] = text(export_change_kind_name(ch->kind));
+	const char *kind = vocab_change_kind_name(ch->kind);
+	c[2] = text(kind != NULL ? kind : "unspecified");
 	c[3] = text(ch->subprocessor_id);
 	c[4] = text(ch->customer_id);
 	c[5] = number(ch->old_revision);

@@ -78,8 +78,6 @@ void export_change_cells(const Spreg__V1__Change *ch, export_cell *c);
 
 /* "SAFEGUARDED" for VERDICT_SAFEGUARDED; "UNSPECIFIED" when unknown. */
 const char *export_verdict_name(Spreg__V1__Verdict v);
-/* "created", ... as the CLI prints change kinds. */
-const char *export_change_kind_name(Spreg__V1__ChangeKind k);
 
 /* Does a CSV field starting with c need the leading apostrophe? */
 bool export_csv_needs_guard(const char *text);

@@ -10,6 +10,7 @@
 
 #include "core/date.h"
 #include "core/validate.h"
+#include "core/vocab.h"
 #include "db/record.h"
 #include "rpc/auth.h"
 #include "rpc/handlers.h"
@@ -26,19 +27,12 @@
 #define BEARER_MAX (PREFIX_LEN + ID_LEN + 1 + \
     sodium_base64_ENCODED_LEN(SECRET_BYTES, SECRET_VARIANT))
 
-static const char *const role_names[] = {
-	[SPREG__V1__ROLE__ROLE_UNSPECIFIED] = "none",
-	[SPREG__V1__ROLE__READER] = "reader",
-	[SPREG__V1__ROLE__EDITOR] = "editor",
-	[SPREG__V1__ROLE__ADMIN] = "admin",
-	[SPREG__V1__ROLE__CUSTOMER] = "customer",
-};
-
 static const char *
 role_name(Spreg__V1__Role r)
 {
-	return (unsigned) r < sizeof(role_names) / sizeof(role_names[0]) ?
-	    role_names[r] : "none";
+	const char *name = vocab_role_name(r);
+
+	return name != NULL ? name : "none";
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "assess/assess.h"
 #include "core/date.h"
 #include "core/validate.h"
+#include "core/vocab.h"
 #include "db/record.h"
 #include "rpc/handlers.h"
 #include "rpc/rpc.h"
@@ -518,7 +519,7 @@ public_of(rpc_call *call, const scope *sc, Spreg__V1__Subprocessor *sp,
 	p->purpose = sp->purpose;
 	p->website = sp->website;
 	p->dpf_certified_on = sp->dpf_certified_on;
-	p->kind = (char *) db_sp_kind(sp);
+	p->kind = (char *) vocab_kind_of(sp->kind);
 	p->data_uses = sp->data_uses;
 	p->n_data_uses = sp->n_data_uses;
 	p->fourth_parties = arena_alloc(call->arena,
@@ -643,7 +644,8 @@ export_subprocessors(rpc_call *call, const ProtobufCMessage *in_,
 	for (size_t i = 0; i < nsps; i++) {
 		/* One customer's own choice is never on the public list. */
 		if (!sc->by_customer &&
-		    strcmp(db_sp_kind(sps[i]), "customer_selected") == 0) {
+		    strcmp(sps[i]->kind, vocab_kind_name(
+		        VOCAB_KIND_CUSTOMER_SELECTED)) == 0) {
 			continue;
 		}
 		if ((st = public_of(call, sc, sps[i],

@@ -4,6 +4,7 @@
 
 #include "core/date.h"
 #include "core/validate.h"
+#include "core/vocab.h"
 #include "rpc/auth.h"
 #include "rpc/handlers.h"
 #include "rpc/token.h"
@@ -260,8 +261,10 @@ newly_serves(const Spreg__V1__Subprocessor *sp,
 static bool
 owes_notice(const Spreg__V1__Subprocessor *sp)
 {
-	return strcmp(sp->kind, "controller") != 0 &&
-	    strcmp(sp->kind, "customer_selected") != 0;
+	vocab_kind k;
+
+	return !vocab_kind_find(sp->kind, &k) ||
+	    (k != VOCAB_KIND_CONTROLLER && k != VOCAB_KIND_CUSTOMER_SELECTED);
 }
 
 spreg_status

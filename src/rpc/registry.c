@@ -5,6 +5,7 @@
 #include "assess/rules.h"
 #include "core/date.h"
 #include "core/validate.h"
+#include "core/vocab.h"
 #include "db/record.h"
 #include "rpc/handlers.h"
 #include "rpc/rpc.h"
@@ -22,12 +23,11 @@ check_purpose_kind(rpc_call *call, const char *purpose, const char *kind,
 		    "purpose: '%s' is not a data use of the fideslang taxonomy",
 		    validate_category_key(purpose) ? purpose : "?");
 	}
-	if (kind[0] && strcmp(kind, "subprocessor") != 0 &&
-	    strcmp(kind, "controller") != 0 && strcmp(kind, "affiliate") != 0 &&
-	    strcmp(kind, "customer_selected") != 0) {
+	vocab_kind k;
+	char kinds[VOCAB_KIND_LIST_MAX];
+	if (!vocab_kind_find(kind, &k)) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "kind: not one of subprocessor, controller, affiliate, "
-		    "customer_selected");
+		    "kind: not one of %s", vocab_kind_list(kinds));
 	}
 	return SPREG_OK;
 }
