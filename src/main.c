@@ -26,6 +26,8 @@
 #include "db/db.h"
 #include "deliver/deliver.h"
 #include "deliver/mail.h"
+#include "follow/fetch.h"
+#include "follow/poller.h"
 #include "http/http.h"
 #include "net/pub.h"
 #include "net/server.h"
@@ -248,6 +250,7 @@ typedef struct spregd {
 	net_pub *np;
 	deliver *dl;
 	mail_sender *mail;
+	follow_poller *follows;
 	http_server *hs;
 } spregd;
 
@@ -340,7 +343,8 @@ start(spregd_config *c, spregd *s)
 	}
 	rpc_publisher pub;
 	net_pub_publisher(s->np, &pub);
-	if (rpc_server_create(s->d, s->cat, &pub, &s->rpc, &e) != SPREG_OK) {
+	if (rpc_server_create(s->d, s->cat, &pub, follow_fetch, &s->rpc,
+	        &e) != SPREG_OK) {
 		log_error("%s", e.msg);
 		return false;
 	}
@@ -411,6 +415,11 @@ start(spregd_config *c, spregd *s)
 		return false;
 	}
 	if (c->mail.url != NULL && !mail_begin(c, s)) {
+		return false;
+	}
+	/* Follows: the poller fetches each on its interval. */
+	if (follow_poller_start(s->rpc, &s->follows, &e) != SPREG_OK) {
+		log_error("%s", e.msg);
 		return false;
 	}
 	if (net_server_start(s->rpc, &c->no, &s->ns, &e) != SPREG_OK) {
@@ -533,6 +542,7 @@ main(int argc, char **argv)
 	}
 	http_stop(s.hs);
 	net_server_stop(s.ns);
+	follow_poller_stop(s.follows);
 	mail_stop(s.mail);
 	deliver_stop(s.dl);
 	net_pub_stop(s.np);

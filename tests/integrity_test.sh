@@ -173,6 +173,30 @@ run list --fourth-party aws
 check "v4: --fourth-party answers (the fixture's vendors have none)" '[ $rc -eq 0 ] && ! grep -q "^[a-z]" <<<"$(tail -n +2 <<<"$out")"'
 restarted 4
 
+# ---- a version 5 store of main before follows --------------------------------
+# tests/fixtures/store-v5, made by make.sh beside it with main at a5a138e:
+# as store-v4, on schema version 5, when spregd kept no follows. The
+# follows table is made empty at open, as the delivery tables were: no
+# migration and no version of its own (db/follow.h), and a server of
+# that main still opens the store (it never looks at the new table).
+fx="$SPREG_SOURCE/tests/fixtures/store-v5"
+started_on "$fx" "$tmp/v5" "$tmp/v5.log"
+check "v5: opens, nothing to migrate" '! grep -q "migrat" <<<"$out" && ! ls "$tmp/v5"/data.mdb.v*.bak >/dev/null 2>&1'
+run vendor follows
+check "v5: it follows nothing" '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "^VENDOR " <<<"$out"'
+run verify
+check "v5: verify is clean: every entry and record" '[ $rc -eq 0 ] && grep -q "^ok: 30 log entries, 26 records checked" <<<"$out"'
+run changes --json
+check "v5: the change log is intact" '[ $rc -eq 0 ] && diff <(echo "$out") "$fx/changes.jsonl" >/dev/null'
+run list --json
+check "v5: every record is intact, fourth parties included" '[ $rc -eq 0 ] && diff <(echo "$out") "$fx/list.jsonl" >/dev/null && grep -q "\"fourth_parties\"" <<<"$out"'
+run vendor follow intercom "http://127.0.0.1:1/subprocessors.json"
+check "v5: a follow whose URL does not answer is refused, naming url" \
+	'[ $rc -eq 3 ] && grep -q "^spreg: FAILED_PRECONDITION: url: " <<<"$out"'
+run verify
+check "v5: and wrote nothing" '[ $rc -eq 0 ] && grep -q "^ok: 30 log entries, 26 records checked" <<<"$out"'
+stop
+
 # ---- a version 2 store's dated retirement is scheduled ----------------------
 # Version 2 kept no schedule of dates (tests/fixtures/store-v2-dated, a
 # vendor with effective_until 2027-06-30, its first day out, made by

@@ -30,11 +30,13 @@
 #include "spreg/v1/delivery.pb-c.h"
 #include "spreg/v1/assess.pb-c.h"
 #include "spreg/v1/export.pb-c.h"
+#include "spreg/v1/follow.pb-c.h"
 #include "spreg/v1/registry.pb-c.h"
 
 #define REG "spreg.v1.Registry/"
 #define ADM "spreg.v1.Admin/"
 #define DLV "spreg.v1.Delivery/"
+#define FLW "spreg.v1.Follows/"
 
 static char dir[64];
 static catalog *cat;
@@ -204,9 +206,26 @@ announce(const char *as, const char *id, char *service)
 static uint64_t acme_change;	/* announced, concerns acme and obj-* */
 static uint64_t withdrawable[NCALLERS];	/* announced, one per writer */
 
+static void fake_fetch(const char *url, const char *etag,
+    const atomic_bool *stop, publist_fetched *out);
+
 static store_fixture fx = {.name = "auth", .map_size = 1 << 22,
-    .dir = &dir, .cat = &cat, .rules = &rules, .d = &d, .srv = &srv,
-    .w = &w};
+    .fetch = fake_fetch, .dir = &dir, .cat = &cat, .rules = &rules, .d = &d,
+    .srv = &srv, .w = &w};
+
+/* FollowVendor's fetch, answered here: a list of one vendor. */
+static void
+fake_fetch(const char *url, const char *etag, const atomic_bool *stop,
+    publist_fetched *out)
+{
+	static const char list[] = "{\"subprocessors\": [{\"subprocessor_id\": "
+	    "\"upco\", \"name\": \"UpCo\", \"countries\": [\"DE\"]}]}";
+
+	(void) url, (void) etag, (void) stop;
+	memset(out, 0, sizeof(*out));
+	out->body = strdup(list);
+	out->len = strlen(list);
+}
 
 static void
 setup(void)
@@ -352,6 +371,9 @@ typedef union storage {
 	Spreg__V1__RemoveWebhookRequest rwh;
 	Spreg__V1__GetFeedKeyRequest gfk;
 	Spreg__V1__RotateFeedKeyRequest rfk;
+	Spreg__V1__FollowVendorRequest fv;
+	Spreg__V1__UnfollowVendorRequest uv;
+	Spreg__V1__ListFollowsRequest lf;
 } storage;
 
 static char ids[NCALLERS][64];
@@ -721,6 +743,42 @@ b_remove_webhook(int c, void *p)
 	return &s->rwh.base;
 }
 
+/* Each caller follows its own URL, then unfollows it. */
+static ProtobufCMessage *
+b_follow(int c, void *p)
+{
+	storage *s = p;
+	static char url[NCALLERS][96];
+	spreg__v1__follow_vendor_request__init(&s->fv);
+	snprintf(url[c], sizeof(url[c]), "http://127.0.0.1:9/%s.json",
+	    caller_names[c]);
+	s->fv.subprocessor_id = "aws";
+	s->fv.url = url[c];
+	return &s->fv.base;
+}
+
+static ProtobufCMessage *
+b_unfollow(int c, void *p)
+{
+	storage *s = p;
+	static char url[NCALLERS][96];
+	spreg__v1__unfollow_vendor_request__init(&s->uv);
+	snprintf(url[c], sizeof(url[c]), "http://127.0.0.1:9/%s.json",
+	    caller_names[c]);
+	s->uv.subprocessor_id = "aws";
+	s->uv.url = url[c];
+	return &s->uv.base;
+}
+
+static ProtobufCMessage *
+b_list_follows(int c, void *p)
+{
+	storage *s = p;
+	(void) c;
+	spreg__v1__list_follows_request__init(&s->lf);
+	return &s->lf.base;
+}
+
 /*                                            none bogus reader editor admin
  *                                            customer revoked */
 static const cell matrix[] = {
@@ -760,6 +818,9 @@ static const cell matrix[] = {
 	{DLV "PauseWebhook",             "UUDDODU", b_pause_webhook},
 	{DLV "TestWebhook",              "UUDDODU", b_test_webhook},
 	{DLV "RemoveWebhook",            "UUDDODU", b_remove_webhook},
+	{FLW "FollowVendor",             "UUDOODU", b_follow},
+	{FLW "UnfollowVendor",           "UUDOODU", b_unfollow},
+	{FLW "ListFollows",              "UUOOODU", b_list_follows},
 };
 
 static size_t

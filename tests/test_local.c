@@ -23,6 +23,7 @@
 #include "spreg/v1/assess.pb-c.h"
 #include "spreg/v1/delivery.pb-c.h"
 #include "spreg/v1/export.pb-c.h"
+#include "spreg/v1/follow.pb-c.h"
 #include "spreg/v1/registry.pb-c.h"
 #include "support/spawn.h"
 #include "test_token.h"
@@ -329,6 +330,7 @@ START_TEST(identical_answers)
 	Spreg__V1__ServerInfoRequest si = SPREG__V1__SERVER_INFO_REQUEST__INIT;
 	Spreg__V1__ListWebhooksRequest lwh =
 	    SPREG__V1__LIST_WEBHOOKS_REQUEST__INIT;
+	Spreg__V1__ListFollowsRequest lf = SPREG__V1__LIST_FOLLOWS_REQUEST__INIT;
 	Spreg__V1__GetCustomerRequest gc = SPREG__V1__GET_CUSTOMER_REQUEST__INIT;
 	gc.id = "acme";
 	Spreg__V1__ListCustomersRequest lcu =
@@ -404,6 +406,8 @@ START_TEST(identical_answers)
 	        &spreg__v1__who_am_iresponse__descriptor},
 	    {"spreg.v1.Delivery/ListWebhooks", &lwh.base,
 	        &spreg__v1__list_webhooks_response__descriptor},
+	    {"spreg.v1.Follows/ListFollows", &lf.base,
+	        &spreg__v1__list_follows_response__descriptor},
 	    {"spreg.v1.Registry/GetFeedKey", &gfk.base,
 	        &spreg__v1__get_feed_key_response__descriptor},
 	};

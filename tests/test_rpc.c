@@ -2090,7 +2090,7 @@ START_TEST(publisher_given_at_creation_sees_every_change)
 	err e;
 
 	store_fixture_open(&pf);
-	ck_assert_int_eq(rpc_server_create(pd, pcat, &pub, &ps, &e),
+	ck_assert_int_eq(rpc_server_create(pd, pcat, &pub, NULL, &ps, &e),
 	    SPREG_OK);
 	ck_assert_int_eq(r.opens, 1);
 	ck_assert_uint_eq(r.start, 0);
@@ -2108,7 +2108,7 @@ START_TEST(publisher_given_at_creation_sees_every_change)
 	/* Made again on the same store: the stream goes on where the log
 	 * ends, in a new epoch. */
 	pub.arg = &again;
-	ck_assert_int_eq(rpc_server_create(pd, pcat, &pub, &ps, &e),
+	ck_assert_int_eq(rpc_server_create(pd, pcat, &pub, NULL, &ps, &e),
 	    SPREG_OK);
 	ck_assert_int_eq(again.opens, 1);
 	ck_assert_uint_eq(again.start, n);

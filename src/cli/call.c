@@ -138,6 +138,16 @@ cli_call(cli *c, const char *method, const ProtobufCMessage *req,
 	return cli_exit_code(st);
 }
 
+spreg_status
+cli_call_quiet(cli *c, const char *method, const ProtobufCMessage *req,
+    const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out)
+{
+	if (c->client == NULL && connect_server(c) != 0) {
+		return SPREG_UNAVAILABLE;
+	}
+	return spreg_call(c->client, method, req, resp_desc, resp_out);
+}
+
 uint32_t
 cli_page_size(cli *c)
 {

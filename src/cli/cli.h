@@ -136,6 +136,11 @@ int cli_out_of_memory(void);
 int cli_call(cli *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out);
 
+/* The same, printing nothing: for what a command adds when it can. */
+spreg_status cli_call_quiet(cli *c, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+    ProtobufCMessage **resp_out);
+
 /* The server's message of the last failed call (NULL: none). */
 const char *cli_last_error(const cli *c);
 

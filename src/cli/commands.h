@@ -15,8 +15,14 @@ int cmd_put(cli *c);
 int cmd_edit(cli *c);
 int cmd_retire(cli *c);
 int cmd_diff(cli *c);
-/* follow.c: a vendor's fourth parties from another spregd's list. */
+/* follow.c: a vendor's fourth parties kept by spregd from another
+ * spregd's list (service Follows). */
 int cmd_vendor_follow(cli *c);
+int cmd_vendor_unfollow(cli *c);
+int cmd_vendor_follows(cli *c);
+/* "follow: URL every N s, last fetch T: outcome" lines of vendor id;
+ * nothing when the token may not list follows. */
+void vendor_print_follows(cli *c, const char *id);
 
 /* log.c: the change log, the taxonomy and the server. */
 int cmd_changes(cli *c);

@@ -287,6 +287,11 @@ cmd_get(cli *c)
 	    ((Spreg__V1__GetSubprocessorResponse *) msg)->subprocessor,
 	    cli_flag(c, "yaml"));
 	spreg_message_free(msg);
+	/* Today's record: the lists that keep its fourth parties. */
+	if (rc == 0 && !cli_flag(c, "yaml") && !cli_json(c) &&
+	    req.revision == 0 && req.as_of[0] == '\0') {
+		vendor_print_follows(c, req.id);
+	}
 	return rc;
 }
 

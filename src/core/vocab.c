@@ -92,6 +92,10 @@ vocab_change_kind_name(Spreg__V1__ChangeKind k)
 		return "assessment-changed";
 	case CHANGE_WITHDRAWN:
 		return "withdrawn";
+	case CHANGE_FOLLOWED:
+		return "followed";
+	case CHANGE_UNFOLLOWED:
+		return "unfollowed";
 	default:
 		return NULL;
 	}

@@ -58,6 +58,7 @@ static const struct {
 	[DB_IDX_KIND]      = {"idx_kind", MDB_DUPSORT},
 	[DB_IDX_SELECTED]  = {"idx_selected", MDB_DUPSORT},
 	[DB_IDX_FOURTH_PARTY] = {"idx_fourth_party", MDB_DUPSORT},
+	[DB_FOLLOWS]       = {"follows", 0},
 };
 
 void

@@ -217,6 +217,7 @@ typedef enum db_table {
 	DB_IDX_KIND,	/* kind ("subprocessor" for none) -> id (dupsort) */
 	DB_IDX_SELECTED,	/* customer -> customer_selected id (dupsort) */
 	DB_IDX_FOURTH_PARTY,	/* fourth party id -> vendor id (dupsort) */
+	DB_FOLLOWS,	/* vendor id NUL url -> packed Follow (db/follow.h) */
 	DB_NTABLES
 } db_table;
 

@@ -134,6 +134,14 @@ entry_text(http_text *title, http_text *text, const http_listing *l,
 		http_text_puts(title, "Transfers no longer lawful: ");
 		http_text_puts(title, name);
 		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_FOLLOWED:
+		http_text_puts(title, "Fourth parties followed: ");
+		http_text_puts(title, name);
+		break;
+	case SPREG__V1__CHANGE_KIND__CHANGE_KIND_UNFOLLOWED:
+		http_text_puts(title, "Fourth parties no longer followed: ");
+		http_text_puts(title, name);
+		break;
 	default:
 		http_text_puts(title, "Customer record changed");
 		break;

@@ -42,6 +42,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,13 @@ struct net_server {
 	bool stopping;		/* no new receives */
 	bool writer_exit;	/* the writer ends once its queue is empty */
 	net_write *queue_head, *queue_tail;
+	/* Writes that fetch first (rpc_write_needs_fetch): the fetcher
+	 * thread fetches each, then queues it for the writer. */
+	net_write *fetch_head, *fetch_tail;
+	bool fetcher_exit;
+	atomic_bool fetch_stop;	/* abandons the fetch in progress */
+	pthread_t fetcher;
+	bool fetcher_started;
 	net_conns *conns;
 	net_conns_limits lim;
 	int send_timeout_ms;
@@ -306,15 +314,26 @@ send_reply(worker *w)
 
 /* Under s->mu. */
 static void
-enqueue(net_server *s, net_write *wr)
+append(net_write **head, net_write **tail, net_write *wr)
 {
 	wr->next = NULL;
-	if (s->queue_tail != NULL) {
-		s->queue_tail->next = wr;
+	if (*tail != NULL) {
+		(*tail)->next = wr;
 	} else {
-		s->queue_head = wr;
+		*head = wr;
 	}
-	s->queue_tail = wr;
+	*tail = wr;
+}
+
+/* Under s->mu: to the writer, or first to the fetcher. */
+static void
+enqueue(net_server *s, net_write *wr)
+{
+	if (rpc_write_needs_fetch(wr->rpc)) {
+		append(&s->fetch_head, &s->fetch_tail, wr);
+	} else {
+		append(&s->queue_head, &s->queue_tail, wr);
+	}
 	pthread_cond_broadcast(&s->cv);
 }
 
@@ -324,12 +343,43 @@ net_server_write(net_server *s, net_write *wr)
 	bool queued = false;
 
 	pthread_mutex_lock(&s->mu);
-	if (!s->writer_exit) {
+	if (!s->writer_exit && !s->fetcher_exit) {
 		enqueue(s, wr);
 		queued = true;
 	}
 	pthread_mutex_unlock(&s->mu);
 	return queued;
+}
+
+/* Fetches for the writes that need it (FollowVendor), one at a time:
+ * a fetch takes up to 30 s, which neither a REP callback nor the
+ * writer may spend. Once told to stop, the fetch in progress is
+ * abandoned and the rest pass on unfetched (the write then refuses). */
+static void *
+fetcher_main(void *arg)
+{
+	net_server *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->fetch_head == NULL && !s->fetcher_exit) {
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		net_write *wr = s->fetch_head;
+		if (wr == NULL) {
+			break;
+		}
+		if ((s->fetch_head = wr->next) == NULL) {
+			s->fetch_tail = NULL;
+		}
+		pthread_mutex_unlock(&s->mu);
+		rpc_write_fetch(wr->rpc, &s->fetch_stop);
+		pthread_mutex_lock(&s->mu);
+		append(&s->queue_head, &s->queue_tail, wr);
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 /* The writer committed the worker's write: its reply goes out. */
@@ -619,6 +669,12 @@ net_server_start(rpc_server *rpc, const net_options *opts, net_server **out,
 		goto fail;
 	}
 	s->writer_started = true;
+	if (pthread_create(&s->fetcher, NULL, fetcher_main, s) != 0) {
+		st = err_set(e, SPREG_RESOURCE_EXHAUSTED,
+		    "cannot start the fetcher thread");
+		goto fail;
+	}
+	s->fetcher_started = true;
 	if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
 		st = err_set(e, SPREG_RESOURCE_EXHAUSTED,
 		    "cannot start the reaper thread");
@@ -704,6 +760,16 @@ net_server_stop(net_server *s)
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	drain(s, time_mono_ms() + s->send_timeout_ms + NET_DRAIN_SLACK_MS);
+	/* The fetcher hands what it holds to the writer before the writer
+	 * is told to end. */
+	pthread_mutex_lock(&s->mu);
+	s->fetcher_exit = true;
+	atomic_store(&s->fetch_stop, true);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->fetcher_started) {
+		pthread_join(s->fetcher, NULL);
+	}
 	pthread_mutex_lock(&s->mu);
 	s->writer_exit = true;
 	pthread_cond_broadcast(&s->cv);

@@ -99,3 +99,64 @@ rpc_serves(const Spreg__V1__Subprocessor *sp, const Spreg__V1__Customer *c)
 	return db_services_meet(sp->services, sp->n_services, c->services,
 	    c->n_services);
 }
+
+spreg_status
+rpc_check_url(const char *field, const char *url, size_t max, err *e)
+{
+	size_t len = strlen(url);
+	size_t scheme = strncmp(url, "https://", 8) == 0 ? 8 :
+	    strncmp(url, "http://", 7) == 0                ? 7 :
+	                                                     0;
+
+	if (scheme == 0) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: must start "
+		    "with https:// or http://", field);
+	}
+	if (len > max) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: longer than "
+		    "%zu bytes", field, max);
+	}
+	if (url[scheme] == '\0' || url[scheme] == '/') {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: no host", field);
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char) url[i];
+		if (ch <= ' ' || ch >= 0x7f) {
+			return err_set(e, SPREG_INVALID_ARGUMENT, "%s: byte "
+			    "%zu is a space, a control or non-ASCII "
+			    "character (percent-encode it)", field, i);
+		}
+	}
+	return SPREG_OK;
+}
+
+spreg_status
+rpc_put_vendor(rpc_call *call, const Spreg__V1__Subprocessor *in,
+    uint64_t expected_revision, bool create_only, bool emergency,
+    const char *reason, const db_actor *who, Spreg__V1__Subprocessor **out,
+    Spreg__V1__Change **change_out, err *e)
+{
+	spreg_status st;
+
+	/* Validation normalises in place; work on a copy so a retried
+	 * transaction starts from what the client sent. */
+	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
+	if (sp == NULL) {
+		return err_oom(e, NULL);
+	}
+	*sp = *in;
+	Spreg__V1__Change note;
+	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
+	         rpc_has_category, call, sp, e)) != SPREG_OK ||
+	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK ||
+	    (st = rpc_check_customer_selected(call, sp, e)) != SPREG_OK ||
+	    (st = rpc_put_notice(call, sp, emergency, reason, &note, e)) !=
+	        SPREG_OK ||
+	    (st = db_sp_put_noted(call->txn, sp, expected_revision,
+	         create_only, &note, who, call->arena, change_out, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	*out = sp;
+	return SPREG_OK;
+}

@@ -18,37 +18,6 @@
 #define SECRET_MAX 64
 #define SECRET_NEW 32
 
-/* http:// or https://, a host, nothing that is not printable ASCII. */
-static spreg_status
-check_url(const char *url, err *e)
-{
-	size_t len = strlen(url);
-	size_t scheme = strncmp(url, "https://", 8) == 0 ? 8 :
-	    strncmp(url, "http://", 7) == 0                ? 7 :
-	                                                     0;
-
-	if (scheme == 0) {
-		return err_set(e, SPREG_INVALID_ARGUMENT, "url: must start "
-		    "with https:// or http://");
-	}
-	if (len > URL_MAX) {
-		return err_set(e, SPREG_INVALID_ARGUMENT, "url: longer than "
-		    "%d bytes", URL_MAX);
-	}
-	if (url[scheme] == '\0' || url[scheme] == '/') {
-		return err_set(e, SPREG_INVALID_ARGUMENT, "url: no host");
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char) url[i];
-		if (ch <= ' ' || ch >= 0x7f) {
-			return err_set(e, SPREG_INVALID_ARGUMENT, "url: byte "
-			    "%zu is a space, a control or non-ASCII "
-			    "character (percent-encode it)", i);
-		}
-	}
-	return SPREG_OK;
-}
-
 /* "whsec_" and the base64 of SECRET_MIN to SECRET_MAX bytes. */
 static spreg_status
 check_secret(const char *secret, err *e)
@@ -135,7 +104,7 @@ add_webhook(rpc_call *call, const ProtobufCMessage *in_,
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "customer_id: required");
 	}
-	if ((st = check_url(in->url, e)) != SPREG_OK) {
+	if ((st = rpc_check_url("url", in->url, URL_MAX, e)) != SPREG_OK) {
 		return st;
 	}
 	if (in->secret[0] != '\0' &&

@@ -31,6 +31,20 @@ spreg_status rpc_check_filter(rpc_call *call, const char *prefix,
     const char *category, const char *country, const char *mechanism,
     const char *service, err *e);
 
+/* An http:// or https:// URL with a host, printable ASCII, at most max
+ * bytes (INVALID_ARGUMENT naming field). */
+spreg_status rpc_check_url(const char *field, const char *url, size_t max,
+    err *e);
+/*
+ * PutSubprocessor's write of in (copied, validated and normalised, the
+ * notice rule applied) by who: *out is the record written, *change_out
+ * its change (NULL when nothing changed). The Follows poller writes a
+ * vendor through it too.
+ */
+spreg_status rpc_put_vendor(rpc_call *call, const Spreg__V1__Subprocessor *in,
+    uint64_t expected_revision, bool create_only, bool emergency,
+    const char *reason, const db_actor *who, Spreg__V1__Subprocessor **out,
+    Spreg__V1__Change **change_out, err *e);
 /*
  * The notice rule on PutSubprocessor: FAILED_PRECONDITION naming the
  * customer owed the longest notice, the days and the earliest date,

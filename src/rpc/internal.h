@@ -24,6 +24,7 @@ struct rpc_server {
 	unsigned char secret[32];
 	const assess_rules *rules;	/* not owned; NULL until set */
 	bool insecure_local;
+	rpc_fetch_fn fetch;	/* NULL: RPC_FETCH writes refused */
 	rpc_limits limits;
 	char pub_urls[RPC_PUB_URLS][RPC_URL_MAX];
 	size_t npub_urls;
@@ -73,6 +74,9 @@ struct exec {
 	Spreg__V1__Change **due;	/* rpc_reassess_day: to append */
 	size_t ndue;
 	bool day_done;		/* rpc_reassess_day: already recorded */
+	/* RPC_FETCH: what was fetched (its body in the worker's arena). */
+	publist_fetched fetched;
+	bool has_fetched;
 	int64_t received_mono;	/* when the request arrived */
 	int64_t deadline_mono;	/* received + timeout_ms; 0: none */
 };
@@ -94,6 +98,9 @@ spreg_status rpc_exec_new_output(exec *x, err *e);
 spreg_status rpc_exec_pack_output(exec *x, err *e);
 /* Sets the reply's status and message, and logs the call. */
 void rpc_exec_finish(rpc_worker *w, spreg_status st, err *e);
+
+/* follow.c: FollowVendor's fetch step (rpc_write_fetch). */
+void rpc_follow_fetch(exec *x, const atomic_bool *stop);
 
 /* pipeline.c: what a write transaction runs and what follows it. */
 

@@ -84,7 +84,7 @@ rpc_local_open(const char *dir, rpc_local **out, err *e)
 	         e)) != SPREG_OK ||
 	    (st = catalog_load(ref, &l->cat, e)) != SPREG_OK ||
 	    (st = assess_rules_load(ref, l->cat, &l->rules, e)) != SPREG_OK ||
-	    (st = rpc_server_create(l->d, l->cat, NULL, &l->srv, e)) !=
+	    (st = rpc_server_create(l->d, l->cat, NULL, NULL, &l->srv, e)) !=
 	        SPREG_OK) {
 		rpc_local_close(l);
 		return st;

@@ -77,6 +77,7 @@ write_one(exec *x, db_txn *t, err *e)
 	spreg_status st;
 
 	x->call.txn = t;
+	x->call.fetched = x->has_fetched ? &x->fetched : NULL;
 	x->replayed = false;
 	/* It may have waited behind other writes: the caller gave up. */
 	if ((st = rpc_check_deadline(x, e)) != SPREG_OK) {
@@ -212,6 +213,9 @@ rpc_handle(rpc_worker *w, const void *req, size_t len,
     Spreg__V1__Reply *reply)
 {
 	if (rpc_handle_begin(w, req, len, reply)) {
+		if (rpc_write_needs_fetch(w)) {
+			rpc_write_fetch(w, NULL);
+		}
 		rpc_write_batch_in(w->session, &w, 1);
 	}
 }

@@ -39,33 +39,14 @@ put_subprocessor(rpc_call *call, const ProtobufCMessage *in_,
 	const Spreg__V1__PutSubprocessorRequest *in = (const void *) in_;
 	Spreg__V1__PutSubprocessorResponse *out = (void *) out_;
 	db_actor who = rpc_actor_of(call);
-	spreg_status st;
 
 	if (in->subprocessor == NULL) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "subprocessor: required");
 	}
-	/* Validation normalises in place; work on a copy so a retried
-	 * transaction starts from what the client sent. */
-	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
-	if (sp == NULL) {
-		return err_oom(e, NULL);
-	}
-	*sp = *in->subprocessor;
-	Spreg__V1__Change note;
-	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
-	         rpc_has_category, call, sp, e)) != SPREG_OK ||
-	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK ||
-	    (st = rpc_check_customer_selected(call, sp, e)) != SPREG_OK ||
-	    (st = rpc_put_notice(call, sp, in->emergency, in->reason, &note,
-	         e)) != SPREG_OK ||
-	    (st = db_sp_put_noted(call->txn, sp, in->expected_revision,
-	         in->create_only, &note, &who, call->arena, &out->change,
-	         e)) != SPREG_OK) {
-		return st;
-	}
-	out->subprocessor = sp;
-	return SPREG_OK;
+	return rpc_put_vendor(call, in->subprocessor, in->expected_revision,
+	    in->create_only, in->emergency, in->reason, &who,
+	    &out->subprocessor, &out->change, e);
 }
 
 /* "YYYY-MM-DD" is a day, an RFC 3339 timestamp a moment. */

@@ -19,6 +19,7 @@ const rpc_service *const rpc_services[] = {
 	&rpc_export_service,
 	&rpc_admin_service,
 	&rpc_delivery_service,
+	&rpc_follows_service,
 	NULL,
 };
 
@@ -131,7 +132,7 @@ keep_publisher(rpc_server *srv, const rpc_publisher *pub)
 
 spreg_status
 rpc_server_create(db *d, const catalog *cat, const rpc_publisher *pub,
-    rpc_server **out, err *e)
+    rpc_fetch_fn fetch, rpc_server **out, err *e)
 {
 	db_session *s;
 	db_txn t;
@@ -150,6 +151,7 @@ rpc_server_create(db *d, const catalog *cat, const rpc_publisher *pub,
 	}
 	srv->d = d;
 	srv->cat = cat;
+	srv->fetch = fetch;
 	srv->started_ms = time_now_ms();
 	time_format(srv->started_ms, srv->started_at);
 	randombytes_buf(&srv->epoch, sizeof(srv->epoch));
@@ -538,6 +540,18 @@ handle_begin(rpc_worker *w, const void *req, size_t len,
 	}
 	rpc_exec_finish(w, st, &e);
 	return false;
+}
+
+bool
+rpc_write_needs_fetch(const rpc_worker *w)
+{
+	return w->x->m != NULL && (w->x->m->flags & RPC_FETCH) != 0;
+}
+
+void
+rpc_write_fetch(rpc_worker *w, const atomic_bool *stop)
+{
+	rpc_follow_fetch(w->x, stop);
 }
 
 bool

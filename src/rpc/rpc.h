@@ -10,6 +10,7 @@
 #ifndef RPC_RPC_H
 #define RPC_RPC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "core/catalog.h"
 #include "core/err.h"
 #include "core/pb.h"
+#include "core/publist.h"
 #include "db/db.h"
 #include "spreg/v1/admin.pb-c.h"
 
@@ -45,6 +47,8 @@ typedef enum rpc_flags {
 				 * replays of its request id */
 	RPC_PUBLIC = 1 << 6,	/* what a public page shows: a public
 				 * worker serves it without a token */
+	RPC_FETCH = 1 << 7,	/* a write whose request's url is fetched
+				 * first (rpc_write_fetch) */
 } rpc_flags;
 
 typedef spreg_status (*rpc_handler)(rpc_call *call,
@@ -84,6 +88,8 @@ struct rpc_call {
 	bool feed_key;
 	uint64_t request_id;
 	int64_t now_ms;
+	/* An RPC_FETCH write: what rpc_write_fetch brought; else NULL. */
+	const publist_fetched *fetched;
 	/* A handler that builds its response's bytes itself (records passed
 	 * on as stored) sets this; the output message is then ignored. */
 	ProtobufCBinaryData packed_reply;
@@ -96,6 +102,7 @@ extern const rpc_service rpc_assessment_service;
 extern const rpc_service rpc_export_service;
 extern const rpc_service rpc_admin_service;
 extern const rpc_service rpc_delivery_service;
+extern const rpc_service rpc_follows_service;
 
 /* Checks that every table matches its descriptor; false names the first
  * mismatch in *e. */
@@ -140,10 +147,18 @@ typedef struct rpc_publisher {
 	uint32_t heartbeat_ms;
 } rpc_publisher;
 
+/*
+ * Fetching what an RPC_FETCH write needs (FollowVendor's first fetch of
+ * its URL): spregd gives follow/fetch.h's follow_fetch; a server given
+ * none refuses such writes UNAVAILABLE.
+ */
+typedef void (*rpc_fetch_fn)(const char *url, const char *etag,
+    const atomic_bool *stop, publist_fetched *out);
+
 /* Takes neither d nor cat: both must outlive the server. pub is copied
- * (NULL: changes are published nowhere). */
+ * (NULL: changes are published nowhere); fetch may be NULL. */
 spreg_status rpc_server_create(db *d, const catalog *cat,
-    const rpc_publisher *pub, rpc_server **out, err *e);
+    const rpc_publisher *pub, rpc_fetch_fn fetch, rpc_server **out, err *e);
 void rpc_server_destroy(rpc_server *srv);
 db *rpc_server_db(rpc_server *srv);
 const catalog *rpc_server_catalog(rpc_server *srv);
@@ -262,6 +277,43 @@ bool rpc_handle_begin(rpc_worker *w, const void *req, size_t len,
  * outlive the reply. */
 bool rpc_handle_begin_env(rpc_worker *w, const Spreg__V1__Request *env,
     Spreg__V1__Reply *reply);
+/*
+ * After rpc_handle_begin returned true: does the write need a fetch
+ * first? Then rpc_write_fetch must run before it is queued, on a thread
+ * that neither answers requests nor writes (it blocks for up to 30 s;
+ * sooner once *stop turns true).
+ */
+bool rpc_write_needs_fetch(const rpc_worker *w);
+void rpc_write_fetch(rpc_worker *w, const atomic_bool *stop);
+
+/*
+ * The follow poller's work on the store (rpc/follow.c). A job is one
+ * follow to fetch, copied out of the store.
+ */
+typedef struct rpc_follow_job {
+	char vendor[72];
+	char url[416];
+	char etag[PUBLIST_ETAG_MAX];
+} rpc_follow_job;
+/*
+ * Up to max follows due at now_ms (fetched interval_seconds or more
+ * ago), into jobs; *next_ms: when the first one not due is (INT64_MAX
+ * when none). w is the poller's own worker.
+ */
+spreg_status rpc_follow_due(rpc_worker *w, int64_t now_ms,
+    rpc_follow_job *jobs, size_t max, size_t *n_out, int64_t *next_ms,
+    err *e);
+/*
+ * Records what fetching job brought (f) on its follow and, when the
+ * list differs from the vendor's fourth parties from that URL, writes
+ * the vendor as PutSubprocessor would (validated, logged, re-assessed,
+ * delivered), in one durable transaction, then publishes. A follow
+ * removed meanwhile is left alone. *change_seq: the vendor's change, 0
+ * when none.
+ */
+spreg_status rpc_follow_record(rpc_worker *w, const rpc_follow_job *job,
+    const publist_fetched *f, uint64_t *change_seq, err *e);
+
 /* The one writer of a server that batches writes (net/server.c's
  * writer thread), with its own store session; used by one thread at a
  * time. */

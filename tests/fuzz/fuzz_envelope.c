@@ -57,7 +57,7 @@ init_once(void)
 	if (catalog_load(SPREG_TEST_DATA, &cat, &e) != SPREG_OK ||
 	    assess_rules_load(SPREG_TEST_DATA, cat, &rules, &e) != SPREG_OK ||
 	    db_open(&o, &store, &e) != SPREG_OK ||
-	    rpc_server_create(store, cat, NULL, &srv, &e) != SPREG_OK) {
+	    rpc_server_create(store, cat, NULL, NULL, &srv, &e) != SPREG_OK) {
 		fprintf(stderr, "fuzz_envelope: %s\n", e.msg);
 		abort();
 	}

@@ -84,6 +84,17 @@ spregd_stop() {
 	fi
 }
 
+# spregd_kill NAME: kill -9, as a crash would, and waits; spregd_start
+# NAME then restarts it on the same data.
+spregd_kill() {
+	local pid=${spregd_pids[$1]:-}
+	if [ -n "$pid" ]; then
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		unset "spregd_pids[$1]"
+	fi
+}
+
 cleanup() {
 	for name in "${!spregd_pids[@]}"; do
 		spregd_stop "$name"

@@ -42,6 +42,7 @@ typedef struct store_fixture {
 	 * changes, with publish_arg. */
 	void (*publish)(void *arg, const rpc_event *events, size_t n);
 	void *publish_arg;
+	rpc_fetch_fn fetch;	/* FollowVendor's fetch, or NULL */
 	/* Where it goes: the test's variables; NULL, not wanted. */
 	char (*dir)[STORE_FIXTURE_DIR];
 	catalog **cat;
@@ -79,7 +80,8 @@ store_fixture_server_start(store_fixture *f)
 
 	rpc_publisher pub = {.publish = f->publish, .arg = f->publish_arg};
 	ck_assert_msg(rpc_server_create(*f->d, *f->cat,
-	    f->publish != NULL ? &pub : NULL, f->srv, &e) == SPREG_OK, "%s",
+	    f->publish != NULL ? &pub : NULL, f->fetch, f->srv, &e) ==
+	    SPREG_OK, "%s",
 	    e.msg);
 	if (f->rules != NULL) {
 		rpc_server_set_rules(*f->srv, *f->rules);
