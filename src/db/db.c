@@ -420,6 +420,7 @@ db_open(const db_options *o, db **out, err *e)
 	pthread_mutex_init(&d->list_mu, NULL);
 	pthread_mutex_init(&d->grow_mu, NULL);
 	pthread_mutex_init(&d->ro_mu, NULL);
+	db_verified_init(&d->verified);
 	d->map_max = o->map_max ? o->map_max : DB_MAP_MAX_DEFAULT;
 	if (o->reader) {
 		d->reader = true;
@@ -572,6 +573,7 @@ db_close(db *d)
 	pthread_mutex_destroy(&d->list_mu);
 	pthread_mutex_destroy(&d->grow_mu);
 	pthread_mutex_destroy(&d->ro_mu);
+	db_verified_fini(&d->verified);
 	free(d->dir);
 	free(d);
 }
