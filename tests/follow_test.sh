@@ -201,4 +201,30 @@ check "and the last list is kept, nothing written" \
 	'[ "$(last_seq)" = "$seq3" ] && fp beta "\"laterco\" in fps and \"aws\" in fps and \"hand-made\" in fps"'
 spregd_stop down
 check "downstream stops cleanly with a follow failing (exit 0, no leak)" '[ "$spregd_status" -eq 0 ]'
+
+# ---- stopping while a first fetch hangs --------------------------------
+# An upstream that accepts and never answers (bounded: it ends by itself).
+timeout 120 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c); print("accepted", flush=True)
+' >"$tmp/hang.txt" &
+hang=$!
+spregd_start down
+until_ok test -s "$tmp/hang.txt" || true
+hport=$(head -n 1 "$tmp/hang.txt")
+"$SPREG_BIN" vendor follow acme-crm "http://127.0.0.1:$hport/list.json" >"$tmp/hang.out" 2>&1 &
+caller=$!
+until_ok grep -q accepted "$tmp/hang.txt" || true
+spregd_stop down
+wait "$caller" || true
+kill "$hang" 2>/dev/null || true
+check "spregd stops while a first fetch hangs: cleanly, the caller told" \
+	'[ "$spregd_status" -eq 0 ] && grep -q "url: http://127.0.0.1:$hport/list.json: not fetched: the server is stopping" "$tmp/hang.out"'
+spregd_start down
+run vendor follows acme-crm
+check "and nothing of it was stored" '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ]'
 finish

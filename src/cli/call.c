@@ -138,6 +138,18 @@ cli_call(cli *c, const char *method, const ProtobufCMessage *req,
 	return cli_exit_code(st);
 }
 
+void
+cli_timeout_at_least(cli *c, int ms)
+{
+	if (c->timeout_given || c->timeout_ms >= ms) {
+		return;
+	}
+	c->timeout_ms = ms;
+	if (c->client != NULL) {
+		spreg_client_set_timeout(c->client, ms);
+	}
+}
+
 spreg_status
 cli_call_quiet(cli *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out)

@@ -317,6 +317,7 @@ globals_apply(cli *c)
 			c->wide = true;
 		} else if (strcmp(name, "timeout") == 0) {
 			c->timeout_ms = (int) g[i].number;
+			c->timeout_given = true;
 		}
 	}
 	return CLI_CONTINUE;

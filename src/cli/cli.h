@@ -152,6 +152,10 @@ int cli_exit_code(spreg_status st);
 int cli_token(cli *c, const char **token_out);
 const spreg_tls_options *cli_tls(const cli *c);
 int cli_timeout_ms(const cli *c);
+/* A command whose call takes long by nature (the server fetches a URL
+ * first) raises the per-call timeout to ms, unless --timeout was
+ * given. */
+void cli_timeout_at_least(cli *c, int ms);
 
 /*
  * The page size to ask for: the server's max_page_size (from ServerInfo,

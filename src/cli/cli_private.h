@@ -37,6 +37,7 @@ struct cli {
 	const char *server;
 	spreg_tls_options tls;
 	int timeout_ms;
+	bool timeout_given;	/* --timeout: no command raises it */
 	bool json, wide;
 	char token[SPREG_TOKEN_MAX];
 	bool token_resolved;

@@ -9,7 +9,11 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/publist.h"
 #include "spreg/v1/follow.pb-c.h"
+
+/* The server's fetch may take its whole bound before the write. */
+#define FOLLOW_CALL_MS ((int) PUBLIST_TIMEOUT_S * 1000 + 15000)
 
 static const char *
 outcome_name(Spreg__V1__FollowOutcome o, char *buf, size_t len)
@@ -58,6 +62,7 @@ cmd_vendor_follow(cli *c)
 	req.url = (char *) cli_arg(c, 1);
 	req.interval_seconds = (uint32_t) cli_opt_u64(c, "every", 0);
 	req.once = cli_flag(c, "once");
+	cli_timeout_at_least(c, FOLLOW_CALL_MS);
 	if ((rc = cli_call(c, "spreg.v1.Follows/FollowVendor", &req.base,
 	         &spreg__v1__follow_vendor_response__descriptor, &msg)) != 0) {
 		return rc;

@@ -24,6 +24,7 @@ typedef struct publist_fetched {
 	spreg_status st;	/* OK, or why it failed (msg names url) */
 	char msg[ERR_MSG_MAX];
 	bool not_modified;	/* 304 to the ETag sent */
+	bool stopped;		/* abandoned: this server is stopping */
 	char etag[PUBLIST_ETAG_MAX];	/* of this answer; "" when none */
 	char *body;		/* malloc'd, NUL-terminated; or NULL */
 	size_t len;

@@ -102,6 +102,7 @@ follow_fetch(const char *url, const char *etag, const atomic_bool *stop,
 	out->st = SPREG_OK;
 	out->msg[0] = '\0';
 	out->not_modified = false;
+	out->stopped = false;
 	out->etag[0] = '\0';
 	CURL *h = curl_easy_init();
 	if (h == NULL) {
@@ -135,6 +136,7 @@ follow_fetch(const char *url, const char *etag, const atomic_bool *stop,
 		    "larger than %u bytes", url, PUBLIST_BODY_MAX);
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		out->st = SPREG_UNAVAILABLE;
+		out->stopped = true;
 		snprintf(out->msg, sizeof(out->msg), "url: %s: not fetched: "
 		    "the server is stopping", url);
 	} else if (rc != CURLE_OK) {

@@ -353,8 +353,8 @@ net_server_write(net_server *s, net_write *wr)
 
 /* Fetches for the writes that need it (FollowVendor), one at a time:
  * a fetch takes up to 30 s, which neither a REP callback nor the
- * writer may spend. Once told to stop, the fetch in progress is
- * abandoned and the rest pass on unfetched (the write then refuses). */
+ * writer may spend. Once the server is stopping, fetches end at once
+ * and their writes refuse. */
 static void *
 fetcher_main(void *arg)
 {
@@ -757,6 +757,9 @@ net_server_stop(net_server *s)
 	 * being sent) complete and answer, within the send timeout. */
 	pthread_mutex_lock(&s->mu);
 	s->stopping = true;
+	/* A fetch in progress ends now: its write refuses (the server is
+	 * stopping) and answers within the drain. */
+	atomic_store(&s->fetch_stop, true);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	drain(s, time_mono_ms() + s->send_timeout_ms + NET_DRAIN_SLACK_MS);
@@ -764,7 +767,6 @@ net_server_stop(net_server *s)
 	 * is told to end. */
 	pthread_mutex_lock(&s->mu);
 	s->fetcher_exit = true;
-	atomic_store(&s->fetch_stop, true);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	if (s->fetcher_started) {

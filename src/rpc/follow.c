@@ -212,7 +212,7 @@ follow_vendor(rpc_call *call, const ProtobufCMessage *in_,
 	 * unavailable: the caller is told to fix the URL or its server,
 	 * not to retry here. */
 	if (f->st != SPREG_OK) {
-		return err_set(e, f->st == SPREG_UNAVAILABLE ?
+		return err_set(e, f->st == SPREG_UNAVAILABLE && !f->stopped ?
 		    SPREG_FAILED_PRECONDITION : f->st, "%s", f->msg);
 	}
 	time_format(call->now_ms, now);
