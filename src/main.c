@@ -394,17 +394,16 @@ start(spregd_config *c, spregd *s)
 	/* The sample goes only into a store this start created: never into
 	 * an existing one, however empty. */
 	if (db_created(s->d) && c->sample) {
-		char path[4096];
-		size_t count;
-		snprintf(path, sizeof(path), "%s/sample-registry.json",
-		    c->ref_dir);
-		if (rpc_import_file(s->rpc, path, "spregd (sample registry)",
-		        &count, &e) != SPREG_OK) {
+		size_t ncustomers, count;
+		if (rpc_import_sample(s->rpc, c->ref_dir,
+		        "spregd (sample registry)", &ncustomers, &count, &e) !=
+		    SPREG_OK) {
 			log_error("sample registry: %s", e.msg);
 			return false;
 		}
-		log_info("first start: loaded %zu subprocessors from %s", count,
-		    path);
+		log_info("first start: loaded %zu subprocessor(s) and %zu "
+		    "customer(s) of the sample registry in %s", count,
+		    ncustomers, c->ref_dir);
 	}
 	if (db_created_done(s->d, &e) != SPREG_OK) {
 		log_error("%s", e.msg);

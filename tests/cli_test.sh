@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the spreg command against a real spregd (sample registry, 24
+# Runs the spreg command against a real spregd (sample registry, 26
 # vendors) and checks its output and exit codes: every command, JSON and
 # table forms, and each exit status (0 ok, 1 usage, 2 not found, 3 server
 # error, 4 cannot connect). Under AddressSanitizer a leak turns an exit
@@ -39,16 +39,16 @@ check "retire with an impossible date exits 1" '[ $rc -eq 1 ] && err_has "effect
 # ---- info -----------------------------------------------------------------
 
 spreg info
-check "info shows 24 subprocessors" \
-	'[ $rc -eq 0 ] && out_has "^subprocessors: 24$" && out_has "^active_subprocessors: 22$"'
+check "info shows the sample's 26 vendors (an admin sees a customer's own choice too)" \
+	'[ $rc -eq 0 ] && out_has "^subprocessors: 26$" && out_has "^active_subprocessors: 24$"'
 check "info says where it publishes, and how often it beats" \
 	'out_has "^publish: ipc://$tmp/main-pub.ipc$" && out_has "^heartbeat_ms: [1-9]"'
 spreg --json info
 check "info --json is one object with the counts" \
-	'[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"subprocessors\"] == 24 and d[\"data_categories\"] > 0" "$tmp/out"'
+	'[ $rc -eq 0 ] && /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"subprocessors\"] == 26 and d[\"data_categories\"] > 0" "$tmp/out"'
 # The seq before our writes; the changes checks count from it.
 base_seq=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_seq"])' \
-	"$tmp/out" 2>/dev/null) || base_seq=24
+	"$tmp/out" 2>/dev/null) || base_seq=27
 
 # ---- get and list -------------------------------------------------------
 
@@ -78,11 +78,11 @@ spreg get aws Not_A_Slug
 check "get with a malformed id among several exits 3" '[ $rc -eq 3 ] && err_has "INVALID_ARGUMENT: ids\[1\]"'
 
 spreg list
-check "list: a header and 24 rows" \
-	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 25 ] && out_has "^ID  *NAME  *STATUS  *COUNTRIES  *CATEGORIES  *MECHANISMS$" && has_id ovhcloud && has_id mailchimp'
+check "list: a header and 26 rows" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 27 ] && out_has "^ID  *NAME  *STATUS  *COUNTRIES  *CATEGORIES  *MECHANISMS$" && has_id ovhcloud && has_id mailchimp'
 spreg list --json --page-size 5
-check "list --json pages through: 24 JSON lines in id order" \
-	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 24 ] && /usr/bin/python3 -c "import json,sys; ids=[json.loads(l)[\"id\"] for l in open(sys.argv[1])]; assert ids == sorted(ids) and len(set(ids)) == 24" "$tmp/out"'
+check "list --json pages through: 26 JSON lines in id order" \
+	'[ $rc -eq 0 ] && [ "$(out_lines)" -eq 26 ] && /usr/bin/python3 -c "import json,sys; ids=[json.loads(l)[\"id\"] for l in open(sys.argv[1])]; assert ids == sorted(ids) and len(set(ids)) == 26" "$tmp/out"'
 spreg list --json --page-size 2 --limit 3
 check "list --limit 3 stops after 3 rows" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 3 ]'
 spreg list --category user.financial
@@ -672,19 +672,19 @@ check "the same as an independent controller: no Art. 28(2) notice owed" '[ $rc 
 
 spregd_start small --max-page 50
 spreg --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token" list
-check "list against --max-page 50: every vendor" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 25 ]'
+check "list against --max-page 50: every vendor" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 27 ]'
 spreg changes --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token"
-check "changes against --max-page 50" '[ $rc -eq 0 ] && [ "$(out_lines)" -ge 25 ]'
+check "changes against --max-page 50: the whole log, 27 entries and a header" '[ $rc -eq 0 ] && [ "$(out_lines)" -ge 28 ]'
 spreg assess --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token"
-check "assess against --max-page 50" '[ $rc -eq 5 ] && out_has "in 24 subprocessor(s)"'
+check "assess against --max-page 50" '[ $rc -eq 5 ] && out_has "in 26 subprocessor(s)"'
 spreg export --format jsonl --server "ipc://$tmp/small.ipc" --token-file "$tmp/small/admin.token"
 check "export against --max-page 50" '[ $rc -eq 0 ] && [ "$(out_lines)" -gt 24 ]'
 spregd_stop small
 spregd_start tiny --max-page 5
 spreg list --json --server "ipc://$tmp/tiny.ipc" --token-file "$tmp/tiny/admin.token"
-check "list against --max-page 5: 24 vendors over five pages" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 24 ]'
+check "list against --max-page 5: 26 vendors over six pages" '[ $rc -eq 0 ] && [ "$(out_lines)" -eq 26 ]'
 spreg changes --json --server "ipc://$tmp/tiny.ipc" --token-file "$tmp/tiny/admin.token"
-check "changes against --max-page 5: the whole log" '[ $rc -eq 0 ] && [ "$(out_lines)" -ge 24 ]'
+check "changes against --max-page 5: the whole log" '[ $rc -eq 0 ] && [ "$(out_lines)" -ge 27 ]'
 spreg diff 2020-01-01 2027-02-01 --server "ipc://$tmp/tiny.ipc" --token-file "$tmp/tiny/admin.token"
 check "diff against --max-page 5" '[ $rc -eq 0 ] && out_has "^added  *brevo "'
 spregd_stop tiny

@@ -65,23 +65,32 @@ check "export --format fides writes fideslang systems" \
 check "the Fides systems name their countries for Fides tools (alpha-3)" \
 	'grep -q "^  third_country_transfers: \[USA, IRL\]" "$tmp/registry.yaml"'
 
+# The sample's customer-selected vendor (openai) needs its customer
+# (northwind) where it goes: the customer first, as the sample has it.
+/usr/bin/python3 -c 'import json, sys; json.dump(json.load(open(sys.argv[1]))[0], sys.stdout)' \
+	"$SPREG_SOURCE/data/sample-customers.json" >"$tmp/northwind.json"
 on empty1
+spreg import "$tmp/registry.csv"
+check "without the sample's customer, its customer-selected vendor is refused naming the field" \
+	'[ $rc -eq 3 ] && err_has "subprocessor .openai.: INVALID_ARGUMENT: customer: no customer .northwind." && [ "$(last_seq)" = 0 ]'
+spreg customer put "$tmp/northwind.json"
 spreg import "$tmp/registry.csv" --dry-run
-check "a dry run into an empty server plans to create every vendor and writes nothing" \
-	'[ $rc -eq 0 ] && out_has "dry run: 24 to create, 0 to change, 0 unchanged; nothing written" && [ "$(last_seq)" = 0 ]'
+check "with it, a dry run plans to create every vendor and writes nothing" \
+	'[ $rc -eq 0 ] && out_has "dry run: 26 to create, 0 to change, 0 unchanged; nothing written" && [ "$(last_seq)" = 1 ]'
 spreg import "$tmp/registry.csv"
 check "the CSV imports into an empty server" \
-	'[ $rc -eq 0 ] && out_has "^imported 24: 24 created, 0 changed, 0 unchanged"'
+	'[ $rc -eq 0 ] && out_has "^imported 26: 26 created, 0 changed, 0 unchanged"'
 check "exported as CSV and imported, the registry is the same, field by field" \
 	'same sample empty1'
 spreg import "$tmp/registry.csv"
 check "importing it again changes nothing" \
-	'[ $rc -eq 0 ] && out_has "^imported 24: 0 created, 0 changed, 24 unchanged" && [ "$(last_seq)" = 24 ]'
+	'[ $rc -eq 0 ] && out_has "^imported 26: 0 created, 0 changed, 26 unchanged" && [ "$(last_seq)" = 27 ]'
 
 on empty2
+spreg customer put "$tmp/northwind.json"
 spreg import "$tmp/registry.yaml"
 check "the Fides data map imports into an empty server, data uses mapped" \
-	'[ $rc -eq 0 ] && out_has "^imported 24: 24 created" && ! err_has "not mapped: privacy_declarations\[\].data_use" && err_has "not mapped: privacy_declarations\[\].data_subjects"'
+	'[ $rc -eq 0 ] && out_has "^imported 26: 26 created" && ! err_has "not mapped: privacy_declarations\[\].data_use" && err_has "not mapped: privacy_declarations\[\].data_subjects"'
 check "exported as Fides and imported, the registry is the same, field by field" \
 	'same sample empty2'
 check "purposes and kinds travel in both: the CSV's columns, Fides' declarations" \

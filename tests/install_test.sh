@@ -37,6 +37,7 @@ for f in sbin/spregd bin/spreg include/spreg/client.h include/spreg/status.h \
 	include/spreg/v1/rpc.pb-c.h share/spreg/proto/spreg/v1/registry.proto \
 	share/spreg/countries.csv share/spreg/data_categories.csv \
 	share/spreg/regimes.csv share/spreg/sample-registry.json \
+	share/spreg/sample-customers.json \
 	share/man/man1/spreg.1 share/man/man8/spregd.8; do
 	[ -e "$prefix/$f" ] || not_ok "installed: $f"
 done
@@ -88,7 +89,7 @@ server_pid=$!
 for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.05; done
 [ -s "$tmp/ready" ] || { cat "$tmp/server.log"; echo "spregd did not start"; exit 1; }
 if grep -qF "reference data from $prefix/share/spreg" "$tmp/server.log" &&
-	grep -q "loaded $expected subprocessors" "$tmp/server.log"; then
+	grep -q "loaded $expected subprocessor(s) and 1 customer(s)" "$tmp/server.log"; then
 	ok "installed spregd reads the installed reference data ($expected vendors)"
 else
 	not_ok "installed spregd reads the installed reference data"; cat "$tmp/server.log"

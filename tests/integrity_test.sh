@@ -69,10 +69,10 @@ check "the server logged it loudly" 'grep -q "STORE DAMAGED: subprocessor '"'"'s
 run get aws --as-of 2000-01-01T00:00:00Z
 check "a damaged history revision: DATA_LOSS naming it" \
 	'[ $rc -eq 3 ] && grep -q "subprocessor '"'"'aws'"'"' revision 1" <<<"$out"'
-"$tamper" "$tmp/var" changes seq:3
+"$tamper" "$tmp/var" changes seq:4
 run changes
 check "a damaged change-log entry: DATA_LOSS naming its seq" \
-	'[ $rc -eq 3 ] && grep -q "DATA_LOSS" <<<"$out" && grep -q "change seq 3" <<<"$out"'
+	'[ $rc -eq 3 ] && grep -q "DATA_LOSS" <<<"$out" && grep -q "change seq 4" <<<"$out"'
 run verify
 check "verify names the first damage (exit 6)" '[ $rc -eq 6 ] && grep -q "'"'"'aws'"'"' revision 1" <<<"$out"'
 stop
@@ -243,17 +243,17 @@ export SPREG_TOKEN_FILE="$tmp/r/admin.token"
 id_first=$(store_id)
 "$SPREG_BIN" watch --since 0 --pub "ipc://$tmp/s-pub.ipc" >"$tmp/watch.out" 2>"$tmp/watch.err" &
 watch_pid=$!
-wait_for "^24 " "$tmp/watch.out" || true
+wait_for "^27 " "$tmp/watch.out" || true	# the sample: 26 vendors, 1 customer
 stop
 start "$tmp/r" "$tmp/restore.log"
 out=$(store_id)
 check "the store's identity is stable across restarts" '[ -n "$id_first" ] && [ "$out" = "$id_first" ]'
-put_vendor restore-a1	# seq 25
+put_vendor restore-a1	# seq 28
 stop
-cp "$tmp/r/data.mdb" "$tmp/copy.mdb"	# the copy restored below, at seq 25
+cp "$tmp/r/data.mdb" "$tmp/copy.mdb"	# the copy restored below, at seq 28
 start "$tmp/r" "$tmp/restore.log"
-put_vendor restore-a2	# seq 26
-put_vendor restore-a3	# seq 27
+put_vendor restore-a2	# seq 29
+put_vendor restore-a3	# seq 30
 wait_for "restore-a3" "$tmp/watch.out" || true
 stop
 cp "$tmp/copy.mdb" "$tmp/r/data.mdb"
@@ -262,18 +262,18 @@ id_restored=$(store_id)
 check "a restored older copy has a new identity" '[ -n "$id_restored" ] && [ "$id_restored" != "$id_first" ]'
 out=$(cat "$tmp/restore.log")
 check "the server says the store was restored or replaced" 'grep -q "restored from an older copy or replaced" <<<"$out"'
-put_vendor restore-b1	# seq 26 again
-put_vendor restore-b2	# seq 27 again
-put_vendor restore-b3	# seq 28
+put_vendor restore-b1	# seq 29 again
+put_vendor restore-b2	# seq 30 again
+put_vendor restore-b3	# seq 31
 wait_for "restore-b3" "$tmp/watch.out" || true
 stop_watch
 out=$(cat "$tmp/watch.err")
 check "the watcher reports the restore on stderr" 'grep -q "spreg: watch: the server.s store was restored from an older copy or replaced" <<<"$out"'
 out=$(cat "$tmp/watch.out")
 check "and prints every change written after the restore" \
-	'grep -q "^26 .*restore-b1" <<<"$out" && grep -q "^27 .*restore-b2" <<<"$out" && grep -q "^28 .*restore-b3" <<<"$out"'
+	'grep -q "^29 .*restore-b1" <<<"$out" && grep -q "^30 .*restore-b2" <<<"$out" && grep -q "^31 .*restore-b3" <<<"$out"'
 check "after the changes it had printed before" \
-	'[ "$(grep -c "^25 .*restore-a1" <<<"$out")" -eq 1 ] && grep -q "^27 .*restore-a3" <<<"$out" && [ "$(grep -c "^2[0-4] " <<<"$out")" -eq 5 ]'
+	'[ "$(grep -c "^28 .*restore-a1" <<<"$out")" -eq 1 ] && grep -q "^30 .*restore-a3" <<<"$out" && [ "$(grep -c "^2[3-7] " <<<"$out")" -eq 5 ]'
 stop
 
 finish

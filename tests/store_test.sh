@@ -98,7 +98,7 @@ if ! start "$var" a; then cat "$log"; echo "spregd did not start"; exit 1; fi
 vendor_yaml acme 100 >"$tmp/acme.yaml"
 call a "$var" put "$tmp/acme.yaml"
 check "first start: sample loaded, token written, a write acknowledged" \
-	'[ $crc -eq 0 ] && grep -q "loaded 24 subprocessors" "$log" && [ -s "$var/admin.token" ]'
+	'[ $crc -eq 0 ] && grep -q "loaded 26 subprocessor(s) and 1 customer(s)" "$log" && [ -s "$var/admin.token" ]'
 stop
 cp "$var/data.mdb" "$tmp/good.mdb"
 size=$(stat -c %s "$tmp/good.mdb")
@@ -223,7 +223,7 @@ for s in 8k 16k 64k 128k 176k 200k 224k; do
 			bad=$((bad + 1))
 		else
 			call full "$mnt/var" info
-			[ $crc -eq 0 ] && grep -q "^subprocessors: 24" <<<"$out" || bad=$((bad + 1))
+			[ $crc -eq 0 ] && grep -q "^subprocessors: 26" <<<"$out" || bad=$((bad + 1))
 			stop
 		fi
 	fi

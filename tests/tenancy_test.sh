@@ -168,6 +168,20 @@ check "the public page: not there, nor its announcement" \
 spreg export --subprocessors --output "$tmp/public.csv"
 check "the public list (export): not there" '[ $rc -eq 0 ] && ! grep -q llm-provider "$tmp/public.csv"'
 
+# ---- the sample's own case: openai, northwind's choice (data/SAMPLE.md) --------
+
+curl -sS --max-time 60 -o "$tmp/public.json" "$http/subprocessors.json"
+curl -sS --max-time 60 -o "$tmp/public-feed.json" "$http/changes.json"
+check "the sample: its affiliate is public, northwind's openai on no public list, page or feed" \
+	'grep -q "\"pm-group-us\"" "$tmp/public.json" && grep -q "PM Group US" "$tmp/page.html" &&
+	! grep -qi openai "$tmp/public.json" "$tmp/page.html" "$tmp/public.atom" "$tmp/public-feed.json" "$tmp/public.csv"'
+spreg list "${acme[@]}"
+check "... nor in another customer's list" '[ $rc -eq 0 ] && ! has_id openai && has_id google-workspace'
+spreg list --customer northwind
+check "... but in northwind's" '[ $rc -eq 0 ] && has_id openai'
+feed_of northwind
+check "... and in northwind's feed" 'grep -q "OpenAI API" "$tmp/northwind.atom"'
+
 # ---- acme sees it everywhere --------------------------------------------------------
 
 spreg list "${acme[@]}"

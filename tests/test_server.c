@@ -211,8 +211,19 @@ START_TEST(graceful_shutdown_and_restart)
 	ck_assert_int_eq(spreg_call(c, "ListChanges", &lc.base,
 	    &spreg__v1__list_changes_response__descriptor,
 	    (ProtobufCMessage **) &changes), SPREG_OK);
-	ck_assert_uint_eq(changes->n_changes, info->subprocessors);
-	ck_assert_uint_eq(info->last_seq, info->subprocessors);
+	/* One change per vendor and per customer of the sample, and the
+	 * one vendor written above. */
+	Spreg__V1__ListCustomersRequest lcu =
+	    SPREG__V1__LIST_CUSTOMERS_REQUEST__INIT;
+	Spreg__V1__ListCustomersResponse *customers;
+	ck_assert_int_eq(spreg_call(c, "ListCustomers", &lcu.base,
+	    &spreg__v1__list_customers_response__descriptor,
+	    (ProtobufCMessage **) &customers), SPREG_OK);
+	ck_assert_uint_ge(customers->n_customers, 1);
+	ck_assert_uint_eq(changes->n_changes,
+	    info->subprocessors + customers->n_customers);
+	ck_assert_uint_eq(info->last_seq, changes->n_changes);
+	spreg_message_free(&customers->base);
 	spreg_message_free(&changes->base);
 	spreg_message_free(&info->base);
 	spreg_client_close(c);

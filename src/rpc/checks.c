@@ -64,14 +64,20 @@ spreg_status
 rpc_check_customer_selected(rpc_call *call, const Spreg__V1__Subprocessor *sp,
     err *e)
 {
+	return rpc_check_customer_in(call->txn, call->arena, sp, e);
+}
+
+spreg_status
+rpc_check_customer_in(db_txn *t, arena *a, const Spreg__V1__Subprocessor *sp,
+    err *e)
+{
 	Spreg__V1__Customer *c;
 	err inner;
 
 	if (sp->customer[0] == '\0') {
 		return SPREG_OK;
 	}
-	spreg_status st = db_customer_get(call->txn, sp->customer, call->arena,
-	    &c, &inner);
+	spreg_status st = db_customer_get(t, sp->customer, a, &c, &inner);
 	if (st == SPREG_NOT_FOUND) {
 		return err_set(e, SPREG_INVALID_ARGUMENT,
 		    "customer: no customer '%s'", sp->customer);

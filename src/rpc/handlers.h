@@ -22,8 +22,10 @@ bool rpc_serves(const Spreg__V1__Subprocessor *sp,
     const Spreg__V1__Customer *c);
 spreg_status rpc_check_id(const char *field, const char *id, err *e);
 /* A customer_selected vendor's customer exists (INVALID_ARGUMENT
- * naming "customer" otherwise). */
+ * naming "customer" otherwise): in the call's transaction, or in t. */
 spreg_status rpc_check_customer_selected(rpc_call *call,
+    const Spreg__V1__Subprocessor *sp, err *e);
+spreg_status rpc_check_customer_in(db_txn *t, arena *a,
     const Spreg__V1__Subprocessor *sp, err *e);
 /* Checks the vendor filters of a request (category, country, mechanism,
  * service); fields are named with prefix ("" or "filter."). */

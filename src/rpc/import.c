@@ -7,6 +7,7 @@
 #include "core/pbjson.h"
 #include "core/validate.h"
 #include "db/record.h"
+#include "rpc/handlers.h"
 #include "rpc/import.h"
 #include "rpc/internal.h"
 
@@ -14,11 +15,14 @@
 
 typedef struct import {
 	rpc_server *srv;
+	const json_t *customers;	/* NULL: none */
+	const char *customers_path;
 	const json_t *items;
 	const char *path;
 	db_actor who;
 	arena *arena;
 	db_txn *txn;
+	size_t ncustomers;
 	size_t count;
 } import;
 
@@ -34,43 +38,77 @@ has_category(void *arg, const char *key)
 	    SPREG_OK;
 }
 
+/* Record i of items, as a message of desc in the arena, so that it
+ * lives with the transaction. */
+static spreg_status
+record_at(import *im, const json_t *items, size_t i, const char *path,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out, err *e)
+{
+	ProtobufCMessage *m;
+	spreg_status st;
+	err inner;
+
+	if ((st = pbjson_to_message(json_array_get(items, i), desc, &m,
+	         &inner)) != SPREG_OK) {
+		return err_set(e, st, "%s: record %zu: %s", path, i, inner.msg);
+	}
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = arena_alloc(im->arena, n + 1);
+	if (buf != NULL) {
+		protobuf_c_message_pack(m, buf);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	*out = buf == NULL ? NULL :
+	    protobuf_c_message_unpack(desc, &im->arena->pb, n, buf);
+	if (*out == NULL) {
+		return err_set(e, SPREG_RESOURCE_EXHAUSTED, "%s: too large",
+		    path);
+	}
+	return SPREG_OK;
+}
+
 static spreg_status
 import_all(import *im, db_txn *t, err *e)
 {
 	spreg_status st;
 
 	im->txn = t;
+	im->ncustomers = 0;
 	im->count = 0;
-	for (size_t i = 0; i < json_array_size(im->items); i++) {
-		ProtobufCMessage *m;
+	/* Customers first: a customer's own vendor names one. */
+	for (size_t i = 0; i < json_array_size(im->customers); i++) {
+		Spreg__V1__Customer *c;
 		Spreg__V1__Change *change;
 		err inner;
 
-		if ((st = pbjson_to_message(json_array_get(im->items, i),
-		         &spreg__v1__subprocessor__descriptor, &m, &inner)) !=
-		    SPREG_OK) {
-			return err_set(e, st, "%s: record %zu: %s", im->path, i,
-			    inner.msg);
+		if ((st = record_at(im, im->customers, i, im->customers_path,
+		         &spreg__v1__customer__descriptor,
+		         (ProtobufCMessage **) &c, e)) != SPREG_OK) {
+			return st;
 		}
-		/* Copy into the arena so the message lives with the txn. */
-		size_t n = protobuf_c_message_get_packed_size(m);
-		uint8_t *buf = arena_alloc(im->arena, n + 1);
-		if (buf == NULL) {
-			protobuf_c_message_free_unpacked(m, NULL);
-			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			    "%s: too large", im->path);
+		if ((st = validate_customer(c, &inner)) != SPREG_OK ||
+		    (st = db_customer_put(t, c, 0, &im->who, im->arena,
+		         &change, &inner)) != SPREG_OK) {
+			return err_set(e, st, "%s: record %zu (%s): %s",
+			    im->customers_path, i, c->id, inner.msg);
 		}
-		protobuf_c_message_pack(m, buf);
-		protobuf_c_message_free_unpacked(m, NULL);
-		Spreg__V1__Subprocessor *sp = spreg__v1__subprocessor__unpack(
-		    &im->arena->pb, n, buf);
-		if (sp == NULL) {
-			return err_set(e, SPREG_RESOURCE_EXHAUSTED,
-			    "%s: too large", im->path);
+		im->ncustomers++;
+	}
+	for (size_t i = 0; i < json_array_size(im->items); i++) {
+		Spreg__V1__Subprocessor *sp;
+		Spreg__V1__Change *change;
+		err inner;
+
+		if ((st = record_at(im, im->items, i, im->path,
+		         &spreg__v1__subprocessor__descriptor,
+		         (ProtobufCMessage **) &sp, e)) != SPREG_OK) {
+			return st;
 		}
 		if ((st = validate_subprocessor(rpc_server_catalog(im->srv),
 		         has_category, im, sp, &inner)) != SPREG_OK ||
 		    (st = validate_dpf_map(sp, im->arena, &inner)) !=
+		        SPREG_OK ||
+		    (st = rpc_check_customer_in(t, im->arena, sp, &inner)) !=
 		        SPREG_OK ||
 		    (st = db_sp_put(t, sp, 0, false, &im->who, im->arena,
 		         &change, &inner)) != SPREG_OK) {
@@ -125,11 +163,10 @@ read_all(const char *path, char **out, size_t *len, err *e)
 	return SPREG_OK;
 }
 
-spreg_status
-rpc_import_file(rpc_server *srv, const char *path, const char *actor,
-    size_t *count_out, err *e)
+/* path's JSON (or YAML) document, which must be an array. */
+static spreg_status
+read_array(const char *path, json_t **out, err *e)
 {
-	json_t *doc;
 	char *text = NULL;
 	size_t len = 0;
 	spreg_status st;
@@ -138,19 +175,40 @@ rpc_import_file(rpc_server *srv, const char *path, const char *actor,
 	if ((st = read_all(path, &text, &len, e)) != SPREG_OK) {
 		return st;
 	}
-	st = pbjson_parse_text(text, len, &doc, &inner);
+	st = pbjson_parse_text(text, len, out, &inner);
 	free(text);
 	if (st != SPREG_OK) {
 		return err_set(e, st, "%s: %s", path, inner.msg);
 	}
-	if (!json_is_array(doc)) {
-		json_decref(doc);
+	if (!json_is_array(*out)) {
+		json_decref(*out);
 		return err_set(e, SPREG_INVALID_ARGUMENT,
-		    "%s: expected an array of subprocessors", path);
+		    "%s: expected an array of records", path);
+	}
+	return SPREG_OK;
+}
+
+/* customers_path's customers (NULL: none), then path's subprocessors,
+ * each file an array of records; counts on success (ncustomers_out may
+ * be NULL). */
+static spreg_status
+import_files(rpc_server *srv, const char *customers_path,
+    const char *path, const char *actor, size_t *ncustomers_out,
+    size_t *count_out, err *e)
+{
+	json_t *customers = NULL, *doc = NULL;
+	spreg_status st;
+
+	if ((customers_path != NULL &&
+	        (st = read_array(customers_path, &customers, e)) != SPREG_OK) ||
+	    (st = read_array(path, &doc, e)) != SPREG_OK) {
+		json_decref(customers);
+		return st;
 	}
 	arena a;
 	arena_init(&a, (size_t) 1 << 30);
-	import im = {srv, doc, path, {actor, 0, time_now_ms(), NULL}, &a, NULL, 0};
+	import im = {srv, customers, customers_path, doc, path,
+	    {actor, 0, time_now_ms(), NULL}, &a, NULL, 0, 0};
 	db_appended appended = {0};
 	rpc_worker *w;
 	if ((st = rpc_worker_create(srv, &w)) != SPREG_OK) {
@@ -173,9 +231,29 @@ rpc_import_file(rpc_server *srv, const char *path, const char *actor,
 	}
 	arena_fini(&a);
 	json_decref(doc);
+	json_decref(customers);
 	if (st == SPREG_OK) {
+		if (ncustomers_out != NULL) {
+			*ncustomers_out = im.ncustomers;
+		}
 		*count_out = im.count;
 	}
 	return st;
 }
 
+spreg_status
+rpc_import_sample(rpc_server *srv, const char *dir, const char *actor,
+    size_t *ncustomers_out, size_t *count_out, err *e)
+{
+	char customers[4096], vendors[4096];
+
+	if ((size_t) snprintf(customers, sizeof(customers), "%s/%s", dir,
+	        RPC_SAMPLE_CUSTOMERS) >= sizeof(customers) ||
+	    (size_t) snprintf(vendors, sizeof(vendors), "%s/%s", dir,
+	        RPC_SAMPLE_REGISTRY) >= sizeof(vendors)) {
+		return err_set(e, SPREG_INVALID_ARGUMENT, "%s: path too long",
+		    dir);
+	}
+	return import_files(srv, customers, vendors, actor,
+	    ncustomers_out, count_out, e);
+}

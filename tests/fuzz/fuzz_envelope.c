@@ -65,8 +65,8 @@ init_once(void)
 	 * token is still checked, so the token parser is fuzzed too. */
 	rpc_server_set_insecure_local(srv, true);
 	rpc_server_set_rules(srv, rules);
-	if (rpc_import_file(srv, SPREG_TEST_DATA "/sample-registry.json",
-	        "fuzz", &count, &e) != SPREG_OK) {
+	if (rpc_import_sample(srv, SPREG_TEST_DATA, "fuzz", NULL, &count,
+	        &e) != SPREG_OK) {
 		fprintf(stderr, "fuzz_envelope: %s\n", e.msg);
 		abort();
 	}

@@ -107,15 +107,17 @@ store_fixture_server_stop(store_fixture *f)
 	}
 }
 
-/* The sample registry (data/sample-registry.json) through the server. */
+/* The sample registry (data/sample-customers.json, then
+ * data/sample-registry.json) through the server. */
 static inline void
 store_fixture_import(store_fixture *f)
 {
-	size_t n;
+	size_t ncustomers, n;
 	err e;
 
-	ck_assert_msg(rpc_import_file(*f->srv, SPREG_TEST_DATA
-	    "/sample-registry.json", "test", &n, &e) == SPREG_OK, "%s", e.msg);
+	ck_assert_msg(rpc_import_sample(*f->srv, SPREG_TEST_DATA, "test",
+	    &ncustomers, &n, &e) == SPREG_OK, "%s", e.msg);
+	ck_assert_uint_ge(ncustomers, 1);
 	ck_assert_uint_ge(n, 15);
 }
 
