@@ -12,7 +12,10 @@
  *     ListChanges returns with the same filter, and so does a watch
  *     under a customer token with no filter at all;
  *   - a watch of a server run with a small --max-page reads the log in
- *     pages it accepts.
+ *     pages it accepts;
+ *   - the PUB socket, read whole by a subscriber of every topic, never
+ *     shows the seq of a change only a customer may see (its own vendor,
+ *     its record), while that customer's watch still gets it.
  *
  * The server runs with access control (its PUB socket carries seqs
  * only, the changes come from the log under each watcher's token),
@@ -24,6 +27,8 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -787,6 +792,128 @@ START_TEST(filtered_watches_match_list_changes)
 }
 END_TEST
 
+/* The next Notification on sub (every topic), its last_seq in *seq;
+ * false after timeout_ms without one. */
+static bool
+sub_next(nng_socket sub, int timeout_ms, uint64_t *seq)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	nng_msg *m;
+
+	while (now_ms() < deadline) {
+		if (nng_recvmsg(sub, &m, 0) != 0) {
+			continue;	/* NNG_ETIMEDOUT: its receive timeout */
+		}
+		const uint8_t *body = nng_msg_body(m);
+		size_t len = nng_msg_len(m), t = 0;
+		while (t < len && body[t] != '/') {
+			t++;	/* the topic's first part: "hb", "all", ... */
+		}
+		size_t skip = strncmp((const char *) body, "hb/", 3) == 0 ? 3 :
+		    t + 1;
+		Spreg__V1__Notification *n = skip <= len ?
+		    spreg__v1__notification__unpack(NULL, len - skip,
+		        body + skip) : NULL;
+		nng_msg_free(m);
+		if (n != NULL) {
+			*seq = n->last_seq;
+			spreg__v1__notification__free_unpacked(n, NULL);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * With access control, any process that can reach the PUB socket may
+ * subscribe to every topic: the socket must not tell it how many changes
+ * only some customer may see were made (a customer's own vendor, its
+ * record), not even by their seqs in doorbells or heartbeats. The
+ * customer's own watch still gets its change, though nothing public
+ * follows it.
+ */
+START_TEST(private_changes_leave_no_seq_on_the_pub_socket)
+{
+	nng_socket sub;
+	spreg_client *c;
+	spreg_watch *w;
+	test_record r;
+	uint64_t seq, private_seq[2], public_seq, got;
+
+	ck_assert_int_eq(nng_sub0_open(&sub), 0);
+	ck_assert_int_eq(nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
+	ck_assert_int_eq(nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 200), 0);
+	ck_assert_int_eq(nng_dial(sub, pub_url, NULL, 0), 0);
+	/* Connected once a heartbeat came (every HEARTBEAT_MS). */
+	ck_assert_msg(sub_next(sub, 30000, &got), "no heartbeat");
+	ck_assert_uint_eq(got, 0);	/* nothing public in this epoch */
+
+	ck_assert_int_eq(test_client_open(rpc_url, true, &c), SPREG_OK);
+	put_customer(c, "acme", str_billing, 0);
+	private_seq[0] = last_seq();
+	char *token = create_token(c, "acme-own", SPREG__V1__ROLE__CUSTOMER,
+	    "acme");
+	spreg_watch_options o = {NULL, token};
+	ck_assert_int_eq(spreg_watch_open_with(rpc_url, pub_url, NULL,
+	    last_seq(), &o, &w), SPREG_OK);
+	/* Settled: it has heard the stream (a new epoch sent it to the log,
+	 * after the connection, which would too), so only a heartbeat can
+	 * send it to the log again. */
+	Spreg__V1__Change *ch;
+	spreg_watch_stats stats = {0};
+	for (int i = 0; i < 100 && stats.gaps == 0; i++) {
+		ck_assert_int_eq(spreg_watch_next(w, 300, &ch),
+		    SPREG_DEADLINE_EXCEEDED);
+		spreg_watch_stats_get(w, &stats);
+	}
+	ck_assert_uint_ge(stats.gaps, 1);
+
+	test_record_init(&r, str_billing);
+	snprintf(r.id, sizeof(r.id), "acme-llm");
+	snprintf(r.name, sizeof(r.name), "ACME's own LLM");
+	r.sp.kind = "customer_selected";
+	r.sp.customer = "acme";
+	ck_assert_int_eq(put(c, &r, &private_seq[1]), SPREG_OK);
+	/* Its watch reads it from the log on a heartbeat: no public change
+	 * comes after it to ring. (The bound ends a hang only.) */
+	spreg_status st = spreg_watch_next(w, 60000, &ch);
+	ck_assert_msg(st == SPREG_OK, "acme's watch: %s: %s",
+	    spreg_status_name(st), spreg_watch_error(w));
+	ck_assert_uint_eq(ch->seq, private_seq[1]);
+	ck_assert_str_eq(ch->subprocessor_id, "acme-llm");
+	spreg_message_free(&ch->base);
+	spreg_watch_close(w);
+	free(token);
+
+	test_record_init(&r, str_app);
+	snprintf(r.id, sizeof(r.id), "public-one");
+	snprintf(r.name, sizeof(r.name), "Public One");
+	ck_assert_int_eq(put(c, &r, &public_seq), SPREG_OK);
+	spreg_client_close(c);
+	ck_assert_uint_gt(public_seq, private_seq[1]);
+	/* Everything the socket said until the public seq rang: 0 (no
+	 * public change yet) or the public seq, never a private one. */
+	size_t heard = 0;
+	do {
+		ck_assert_msg(sub_next(sub, 30000, &seq), "the public change "
+		    "%llu never rang", (unsigned long long) public_seq);
+		ck_assert_msg(seq == 0 || seq == public_seq, "the PUB socket "
+		    "said seq %llu (private: %llu, %llu; public: %llu)",
+		    (unsigned long long) seq,
+		    (unsigned long long) private_seq[0],
+		    (unsigned long long) private_seq[1],
+		    (unsigned long long) public_seq);
+		heard++;
+	} while (seq != public_seq);
+	/* And the heartbeats after it say the public seq. */
+	ck_assert(sub_next(sub, 30000, &seq));
+	ck_assert_uint_eq(seq, public_seq);
+	printf("# PUB socket: %zu messages until the public seq %llu, none "
+	       "with a private seq\n", heard, (unsigned long long) public_seq);
+	nng_close(sub);
+}
+END_TEST
+
 /* The watch asks for pages of 1000; a server that takes at most 10 says
  * so in ServerInfo, and the watch reads the log in pages of 10. */
 START_TEST(watch_follows_a_smaller_max_page)
@@ -838,6 +965,12 @@ watch_suite(void)
 	    0, 2);
 	tcase_add_test(tc, watchers_survive_server_kills_without_gap_or_repeat);
 	tcase_add_test(tc, filtered_watches_match_list_changes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("private");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, private_changes_leave_no_seq_on_the_pub_socket);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -71,8 +71,11 @@ typedef struct spreg_watch_options {
 } spreg_watch_options;
 
 /* As spreg_watch_open, with o (NULL: none). A server with access
- * control publishes only seqs; the changes come from ListChanges under
- * o->token, so the watch sees what the token may see. */
+ * control publishes only the seqs of changes to its public list; the
+ * changes come from ListChanges under o->token, so the watch sees what
+ * the token may see, and with a token the log is also read once per
+ * heartbeat period for the changes the stream does not announce (a
+ * customer's own vendors, customer records, objections). */
 spreg_status spreg_watch_open_with(const char *rpc_url, const char *pub_url,
     const spreg_watch_filter *f, uint64_t since_seq,
     const spreg_watch_options *o, spreg_watch **out);

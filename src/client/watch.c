@@ -11,6 +11,12 @@
  * (which returns it too). A heartbeat whose last_seq is beyond log_pos
  * means something was missed: the log is read again.
  *
+ * A server with access control rings only the public list's changes on
+ * its PUB socket (any subscriber may read every topic there): a watch
+ * with a token reads the log once a heartbeat period, on a heartbeat,
+ * for the changes only its token may see, until the stream shows it
+ * carries changes themselves (--insecure-local).
+ *
  * One SUB socket per publisher URL serves every watch of the process,
  * each watch with its own nng_ctx (own subscriptions, own queue). The
  * socket is never closed: nng 1.5.2 can hang closing a SUB socket while
@@ -87,6 +93,11 @@ struct spreg_watch {
 	uint32_t heartbeat_ms;
 	int64_t last_beat_ms;
 	int64_t next_poll_ms;
+	/* With a token, the private changes the stream does not ring are
+	 * read on a heartbeat at most once a period; not once the stream
+	 * has carried a change itself. */
+	bool poll_beats;
+	int64_t last_beat_poll_ms;
 	bool polling;
 	uint64_t stalls;
 	uint64_t foreign;	/* notifications of another store dropped */
@@ -744,9 +755,17 @@ handle_notification(spreg_watch *w, nng_msg *m)
 		start_catch_up(w);
 	}
 	Spreg__V1__Change *c = n->change;
+	int64_t now = w->last_beat_ms;
+	if (c != NULL) {
+		w->poll_beats = false;	/* the stream carries everything */
+	}
 	if (c == NULL) {
 		if (n->last_seq > w->log_pos) {
 			start_catch_up(w);	/* a heartbeat ahead of us */
+		} else if (w->poll_beats &&
+		    now - w->last_beat_poll_ms >= (int64_t) w->heartbeat_ms) {
+			w->last_beat_poll_ms = now;
+			w->catch_up = true;	/* what only the token sees */
 		}
 	} else if (c->seq <= w->log_pos) {
 		w->stats.duplicates++;
@@ -868,6 +887,7 @@ spreg_watch_open_with(const char *rpc_url, const char *pub_url,
 	spreg_client_set_timeout(w->client, CALL_TIMEOUT_MS);
 	if (o != NULL) {
 		spreg_client_set_token(w->client, o->token);
+		w->poll_beats = o->token != NULL && o->token[0] != '\0';
 	}
 	/* Subscribe before the first log read, so that nothing committed
 	 * after that read can pass unseen (a loss shows as a gap); a URL

@@ -30,6 +30,7 @@
 /* One change's messages, ready to send, held until its turn. */
 typedef struct held {
 	uint64_t seq;
+	bool public;		/* a change the public may see */
 	nng_msg **msgs;
 	size_t nmsgs;
 } held;
@@ -51,6 +52,7 @@ struct net_pub {
 	uint64_t epoch;
 	const char *store_id;	/* the store's; outlives us */
 	uint64_t next_seq;	/* the next seq to send */
+	uint64_t public_seq;	/* doorbell: the last public seq sent */
 	held *held;		/* seqs above next_seq, ascending */
 	size_t nheld;
 	size_t capheld;
@@ -93,9 +95,14 @@ message_new(const char *topic, const uint8_t *packed, size_t len)
  * each concerned customer's. Out of memory leaves fewer (or none):
  * subscribers repair that from the log like any other loss.
  *
- * With access control on, the PUB socket (which checks no token) says
- * only that seq exists, on "hb/": a watcher reads the change with
- * ListChanges and its own token, which shows it what its role may see.
+ * With access control on, the PUB socket (which checks no token, and
+ * whose every topic any subscriber may take) says only what the public
+ * may know: that a change to the public list has seq, on "hb/". Another
+ * change (a customer's own vendor, a customer record, an objection)
+ * rings nothing: not even its seq, which would tell every subscriber
+ * how active the other customers are. A watcher reads the changes with
+ * ListChanges and its own token, which shows it what its role may see,
+ * and reads the log each heartbeat for those the socket does not ring.
  */
 static void
 held_build(net_pub *p, const rpc_event *ev, held *h)
@@ -105,7 +112,12 @@ held_build(net_pub *p, const rpc_event *ev, held *h)
 	char topic[TOPIC_MAX];
 
 	h->seq = c->seq;
+	h->public = rpc_change_public(c);
 	h->nmsgs = 0;
+	h->msgs = NULL;
+	if (p->doorbell && !h->public) {
+		return;
+	}
 	h->msgs = calloc(2 + ev->ncustomers, sizeof(*h->msgs));
 	n.epoch = p->epoch;
 	n.store_id = (char *) p->store_id;
@@ -177,6 +189,9 @@ send_locked(net_pub *p, nng_msg *m)
 static void
 held_send_locked(net_pub *p, held *h)
 {
+	if (h->public) {
+		p->public_seq = h->seq;
+	}
 	for (size_t i = 0; i < h->nmsgs; i++) {
 		send_locked(p, h->msgs[i]);
 	}
@@ -294,14 +309,21 @@ publish(void *arg, const rpc_event *events, size_t n)
 
 /* ---- heartbeat ----------------------------------------------------------- */
 
-/* The newest seq known committed: sent, or held waiting for its turn. */
+/*
+ * The newest seq known committed, sent or held waiting for its turn; as
+ * a doorbell, the newest public one (0 before the first of this epoch:
+ * a new epoch sends watchers to the log anyway).
+ */
 static uint64_t
 last_seq_locked(const net_pub *p)
 {
-	uint64_t last = p->next_seq - 1;
+	uint64_t last = p->doorbell ? p->public_seq : p->next_seq - 1;
 
-	if (p->nheld > 0 && p->held[p->nheld - 1].seq > last) {
-		last = p->held[p->nheld - 1].seq;
+	for (size_t i = p->nheld; i-- > 0;) {
+		if (p->held[i].seq > last && (!p->doorbell || p->held[i].public)) {
+			last = p->held[i].seq;
+			break;
+		}
 	}
 	return last;
 }

@@ -13,8 +13,11 @@
  * by a subscriber.
  *
  * Unless the server runs --insecure-local, the socket carries no
- * content: each change is announced by its seq on "hb/" only, and
- * subscribers read it with ListChanges and their token.
+ * content and nothing private: each change to the public list is
+ * announced by its seq on "hb/" only, and the heartbeat's last_seq is
+ * the newest of those; the other changes ring nothing. Subscribers read
+ * the changes with ListChanges and their token, and read the log once a
+ * heartbeat for the changes only their token may see.
  */
 #ifndef NET_PUB_H
 #define NET_PUB_H

@@ -96,6 +96,25 @@ rpc_check_id(const char *field, const char *id, err *e)
 }
 
 bool
+rpc_change_public(const Spreg__V1__Change *c)
+{
+	if (c->selected_only) {
+		return false;
+	}
+	switch (c->kind) {
+	case CHANGE_CREATED:
+	case CHANGE_UPDATED:
+	case CHANGE_RETIRED:
+	case CHANGE_ANNOUNCED:
+	case CHANGE_TOOK_EFFECT:
+	case CHANGE_WITHDRAWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
 rpc_serves(const Spreg__V1__Subprocessor *sp, const Spreg__V1__Customer *c)
 {
 	/* A customer's own choice serves that customer alone. */

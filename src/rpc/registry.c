@@ -399,26 +399,15 @@ list_changes(rpc_call *call, const ProtobufCMessage *in_,
 	size_t kept = 0;
 	for (size_t i = 0; i < out->n_changes; i++) {
 		Spreg__V1__Change *c = out->changes[i];
-		if (c->selected_only) {
+		if (!rpc_change_public(c)) {
 			continue;
 		}
 		c->selected_by = NULL;
 		c->n_selected_by = 0;
-		switch (c->kind) {
-		case CHANGE_CREATED:
-		case CHANGE_UPDATED:
-		case CHANGE_RETIRED:
-		case CHANGE_ANNOUNCED:
-		case CHANGE_TOOK_EFFECT:
-		case CHANGE_WITHDRAWN:
-			c->actor = (char *) "";
-			c->token = (char *) "";
-			c->request_id = 0;
-			out->changes[kept++] = c;
-			break;
-		default:
-			break;
-		}
+		c->actor = (char *) "";
+		c->token = (char *) "";
+		c->request_id = 0;
+		out->changes[kept++] = c;
 	}
 	out->n_changes = kept;
 	return SPREG_OK;

@@ -208,6 +208,11 @@ typedef struct rpc_limits {
 void rpc_server_set_limits(rpc_server *srv, const rpc_limits *l);
 const rpc_limits *rpc_server_limits(rpc_server *srv);
 
+/* Does the public (no token: the feeds, the public list) see change c?
+ * A change to a vendor on the public list, not who made it; no
+ * customer's own choice, customer record, objection or assessment. */
+bool rpc_change_public(const Spreg__V1__Change *c);
+
 /* The publisher's URLs (NULL past the last) and heartbeat period. */
 const char *rpc_server_pub_url(const rpc_server *srv, size_t i);
 uint32_t rpc_server_heartbeat_ms(const rpc_server *srv);
