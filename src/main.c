@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <malloc.h>
-#include <nng/nng.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
