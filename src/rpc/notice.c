@@ -423,10 +423,12 @@ rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
 	if (serv == NULL) {
 		return err_oom(e, NULL);
 	}
-	memcpy(serv, sp->services, sp->n_services * sizeof(*serv));
-	if (old != NULL) {
-		memcpy(serv + sp->n_services, old->services,
-		    old->n_services * sizeof(*serv));
+	/* An empty repeated field is NULL, which memcpy may not be given. */
+	for (size_t i = 0; i < sp->n_services; i++) {
+		serv[i] = sp->services[i];
+	}
+	for (size_t i = 0; old != NULL && i < old->n_services; i++) {
+		serv[sp->n_services + i] = old->services[i];
 	}
 	Spreg__V1__Customer **custs;
 	size_t ncusts;
