@@ -11,6 +11,7 @@
 
 #include "core/date.h"
 #include "rpc/rpc.h"
+#include "spreg/v1/admin.pb-c.h"
 #include "spreg/v1/follow.pb-c.h"
 #include "support/store.h"
 
@@ -343,6 +344,88 @@ END_TEST
 
 /* Fourth parties entered by hand win over an upstream one of the same
  * id and stay; --once keeps no follow and logs no follow. */
+/* A follow writes on its maker's authority: once that token is revoked
+ * it is paused, fetching nothing and writing nothing, and says why. */
+START_TEST(revoked_token_pauses_the_follow)
+{
+	Spreg__V1__Request env = SPREG__V1__REQUEST__INIT;
+	Spreg__V1__CreateTokenRequest mk = SPREG__V1__CREATE_TOKEN_REQUEST__INIT;
+	Spreg__V1__FollowVendorRequest fv =
+	    SPREG__V1__FOLLOW_VENDOR_REQUEST__INIT;
+	Spreg__V1__RevokeTokenRequest rv = SPREG__V1__REVOKE_TOKEN_REQUEST__INIT;
+	ProtobufCMessage *out;
+	char msg[600];
+	uint64_t changed;
+	err e;
+
+	mk.name = "ed";
+	mk.role = SPREG__V1__ROLE__EDITOR;
+	ck_assert_msg(call("spreg.v1.Admin/CreateToken", &mk.base,
+	    &spreg__v1__create_token_response__descriptor, &out, msg,
+	    sizeof(msg)) == SPREG_OK, "%s", msg);
+	Spreg__V1__CreateTokenResponse *made = (void *) out;
+	env.method = FLW "FollowVendor";
+	env.actor = "editor";
+	env.token = made->secret;
+	fv.subprocessor_id = "aws";
+	fv.url = URL;
+	fv.interval_seconds = 5;
+	ck_assert_msg(store_fixture_call(w, &env, &fv.base, NULL, NULL, msg,
+	    sizeof(msg)) == SPREG_OK, "%s", msg);
+	protobuf_c_message_free_unpacked(out, NULL);
+	Spreg__V1__ListFollowsResponse *l = follows("aws");
+	ck_assert_str_eq(l->follows[0]->created_token, "ed");
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+
+	/* While the token is valid the follow is due as any other. */
+	rpc_follow_job jobs[4];
+	size_t n;
+	int64_t next;
+	ck_assert_int_eq(rpc_follow_due(w, INT64_MAX / 2, jobs, 4, &n, &next,
+	    &e), SPREG_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(jobs[0].paused, "");
+
+	/* Revoked while that fetch was out: its list is not written. */
+	rv.name = "ed";
+	ck_assert_msg(call("spreg.v1.Admin/RevokeToken", &rv.base, NULL, NULL,
+	    msg, sizeof(msg)) == SPREG_OK, "%s", msg);
+	uint64_t seq = last_seq();
+	char two[] = TWO;
+	publist_fetched got = {.st = SPREG_OK, .body = two,
+	    .len = strlen(two)};
+	ck_assert_int_eq(rpc_follow_record(w, &jobs[0], &got, &changed, &e),
+	    SPREG_OK);
+	ck_assert_uint_eq(changed, 0);
+	ck_assert_uint_eq(last_seq(), seq);
+	ck_assert(!has_party("aws", "newco", URL));
+	l = follows("aws");
+	const Spreg__V1__Follow *f = l->follows[0];
+	ck_assert_int_eq(f->last_outcome,
+	    SPREG__V1__FOLLOW_OUTCOME__FOLLOW_OUTCOME_FAILED);
+	ck_assert_msg(strstr(f->last_error, "paused: token 'ed'") != NULL &&
+	    strstr(f->last_error, "revoked") != NULL, "%s", f->last_error);
+	ck_assert_uint_eq(f->fetches, 2);
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+
+	/* And from then on the poller is told not to fetch it. */
+	ck_assert_int_eq(rpc_follow_due(w, INT64_MAX / 2, jobs, 4, &n, &next,
+	    &e), SPREG_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_msg(strstr(jobs[0].paused, "revoked") != NULL, "%s",
+	    jobs[0].paused);
+	got = (publist_fetched) {.st = SPREG_FAILED_PRECONDITION};
+	snprintf(got.msg, sizeof(got.msg), "%s", jobs[0].paused);
+	ck_assert_int_eq(rpc_follow_record(w, &jobs[0], &got, &changed, &e),
+	    SPREG_OK);
+	ck_assert_uint_eq(last_seq(), seq);
+	l = follows("aws");
+	ck_assert_uint_eq(l->follows[0]->fetches, 2);	/* not fetched */
+	ck_assert_uint_eq(l->follows[0]->failures, 2);
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+}
+END_TEST
+
 START_TEST(hand_made_parties_win_and_once_keeps_nothing)
 {
 	char msg[600];
@@ -443,6 +526,7 @@ follow_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bad_follows_change_nothing);
 	tcase_add_test(tc, follow_then_poll);
+	tcase_add_test(tc, revoked_token_pauses_the_follow);
 	tcase_add_test(tc, hand_made_parties_win_and_once_keeps_nothing);
 	tcase_add_test(tc, not_modified_confirms_once_a_day);
 	suite_add_tcase(s, tc);

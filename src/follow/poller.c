@@ -1,6 +1,7 @@
 /* The follow poller (follow/poller.h). */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,13 @@ poll_one(follow_poller *p, const rpc_follow_job *job)
 	uint64_t seq;
 	err e;
 
-	follow_fetch(job->url, job->etag, &p->stopping, &f);
+	if (job->paused[0] != '\0') {
+		/* Recorded as its last error; nothing fetched for it. */
+		f.st = SPREG_FAILED_PRECONDITION;
+		snprintf(f.msg, sizeof(f.msg), "%s", job->paused);
+	} else {
+		follow_fetch(job->url, job->etag, &p->stopping, &f);
+	}
 	if (atomic_load(&p->stopping)) {
 		publist_fetched_fini(&f);
 		return;	/* fetched again after a restart */

@@ -16,6 +16,7 @@
 
 #include "core/validate.h"
 #include "db/follow.h"
+#include "rpc/auth.h"
 #include "rpc/handlers.h"
 #include "rpc/internal.h"
 #include "rpc/reassess.h"
@@ -346,6 +347,50 @@ const rpc_service rpc_follows_service = {
 
 /* ---- the poller's work ---------------------------------------------- */
 
+/*
+ * A follow writes on the authority of the token that made it: once that
+ * token is revoked (or was made under --insecure-local and the server
+ * now checks tokens), the follow is paused, fetching and writing
+ * nothing, until someone who may write follows again. SPREG_OK when it
+ * may go on; FAILED_PRECONDITION with why otherwise.
+ */
+static spreg_status
+follow_authority(db_txn *t, const rpc_server *srv, arena *a,
+    const Spreg__V1__Follow *fl, err *why)
+{
+	Spreg__V1__Token **all;
+	size_t n;
+	spreg_status st;
+
+	if (strcmp(fl->created_token, RPC_AUTH_INSECURE_NAME) == 0) {
+		if (rpc_server_insecure_local(srv)) {
+			return SPREG_OK;
+		}
+		return err_set(why, SPREG_FAILED_PRECONDITION, "paused: "
+		    "followed under --insecure-local, and the server now "
+		    "checks tokens; unfollow and follow again with an editor "
+		    "token");
+	}
+	if ((st = db_token_list(t, a, &all, &n, why)) != SPREG_OK) {
+		return st;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(all[i]->name, fl->created_token) != 0) {
+			continue;
+		}
+		if (all[i]->revoked_at[0] == '\0') {
+			return SPREG_OK;
+		}
+		return err_set(why, SPREG_FAILED_PRECONDITION, "paused: token "
+		    "'%s' that followed was revoked at %s; unfollow and "
+		    "follow again with an editor token", fl->created_token,
+		    all[i]->revoked_at);
+	}
+	return err_set(why, SPREG_FAILED_PRECONDITION, "paused: token '%s' "
+	    "that followed no longer exists; unfollow and follow again with "
+	    "an editor token", fl->created_token);
+}
+
 spreg_status
 rpc_follow_due(rpc_worker *w, int64_t now_ms, rpc_follow_job *jobs,
     size_t max, size_t *n_out, int64_t *next_ms, err *e)
@@ -376,6 +421,15 @@ rpc_follow_due(rpc_worker *w, int64_t now_ms, rpc_follow_job *jobs,
 		    list[i]->subprocessor_id);
 		snprintf(j->url, sizeof(j->url), "%s", list[i]->url);
 		snprintf(j->etag, sizeof(j->etag), "%s", list[i]->etag);
+		err why;
+		j->paused[0] = '\0';
+		st = follow_authority(&t, w->srv, &w->arena, list[i], &why);
+		if (st == SPREG_FAILED_PRECONDITION) {
+			snprintf(j->paused, sizeof(j->paused), "%s", why.msg);
+			st = SPREG_OK;
+		} else if (st != SPREG_OK) {
+			*e = why;
+		}
 	}
 	db_read_end(w->session);
 	*n_out = taken;
@@ -419,7 +473,15 @@ record_in(record_arg *r, db_txn *t, err *e)
 	err why;
 	spreg_status got = f->st;
 	why.msg[0] = '\0';
-	if (got != SPREG_OK) {
+	/* Checked again in the write: revoked while it was fetched. */
+	st = follow_authority(t, x->w->srv, &x->w->arena, fl, &why);
+	if (st != SPREG_OK && st != SPREG_FAILED_PRECONDITION) {
+		*e = why;
+		return st;
+	}
+	if (st != SPREG_OK) {
+		got = st;
+	} else if (got != SPREG_OK) {
 		snprintf(why.msg, sizeof(why.msg), "%s", f->msg);
 	} else {
 		got = f->not_modified ? confirm_list(&x->call,
@@ -434,7 +496,7 @@ record_in(record_arg *r, db_txn *t, err *e)
 	if ((fl->last_fetch_at = arena_strdup(&x->w->arena, now)) == NULL) {
 		return err_oom(e, NULL);
 	}
-	fl->fetches++;
+	fl->fetches += r->job->paused[0] == '\0';	/* fetched */
 	if (got != SPREG_OK) {
 		fl->last_outcome = SPREG__V1__FOLLOW_OUTCOME__FOLLOW_OUTCOME_FAILED;
 		fl->last_error = arena_strdup(&x->w->arena, why.msg);

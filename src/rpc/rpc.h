@@ -299,6 +299,9 @@ typedef struct rpc_follow_job {
 	char vendor[72];
 	char url[416];
 	char etag[PUBLIST_ETAG_MAX];
+	/* Not "" when the token that made the follow may no longer write
+	 * (revoked, or deleted): why; the poller then fetches nothing. */
+	char paused[ERR_MSG_MAX];
 } rpc_follow_job;
 /*
  * Up to max follows due at now_ms (fetched interval_seconds or more
