@@ -12,8 +12,7 @@
 - src/db/'s headers declare no callback type but db_record_fn, db's
   own iterator: the write path takes none from the layers above;
 - with --objects BUILD (a meson build folder), the files of src/rpc/
-  call one another without a cycle (read with nm from the objects),
-  but for the calls RPC_KNOWN_BACK_CALLS names.
+  call one another without a cycle (read with nm from the objects).
 
 Prints each breach and exits 1 if there is one, else prints "ok".
 """
@@ -44,14 +43,6 @@ RPC_PRIVATE = {"rpc/internal.h", "rpc/handlers.h", "rpc/reassess.h",
 RPC_PRIVATE_USERS = {("src/main.c", "rpc/auth.h")}
 NNG_ALLOWED = ("src/net/", "src/client/", "src/config.c")
 DB_CALLBACKS = {"db_record_fn"}
-# Calls that close a cycle among src/rpc/'s files today, each named in
-# ARCHITECTURE.md; any other cycle is a breach.
-RPC_KNOWN_BACK_CALLS = {
-    ("checks.c", "notice.c"): "rpc_put_vendor (checks.c) calls "
-    "rpc_put_notice",
-    ("follow.c", "pipeline.c"): "rpc_follow_record (follow.c) calls "
-    "rpc_publish_appended",
-}
 INCLUDE = re.compile(r'^\s*#\s*include\s+([<"])([^">]+)[">]')
 CALLBACK = re.compile(r"\(\s*\*\s*(\w+)\s*\)\s*\(")
 
@@ -125,8 +116,7 @@ def check_rpc_cycles(build, breaches):
             elif len(f) == 2 and f[0] == "U":
                 used[name].add(f[1])
     calls = {n: {defined[s] for s in syms if s in defined and
-                 defined[s] != n and
-                 (n, defined[s]) not in RPC_KNOWN_BACK_CALLS}
+                 defined[s] != n}
              for n, syms in used.items()}
     state = {}
 

@@ -40,13 +40,27 @@ spreg_status rpc_check_url(const char *field, const char *url, size_t max,
 /*
  * PutSubprocessor's write of in (copied, validated and normalised, the
  * notice rule applied) by who: *out is the record written, *change_out
- * its change (NULL when nothing changed). The Follows poller writes a
- * vendor through it too.
+ * its change (NULL when nothing changed), in notice.c. The Follows
+ * poller writes a vendor through it too.
  */
 spreg_status rpc_put_vendor(rpc_call *call, const Spreg__V1__Subprocessor *in,
     uint64_t expected_revision, bool create_only, bool emergency,
     const char *reason, const db_actor *who, Spreg__V1__Subprocessor **out,
     Spreg__V1__Change **change_out, err *e);
+/*
+ * A fetched public list f on the vendor's fourth parties from url
+ * (follow.c). apply: they become those of the list (others kept);
+ * confirm (a 304): the list is as last read, its fourth parties
+ * confirmed today, written once a day at most. Each writes the vendor,
+ * by who, only when it differs: *change_out is then its change, else
+ * NULL.
+ */
+spreg_status rpc_follow_apply(rpc_call *call, const char *vendor,
+    const char *url, const publist_fetched *f, const db_actor *who,
+    Spreg__V1__Change **change_out, err *e);
+spreg_status rpc_follow_confirm(rpc_call *call, const char *vendor,
+    const char *url, const db_actor *who, Spreg__V1__Change **change_out,
+    err *e);
 /*
  * The notice rule on PutSubprocessor: FAILED_PRECONDITION naming the
  * customer owed the longest notice, the days and the earliest date,

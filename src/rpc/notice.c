@@ -361,6 +361,37 @@ rpc_put_notice(rpc_call *call, Spreg__V1__Subprocessor *sp, bool emergency,
 }
 
 spreg_status
+rpc_put_vendor(rpc_call *call, const Spreg__V1__Subprocessor *in,
+    uint64_t expected_revision, bool create_only, bool emergency,
+    const char *reason, const db_actor *who, Spreg__V1__Subprocessor **out,
+    Spreg__V1__Change **change_out, err *e)
+{
+	spreg_status st;
+
+	/* Validation normalises in place; work on a copy so a retried
+	 * transaction starts from what the client sent. */
+	Spreg__V1__Subprocessor *sp = arena_alloc(call->arena, sizeof(*sp));
+	if (sp == NULL) {
+		return err_oom(e, NULL);
+	}
+	*sp = *in;
+	Spreg__V1__Change note;
+	if ((st = validate_subprocessor(rpc_server_catalog(call->srv),
+	         rpc_has_category, call, sp, e)) != SPREG_OK ||
+	    (st = validate_dpf_map(sp, call->arena, e)) != SPREG_OK ||
+	    (st = rpc_check_customer_selected(call, sp, e)) != SPREG_OK ||
+	    (st = rpc_put_notice(call, sp, emergency, reason, &note, e)) !=
+	        SPREG_OK ||
+	    (st = db_sp_put_noted(call->txn, sp, expected_revision,
+	         create_only, &note, who, call->arena, change_out, e)) !=
+	        SPREG_OK) {
+		return st;
+	}
+	*out = sp;
+	return SPREG_OK;
+}
+
+spreg_status
 rpc_announce_change(rpc_call *call, const ProtobufCMessage *in_,
     ProtobufCMessage *out_, err *e)
 {
