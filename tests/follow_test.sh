@@ -4,7 +4,8 @@
 # the server's poller fetches it on its interval. A vendor added upstream
 # becomes a fourth party of the followed vendor downstream, as a change
 # in our log; the follow survives a kill -9; unfollowing stops it; a URL
-# that does not give the list is refused naming url with nothing stored;
+# that does not give the list (nor one reached by a redirect, nor one
+# over 4 MiB) is refused naming url with nothing stored;
 # an upstream that goes away is the follow's last error and the last list
 # is kept.
 set -euo pipefail
@@ -81,6 +82,42 @@ refused "a URL that is not http(s): INVALID_ARGUMENT naming url" \
 	acme-crm "ftp://127.0.0.1/x" "INVALID_ARGUMENT: url: "
 refused "a vendor we do not have: NOT_FOUND naming subprocessor_id" \
 	nobody "$list" "NOT_FOUND: subprocessor_id: "
+# A host that redirects to the real list (followed, the follow would
+# succeed) and one that answers more than 4 MiB of a list's beginning.
+timeout 300 /usr/bin/python3 -c '
+import http.server, sys
+target = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/moved.json":
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b"{\"subprocessors\": [" + b" " * (5 << 20) + b"]}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+' "$list" >"$tmp/odd.port" &
+odd=$!
+until_ok test -s "$tmp/odd.port" || true
+oddurl="http://127.0.0.1:$(head -n 1 "$tmp/odd.port")"
+refused "a redirect, even to the list, is not followed: FAILED_PRECONDITION naming url" \
+	acme-crm "$oddurl/moved.json" "FAILED_PRECONDITION: url: $oddurl/moved.json answered HTTP 302"
+refused "an answer over 4 MiB: INVALID_ARGUMENT naming url" \
+	acme-crm "$oddurl/big.json" "INVALID_ARGUMENT: url: $oddurl/big.json: the answer is larger than 4194304 bytes"
+kill "$odd" 2>/dev/null || true
 run vendor follows
 check "no follow was stored by any of them" '[ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ]'
 check "nothing was written: no change, the fourth parties as they were" \
