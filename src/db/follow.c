@@ -71,54 +71,11 @@ spreg_status
 db_follow_list(db_txn *t, const char *vendor, arena *a,
     Spreg__V1__Follow ***out, size_t *n_out, err *e)
 {
-	Spreg__V1__Follow **list = NULL;
-	size_t n = 0, cap = 0, nv = vendor != NULL ? strlen(vendor) + 1 : 0;
-	MDB_cursor *cur;
-	MDB_val k = {nv, (void *) vendor}, v;
-	spreg_status st = SPREG_OK;
-	int rc;
-
-	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_FOLLOWS), &cur)) !=
-	    0) {
-		return db_fail(t, rc, "follows", e);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, nv ? MDB_SET_RANGE : MDB_FIRST);
-	     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		/* A vendor's keys start with its id and a NUL. */
-		if (nv > 0 && (k.mv_size < nv ||
-		    memcmp(k.mv_data, vendor, nv) != 0)) {
-			break;
-		}
-		Spreg__V1__Follow *f;
-		if ((st = db_value_decode(t, DB_FOLLOWS, &k, &v,
-		         &spreg__v1__follow__descriptor, a,
-		         (ProtobufCMessage **) &f, e)) != SPREG_OK) {
-			break;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			Spreg__V1__Follow **grown = arena_alloc(a,
-			    cap * sizeof(*grown));
-			if (grown == NULL) {
-				st = err_oom(e, NULL);
-				break;
-			}
-			if (n > 0) {
-				memcpy(grown, list, n * sizeof(*list));
-			}
-			list = grown;
-		}
-		list[n++] = f;
-	}
-	mdb_cursor_close(cur);
-	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND) {
-		st = db_fail(t, rc, "follows", e);
-	}
-	if (st == SPREG_OK) {
-		*out = list;
-		*n_out = n;
-	}
-	return st;
+	/* A vendor's keys start with its id and a NUL. */
+	return db_value_list(t, DB_FOLLOWS, vendor,
+	    vendor != NULL ? strlen(vendor) + 1 : 0,
+	    &spreg__v1__follow__descriptor, a, (ProtobufCMessage ***) out,
+	    n_out, e);
 }
 
 spreg_status

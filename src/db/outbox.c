@@ -222,53 +222,23 @@ spreg_status
 db_hook_list(db_txn *t, const char *customer_id, arena *a,
     Spreg__V1__Webhook ***out, size_t *n_out, err *e)
 {
-	Spreg__V1__Webhook **list = NULL;
-	size_t n = 0, cap = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	spreg_status st = SPREG_OK;
-	int rc;
+	Spreg__V1__Webhook **list;
+	size_t n, kept = 0;
+	spreg_status st = db_value_list(t, DB_HOOKS, NULL, 0,
+	    &spreg__v1__webhook__descriptor, a, (ProtobufCMessage ***) &list,
+	    &n, e);
 
-	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_HOOKS), &cur)) !=
-	    0) {
-		return db_fail(t, rc, "hooks", e);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		Spreg__V1__Webhook *h;
-		if ((st = db_value_decode(t, DB_HOOKS, &k, &v,
-		         &spreg__v1__webhook__descriptor, a,
-		         (ProtobufCMessage **) &h, e)) != SPREG_OK) {
-			break;
-		}
-		if (customer_id != NULL &&
-		    strcmp(h->customer_id, customer_id) != 0) {
-			continue;
-		}
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			Spreg__V1__Webhook **grown = arena_alloc(a,
-			    cap * sizeof(*grown));
-			if (grown == NULL) {
-				st = err_oom(e, NULL);
-				break;
-			}
-			if (n > 0) {
-				memcpy(grown, list, n * sizeof(*list));
-			}
-			list = grown;
-		}
-		list[n++] = h;
-	}
-	mdb_cursor_close(cur);
 	if (st != SPREG_OK) {
 		return st;
 	}
-	if (rc != MDB_NOTFOUND) {
-		return db_fail(t, rc, "hooks", e);
+	for (size_t i = 0; i < n; i++) {
+		if (customer_id == NULL ||
+		    strcmp(list[i]->customer_id, customer_id) == 0) {
+			list[kept++] = list[i];
+		}
 	}
 	*out = list;
-	*n_out = n;
+	*n_out = kept;
 	return SPREG_OK;
 }
 

@@ -53,45 +53,6 @@ spreg_status
 db_token_list(db_txn *t, arena *a, Spreg__V1__Token ***out, size_t *n_out,
     err *e)
 {
-	Spreg__V1__Token **items = NULL;
-	size_t n = 0, cap = 0;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	spreg_status st = SPREG_OK;
-	int rc;
-
-	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, DB_TOKENS), &cur)) !=
-	    0) {
-		return db_fail(t, rc, "tokens", e);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			Spreg__V1__Token **grown = arena_alloc(a,
-			    ncap * sizeof(*grown));
-			if (grown == NULL) {
-				st = err_oom(e, NULL);
-				break;
-			}
-			if (n > 0) {
-				memcpy(grown, items, n * sizeof(*items));
-			}
-			items = grown;
-			cap = ncap;
-		}
-		if ((st = db_value_decode(t, DB_TOKENS, &k, &v,
-		         &spreg__v1__token__descriptor, a,
-		         (ProtobufCMessage **) &items[n], e)) != SPREG_OK) {
-			break;
-		}
-		n++;
-	}
-	mdb_cursor_close(cur);
-	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND) {
-		st = db_fail(t, rc, "tokens", e);
-	}
-	*out = items;
-	*n_out = n;
-	return st;
+	return db_value_list(t, DB_TOKENS, NULL, 0, &spreg__v1__token__descriptor,
+	    a, (ProtobufCMessage ***) out, n_out, e);
 }

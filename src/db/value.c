@@ -299,6 +299,59 @@ db_value_get_message(db_txn *t, db_table table, const MDB_val *k,
 	    db_value_decode(t, table, k, &v, desc, a, out, e);
 }
 
+spreg_status
+db_value_list(db_txn *t, db_table table, const void *prefix, size_t nprefix,
+    const ProtobufCMessageDescriptor *desc, arena *a, ProtobufCMessage ***out,
+    size_t *n_out, err *e)
+{
+	ProtobufCMessage **items = NULL;
+	size_t n = 0, cap = 0;
+	MDB_cursor *cur;
+	MDB_val k = {nprefix, (void *) prefix}, v;
+	spreg_status st = SPREG_OK;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, db_dbi(t->d, table), &cur)) != 0) {
+		return db_fail(t, rc, db_table_name(table), e);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v,
+	         nprefix > 0 ? MDB_SET_RANGE : MDB_FIRST);
+	     rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (nprefix > 0 && (k.mv_size < nprefix ||
+		    memcmp(k.mv_data, prefix, nprefix) != 0)) {
+			break;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			ProtobufCMessage **grown = arena_alloc(a,
+			    ncap * sizeof(*grown));
+			if (grown == NULL) {
+				st = err_oom(e, NULL);
+				break;
+			}
+			if (n > 0) {
+				memcpy(grown, items, n * sizeof(*items));
+			}
+			items = grown;
+			cap = ncap;
+		}
+		if ((st = db_value_decode(t, table, &k, &v, desc, a, &items[n],
+		         e)) != SPREG_OK) {
+			break;
+		}
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (st == SPREG_OK && rc != 0 && rc != MDB_NOTFOUND) {
+		st = db_fail(t, rc, db_table_name(table), e);
+	}
+	if (st == SPREG_OK) {
+		*out = items;
+		*n_out = n;
+	}
+	return st;
+}
+
 /* Room for a payload of len under k: *payload_out is where it goes. */
 static spreg_status
 reserve(db_txn *t, db_table table, const MDB_val *k, size_t len,

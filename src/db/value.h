@@ -53,6 +53,13 @@ spreg_status db_value_get_message(db_txn *t, db_table table,
     const MDB_val *k, const ProtobufCMessageDescriptor *desc, arena *a,
     ProtobufCMessage **out, err *e);
 
+/* Every value of table whose key starts with the nprefix bytes of
+ * prefix (nprefix 0: all), checked and decoded as desc into a, in key
+ * order: *out (an array in a) and *n_out. */
+spreg_status db_value_list(db_txn *t, db_table table, const void *prefix,
+    size_t nprefix, const ProtobufCMessageDescriptor *desc, arena *a,
+    ProtobufCMessage ***out, size_t *n_out, err *e);
+
 /* The record a key names, for messages: "change seq 42". */
 void db_value_name(db_table table, const MDB_val *k, char *buf, size_t len);
 
